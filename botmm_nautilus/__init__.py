@@ -1,0 +1,2 @@
+"""botmm-nautilus: Hyperliquid market making on Nautilus Trader."""
+__version__ = "0.1.0"
