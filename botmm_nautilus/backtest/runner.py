@@ -1,0 +1,370 @@
+"""Run the ``MarketMaker`` strategy over a Parquet catalog with Nautilus's ``BacktestNode``.
+
+Book mode (default): L2_MBP book from incremental deltas, trades, ``queue_position`` (an order
+joins behind the displayed size at its price and only trades at that price advance it), a latency
+model on every order command, NETTING, MARGIN, USDC, Hyperliquid fees from the config and hourly
+funding from the catalog's funding series.
+
+Candle mode: the same strategy on bars alone with Nautilus's bar execution. A bar is stamped at its
+close; the strategy quotes from that close and the quotes can only be filled by the following bars
+(no same-bar information).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from botmm_nautilus.config import MMConfig
+from botmm_nautilus.data.catalog_io import CatalogError
+from botmm_nautilus.instruments import VENUE_NAME
+from botmm_nautilus.instruments import instrument_id_for
+
+BAR_SPECS = {"1-MINUTE": 60, "5-MINUTE": 300, "15-MINUTE": 900, "1-HOUR": 3600}
+
+
+@dataclass
+class BacktestOutcome:
+    summary: dict
+    attribution: dict
+    artifacts: Any
+    json_path: Path | None
+    report_path: Path | None
+
+
+def _to_ns(value: str | int | None) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        ts = pd.Timestamp(value)
+    except Exception as exc:  # noqa: BLE001
+        raise ValueError(f"cannot parse time {value!r}: use ISO 8601 like 2025-09-04T19:50:00Z") from exc
+    if ts.tzinfo is None:
+        ts = ts.tz_localize("UTC")
+    return int(ts.value)
+
+
+def _data_range(catalog_path: str, type_dir: str, ident: str) -> tuple[int, int, int] | None:
+    """(start_ns, end_ns, files) of one data type/identifier from catalog file names."""
+    from botmm_nautilus.data.catalog_io import file_interval
+
+    folder = Path(catalog_path) / "data" / type_dir / ident
+    if not folder.is_dir():
+        return None
+    ivs = [iv for iv in (file_interval(p) for p in folder.glob("*.parquet")) if iv is not None]
+    if not ivs:
+        return None
+    return min(a for a, _ in ivs), max(b for _, b in ivs), len(ivs)
+
+
+def _describe_catalog(catalog_path: str) -> str:
+    root = Path(catalog_path) / "data"
+    if not root.is_dir():
+        return "it holds no data"
+    lines = []
+    for type_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        idents = sorted(p.name for p in type_dir.iterdir() if p.is_dir())
+        lines.append(f"{type_dir.name}: {', '.join(idents) or '-'}")
+    return "; ".join(lines) or "it holds no data"
+
+
+def check_catalog(catalog_path: str, cfg: MMConfig, mode: str) -> dict:
+    """Which data the run will read; a clear error if the catalog cannot support the run."""
+    cat = Path(catalog_path)
+    if not (cat / "data").is_dir():
+        raise CatalogError(
+            f"catalog {cat} not found or empty (no data/ folder). Build it with "
+            f"`botmm data synth --catalog {cat}` or import real data with `botmm data import-...`",
+        )
+    iid = str(instrument_id_for(cfg.coin))
+    if _data_range(catalog_path, "crypto_perpetual", iid) is None:
+        raise CatalogError(f"catalog {cat} has no instrument {iid}; it holds: {_describe_catalog(catalog_path)}")
+    out: dict[str, Any] = {"instrument_id": iid}
+    if mode == "book":
+        deltas = _data_range(catalog_path, "order_book_deltas", iid)
+        trades = _data_range(catalog_path, "trade_tick", iid)
+        if deltas is None:
+            raise CatalogError(
+                f"catalog {cat} has no order book deltas for {iid} (book mode needs L2 data); "
+                f"it holds: {_describe_catalog(catalog_path)}. Use --mode candles for bar data.",
+            )
+        out["range"] = (deltas[0], deltas[1])
+        out["has_trades"] = trades is not None
+    elif mode == "candles":
+        bar_type = f"{iid}-{cfg.backtest.bar_interval}-LAST-EXTERNAL"
+        bars = _data_range(catalog_path, "bar", bar_type)
+        if bars is None:
+            raise CatalogError(
+                f"catalog {cat} has no bars {bar_type}; it holds: {_describe_catalog(catalog_path)}",
+            )
+        out["range"] = (bars[0], bars[1])
+        out["bar_type"] = bar_type
+    else:
+        raise ValueError(f"mode must be 'book' or 'candles', got {mode!r}")
+    return out
+
+
+def build_run_config(
+    cfg: MMConfig,
+    catalog_path: str,
+    mode: str = "book",
+    start_ns: int | None = None,
+    end_ns: int | None = None,
+    record_key: str = "default",
+    strategy_path: str = "strategies.market_maker:MarketMaker",
+    config_path: str = "strategies.market_maker:MarketMakerConfig",
+    strategy_config: dict | None = None,
+    bypass_logging: bool = True,
+    log_level: str = "ERROR",
+):
+    from nautilus_trader.config import BacktestDataConfig
+    from nautilus_trader.config import BacktestEngineConfig
+    from nautilus_trader.config import BacktestRunConfig
+    from nautilus_trader.config import BacktestVenueConfig
+    from nautilus_trader.config import DataEngineConfig
+    from nautilus_trader.config import ExecEngineConfig
+    from nautilus_trader.config import ImportableActorConfig
+    from nautilus_trader.config import ImportableFeeModelConfig
+    from nautilus_trader.config import ImportableFillModelConfig
+    from nautilus_trader.config import ImportableLatencyModelConfig
+    from nautilus_trader.config import ImportableStrategyConfig
+    from nautilus_trader.config import LoggingConfig
+    from nautilus_trader.config import RiskEngineConfig
+    from nautilus_trader.model.data import Bar
+    from nautilus_trader.model.data import OrderBookDelta
+    from nautilus_trader.model.data import TradeTick
+    from nautilus_trader.model.identifiers import InstrumentId
+
+    iid = instrument_id_for(cfg.coin)
+    latency_ns = int(cfg.venue.latency_ms * 1_000_000)
+    venue = BacktestVenueConfig(
+        name=VENUE_NAME,
+        oms_type="NETTING",
+        account_type="MARGIN",
+        base_currency="USDC",
+        starting_balances=[f"{cfg.venue.starting_balance_usd} USDC"],
+        default_leverage=float(cfg.venue.leverage),
+        book_type="L2_MBP" if mode == "book" else "L1_MBP",
+        trade_execution=(mode == "book"),
+        bar_execution=(mode == "candles"),
+        queue_position=(mode == "book" and cfg.backtest.queue_position),
+        liquidity_consumption=(mode == "book" and cfg.backtest.liquidity_consumption),
+        fill_model=ImportableFillModelConfig(
+            fill_model_path="nautilus_trader.backtest.models:FillModel",
+            config_path="nautilus_trader.backtest.config:FillModelConfig",
+            config={"prob_fill_on_limit": 1.0, "prob_slippage": 0.0, "random_seed": 1},
+        ),
+        latency_model=ImportableLatencyModelConfig(
+            latency_model_path="nautilus_trader.backtest.models:LatencyModel",
+            config_path="nautilus_trader.backtest.config:LatencyModelConfig",
+            config={
+                "base_latency_nanos": latency_ns,
+                "insert_latency_nanos": 0,
+                "update_latency_nanos": 0,
+                "cancel_latency_nanos": 0,
+            },
+        ),
+        fee_model=ImportableFeeModelConfig(
+            fee_model_path="botmm_nautilus.backtest.venue_models:HyperliquidFeeModel",
+            config_path="botmm_nautilus.backtest.venue_models:HyperliquidFeeModelConfig",
+            config={"maker_fee": repr(cfg.venue.maker_fee), "taker_fee": repr(cfg.venue.taker_fee)},
+        ),
+        modules=[
+            ImportableActorConfig(
+                actor_path="botmm_nautilus.backtest.venue_models:PerpFundingModule",
+                config_path="botmm_nautilus.backtest.venue_models:PerpFundingModuleConfig",
+                config={
+                    "catalog_path": str(catalog_path),
+                    "instrument_ids": [str(iid)],
+                    "record_key": record_key,
+                    "start_ns": start_ns or 0,
+                    "end_ns": end_ns or 0,
+                },
+            ),
+        ],
+    )
+    if mode == "book":
+        data = [
+            BacktestDataConfig(catalog_path=str(catalog_path), data_cls=OrderBookDelta, instrument_id=iid, start_time=start_ns, end_time=end_ns),
+            BacktestDataConfig(catalog_path=str(catalog_path), data_cls=TradeTick, instrument_id=iid, start_time=start_ns, end_time=end_ns),
+        ]
+        bar_type = None
+    else:
+        bar_type = f"{iid}-{cfg.backtest.bar_interval}-LAST-EXTERNAL"
+        data = [
+            BacktestDataConfig(catalog_path=str(catalog_path), data_cls=Bar, bar_types=[bar_type], instrument_id=InstrumentId.from_str(str(iid)), start_time=start_ns, end_time=end_ns),
+        ]
+    strat_cfg = {
+        "instrument_id": str(iid),
+        "mm": cfg.to_dict(),
+        "mode": mode,
+        "bar_type": bar_type,
+        "sample_interval_s": cfg.backtest.sample_interval_s if mode == "book" else float(BAR_SPECS[cfg.backtest.bar_interval]),
+        "log_events": False,
+        "log_commands": False,
+        "log_rejected_due_post_only_as_warning": False,
+    }
+    if strategy_config:
+        strat_cfg.update(strategy_config)
+    engine = BacktestEngineConfig(
+        strategies=[ImportableStrategyConfig(strategy_path=strategy_path, config_path=config_path, config=strat_cfg)],
+        logging=LoggingConfig(log_level=log_level, bypass_logging=bypass_logging),
+        data_engine=DataEngineConfig(buffer_deltas=True),
+        exec_engine=ExecEngineConfig(
+            purge_closed_orders_interval_mins=10,
+            purge_closed_orders_buffer_mins=5,
+            purge_closed_positions_interval_mins=60,
+            purge_closed_positions_buffer_mins=60,
+            purge_account_events_interval_mins=10,
+            purge_account_events_lookback_mins=5,
+        ),
+        risk_engine=RiskEngineConfig(
+            max_order_submit_rate="1000/00:00:01",
+            max_order_modify_rate="1000/00:00:01",
+        ),
+    )
+    chunk = cfg.backtest.chunk_size if mode == "book" else None
+    return BacktestRunConfig(engine=engine, venues=[venue], data=data, chunk_size=chunk, dispose_on_completion=False, start=start_ns, end=end_ns)
+
+
+def run_backtest(
+    cfg: MMConfig,
+    catalog_path: str | None = None,
+    start: str | int | None = None,
+    end: str | int | None = None,
+    mode: str = "book",
+    json_path: str | Path | None = None,
+    report_dir: str | Path | None = None,
+    data_description: str | None = None,
+    progress: bool = True,
+    strategy_config: dict | None = None,
+) -> BacktestOutcome:
+    """Run one backtest and build its summary, attribution, JSON and HTML report."""
+    from nautilus_trader.backtest.node import BacktestNode
+
+    from botmm_nautilus.backtest.venue_models import FUNDING_RECORDS
+    from botmm_nautilus.reports import compute_attribution
+    from botmm_nautilus.reports import compute_summary
+    from botmm_nautilus.reports import write_html_report
+    from botmm_nautilus.reports import write_json
+
+    catalog_path = str(catalog_path or cfg.backtest.catalog)
+    info = check_catalog(catalog_path, cfg, mode)
+    start_ns = _to_ns(start)
+    end_ns = _to_ns(end)
+    data_start, data_end = info["range"]
+    if start_ns is not None and start_ns > data_end or end_ns is not None and end_ns < data_start:
+        raise CatalogError(
+            f"requested period [{start}, {end}] does not overlap the catalog's data for {info['instrument_id']} "
+            f"[{pd.Timestamp(data_start, tz='UTC')}, {pd.Timestamp(data_end, tz='UTC')}]",
+        )
+    key = uuid.uuid4().hex
+    run_cfg = build_run_config(cfg, catalog_path, mode, start_ns, end_ns, record_key=key, strategy_config=strategy_config)
+    node = BacktestNode(configs=[run_cfg])
+    if progress:
+        print(
+            f"backtest {info['instrument_id']} mode={mode} catalog={catalog_path} "
+            f"period={pd.Timestamp(start_ns or data_start, tz='UTC')} .. {pd.Timestamp(end_ns or data_end, tz='UTC')}",
+            flush=True,
+        )
+    t0 = time.perf_counter()
+    results = node.run()
+    wall = time.perf_counter() - t0
+    engine = node.get_engine(run_cfg.id)
+    try:
+        art = collect_artifacts(engine, cfg, info, mode, FUNDING_RECORDS.pop(key, []), wall, results[0] if results else None)
+        art.data_description = data_description or f"catalog {catalog_path}"
+    finally:
+        node.dispose()
+    summary = compute_summary(art)
+    attribution = compute_attribution(
+        art.fills, art.mids, art.funding, art.final_mid, markout_horizon_s=cfg.backtest.markout_horizon_s,
+    )
+    summary["attribution"] = attribution
+    summary["wall_seconds"] = round(wall, 3)
+    json_out = None
+    report_out = None
+    if json_path:
+        json_out = Path(json_path)
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        write_json(summary, json_out)
+    if report_dir:
+        rd = Path(report_dir)
+        rd.mkdir(parents=True, exist_ok=True)
+        stamp = pd.Timestamp(art.start_ns, tz="UTC").strftime("%Y%m%dT%H%M")
+        report_out = write_html_report(art, summary, attribution, rd / f"backtest_{cfg.coin}_{mode}_{stamp}.html")
+    return BacktestOutcome(summary, attribution, art, json_out, report_out)
+
+
+def collect_artifacts(engine, cfg: MMConfig, info: dict, mode: str, funding_records: list[dict], wall: float, result) -> Any:
+    """Read the strategy's tape and the engine's account into ``BacktestArtifacts``."""
+    from nautilus_trader.model.currencies import USDC
+    from nautilus_trader.model.identifiers import Venue
+
+    from botmm_nautilus.reports import BacktestArtifacts
+
+    strategy = engine.trader.strategies()[0]
+    fills = pd.DataFrame(
+        strategy.tape_fills,
+        columns=["ts_ns", "side", "price", "qty", "fee_usd", "liquidity", "mid_at_fill"],
+    )
+    fills = fills.astype({"ts_ns": "int64", "side": "int8", "price": "float64", "qty": "float64", "fee_usd": "float64", "mid_at_fill": "float64"})
+    mids = pd.DataFrame({"ts_ns": pd.array(strategy.tape_mid_ts, dtype="int64"), "mid": pd.array(strategy.tape_mid, dtype="float64")})
+    samples = pd.DataFrame(
+        strategy.tape_samples,
+        columns=["ts_ns", "equity_usd", "position_base", "mid", "bid_quote", "ask_quote", "quoting"],
+    )
+    samples = samples.astype({"ts_ns": "int64", "equity_usd": "float64", "position_base": "float64", "mid": "float64", "bid_quote": "float64", "ask_quote": "float64", "quoting": "bool"})
+    funding = pd.DataFrame(funding_records, columns=["ts_ns", "instrument_id", "rate", "position_base", "price", "payment_usd"])
+    funding = funding.drop(columns=["instrument_id"]).astype({"ts_ns": "int64", "rate": "float64", "position_base": "float64", "price": "float64", "payment_usd": "float64"})
+    account = engine.portfolio.account(Venue(VENUE_NAME))
+    final_balance = account.balance_total(USDC).as_double() if account is not None else math.nan
+    commissions = account.commissions().get(USDC) if account is not None else None
+    iid = strategy.config.instrument_id
+    final_position = 0.0
+    avg_px = 0.0
+    realized = 0.0
+    for position in engine.cache.positions(instrument_id=iid):
+        realized += position.realized_pnl.as_double() if position.realized_pnl is not None else 0.0
+        if position.is_open:
+            final_position += position.signed_qty
+            avg_px = position.avg_px_open
+    final_mid = float(mids["mid"].iloc[-1]) if len(mids) else math.nan
+    unrealized = final_position * (final_mid - avg_px) if final_position else 0.0
+    start_ns = int(mids["ts_ns"].iloc[0]) if len(mids) else int(info["range"][0])
+    end_ns = int(mids["ts_ns"].iloc[-1]) if len(mids) else int(info["range"][1])
+    return BacktestArtifacts(
+        fills=fills,
+        mids=mids,
+        samples=samples,
+        funding=funding,
+        starting_balance_usd=cfg.venue.starting_balance_usd,
+        final_balance_usd=final_balance,
+        final_position_base=final_position,
+        final_mid=final_mid,
+        engine_realized_pnl_usd=realized,
+        engine_unrealized_pnl_usd=unrealized,
+        engine_commissions_usd=commissions.as_double() if commissions is not None else 0.0,
+        instrument=str(iid),
+        coin=cfg.coin,
+        start_ns=start_ns,
+        end_ns=end_ns,
+        mode=mode,
+        data_description="",
+        sample_label=cfg.backtest.sample_label,
+        config=cfg.to_dict(),
+        orders_submitted=strategy.orders_submitted,
+        orders_modified=strategy.orders_modified,
+        orders_canceled=strategy.orders_canceled,
+        post_only_rejects=strategy.post_only_rejects,
+        wall_seconds=wall,
+        events_processed=int(getattr(result, "iterations", 0) or 0),
+    )

@@ -1,0 +1,289 @@
+"""``MarketMaker``: the Nautilus strategy that runs the same in a backtest and live.
+
+Thin by design: it feeds book, trade and bar events into ``botmm_nautilus.mm_core.MarketMakerCore``
+and turns the desired ladder into post-only (ALO) limit orders through the pure order diff
+(``botmm_nautilus.order_diff``). There is no backtest-only branch: the only mode switch is the
+data it subscribes to (L2 book + trades, or bars for candle mode).
+
+It also keeps a small "tape" (mid changes, fills with the mid at fill time, and 1 s samples of
+equity, inventory and quotes) that the backtest runner turns into reports. Recording a mid change
+is a list append; nothing on the per-event path allocates more than that.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+from typing import Any
+
+from nautilus_trader.config import StrategyConfig
+from nautilus_trader.model.currencies import USDC
+from nautilus_trader.model.data import Bar
+from nautilus_trader.model.data import BarType
+from nautilus_trader.model.data import OrderBookDeltas
+from nautilus_trader.model.data import TradeTick
+from nautilus_trader.model.enums import AggressorSide
+from nautilus_trader.model.enums import BookType
+from nautilus_trader.model.enums import OrderSide
+from nautilus_trader.model.enums import TimeInForce
+from nautilus_trader.model.events import OrderFilled
+from nautilus_trader.model.events import OrderRejected
+from nautilus_trader.model.identifiers import InstrumentId
+from nautilus_trader.trading.strategy import Strategy
+
+from botmm_nautilus.config import config_from_dict
+from botmm_nautilus.mm_core import MarketMakerCore
+from botmm_nautilus.order_diff import CANCEL
+from botmm_nautilus.order_diff import MODIFY
+from botmm_nautilus.order_diff import SUBMIT
+from botmm_nautilus.order_diff import LiveOrder
+from botmm_nautilus.order_diff import diff_ladder
+
+
+class MarketMakerConfig(StrategyConfig, frozen=True):
+    """``mm`` is the validated per-asset YAML (``MMConfig.to_dict()``); the rest is wiring."""
+
+    instrument_id: InstrumentId
+    mm: dict[str, Any]
+    mode: str = "book"  # "book": L2 deltas + trades; "candles": bars only
+    bar_type: str | None = None
+    record_tape: bool = True
+    sample_interval_s: float = 1.0
+    depth_levels_for_imbalance: int = 5
+
+
+class MarketMaker(Strategy):
+    def __init__(self, config: MarketMakerConfig) -> None:
+        super().__init__(config)
+        self.mm = config_from_dict(config.mm, source=f"strategy {config.instrument_id}")
+        self.instrument = None
+        self.core: MarketMakerCore | None = None
+        self._iid = config.instrument_id
+        self._book = None
+        self._min_requote_ns = int(self.mm.quoting.min_requote_interval_ms * 1e6)
+        self._last_requote_ns = 0
+        self._tol_bps = self.mm.quoting.requote_tolerance_bps
+        self._size_tol = self.mm.quoting.requote_size_tolerance_pct / 100.0
+        self._balance = 0.0
+        self._position = 0.0
+        self._avg_px = 0.0
+        self._flattening = False
+        # counters
+        self.orders_submitted = 0
+        self.orders_modified = 0
+        self.orders_canceled = 0
+        self.post_only_rejects = 0
+        self.fills = 0
+        self.book_updates = 0
+        # tape for reports (plain lists: cheap appends)
+        self.tape_mid_ts: list[int] = []
+        self.tape_mid: list[float] = []
+        self.tape_fills: list[tuple] = []
+        self.tape_samples: list[tuple] = []
+        self.risk_events: list[Any] = []
+
+    # ------------------------------------------------------------------------------ lifecycle
+    def on_start(self) -> None:
+        self.instrument = self.cache.instrument(self._iid)
+        if self.instrument is None:
+            self.log.error(f"instrument {self._iid} not found in the cache; stopping")
+            self.stop()
+            return
+        sz_decimals = self.instrument.size_precision
+        self.core = MarketMakerCore(self.mm, sz_decimals=sz_decimals)
+        self._refresh_account()
+        if self.config.mode == "candles":
+            if not self.config.bar_type:
+                raise ValueError("candle mode needs bar_type")
+            self.subscribe_bars(BarType.from_str(self.config.bar_type))
+        else:
+            self.subscribe_order_book_deltas(self._iid, BookType.L2_MBP)
+            self.subscribe_trade_ticks(self._iid)
+            self._book = self.cache.order_book(self._iid)
+        if self.config.record_tape:
+            self.clock.set_timer(
+                "botmm-sample",
+                interval=timedelta(seconds=self.config.sample_interval_s),
+                callback=self._on_sample_timer,
+            )
+
+    def on_stop(self) -> None:
+        self.cancel_all_orders(self._iid)
+        if self.mm.risk.flatten_on_stop:
+            self.close_all_positions(self._iid)
+
+    # ------------------------------------------------------------------------------ market data
+    def on_order_book_deltas(self, deltas: OrderBookDeltas) -> None:
+        book = self._book
+        if book is None:
+            book = self._book = self.cache.order_book(self._iid)
+        bid = book.best_bid_price()
+        ask = book.best_ask_price()
+        if bid is None or ask is None:
+            return
+        self.book_updates += 1
+        ts = deltas.ts_event
+        bid_f = bid.as_double()
+        ask_f = ask.as_double()
+        core = self.core
+        old_mid = core.mid
+        core.on_book(ts, bid_f, ask_f)
+        if core.mid != old_mid and self.config.record_tape:
+            self.tape_mid_ts.append(ts)
+            self.tape_mid.append(core.mid)
+        if ts - self._last_requote_ns >= self._min_requote_ns:
+            self._update_imbalance(book)
+            self._requote(ts)
+
+    def on_trade_tick(self, tick: TradeTick) -> None:
+        self.core.on_trade(
+            tick.ts_event,
+            tick.price.as_double(),
+            tick.size.as_double(),
+            tick.aggressor_side == AggressorSide.BUYER,
+        )
+
+    def on_bar(self, bar: Bar) -> None:
+        core = self.core
+        core.on_bar(bar.ts_event, bar.open.as_double(), bar.high.as_double(), bar.low.as_double(), bar.close.as_double())
+        if self.config.record_tape:
+            self.tape_mid_ts.append(bar.ts_event)
+            self.tape_mid.append(core.mid)
+        self._requote(bar.ts_event)
+
+    def _update_imbalance(self, book) -> None:
+        n = self.config.depth_levels_for_imbalance
+        if self.mm.quoting.imbalance_weight_bps == 0.0 or n <= 0:
+            return
+        bid_depth = sum(level.size() for level in book.bids()[:n])
+        ask_depth = sum(level.size() for level in book.asks()[:n])
+        tot = bid_depth + ask_depth
+        if tot > 0:
+            self.core.imbalance = (bid_depth - ask_depth) / tot
+
+    # ------------------------------------------------------------------------------ quoting
+    def _requote(self, ts: int) -> None:
+        self._last_requote_ns = ts
+        live_bids: list[LiveOrder] = []
+        live_asks: list[LiveOrder] = []
+        inflight_buy = 0.0
+        inflight_sell = 0.0
+        for order in self.cache.orders_open(instrument_id=self._iid, strategy_id=self.id):
+            self._collect(order, live_bids, live_asks)
+        for order in self.cache.orders_inflight(instrument_id=self._iid, strategy_id=self.id):
+            lo = self._collect(order, live_bids, live_asks)
+            if lo is not None and lo.in_flight:
+                if order.side == OrderSide.BUY:
+                    inflight_buy += lo.qty
+                else:
+                    inflight_sell += lo.qty
+        equity = self._balance + self._position * (self.core.mid - self._avg_px) if self._position else self._balance
+        decision = self.core.decide(ts, self._position, equity, inflight_buy, inflight_sell)
+        if decision is None:
+            return
+        risk = decision.risk
+        if risk.flatten and not self._flattening and self._position != 0.0:
+            self._flattening = True
+            self.cancel_all_orders(self._iid)
+            self.close_all_positions(self._iid)
+            return
+        live_bids.sort(key=lambda o: -o.price)
+        live_asks.sort(key=lambda o: o.price)
+        actions = diff_ladder(decision.bids, decision.asks, live_bids, live_asks, decision.mid, self._tol_bps, self._size_tol)
+        for act in actions:
+            if act.kind == CANCEL:
+                self.cancel_order(act.key)
+                self.orders_canceled += 1
+            elif act.kind == MODIFY:
+                order = act.key
+                qty = act.qty + order.filled_qty.as_double()
+                self.modify_order(order, quantity=self.instrument.make_qty(qty), price=self.instrument.make_price(act.price))
+                self.orders_modified += 1
+            elif act.kind == SUBMIT:
+                order = self.order_factory.limit(
+                    instrument_id=self._iid,
+                    order_side=OrderSide.BUY if act.side > 0 else OrderSide.SELL,
+                    quantity=self.instrument.make_qty(act.qty),
+                    price=self.instrument.make_price(act.price),
+                    time_in_force=TimeInForce.GTC,
+                    post_only=True,
+                )
+                self.submit_order(order)
+                self.orders_submitted += 1
+
+    @staticmethod
+    def _collect(order, live_bids: list, live_asks: list) -> LiveOrder | None:
+        if order.is_closed:
+            return None
+        in_flight = order.is_inflight or order.is_pending_update or order.is_pending_cancel
+        lo = LiveOrder(order, order.price.as_double(), order.leaves_qty.as_double(), in_flight)
+        if order.side == OrderSide.BUY:
+            # the same order can be both open and in flight (pending update): keep one entry
+            if not any(x.key is order for x in live_bids):
+                live_bids.append(lo)
+        else:
+            if not any(x.key is order for x in live_asks):
+                live_asks.append(lo)
+        return lo
+
+    # ------------------------------------------------------------------------------ events
+    def on_order_filled(self, event: OrderFilled) -> None:
+        self.fills += 1
+        side = 1 if event.order_side == OrderSide.BUY else -1
+        px = event.last_px.as_double()
+        qty = event.last_qty.as_double()
+        fee = event.commission.as_double()
+        if self.config.record_tape:
+            self.tape_fills.append(
+                (event.ts_event, side, px, qty, fee, event.liquidity_side.name, self.core.mid),
+            )
+        self._refresh_account()
+
+    def on_order_rejected(self, event: OrderRejected) -> None:
+        if event.due_post_only:
+            self.post_only_rejects += 1
+            self.core.risk.on_post_only_reject(event.ts_event)
+        else:
+            self.log.warning(f"order rejected: {event.reason}")
+
+    def on_order_modify_rejected(self, event) -> None:
+        self.log.warning(f"modify rejected: {event.reason}")
+
+    def on_position_closed(self, event) -> None:
+        self._flattening = False
+        self._refresh_account()
+
+    def _refresh_account(self) -> None:
+        account = self.portfolio.account(self._iid.venue)
+        if account is not None:
+            bal = account.balance_total(USDC)
+            self._balance = bal.as_double() if bal is not None else 0.0
+        pos_qty = 0.0
+        avg = 0.0
+        for position in self.cache.positions_open(instrument_id=self._iid, strategy_id=self.id):
+            pos_qty += position.signed_qty
+            avg = position.avg_px_open
+        self._position = pos_qty
+        self._avg_px = avg
+
+    def _on_sample_timer(self, event) -> None:
+        core = self.core
+        mid = core.mid
+        if not mid == mid:
+            return
+        self._refresh_account()
+        equity = self._balance + self._position * (mid - self._avg_px)
+        best_bid = math.nan
+        best_ask = math.nan
+        for order in self.cache.orders_open(instrument_id=self._iid, strategy_id=self.id):
+            px = order.price.as_double()
+            if order.side == OrderSide.BUY:
+                if not best_bid >= px:
+                    best_bid = px
+            elif not best_ask <= px:
+                best_ask = px
+        quoting = best_bid == best_bid or best_ask == best_ask
+        self.tape_samples.append((event.ts_event, equity, self._position, mid, best_bid, best_ask, quoting))
+        for ev in core.risk.drain_events():
+            self.risk_events.append(ev)
+            self.log.info(f"risk: {ev}")
