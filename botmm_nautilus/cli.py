@@ -1,0 +1,241 @@
+"""The ``botmm`` command line.
+
+    botmm data import-hyperliquid-ws DIR --catalog CAT [--coins BTC ETH] [--replace]
+    botmm data import-hyperliquid-s3 FILE... --catalog CAT [--allow-truncated] [--replace]
+    botmm data import-candles FILE... --coin COIN --catalog CAT [--interval 5m] [--replace]
+    botmm data import-funding FILE --coin COIN --catalog CAT [--replace]
+    botmm data import-binance-raw FILE --catalog CAT [--replace]
+    botmm data synth --catalog CAT [--coins ...] [--days N] [--bar-days N] [--seed S]
+    botmm data info --catalog CAT
+    botmm backtest --config configs/btc.yaml [--catalog CAT] [--start ISO] [--end ISO]
+                   [--mode book|candles] [--json FILE] [--report DIR]
+
+User errors (bad YAML, missing or corrupt data, a catalog without the needed data) print one line
+``error: ...`` naming the file and field and exit with status 2; they never print a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+
+def _quiet_warnings() -> None:
+    # pandas 3 warns about the engine's Timestamp.utcnow() on every run (NAUTILUS_1231_NOTES #12).
+    warnings.filterwarnings("ignore", message=".*utcnow.*")
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    try:
+        from pandas.errors import Pandas4Warning  # type: ignore[attr-defined]
+
+        warnings.filterwarnings("ignore", category=Pandas4Warning)
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from botmm_nautilus.config import ConfigError
+    from botmm_nautilus.data.catalog_io import CatalogError
+
+    errors: list[type[BaseException]] = [ConfigError, CatalogError, FileNotFoundError]
+    try:
+        from botmm_nautilus.data.errors import DataImportError
+
+        errors.append(DataImportError)
+    except ImportError:  # pragma: no cover
+        pass
+    return tuple(errors)
+
+
+# ------------------------------------------------------------------------------------------ data
+
+
+def cmd_import_ws(args) -> int:
+    from botmm_nautilus.data.hl_ws import import_hyperliquid_ws
+
+    summary = import_hyperliquid_ws(args.directory, args.catalog, coins=args.coins, replace=args.replace, progress=not args.quiet)
+    print(summary)
+    return 0
+
+
+def cmd_import_s3(args) -> int:
+    from botmm_nautilus.data.hl_s3 import import_hyperliquid_s3
+
+    kwargs = {"replace": args.replace, "progress": not args.quiet}
+    if args.allow_truncated:
+        kwargs["allow_truncated"] = True
+    summary = import_hyperliquid_s3(args.files, args.catalog, **kwargs)
+    print(summary)
+    return 0
+
+
+def cmd_import_candles(args) -> int:
+    from botmm_nautilus.data.candles import import_candles
+
+    summary = import_candles(args.files, args.coin, args.catalog, interval=args.interval, replace=args.replace)
+    print(summary)
+    return 0
+
+
+def cmd_import_funding(args) -> int:
+    from botmm_nautilus.data.funding import import_funding
+
+    summary = import_funding(args.file, args.coin, args.catalog, replace=args.replace)
+    print(summary)
+    return 0
+
+
+def cmd_import_binance(args) -> int:
+    from botmm_nautilus.data.binance import import_binance_raw
+
+    summary = import_binance_raw(args.file, args.catalog, replace=args.replace)
+    print(summary)
+    return 0
+
+
+def cmd_synth(args) -> int:
+    from botmm_nautilus.data.synth import write_synthetic_catalog
+
+    summary = write_synthetic_catalog(
+        args.catalog,
+        coins=tuple(c.upper() for c in args.coins),
+        l2_hours=args.days * 24.0,
+        bar_days=args.bar_days,
+        seed=args.seed,
+        start=args.start,
+        progress=not args.quiet,
+        replace=args.replace,
+    )
+    print(summary)
+    return 0
+
+
+def cmd_info(args) -> int:
+    from botmm_nautilus.data.info import catalog_info
+    from botmm_nautilus.data.info import format_catalog_info
+
+    if not Path(args.catalog).is_dir():
+        from botmm_nautilus.data.catalog_io import CatalogError
+
+        raise CatalogError(f"catalog {args.catalog} not found")
+    print(format_catalog_info(catalog_info(args.catalog)))
+    return 0
+
+
+# -------------------------------------------------------------------------------------- backtest
+
+
+def cmd_backtest(args) -> int:
+    from botmm_nautilus.backtest.runner import run_backtest
+    from botmm_nautilus.config import load_config
+    from botmm_nautilus.reports import format_summary_table
+
+    cfg = load_config(args.config)
+    outcome = run_backtest(
+        cfg,
+        catalog_path=args.catalog,
+        start=args.start,
+        end=args.end,
+        mode=args.mode,
+        json_path=args.json,
+        report_dir=args.report,
+        data_description=args.data_description,
+        progress=not args.quiet,
+    )
+    print(format_summary_table(outcome.summary))
+    if outcome.json_path:
+        print(f"JSON result: {outcome.json_path}")
+    if outcome.report_path:
+        print(f"HTML report: {outcome.report_path}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="botmm", description="Hyperliquid market making on Nautilus Trader")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    data = sub.add_parser("data", help="import, generate and inspect Parquet catalog data")
+    dsub = data.add_subparsers(dest="data_command", required=True)
+
+    def common(sp, catalog_required=True):
+        sp.add_argument("--catalog", required=catalog_required, help="ParquetDataCatalog directory")
+        sp.add_argument("--replace", action="store_true", help="overwrite overlapping data already in the catalog")
+        sp.add_argument("--quiet", action="store_true", help="no progress display")
+
+    sp = dsub.add_parser("import-hyperliquid-ws", help="Hyperliquid WebSocket recording folder (orderbooks_*/trades_* csv.gz)")
+    sp.add_argument("directory")
+    sp.add_argument("--coins", nargs="*", default=None)
+    common(sp)
+    sp.set_defaults(func=cmd_import_ws)
+
+    sp = dsub.add_parser("import-hyperliquid-s3", help="Hyperliquid S3 archive l2Book hour files (LZ4 JSON lines)")
+    sp.add_argument("files", nargs="+")
+    sp.add_argument("--allow-truncated", action="store_true", help="keep the complete lines of a cut-off file")
+    common(sp)
+    sp.set_defaults(func=cmd_import_s3)
+
+    sp = dsub.add_parser("import-candles", help="candles: Feather/CSV (date,open,high,low,close,volume) or candleSnapshot JSON")
+    sp.add_argument("files", nargs="+")
+    sp.add_argument("--coin", required=True)
+    sp.add_argument("--interval", default=None, help="e.g. 1m, 5m, 15m, 1h (default: from the file name or timestamps)")
+    common(sp)
+    sp.set_defaults(func=cmd_import_candles)
+
+    sp = dsub.add_parser("import-funding", help="hourly funding history (Feather/CSV/fundingHistory JSON)")
+    sp.add_argument("file")
+    sp.add_argument("--coin", required=True)
+    common(sp)
+    sp.set_defaults(func=cmd_import_funding)
+
+    sp = dsub.add_parser("import-binance-raw", help="Binance USD-M raw WebSocket capture (<local_ns> <json> lines)")
+    sp.add_argument("file")
+    common(sp)
+    sp.set_defaults(func=cmd_import_binance)
+
+    sp = dsub.add_parser("synth", help="generate the seeded synthetic market (L2, trades, bars, funding)")
+    sp.add_argument("--coins", nargs="*", default=["BTC", "ETH", "SOL", "XRP", "HYPE"])
+    sp.add_argument("--days", type=float, default=1.0, help="days of L2 book + trades (default 1)")
+    sp.add_argument("--bar-days", type=int, default=365, help="days of 5-minute and 1-hour bars (default 365)")
+    sp.add_argument("--seed", type=int, default=7)
+    sp.add_argument("--start", default="2025-01-01", help="first day (UTC)")
+    common(sp)
+    sp.set_defaults(func=cmd_synth)
+
+    sp = dsub.add_parser("info", help="what a catalog holds: instruments, data types, time ranges, counts")
+    sp.add_argument("--catalog", required=True)
+    sp.set_defaults(func=cmd_info)
+
+    bt = sub.add_parser("backtest", help="run the MarketMaker strategy over a catalog")
+    bt.add_argument("--config", required=True, help="per-asset YAML, e.g. configs/btc.yaml")
+    bt.add_argument("--catalog", default=None, help="catalog directory (default: backtest.catalog in the config)")
+    bt.add_argument("--start", default=None, help="ISO time, e.g. 2025-01-01T00:00:00Z")
+    bt.add_argument("--end", default=None)
+    bt.add_argument("--mode", choices=["book", "candles"], default="book")
+    bt.add_argument("--json", default=None, help="write the result JSON here")
+    bt.add_argument("--report", default=None, help="write the HTML report into this directory")
+    bt.add_argument("--data-description", default=None, help="what the data is, for the report header")
+    bt.add_argument("--quiet", action="store_true")
+    bt.set_defaults(func=cmd_backtest)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    _quiet_warnings()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except _user_errors() as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
