@@ -34,19 +34,24 @@ drawdown           (peak equity - equity) / peak >=               ``reset_halt``
                    ``max_drawdown_frac``; the peak trails the     ``drawdown_resume_after_s``); the
                    highest equity seen -> HALTED                  peak is re-based to current equity
 auto kill          drawdown >= ``kill_drawdown_frac`` (optional)  ``reset_kill``
-                   -> KILLED, flatten = ``kill_flatten``
+                   -> KILLED, flatten = ``flatten_on_kill``
 vol spike          sigma >= ``vol_spike_ratio`` x slow EWMA       ``vol_spike_cooldown_s`` after the
                    baseline (after ``vol_min_samples``) ->        last spiking reading AND sigma <
                    PAUSED                                         ``vol_resume_ratio`` x baseline
 mid jump           |mid / reference - 1| >= ``mid_jump_frac``,    ``mid_jump_pause_s`` later
                    reference re-taken every ``mid_jump_window_s``
 stale book         no book update for ``stale_book_s``            a book update younger than that
-post-only storm    ``post_only_reject_max`` rejects within        ``post_only_reject_pause_s`` later
+post-only storm    ``post_only_reject_count`` rejects within      ``post_only_reject_pause_s`` later
                    ``post_only_reject_window_s``
-API errors         ``api_error_max`` errors within                ``api_error_pause_s`` later
+API errors         ``api_error_count`` errors within              ``api_error_pause_s`` later
                    ``api_error_window_s``
 invalid input      equity or mid not a positive finite number     the next valid input
 =================  =============================================  =====================================
+
+The volatility baseline is an EWMA of ``sigma`` with half-life ``vol_baseline_halflife_s``, fed at
+most once per ``vol_baseline_sample_s`` (so it does not depend on how often ``update`` is called),
+weighted at least ``1/(n+1)`` for the n-th sample (a running mean while warming up), and each
+sample is clipped at ``vol_spike_ratio`` x baseline so a spike cannot drag its own baseline up.
 
 Elevated but not spiking volatility widens instead of pausing: with ``r = sigma / baseline``,
 ``spread_multiplier`` rises linearly from 1 at ``r = vol_widen_start_ratio`` to
@@ -69,6 +74,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from datetime import timezone
 from enum import Enum
+from typing import NamedTuple
 
 __all__ = [
     "NS_PER_DAY",
@@ -133,15 +139,15 @@ class RiskConfig:
     drawdown_resume_after_s: float | None = None  # None = HALTED until reset_halt
     halt_flatten: bool = False
     kill_drawdown_frac: float | None = None  # automatic kill switch, deeper than max_drawdown_frac
-    kill_flatten: bool = True
+    flatten_on_kill: bool = True
     # --- volatility (sigma in any unit, as long as it is always the same one) ---
     vol_spike_ratio: float = 3.0
-    vol_resume_ratio: float = 2.0
+    vol_resume_ratio: float | None = None  # None = 2/3 of vol_spike_ratio (2.0 for 3.0), at least 1
     vol_spike_cooldown_s: float = 300.0
     vol_baseline_halflife_s: float = 3600.0
     vol_baseline_sample_s: float = 1.0  # the baseline takes at most one sample per this interval
     vol_min_samples: int = 60
-    vol_widen_start_ratio: float = 1.5
+    vol_widen_start_ratio: float | None = None  # None = half of vol_spike_ratio (1.5 for 3.0), at least 1
     vol_max_spread_multiplier: float = 2.0
     vol_min_size_multiplier: float = 0.5
     # --- mid jump circuit breaker ---
@@ -151,11 +157,11 @@ class RiskConfig:
     # --- market data freshness ---
     stale_book_s: float | None = 10.0
     # --- post-only reject storm ---
-    post_only_reject_max: int = 5
+    post_only_reject_count: int = 5
     post_only_reject_window_s: float = 10.0
     post_only_reject_pause_s: float = 30.0
     # --- API error storm ---
-    api_error_max: int = 5
+    api_error_count: int = 5
     api_error_window_s: float = 60.0
     api_error_pause_s: float = 120.0
 
@@ -170,12 +176,17 @@ class RiskConfig:
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not (v > 0 and math.isfinite(v)):
                 raise bad(field, v, "a positive finite number" + (" or None" if allow_none else ""))
 
+        def nonneg(field: str) -> None:
+            v = getattr(self, field)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (v >= 0 and math.isfinite(v)):
+                raise bad(field, v, "a finite number >= 0")
+
         def frac(field: str, allow_none: bool = False) -> None:
             v = getattr(self, field)
             if v is None and allow_none:
                 return
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (0 < v < 1):
-                raise bad(field, v, "a fraction in (0, 1)" + (" or None" if allow_none else ""))
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (0 < v <= 1):
+                raise bad(field, v, "a fraction in (0, 1]" + (" or None" if allow_none else ""))
 
         positive("max_position_usd", allow_none=True)
         positive("max_position_capital_mult", allow_none=True)
@@ -191,35 +202,52 @@ class RiskConfig:
             raise bad("kill_drawdown_frac", self.kill_drawdown_frac, f"> max_drawdown_frac ({self.max_drawdown_frac})")
         if not (self.vol_spike_ratio > 1 and math.isfinite(self.vol_spike_ratio)):
             raise bad("vol_spike_ratio", self.vol_spike_ratio, "a finite number > 1")
-        if not (1 <= self.vol_resume_ratio <= self.vol_spike_ratio):
-            raise bad("vol_resume_ratio", self.vol_resume_ratio, f"in [1, vol_spike_ratio={self.vol_spike_ratio}]")
-        if not (1 <= self.vol_widen_start_ratio < self.vol_spike_ratio):
+        if not (1 <= self.effective_vol_resume_ratio <= self.vol_spike_ratio):
+            raise bad("vol_resume_ratio", self.vol_resume_ratio, f"in [1, vol_spike_ratio={self.vol_spike_ratio}] or None")
+        if not (1 <= self.effective_vol_widen_start_ratio < self.vol_spike_ratio):
             raise bad(
-                "vol_widen_start_ratio", self.vol_widen_start_ratio, f"in [1, vol_spike_ratio={self.vol_spike_ratio})"
+                "vol_widen_start_ratio", self.vol_widen_start_ratio,
+                f"in [1, vol_spike_ratio={self.vol_spike_ratio}) or None",
             )
         if not (1 <= self.vol_max_spread_multiplier and math.isfinite(self.vol_max_spread_multiplier)):
             raise bad("vol_max_spread_multiplier", self.vol_max_spread_multiplier, "a finite number >= 1")
         if not (0 < self.vol_min_size_multiplier <= 1):
             raise bad("vol_min_size_multiplier", self.vol_min_size_multiplier, "in (0, 1]")
-        for f in ("vol_spike_cooldown_s", "vol_baseline_halflife_s", "vol_baseline_sample_s"):
-            positive(f)
+        nonneg("vol_spike_cooldown_s")
+        positive("vol_baseline_halflife_s")
+        positive("vol_baseline_sample_s")
         if isinstance(self.vol_min_samples, bool) or not isinstance(self.vol_min_samples, int) or self.vol_min_samples < 1:
             raise bad("vol_min_samples", self.vol_min_samples, "an integer >= 1")
         frac("mid_jump_frac", allow_none=True)
         positive("mid_jump_window_s")
-        positive("mid_jump_pause_s")
+        nonneg("mid_jump_pause_s")
         positive("stale_book_s", allow_none=True)
         for prefix in ("post_only_reject", "api_error"):
-            n = getattr(self, f"{prefix}_max")
+            n = getattr(self, f"{prefix}_count")
             if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-                raise bad(f"{prefix}_max", n, "an integer >= 1")
+                raise bad(f"{prefix}_count", n, "an integer >= 1")
             positive(f"{prefix}_window_s")
-            positive(f"{prefix}_pause_s")
+            nonneg(f"{prefix}_pause_s")
+
+    @property
+    def effective_vol_resume_ratio(self) -> float:
+        if self.vol_resume_ratio is not None:
+            return self.vol_resume_ratio
+        return max(1.0, self.vol_spike_ratio * 2.0 / 3.0)
+
+    @property
+    def effective_vol_widen_start_ratio(self) -> float:
+        if self.vol_widen_start_ratio is not None:
+            return self.vol_widen_start_ratio
+        return max(1.0, self.vol_spike_ratio * 0.5)
 
 
-@dataclass(frozen=True, slots=True)
-class RiskDecision:
-    """What the strategy may do now. Immutable; an unchanged decision is the same object."""
+class RiskDecision(NamedTuple):
+    """What the strategy may do now.
+
+    Immutable; an unchanged decision is returned as the same object. A NamedTuple rather than a
+    frozen dataclass because it is built on the requote hot path (0.6 us instead of 2 us).
+    """
 
     can_quote_bid: bool
     can_quote_ask: bool
@@ -276,9 +304,9 @@ class RiskManager:
         self._vol_decay_per_ns = _LN2 / (c.vol_baseline_halflife_s * NS_PER_S)
         self._vol_sample_ns = int(c.vol_baseline_sample_s * NS_PER_S)
         self._vol_spike = c.vol_spike_ratio
-        self._vol_resume = c.vol_resume_ratio
-        self._vol_widen = c.vol_widen_start_ratio
-        self._vol_widen_span = c.vol_spike_ratio - c.vol_widen_start_ratio
+        self._vol_resume = c.effective_vol_resume_ratio
+        self._vol_widen = c.effective_vol_widen_start_ratio
+        self._vol_widen_span = c.vol_spike_ratio - self._vol_widen
         self._vol_spread_gain = c.vol_max_spread_multiplier - 1.0
         self._vol_size_loss = 1.0 - c.vol_min_size_multiplier
         self._vol_min_n = c.vol_min_samples
@@ -493,7 +521,7 @@ class RiskManager:
         ts_ns = self._clock(ts_ns)
         c = self.config
         self._storm(
-            ts_ns, self._rejects, "post_only_storm", "post-only reject storm", c.post_only_reject_max,
+            ts_ns, self._rejects, "post_only_storm", "post-only reject storm", c.post_only_reject_count,
             c.post_only_reject_window_s, c.post_only_reject_pause_s,
         )
         return self._state
@@ -502,7 +530,7 @@ class RiskManager:
         """An exchange request failed (HTTP error, timeout, rate limit, unexpected reject)."""
         ts_ns = self._clock(ts_ns)
         c = self.config
-        self._storm(ts_ns, self._api_errors, "api_errors", "API error storm", c.api_error_max,
+        self._storm(ts_ns, self._api_errors, "api_errors", "API error storm", c.api_error_count,
                     c.api_error_window_s, c.api_error_pause_s)
         return self._state
 
@@ -533,13 +561,21 @@ class RiskManager:
         return self._state
 
     def reset_kill(self, ts_ns: int) -> RiskState:
-        """Clear the kill switch. An automatic (drawdown) kill also re-bases the peak to current equity."""
+        """Clear the kill switch.
+
+        If the drawdown is still at or past ``kill_drawdown_frac`` the peak is re-based to current
+        equity (else the automatic kill would fire again at the next update). A drawdown halt that
+        is also active stays until ``reset_halt``.
+        """
         ts_ns = self._clock(ts_ns)
-        cond = self._conds.get("kill")
-        if cond is not None:
-            if cond.meta == "auto_drawdown" and self._last_equity is not None:
-                self._peak_equity = self._last_equity
-            self._clear(ts_ns, "kill", "reset_kill")
+        if "kill" in self._conds:
+            why = "reset_kill"
+            eq = self._last_equity
+            peak = self._peak_equity
+            if self._kill_dd is not None and eq is not None and peak and (peak - eq) / peak >= self._kill_dd:
+                self._peak_equity = eq
+                why += f"; peak re-based to {eq:.2f}"
+            self._clear(ts_ns, "kill", why)
         return self._state
 
     def reset_halt(self, ts_ns: int) -> RiskState:
@@ -647,7 +683,7 @@ class RiskManager:
                               f"drawdown {_pct(dd)} from peak {peak:.2f} >= {_pct(self._dd_frac)}; halted until {resume}",
                               until, self.config.halt_flatten)
                 if self._kill_dd is not None and dd >= self._kill_dd and "kill" not in self._conds:
-                    flat = self.config.kill_flatten
+                    flat = self.config.flatten_on_kill
                     self._add(ts_ns, "kill", RiskState.KILLED,
                               f"kill switch (auto): drawdown {_pct(dd)} from peak {peak:.2f} >= {_pct(self._kill_dd)}; "
                               f"cancel all{' and flatten' if flat else ''} until reset_kill", None, flat, "auto_drawdown")
@@ -668,7 +704,13 @@ class RiskManager:
                 if dt >= self._vol_sample_ns:
                     # Clip the sample at the spike level so one outlier cannot drag the baseline up.
                     x = sigma if ratio < self._vol_spike else self._vol_spike * base
-                    self._vol_base = base + (1.0 - math.exp(-dt * self._vol_decay_per_ns)) * (x - base)
+                    # Time-weighted EWMA; while warming up, at least the running-mean weight 1/(n+1)
+                    # so the first reading (perhaps taken in a spike) does not dominate for an hour.
+                    alpha = 1.0 - math.exp(-dt * self._vol_decay_per_ns)
+                    warm = 1.0 / (n + 1)
+                    if warm > alpha:
+                        alpha = warm
+                    self._vol_base = base + alpha * (x - base)
                     self._vol_n = n + 1
                     self._vol_last_sample_ns = ts_ns
         ratio = self._vol_ratio
@@ -704,11 +746,11 @@ class RiskManager:
                 move = mid / ref - 1.0
                 if move >= self._jump_frac or -move >= self._jump_frac:
                     until = ts_ns + self._jump_pause_ns
+                    age_s = (ts_ns - self._ref_mid_ns) / NS_PER_S
                     self._ref_mid = mid
                     self._ref_mid_ns = ts_ns
                     self._add(ts_ns, "mid_jump", RiskState.PAUSED,
-                              f"mid jump {move * 100:+.2f}% from {ref:g} to {mid:g} within "
-                              f"{(ts_ns - self._ref_mid_ns) / NS_PER_S:.0f}-{2 * self._jump_window_ns / NS_PER_S:.0f}s "
+                              f"mid jump {move * 100:+.2f}% from {ref:g} ({age_s:.0f}s ago) to {mid:g} "
                               f">= {_pct(self._jump_frac)}; paused until {_iso(until)}", until)
                 elif ts_ns - self._ref_mid_ns >= self._jump_window_ns:
                     self._ref_mid = mid

@@ -1,0 +1,19 @@
+"""Data import into a Nautilus ``ParquetDataCatalog`` and catalog inspection.
+
+Importers (each all-or-nothing through ``catalog_io.StagedCatalogWriter``):
+
+* ``hl_ws.import_hyperliquid_ws``: Hyperliquid WebSocket recordings (book snapshots + trades).
+* ``hl_s3.import_hyperliquid_s3``: Hyperliquid's S3 archive ``l2Book`` hour files (LZ4 JSON lines).
+* ``candles.import_candles``: OHLCV candles (Feather, CSV, ``candleSnapshot`` JSON) as bars.
+* ``funding.import_funding``: hourly funding history as ``FundingRateUpdate``.
+* ``binance.import_binance_raw``: Binance USD-M raw WebSocket captures (incremental depth).
+
+``info.catalog_info`` / ``format_catalog_info`` describe a catalog from file metadata only.
+Bad input raises ``errors.DataImportError`` naming the file and row.
+"""
+
+from botmm_nautilus.data.errors import DataImportError
+from botmm_nautilus.data.summary import ImportSummary
+from botmm_nautilus.data.summary import InstrumentImportCounts
+
+__all__ = ["DataImportError", "ImportSummary", "InstrumentImportCounts"]

@@ -1,0 +1,134 @@
+"""Throughput and memory of the full MarketMaker backtest versus a do-nothing strategy.
+
+Both run in the same invocation, each in its own fresh process (so peak RSS is its own), over the
+same catalog of at least 1,000,000 synthetic L2 deltas (BTC, diffed Hyperliquid-style snapshots
+plus trades), with the same engine settings (L2_MBP, queue position, latency, buffer_deltas).
+
+    python bench/backtest_throughput.py [--deltas 1000000] [--catalog bench/out/catalog]
+
+Prints per run: wall time, data events/s, peak RSS, orders, fills, orders left in the cache (closed
+orders are purged periodically, so this stays bounded however long the run), and as its last
+line: ``full/do-nothing throughput ratio: X``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def build_catalog(path: Path, n_deltas: int, seed: int) -> dict:
+    """Synthetic BTC L2 with at least ``n_deltas`` deltas (hours added until reached)."""
+    from nautilus_trader.persistence.catalog import ParquetDataCatalog
+
+    from botmm_nautilus.data.synth import write_synthetic_catalog
+
+    marker = path / f".bench-{n_deltas}-{seed}.json"
+    if marker.exists():
+        return json.loads(marker.read_text())
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+    hours = 6.0
+    while True:
+        write_synthetic_catalog(str(path), coins=("BTC",), l2_hours=hours, bar_days=0, seed=seed, progress=False, replace=True)
+        cat = ParquetDataCatalog(str(path))
+        from botmm_nautilus.data.info import catalog_info
+
+        info = catalog_info(str(path))
+        n = _count(info, "order_book_deltas")
+        if n >= n_deltas:
+            break
+        hours = hours * (n_deltas / max(n, 1)) * 1.05
+        shutil.rmtree(path, ignore_errors=True)
+    meta = {"deltas": n, "trades": _count(info, "trade_tick"), "hours": hours}
+    marker.write_text(json.dumps(meta))
+    del cat
+    return meta
+
+
+def _count(info: dict, type_name: str) -> int:
+    total = 0
+    for row in info.get("data", []):
+        if row.get("type") == type_name:
+            total += int(row.get("rows", 0))
+    return total
+
+
+def child(kind: str, catalog: str) -> None:
+    """Run one backtest in this process and print a JSON line with its figures."""
+    from nautilus_trader.backtest.node import BacktestNode
+
+    from botmm_nautilus.backtest.runner import build_run_config
+    from botmm_nautilus.config import load_config
+
+    cfg = load_config(ROOT / "configs" / "btc.yaml")
+    kwargs = {}
+    if kind == "null":
+        kwargs = {"strategy_path": "strategies.do_nothing:DoNothing", "config_path": "strategies.do_nothing:DoNothingConfig",
+                  "strategy_config": {"mm": None}}
+    run_cfg = build_run_config(cfg, catalog, mode="book", **kwargs)
+    node = BacktestNode(configs=[run_cfg])
+    t0 = time.perf_counter()
+    results = node.run()
+    wall = time.perf_counter() - t0
+    engine = node.get_engine(run_cfg.id)
+    strat = engine.trader.strategies()[0]
+    out = {
+        "kind": kind,
+        "wall_s": wall,
+        "events": results[0].iterations,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "orders_total": results[0].total_orders,
+        "orders_in_cache": len(engine.cache.orders()),
+        "fills": getattr(strat, "fills", 0),
+        "book_updates": getattr(strat, "book_updates", 0),
+        "modifies": getattr(strat, "orders_modified", 0),
+    }
+    node.dispose()
+    print("RESULT " + json.dumps(out), flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--deltas", type=int, default=1_000_000)
+    ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--catalog", default=str(ROOT / "bench" / "out" / "catalog"))
+    ap.add_argument("--child", choices=["null", "full"], default=None)
+    args = ap.parse_args()
+    if args.child:
+        child(args.child, args.catalog)
+        return
+    cat = Path(args.catalog)
+    t0 = time.perf_counter()
+    meta = build_catalog(cat, args.deltas, args.seed)
+    print(f"catalog: {meta['deltas']:,} deltas + {meta['trades']:,} trades ({meta['hours']:.1f} h synthetic BTC) "
+          f"ready in {time.perf_counter() - t0:.1f} s at {cat}")
+    runs = {}
+    for kind in ("null", "full"):
+        proc = subprocess.run([sys.executable, __file__, "--child", kind, "--catalog", str(cat)],
+                              capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+        line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
+        if proc.returncode != 0 or line is None:
+            print(proc.stdout[-3000:], proc.stderr[-3000:])
+            raise SystemExit(f"{kind} run failed")
+        r = json.loads(line[7:])
+        runs[kind] = r
+        print(f"{kind:>10}: {r['wall_s']:7.1f} s  {r['events'] / r['wall_s']:>10,.0f} events/s  peak RSS {r['peak_rss_mb']:,.0f} MB  "
+              f"orders {r['orders_total']:,} (in cache at end {r['orders_in_cache']:,})  fills {r['fills']:,}  "
+              f"modifies {r['modifies']:,}  book updates {r['book_updates']:,}")
+    ratio = (runs["full"]["events"] / runs["full"]["wall_s"]) / (runs["null"]["events"] / runs["null"]["wall_s"])
+    print(f"full/do-nothing throughput ratio: {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()
