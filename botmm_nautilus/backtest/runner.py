@@ -221,8 +221,6 @@ def build_run_config(
         exec_engine=ExecEngineConfig(
             purge_closed_orders_interval_mins=10,
             purge_closed_orders_buffer_mins=5,
-            purge_closed_positions_interval_mins=60,
-            purge_closed_positions_buffer_mins=60,
             purge_account_events_interval_mins=10,
             purge_account_events_lookback_mins=5,
         ),
@@ -279,6 +277,11 @@ def run_backtest(
     results = node.run()
     wall = time.perf_counter() - t0
     engine = node.get_engine(run_cfg.id)
+    if engine is None or not results:
+        raise RuntimeError(
+            "the backtest engine did not run (see the Nautilus log above: usually the strategy failed to import "
+            "or the catalog data could not be loaded)",
+        )
     try:
         art = collect_artifacts(engine, cfg, info, mode, FUNDING_RECORDS.pop(key, []), wall, results[0] if results else None)
         art.data_description = data_description or f"catalog {catalog_path}"
@@ -331,12 +334,13 @@ def collect_artifacts(engine, cfg: MMConfig, info: dict, mode: str, funding_reco
     iid = strategy.config.instrument_id
     final_position = 0.0
     avg_px = 0.0
-    realized = 0.0
-    for position in engine.cache.positions(instrument_id=iid):
-        realized += position.realized_pnl.as_double() if position.realized_pnl is not None else 0.0
-        if position.is_open:
-            final_position += position.signed_qty
-            avg_px = position.avg_px_open
+    # portfolio.realized_pnl includes the snapshots of earlier NETTING cycles (a flat position that
+    # reopens resets its own realized_pnl)
+    realized_money = engine.portfolio.realized_pnl(iid)
+    realized = realized_money.as_double() if realized_money is not None else 0.0
+    for position in engine.cache.positions_open(instrument_id=iid):
+        final_position += position.signed_qty
+        avg_px = position.avg_px_open
     final_mid = float(mids["mid"].iloc[-1]) if len(mids) else math.nan
     unrealized = final_position * (final_mid - avg_px) if final_position else 0.0
     start_ns = int(mids["ts_ns"].iloc[0]) if len(mids) else int(info["range"][0])

@@ -8,6 +8,7 @@ so that book diffs compare exact integers and Nautilus objects are built with ``
 from __future__ import annotations
 
 import os
+import re
 import sys
 import zlib
 from pathlib import Path
@@ -211,8 +212,8 @@ def iter_csv_chunks(path: Path, chunk_rows: int = CSV_CHUNK_ROWS, dtype=None):
     """Yield ``(first_row, frame)`` for successive chunks of a CSV (plain or compressed).
 
     ``first_row`` is the 1-based data row number of the chunk's first row. Read failures
-    (truncated gzip, corrupt bytes, ragged rows) become a ``DataImportError`` that says which
-    rows were readable.
+    (truncated gzip, corrupt bytes, ragged rows) become a ``DataImportError`` naming the first
+    row that cannot be read.
     """
     rows_done = 0
     try:
@@ -222,13 +223,38 @@ def iter_csv_chunks(path: Path, chunk_rows: int = CSV_CHUNK_ROWS, dtype=None):
                 rows_done += len(frame)
     except pd.errors.EmptyDataError as exc:
         raise DataImportError(path, "the file is empty (no header line)", location="line 1 (header)") from exc
-    except (EOFError, OSError, zlib.error, UnicodeDecodeError, pd.errors.ParserError, ValueError) as exc:
+    except pd.errors.ParserError as exc:
+        m = re.search(r"line (\d+)", str(exc))  # pandas counts file lines, header included
+        raise DataImportError(
+            path, f"malformed CSV row ({str(exc).strip()})", row=int(m.group(1)) - 1 if m else rows_done + 1,
+        ) from exc
+    except (EOFError, OSError, zlib.error, UnicodeDecodeError, ValueError) as exc:
+        readable_rows = max(_count_readable_lines(path) - 1, rows_done)  # minus the header line
         raise DataImportError(
             path,
-            f"cannot read the file past row {rows_done}: it is truncated or corrupt at or after this row "
+            f"the file is truncated or corrupt: only {readable_rows} complete rows can be read "
             f"({type(exc).__name__}: {exc})",
-            row=rows_done + 1,
+            row=readable_rows + 1,
         ) from exc
+
+
+def _count_readable_lines(path: Path) -> int:
+    """Complete lines that can be read before a decompression or decoding error (error path only)."""
+    import bz2
+    import gzip
+    import lzma
+
+    openers = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+    opener = openers.get(Path(path).suffix.lower(), open)
+    count = 0
+    try:
+        with opener(path, "rb") as fh:
+            for line in fh:
+                if line.endswith(b"\n"):
+                    count += 1
+    except (EOFError, OSError, zlib.error, lzma.LZMAError):
+        pass
+    return count
 
 
 def _epoch_factor(magnitude: float) -> int:

@@ -245,13 +245,13 @@ def _validated_columns(path: Path, frame: pd.DataFrame, instrument, interval_s: 
         ticks = np.rint(values * 10.0**pp)
         pos = first_bad(~np.isfinite(ticks) | (ticks <= 0))
         if pos is not None:
-            raise DataImportError(path, f"column '{name}' must be a positive price, got {values[pos]!r}", row=pos + 1, field=name)
+            raise DataImportError(path, f"column '{name}' must be a positive price, got {float(values[pos])!r}", row=pos + 1, field=name)
         out[name] = ticks.astype(np.int64)
     volume = numeric_column(frame, "volume", path, 1)
     lots = np.rint(volume * 10.0**sp)
     pos = first_bad(~np.isfinite(lots) | (lots < 0))
     if pos is not None:
-        raise DataImportError(path, f"column 'volume' must be >= 0, got {volume[pos]!r}", row=pos + 1, field="volume")
+        raise DataImportError(path, f"column 'volume' must be >= 0, got {float(volume[pos])!r}", row=pos + 1, field="volume")
     out["volume"] = lots.astype(np.int64)
     o, h, lo, c = out["open"], out["high"], out["low"], out["close"]
     pos = first_bad(h < np.maximum(o, c))

@@ -223,7 +223,7 @@ def _side_levels(frame, side: str, n_levels: int, path: Path, first_row: int, pr
             r, i = np.argwhere(bad)[0]
             raise DataImportError(
                 path,
-                f"column '{side}_{name}_{i}' value {values[r, i]!r} is not a multiple of 1e-{decimals} "
+                f"column '{side}_{name}_{i}' value {float(values[r, i])!r} is not a multiple of 1e-{decimals} "
                 f"(the {what} precision of {instrument_id}; wrong szDecimals?)",
                 row=first_row + int(r),
                 field=f"{side}_{name}_{i}",
@@ -327,7 +327,7 @@ def _import_trades(coin, instrument, path, writer, summary, progress, first_book
                 if pos is not None:
                     raise DataImportError(
                         path,
-                        f"column '{column}' value {values[pos]!r} is not a positive multiple of 1e-{decimals} "
+                        f"column '{column}' value {float(values[pos])!r} is not a positive multiple of 1e-{decimals} "
                         f"(the {column} precision of {instrument_id})",
                         row=first_row + pos,
                         field=column,

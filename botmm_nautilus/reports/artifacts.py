@@ -27,7 +27,7 @@ FILL_COLUMNS: dict[str, str] = {
     "price": "float64",
     "qty": "float64",
     "fee_usd": "float64",
-    "liquidity": "object",  # 'MAKER' | 'TAKER'
+    "liquidity": "object",  # 'MAKER' | 'TAKER' (anything else is counted as unknown, not as maker)
     "mid_at_fill": "float64",
 }
 MID_COLUMNS: dict[str, str] = {"ts_ns": "int64", "mid": "float64"}
@@ -131,8 +131,4 @@ class BacktestArtifacts:
                 raise ArtifactsError("BacktestArtifacts.fills.side: must be +1 (buy) or -1 (sell)")
             if not (fills["qty"].to_numpy(dtype=float) > 0).all():
                 raise ArtifactsError("BacktestArtifacts.fills.qty: must be > 0 (the sign lives in side)")
-            liq = fills["liquidity"].astype(str).str.upper()
-            bad = sorted(set(liq) - set(LIQUIDITY))
-            if bad:
-                raise ArtifactsError(f"BacktestArtifacts.fills.liquidity: {bad} not in {', '.join(LIQUIDITY)}")
         return self

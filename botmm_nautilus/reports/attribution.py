@@ -162,15 +162,19 @@ def attribution_sentence(attribution: dict, net_pnl_usd: float | None = None) ->
     if spread > 0 and eaters:
         if eaten > spread:
             verb = "was more than eaten by"
+        elif eaten > 0.9 * spread:
+            verb = "was almost entirely eaten by"
         elif eaten > 0.5 * spread:
             verb = "was mostly eaten by"
         else:
             verb = "was only partly eaten by"
         s1 = f"{first} {verb} {' and '.join(eaters)}."
     elif spread > 0:
-        s1 = f"{first} was kept: adverse selection {_usd(adverse)} and fees {_usd(fees)} did not cost anything."
+        s1 = f"{first} was kept in full: fees {_usd(fees)} were a rebate."
     else:
-        s1 = f"{first}: the fills did not earn any edge against the mid, and adverse selection {_usd(adverse)} and fees {_usd(fees)} came on top."
+        s1 = f"{first}: the fills earned no edge against the mid, and fees {_usd(fees)} came on top."
+    if adverse >= 0:
+        s1 += f" Adverse selection was in our favour, {_usd(adverse)}{b('adverse_selection_usd')}: the mid moved our way within {h:g} s of the fills."
     after = spread + adverse + fees
     s2 = (
         f"After {h:g} s markouts and fees the trading edge was {_usd(after)}; "
@@ -180,14 +184,23 @@ def attribution_sentence(attribution: dict, net_pnl_usd: float | None = None) ->
     if "initial_position_usd" in c:
         s2 += f", the position held at the start {_usd(c['initial_position_usd'])}"
     s2 += f", for net PnL {_usd(net)}."
-    drivers = sorted(((k, v) for k, v in c.items()), key=lambda kv: -abs(kv[1]))
-    name = drivers[0][0].replace("_usd", "").replace("_", " ")
-    s3 = f"The largest single term was {name} ({_usd(drivers[0][1])})."
+    key, val = max(c.items(), key=lambda kv: abs(kv[1]))
+    s3 = f"The largest single term was {_NAMES.get(key, key)} ({_usd(val)})."
     return " ".join((s1, s2, s3))
+
+
+_NAMES = {
+    "spread_capture_usd": "spread capture",
+    "adverse_selection_usd": "adverse selection",
+    "inventory_mtm_usd": "inventory mark-to-market",
+    "fees_usd": "fees",
+    "funding_usd": "funding",
+    "initial_position_usd": "the starting position",
+}
 
 
 def _usd(v: float) -> str:
     if v is None or not math.isfinite(v):
         return "n/a"
-    sign = "+" if v >= 0 else "\u2212"
+    sign = "+" if v >= 0 else "-"
     return f"{sign}${abs(v):,.2f}"

@@ -14,13 +14,16 @@ Definitions (all USD unless the name says otherwise):
 - ``sharpe``: mean / std (ddof=1) of daily mark-to-market equity changes times sqrt(365). Days are
   complete 24 h windows from the run start (a trailing partial window is dropped); equity at a
   window end is the last sample at or before it, and the run starts at ``starting_balance_usd``.
-  NaN, with ``sharpe_note``, below 2 complete days. ``sharpe_intraday_hourly``: the same on 1 h
+  NaN, with ``sharpe_note``, below 2 complete days. Changes are in USD (not returns), so the ratio
+  does not depend on the starting balance. ``sharpe_intraday_hourly``: the same on 1 h
   windows times sqrt(24 * 365); noisy (inventory marks are autocorrelated), not a substitute.
 - markouts at h seconds (bps, qty-weighted over fills): ``markout_{h}s_bps`` = mean of
   ``side * (mid(t+h) - price) / price * 1e4`` (our edge h seconds later, spread included) and
   ``adverse_{h}s_bps`` = mean of ``side * (mid(t+h) - mid_at_fill) / mid_at_fill * 1e4`` (the pure
   mid move; negative = adverse). ``mid(t+h)`` is the previous-tick mid at t+h; fills whose horizon
   runs past the data end are excluded and counted in ``markout_{h}s_excluded``.
+- ``max_drawdown_usd`` / ``max_drawdown_pct``: largest fall of the sampled equity from its running
+  peak (the starting balance counts as the first point), in USD and in percent of that peak.
 - ``avg_captured_spread_bps``: qty-weighted mean of ``side * (mid_at_fill - price) / mid_at_fill * 1e4``.
 """
 
@@ -227,9 +230,10 @@ def _iso(ns: int | None) -> str | None:
     if ns is None:
         return None
     try:
-        return pd.Timestamp(int(ns), unit="ns", tz="UTC").isoformat().replace("+00:00", "Z")
+        text = pd.Timestamp(int(ns), unit="ns", tz="UTC").isoformat(timespec="milliseconds")
     except (ValueError, OverflowError):
         return None
+    return text.replace("+00:00", "Z").replace(".000Z", "Z")
 
 
 # ----------------------------------------------------------------------------------------- summary
@@ -361,13 +365,16 @@ def compute_summary(art: BacktestArtifacts) -> dict:
 
     # ---- trading
     n_fills = int(len(ts))
+    taker_n = int((art.fills["liquidity"].astype(str).str.upper() == "TAKER").sum()) if n_fills else 0
+    if n_fills - int(maker.sum()) - taker_n:
+        notes.append(f"{n_fills - int(maker.sum()) - taker_n} fill(s) with liquidity neither MAKER nor TAKER")
     notional = qty * price
     volume = float(notional.sum())
     out.update(
         {
             "fills": n_fills,
             "maker_fills": int(maker.sum()),
-            "taker_fills": int(n_fills - maker.sum()),
+            "taker_fills": taker_n,
             "maker_share": float(maker.mean()) if n_fills else math.nan,
             "maker_volume_share": float(notional[maker].sum() / volume) if volume > 0 else math.nan,
             "buy_fills": int((side > 0).sum()),
