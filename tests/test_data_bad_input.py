@@ -281,8 +281,21 @@ def test_binance_gap_marks_empty_book_and_resyncs_on_next_snapshot(tmp_path):
     assert any("no snapshot after the last gap" in n for n in summary.notes)
 
 
+@pytest.mark.shared_data
 def test_binance_truncated_capture(catalog, shared_data, tmp_path):
     raw = (shared_data / "binance" / "raw_ws" / "usdm_ethusdt_20240808.gz").read_bytes()
     path = tmp_path / "usdm_ethusdt_cut.gz"
     path.write_bytes(raw[:200_000])
     assert_fails(catalog, lambda: import_binance_raw(path, catalog, progress=False), "usdm_ethusdt_cut.gz line ", "truncated")
+
+
+def test_error_text_and_pickle():
+    import pickle
+
+    err = DataImportError("/data/orderbooks_BTC.csv.gz", "column 'bid_price_3' is not a number ('abc')", row=1234, field="bid_price_3")
+    assert str(err) == "orderbooks_BTC.csv.gz row 1234: column 'bid_price_3' is not a number ('abc')"
+    assert err.file == "/data/orderbooks_BTC.csv.gz" and err.row == 1234 and err.field == "bid_price_3"
+    again = pickle.loads(pickle.dumps(err))
+    assert str(again) == str(err) and again.field == "bid_price_3"
+    assert str(DataImportError("x.lz4", "cut", row=7, row_label="line")) == "x.lz4 line 7: cut"
+    assert str(DataImportError(None, "no input files given")) == "no input files given"

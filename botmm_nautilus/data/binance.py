@@ -56,7 +56,6 @@ from nautilus_trader.model.identifiers import Symbol
 from nautilus_trader.model.identifiers import TradeId
 from nautilus_trader.model.identifiers import Venue
 from nautilus_trader.model.instruments import CryptoPerpetual
-from nautilus_trader.model.objects import FIXED_PRECISION
 from nautilus_trader.model.objects import Money
 from nautilus_trader.model.objects import Price
 from nautilus_trader.model.objects import Quantity
@@ -131,19 +130,26 @@ def make_binance_perpetual(
     )
 
 
-def _decimals(text: str) -> int:
+def _decimals(text) -> int:
     _, _, frac = str(text).partition(".")
     return len(frac)
 
 
-def _text_to_units(text: str, decimals: int) -> int:
-    """Exact decimal text -> integer units of 10**-decimals (None when it has more decimals)."""
-    whole, _, frac = str(text).strip().partition(".")
-    frac = frac.rstrip("0")
-    if len(frac) > decimals or not (whole.lstrip("-").isdigit() or whole in ("", "-")) or (frac and not frac.isdigit()):
+def _text_to_units(text: str, decimals: int) -> int | None:
+    """Exact decimal text -> integer units of 10**-decimals (None when not such a number)."""
+    whole, _, frac = text.partition(".")
+    extra = len(frac) - decimals
+    if extra > 0:
+        if frac[decimals:].strip("0"):
+            return None
+        frac = frac[:decimals]
+        extra = 0
+    if "_" in text or "e" in text or "E" in text:
         return None
-    sign = -1 if whole.startswith("-") else 1
-    return sign * (int(whole.lstrip("-") or "0") * 10**decimals + int(frac.ljust(decimals, "0") or "0"))
+    try:
+        return int(whole + frac) * 10**-extra
+    except ValueError:
+        return None
 
 
 def instrument_from_snapshot(symbol: str, snapshot: dict) -> CryptoPerpetual:
@@ -153,8 +159,8 @@ def instrument_from_snapshot(symbol: str, snapshot: dict) -> CryptoPerpetual:
         raise ValueError("the depth snapshot has no levels")
     price_precision = max(_decimals(level[0]) for level in levels)
     size_precision = max(_decimals(level[1]) for level in levels)
-    price_gcd = reduce(math.gcd, (_text_to_units(level[0], price_precision) for level in levels))
-    size_gcd = reduce(math.gcd, (_text_to_units(level[1], size_precision) for level in levels if float(level[1]) > 0))
+    price_gcd = reduce(math.gcd, (_text_to_units(str(level[0]), price_precision) or 0 for level in levels))
+    size_gcd = reduce(math.gcd, (_text_to_units(str(level[1]), size_precision) or 0 for level in levels))
     return make_binance_perpetual(
         symbol,
         price_precision,
@@ -369,8 +375,8 @@ class _BinanceBookImporter:
 
     def _units(self, line_no: int, price, qty) -> tuple[int, int]:
         enc = self.encoder
-        ticks = _text_to_units(price, enc.price_precision)
-        lots = _text_to_units(qty, enc.size_precision)
+        ticks = _text_to_units(str(price), enc.price_precision)
+        lots = _text_to_units(str(qty), enc.size_precision)
         if ticks is None or lots is None or ticks <= 0 or lots < 0:
             raise DataImportError(
                 self.path,

@@ -1,0 +1,326 @@
+"""Order book and matching for one coin (pure: no I/O, no clock, no accounts).
+
+The twin's book is the union of two things:
+
+* the **replayed book**: price levels driven by the market data (catalog or in-memory scenario);
+  the twin cannot change what the data says, it only remembers how much of a level its own
+  takers consumed (``consumed``) until the data next updates that level;
+* **twin orders**: resting orders of the twin's accounts, in price-time priority.
+
+Queue model (documented rules; conservative, the same idea as Nautilus's queue position model):
+
+1. A twin order that rests joins the queue **behind the replayed depth displayed at its price**
+   at that moment: ``queue_ahead = replayed size at the price`` (and behind earlier twin orders).
+2. A replayed level that **shrinks or disappears does not advance** the queue (the data cannot say
+   whether liquidity ahead was cancelled or was behind us).
+3. A replayed **trade at our price** (aggressor on the other side) first consumes ``queue_ahead``;
+   what is left of the print fills twin orders at that price in time priority (maker fills at the
+   order's price). Every order's ``queue_ahead`` then drops by the printed size.
+4. A replayed **trade through our price** (a sell printing below our bid, a buy above our ask)
+   means the level was exhausted: every twin order at a better price is filled completely.
+5. A book that moves through our price **without a print** fills nothing: the order stays
+   resting (the displayed book may then look crossed) until a trade prints at or through it.
+6. A trade without an aggressor side is classified against the replayed touch (price >= best ask
+   -> buyer, <= best bid -> seller); inside the spread it fills nothing.
+
+Twin takers (GTC/IOC orders that cross) walk the book best price first; within a price level they
+take the replayed depth first and then twin orders in time priority. Taking replayed depth
+records it in ``consumed`` and moves the queue of twin orders at that level forward by the same
+amount. Self-trade prevention is *expire maker*: a taker that reaches a resting order of the same
+account cancels that order (no fill, no fee) and continues behind it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field
+from decimal import ROUND_CEILING
+from decimal import ROUND_FLOOR
+from decimal import Decimal
+
+ZERO = Decimal(0)
+BID = "B"
+ASK = "A"
+
+
+def opposite(side: str) -> str:
+    return ASK if side == BID else BID
+
+
+@dataclass
+class TwinOrder:
+    """An order of a twin account (resting or historical)."""
+
+    oid: int
+    owner: str  # acting account address, lowercase
+    coin: str
+    asset: int
+    side: str  # "B" buy | "A" sell
+    limit_px: Decimal
+    orig_sz: Decimal
+    sz: Decimal  # remaining size
+    tif: str  # "Alo" | "Gtc" | "Ioc" | "FrontendMarket"
+    reduce_only: bool
+    cloid: str | None
+    timestamp_ms: int
+    seq: int  # time priority inside the twin (lower = earlier)
+    queue_ahead: Decimal = ZERO
+    status: str = "open"
+    status_ts_ms: int = 0
+    filled_sz: Decimal = ZERO
+    filled_notional: Decimal = ZERO
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "open"
+
+    def record_fill(self, px: Decimal, sz: Decimal) -> None:
+        self.sz -= sz
+        self.filled_sz += sz
+        self.filled_notional += px * sz
+
+
+@dataclass
+class BookTake:
+    """One piece of liquidity a twin taker took: from the replayed book (maker None) or a twin order."""
+
+    px: Decimal
+    sz: Decimal
+    maker: TwinOrder | None
+
+
+@dataclass
+class TakeResult:
+    takes: list[BookTake] = field(default_factory=list)
+    self_trade_canceled: list[TwinOrder] = field(default_factory=list)
+
+    @property
+    def filled_sz(self) -> Decimal:
+        return sum((t.sz for t in self.takes), ZERO)
+
+
+@dataclass
+class MakerFill:
+    """A twin resting order filled by a replayed trade."""
+
+    order: TwinOrder
+    px: Decimal
+    sz: Decimal
+
+
+def _better(side: str, a: Decimal, b: Decimal) -> bool:
+    """Is price ``a`` strictly better than ``b`` for a resting order on ``side``?"""
+    return a > b if side == BID else a < b
+
+
+class CoinBook:
+    """Replayed depth plus twin orders for one coin."""
+
+    def __init__(self, coin: str) -> None:
+        self.coin = coin
+        self.replayed: dict[str, dict[Decimal, Decimal]] = {BID: {}, ASK: {}}
+        self.consumed: dict[str, dict[Decimal, Decimal]] = {BID: {}, ASK: {}}
+        self.resting: dict[str, dict[Decimal, list[TwinOrder]]] = {BID: {}, ASK: {}}
+
+    # ------------------------------------------------------------------ replayed data
+    def set_level(self, side: str, px: Decimal, sz: Decimal) -> None:
+        """Replayed level update: ``sz`` <= 0 removes the level. Resets the twin's consumption there."""
+        levels = self.replayed[side]
+        if sz > 0:
+            levels[px] = sz
+        else:
+            levels.pop(px, None)
+        self.consumed[side].pop(px, None)
+
+    def clear_replayed(self, side: str | None = None) -> None:
+        for s in (BID, ASK) if side is None else (side,):
+            self.replayed[s].clear()
+            self.consumed[s].clear()
+
+    def apply_snapshot(self, bids: list[tuple[Decimal, Decimal]], asks: list[tuple[Decimal, Decimal]]) -> None:
+        self.clear_replayed()
+        for px, sz in bids:
+            if sz > 0:
+                self.replayed[BID][px] = sz
+        for px, sz in asks:
+            if sz > 0:
+                self.replayed[ASK][px] = sz
+
+    def replayed_available(self, side: str, px: Decimal) -> Decimal:
+        size = self.replayed[side].get(px)
+        if size is None:
+            return ZERO
+        return max(ZERO, size - self.consumed[side].get(px, ZERO))
+
+    def best_replayed(self, side: str) -> Decimal | None:
+        prices = [px for px in self.replayed[side] if self.replayed_available(side, px) > 0]
+        if not prices:
+            return None
+        return max(prices) if side == BID else min(prices)
+
+    def replayed_mid(self) -> Decimal | None:
+        bid, ask = self.best_replayed(BID), self.best_replayed(ASK)
+        if bid is None or ask is None:
+            return None
+        return (bid + ask) / 2
+
+    # ------------------------------------------------------------------ combined view
+    def best(self, side: str) -> Decimal | None:
+        """Best price on ``side`` counting replayed depth and twin orders."""
+        candidates = [px for px in self.replayed[side] if self.replayed_available(side, px) > 0]
+        candidates += [px for px, orders in self.resting[side].items() if orders]
+        if not candidates:
+            return None
+        return max(candidates) if side == BID else min(candidates)
+
+    def levels(self, side: str) -> list[tuple[Decimal, Decimal, int]]:
+        """All displayed levels ``(px, size, n_orders)`` best first (replayed depth counts as one order)."""
+        out: dict[Decimal, list] = {}
+        for px in self.replayed[side]:
+            avail = self.replayed_available(side, px)
+            if avail > 0:
+                out[px] = [avail, 1]
+        for px, orders in self.resting[side].items():
+            for order in orders:
+                entry = out.setdefault(px, [ZERO, 0])
+                entry[0] += order.sz
+                entry[1] += 1
+        prices = sorted(out, reverse=(side == BID))
+        return [(px, out[px][0], out[px][1]) for px in prices]
+
+    def l2_levels(
+        self, side: str, depth: int = 20, n_sig_figs: int | None = None, mantissa: int | None = None
+    ) -> list[tuple[Decimal, Decimal, int]]:
+        levels = self.levels(side)
+        if n_sig_figs is not None:
+            levels = aggregate_levels(levels, side, n_sig_figs, mantissa)
+        return levels[:depth]
+
+    def would_cross(self, side: str, limit_px: Decimal) -> bool:
+        best_opp = self.best(opposite(side))
+        if best_opp is None:
+            return False
+        return limit_px >= best_opp if side == BID else limit_px <= best_opp
+
+    # ------------------------------------------------------------------ twin orders
+    def add_resting(self, order: TwinOrder) -> None:
+        """Rest ``order`` at the back of its level, behind the replayed depth displayed there now."""
+        order.queue_ahead = self.replayed_available(order.side, order.limit_px)
+        self.resting[order.side].setdefault(order.limit_px, []).append(order)
+
+    def remove_resting(self, order: TwinOrder) -> bool:
+        level = self.resting[order.side].get(order.limit_px)
+        if not level:
+            return False
+        for i, o in enumerate(level):
+            if o is order:
+                del level[i]
+                if not level:
+                    del self.resting[order.side][order.limit_px]
+                return True
+        return False
+
+    def resting_orders(self) -> list[TwinOrder]:
+        return [o for side in (BID, ASK) for orders in self.resting[side].values() for o in orders]
+
+    # ------------------------------------------------------------------ replayed trades fill twin makers
+    def classify_aggressor(self, px: Decimal) -> str | None:
+        ask, bid = self.best_replayed(ASK), self.best_replayed(BID)
+        if ask is not None and px >= ask:
+            return BID
+        if bid is not None and px <= bid:
+            return ASK
+        return None
+
+    def on_market_trade(self, aggressor: str | None, px: Decimal, sz: Decimal) -> list[MakerFill]:
+        """Apply a replayed print to the twin's resting orders (rules 3, 4, 6 of the module doc).
+
+        Mutates the filled orders' remaining size and removes fully filled ones from the book.
+        """
+        if aggressor is None:
+            aggressor = self.classify_aggressor(px)
+            if aggressor is None:
+                return []
+        maker_side = opposite(aggressor)  # a seller aggressor (A) hits resting bids (B)
+        book = self.resting[maker_side]
+        fills: list[MakerFill] = []
+        # Rule 4: orders at prices better than the print were traded through -> fully filled.
+        through = sorted((p for p in book if _better(maker_side, p, px)), reverse=(maker_side == BID))
+        for level_px in through:
+            for order in list(book[level_px]):
+                fills.append(MakerFill(order, order.limit_px, order.sz))
+        # Rule 3: orders at the print price: the queue ahead is consumed first.
+        at_level = list(book.get(px, []))
+        print_left = sz
+        for order in sorted(at_level, key=lambda o: o.seq):
+            reachable = print_left - order.queue_ahead
+            if reachable > 0:
+                fill_sz = min(reachable, order.sz)
+                if fill_sz > 0:
+                    fills.append(MakerFill(order, order.limit_px, fill_sz))
+                    print_left -= fill_sz
+        for order in at_level:
+            order.queue_ahead = max(ZERO, order.queue_ahead - sz)
+        for fill in fills:
+            fill.order.record_fill(fill.px, fill.sz)
+            if fill.order.sz <= 0:
+                self.remove_resting(fill.order)
+        return fills
+
+    # ------------------------------------------------------------------ twin takers
+    def take(self, side: str, limit_px: Decimal, max_sz: Decimal, owner: str) -> TakeResult:
+        """A twin order on ``side`` takes liquidity up to ``limit_px`` (walks replayed depth and twin orders).
+
+        Mutates the book: replayed consumption, the remaining size of twin makers (fully filled
+        makers leave the book) and self-trade cancellations (removed). The caller books the fills
+        on the accounts and sets order statuses.
+        """
+        result = TakeResult()
+        remaining = max_sz
+        book_side = opposite(side)
+        while remaining > 0:
+            px = self.best(book_side)
+            if px is None or (px > limit_px if side == BID else px < limit_px):
+                break
+            avail = self.replayed_available(book_side, px)
+            if avail > 0:  # replayed depth first
+                take_sz = min(avail, remaining)
+                self.consumed[book_side][px] = self.consumed[book_side].get(px, ZERO) + take_sz
+                for order in self.resting[book_side].get(px, []):
+                    order.queue_ahead = max(ZERO, order.queue_ahead - take_sz)
+                result.takes.append(BookTake(px, take_sz, None))
+                remaining -= take_sz
+                continue
+            maker = min(self.resting[book_side][px], key=lambda o: o.seq)  # then twin orders
+            if maker.owner == owner:  # self-trade prevention: expire maker
+                self.remove_resting(maker)
+                result.self_trade_canceled.append(maker)
+                continue
+            take_sz = min(maker.sz, remaining)
+            maker.record_fill(px, take_sz)
+            if maker.sz <= 0:
+                self.remove_resting(maker)
+            result.takes.append(BookTake(px, take_sz, maker))
+            remaining -= take_sz
+        return result
+
+
+def aggregate_levels(
+    levels: list[tuple[Decimal, Decimal, int]], side: str, n_sig_figs: int, mantissa: int | None
+) -> list[tuple[Decimal, Decimal, int]]:
+    """Group levels into buckets of ``n_sig_figs`` significant figures (bids round down, asks up)."""
+    out: dict[Decimal, list] = {}
+    for px, sz, n in levels:
+        step = Decimal(1).scaleb(px.adjusted() - n_sig_figs + 1)
+        if mantissa and n_sig_figs == 5:
+            step *= mantissa
+        if step < 1 and px == px.to_integral_value() and px.adjusted() + 1 <= n_sig_figs:
+            bucket = px
+        else:
+            rounding = ROUND_FLOOR if side == BID else ROUND_CEILING
+            bucket = (px / step).to_integral_value(rounding=rounding) * step
+        entry = out.setdefault(bucket.normalize(), [ZERO, 0])
+        entry[0] += sz
+        entry[1] += n
+    prices = sorted(out, reverse=(side == BID))
+    return [(px, out[px][0], out[px][1]) for px in prices]
