@@ -151,8 +151,16 @@ class MarketMakerCore:
         mid = self.mid
         if not mid > 0:
             return None
-        sigma = self.sigma_price_per_sqrt_s()
-        decision = self.risk.update(ts_ns, equity_usd=equity_usd, mid=mid, sigma=sigma, last_book_ts_ns=self.last_book_ts_ns)
+        sigma_ready = self.vol.ready and self.vol.sigma_price > 0
+        decision = self.risk.update(
+            ts_ns,
+            equity_usd=equity_usd,
+            mid=mid,
+            sigma=self.vol.sigma_price if sigma_ready else None,
+            last_book_ts_ns=self.last_book_ts_ns,
+            worst_case_long_usd=(position_base + open_buy_qty) * mid,
+            worst_case_short_usd=(position_base - open_sell_qty) * mid,
+        )
         if decision.cancel_all or not (decision.can_quote_bid or decision.can_quote_ask):
             return QuoteDecision([], [], decision, mid)
         A, k = self.arrival_params()
@@ -160,32 +168,42 @@ class MarketMakerCore:
             mid=mid,
             position_base=position_base,
             position_usd=position_base * mid,
-            sigma=sigma,
+            sigma=self.sigma_price_per_sqrt_s(),
             A=A,
             k=k,
-            vol_frac=sigma / mid * math.sqrt(3600.0),  # hourly vol as a fraction, for the classic model
+            vol_frac=self.vol_frac_hourly(),
             imbalance=self.imbalance,
             bias=self.bias,
             time_left_s=self.cfg.quoting.horizon_s,
             sz_decimals=self.sz_decimals,
+            best_bid=self.best_bid if self.best_bid == self.best_bid else None,
+            best_ask=self.best_ask if self.best_ask == self.best_ask else None,
+            skip_buy=not decision.can_quote_bid,
+            skip_sell=not decision.can_quote_ask,
         )
         ladder = compute_ladder(self.cfg.quoting.model, inputs, self.params)
-        size_mult = decision.size_multiplier
         bids = [(q.price, q.size) for q in ladder.bids] if decision.can_quote_bid else []
         asks = [(q.price, q.size) for q in ladder.asks] if decision.can_quote_ask else []
-        # Never cross or lock the current book with a post-only order: it would be rejected.
-        if bids and self.best_ask == self.best_ask:
-            bids = [(p, s) for p, s in bids if p < self.best_ask]
-        if asks and self.best_bid == self.best_bid:
-            asks = [(p, s) for p, s in asks if p > self.best_bid]
-        if size_mult != 1.0:
-            bids = self._scale(bids, size_mult)
-            asks = self._scale(asks, size_mult)
-        # Worst-case exposure: in-flight and open orders count toward the position limit.
+        if decision.spread_multiplier != 1.0:
+            bids, asks = self._widen(bids, asks, mid, decision.spread_multiplier)
+        if decision.size_multiplier != 1.0:
+            bids = self._scale(bids, decision.size_multiplier)
+            asks = self._scale(asks, decision.size_multiplier)
+        # Worst-case exposure: in-flight orders count toward the position limit.
         max_pos_base = self.cfg.risk.max_position_usd / mid
         bids = self._cap(bids, max_pos_base - position_base - open_buy_qty)
         asks = self._cap(asks, max_pos_base + position_base - open_sell_qty)
         return QuoteDecision(bids, asks, decision, mid)
+
+    def vol_frac_hourly(self) -> float:
+        """Hourly volatility as a fraction of price (the classic model's ``vol`` input)."""
+        return self.sigma_price_per_sqrt_s() / self.mid * 60.0
+
+    def _widen(self, bids, asks, mid: float, mult: float):
+        sz = self.sz_decimals
+        bids = [(hl_rules.round_price(mid - (mid - p) * mult, sz, "down"), s) for p, s in bids]
+        asks = [(hl_rules.round_price(mid + (p - mid) * mult, sz, "up"), s) for p, s in asks]
+        return bids, asks
 
     def _scale(self, levels: list[tuple[float, float]], mult: float) -> list[tuple[float, float]]:
         out = []

@@ -24,6 +24,7 @@ inventory (q > 0) lowers the reservation price, so both quotes move down (sell m
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from dataclasses import field
@@ -276,7 +277,19 @@ def _next_price_above(price: float, sz_decimals: int) -> float:
     return hl_rules.round_price(price + tick, sz_decimals, "up")
 
 
-def _normalised_weights(weights, levels: int) -> list[float]:
+@functools.lru_cache(maxsize=256)
+def _normalised_weights_cached(weights: tuple, levels: int) -> tuple[float, ...]:
+    return tuple(_normalised_weights_uncached(weights, levels))
+
+
+def _normalised_weights(weights, levels: int):
+    """``levels`` weights summing to one (cached for tuples)."""
+    if isinstance(weights, tuple):
+        return _normalised_weights_cached(weights, levels)
+    return _normalised_weights_uncached(weights, levels)
+
+
+def _normalised_weights_uncached(weights, levels: int) -> list[float]:
     """``levels`` weights summing to one; a short list is padded with its last weight (as the seed does)."""
     if levels <= 0:
         return []
@@ -311,47 +324,44 @@ def _finalize_side(
       below the minimum is empty.
     """
     mode = "down" if is_bid else "up"
-    prices: list[float] = []
-    prev = 0.0
-    for p in raw_prices:
-        if not (p > 0.0 and math.isfinite(p)):
-            break
-        rp = hl_rules.round_price(p, sz_decimals, mode)
-        if prices:
-            if is_bid and rp >= prev:
-                rp = _next_price_below(prev, sz_decimals)
-                if rp <= 0.0:
-                    break
-            elif not is_bid and rp <= prev:
-                rp = _next_price_above(prev, sz_decimals)
-        prices.append(rp)
-        prev = rp
-    n = len(prices)
-    if n == 0:
-        return []
-    sizes: list[float] = []
-    cum_raw = 0.0
-    cum_rounded = 0.0
-    for i in range(n):
-        cum_raw += raw_sizes[i]
-        c = hl_rules.round_size(cum_raw, sz_decimals, "down")
-        sizes.append(round(c - cum_rounded, sz_decimals))
-        cum_rounded = c
+    round_price = hl_rules.round_price
+    scale = 10.0**sz_decimals  # lots per unit of base
+    min_value = min_value_usd - 1e-9  # hl_rules.meets_min_value's tolerance
     out: list[Quote] = []
+    prev = 0.0
+    cum_raw = 0.0
+    cum_lots = 0
     pend_price = 0.0
-    pend_size = 0.0
+    pend_lots = 0
     pending = False
-    for p, s in zip(prices, sizes):
-        if not pending:
-            pend_price, pend_size, pending = p, s, True
+    for p, s in zip(raw_prices, raw_sizes):
+        if not (p > 0.0 and p < math.inf):
+            break
+        rp = round_price(p, sz_decimals, mode)
+        if prev:
+            if is_bid:
+                if rp >= prev:
+                    rp = _next_price_below(prev, sz_decimals)
+                    if rp <= 0.0:
+                        break
+            elif rp <= prev:
+                rp = _next_price_above(prev, sz_decimals)
+        prev = rp
+        # cumulative rounding in whole lots: the side's total is the requested total rounded down
+        cum_raw += s
+        c = math.floor(cum_raw * scale + 1e-9)
+        lots = c - cum_lots
+        cum_lots = c
+        if pending:
+            pend_lots += lots
         else:
-            pend_size = round(pend_size + s, sz_decimals)
-        if pend_size > 0.0 and hl_rules.meets_min_value(pend_price, pend_size, min_value_usd):
-            out.append(Quote(pend_price, pend_size))
+            pend_price, pend_lots, pending = rp, lots, True
+        if pend_lots > 0 and pend_price * pend_lots / scale >= min_value:
+            out.append(Quote(pend_price, pend_lots / scale))
             pending = False
-    if pending and pend_size > 0.0 and out:
+    if pending and pend_lots > 0 and out:
         last = out[-1]
-        last.size = round(last.size + pend_size, sz_decimals)
+        last.size = (round(last.size * scale) + pend_lots) / scale
     return out
 
 

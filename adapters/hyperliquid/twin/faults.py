@@ -1,0 +1,177 @@
+"""Fault injection for the twin (thread-safe state; the server and engine consult it).
+
+Set from tests through ``TwinServer.faults`` (an instance of :class:`FaultInjector`) or over HTTP
+with ``POST /_twin/faults`` (see :func:`apply_admin_request` for the JSON keys). Admin endpoints
+under ``/_twin/`` are never affected by the faults.
+
+| fault | effect |
+|---|---|
+| ``drop_ws()`` | every open WebSocket is dropped now (transport aborted, no close frame) |
+| ``stall_ws(seconds)`` | no WebSocket message is sent for that long; messages queue and flush after |
+| ``delay_http(ms)`` | every HTTP response is delayed by ``ms`` (0 clears) |
+| ``refuse_http(n)`` | the next ``n`` HTTP requests get their connection closed without an answer |
+| ``http_error(status, n)`` | the next ``n`` requests answer ``status``: 429 with body ``null`` (the venue's IP limit), other codes with a plain-text reason |
+| ``reject_orders(n, error)`` | the next ``n`` orders get ``{"error": error}`` as their status |
+| restart | ``TwinServer.restart(down_s)`` stops and restarts the server on the same port; state is kept |
+
+Each fault can be scoped to a path (``"/info"``, ``"/exchange"``, ``"/ws"``) where relevant.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+
+@dataclass
+class _CountedFault:
+    remaining: int
+    path: str | None  # None = any path
+    status: int = 0
+
+
+class FaultInjector:
+    """Pending faults; every method is safe to call from any thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._http_errors: list[_CountedFault] = []
+        self._refusals: list[_CountedFault] = []
+        self._order_rejections: list[tuple[int, str]] = []  # [remaining, error]
+        self.http_delay_ms = 0
+        self._ws_stall_until = 0.0  # time.monotonic()
+        self._drop_callbacks: list = []
+        self.drops_requested = 0
+
+    # ---------------------------------------------------------------- setters
+    def http_error(self, status: int = 429, count: int = 1, path: str | None = None) -> None:
+        """Answer the next ``count`` requests (to ``path`` or any) with HTTP ``status``."""
+        if not 400 <= status <= 599:
+            raise ValueError(f"status must be 4xx or 5xx, got {status}")
+        with self._lock:
+            self._http_errors.append(_CountedFault(count, path, status))
+
+    def refuse_http(self, count: int = 1, path: str | None = None) -> None:
+        """Close the connection of the next ``count`` requests without answering."""
+        with self._lock:
+            self._refusals.append(_CountedFault(count, path))
+
+    def delay_http(self, ms: int) -> None:
+        """Delay every HTTP response by ``ms`` milliseconds (0 clears)."""
+        with self._lock:
+            self.http_delay_ms = max(0, int(ms))
+
+    def reject_orders(self, count: int = 1, error: str = "Insufficient margin to place order.") -> None:
+        """The next ``count`` orders get ``{"error": error}`` (`` asset=N`` is appended if absent)."""
+        with self._lock:
+            self._order_rejections.append((count, error))
+
+    def stall_ws(self, seconds: float) -> None:
+        """Hold all WebSocket pushes for ``seconds`` (they are delivered afterwards, in order)."""
+        with self._lock:
+            self._ws_stall_until = time.monotonic() + float(seconds)
+
+    def drop_ws(self) -> None:
+        """Drop every open WebSocket connection now."""
+        with self._lock:
+            self.drops_requested += 1
+            callbacks = list(self._drop_callbacks)
+        for callback in callbacks:
+            callback()
+
+    def clear(self) -> None:
+        """Remove every pending fault."""
+        with self._lock:
+            self._http_errors.clear()
+            self._refusals.clear()
+            self._order_rejections.clear()
+            self.http_delay_ms = 0
+            self._ws_stall_until = 0.0
+
+    # ---------------------------------------------------------------- consumers (server / engine)
+    def on_drop(self, callback) -> None:
+        with self._lock:
+            self._drop_callbacks.append(callback)
+
+    def remove_drop_callback(self, callback) -> None:
+        with self._lock:
+            if callback in self._drop_callbacks:
+                self._drop_callbacks.remove(callback)
+
+    def _take(self, queue: list[_CountedFault], path: str) -> _CountedFault | None:
+        for fault in queue:
+            if fault.path is None or fault.path == path:
+                fault.remaining -= 1
+                if fault.remaining <= 0:
+                    queue.remove(fault)
+                return fault
+        return None
+
+    def take_http_error(self, path: str) -> int | None:
+        with self._lock:
+            fault = self._take(self._http_errors, path)
+            return fault.status if fault else None
+
+    def take_refusal(self, path: str) -> bool:
+        with self._lock:
+            return self._take(self._refusals, path) is not None
+
+    def take_order_rejection(self) -> str | None:
+        with self._lock:
+            if not self._order_rejections:
+                return None
+            count, error = self._order_rejections[0]
+            if count <= 1:
+                self._order_rejections.pop(0)
+            else:
+                self._order_rejections[0] = (count - 1, error)
+            return error
+
+    def ws_stall_remaining_s(self) -> float:
+        with self._lock:
+            return max(0.0, self._ws_stall_until - time.monotonic())
+
+
+def apply_admin_request(faults: FaultInjector, body: dict) -> list[str]:
+    """Apply a ``POST /_twin/faults`` body; returns what was applied.
+
+    Keys: ``clear`` (bool), ``drop_ws`` (bool), ``stall_ws_s`` (number), ``delay_http_ms`` (int),
+    ``refuse_http`` (int or ``{"count", "path"}``), ``http_error`` (``{"status", "count", "path"}``),
+    ``reject_orders`` (``{"count", "error"}``).
+    """
+    if not isinstance(body, dict):
+        raise ValueError("body must be a JSON object")
+    known = {"clear", "drop_ws", "stall_ws_s", "delay_http_ms", "refuse_http", "http_error", "reject_orders"}
+    unknown = sorted(set(body) - known)
+    if unknown:
+        raise ValueError(f"unknown fault keys {unknown}; allowed: {sorted(known)}")
+    applied: list[str] = []
+    if body.get("clear"):
+        faults.clear()
+        applied.append("clear")
+    if "delay_http_ms" in body:
+        faults.delay_http(int(body["delay_http_ms"]))
+        applied.append("delay_http_ms")
+    if "refuse_http" in body:
+        spec = body["refuse_http"]
+        if isinstance(spec, dict):
+            faults.refuse_http(int(spec.get("count", 1)), spec.get("path"))
+        else:
+            faults.refuse_http(int(spec))
+        applied.append("refuse_http")
+    if "http_error" in body:
+        spec = body["http_error"]
+        faults.http_error(int(spec.get("status", 429)), int(spec.get("count", 1)), spec.get("path"))
+        applied.append("http_error")
+    if "reject_orders" in body:
+        spec = body["reject_orders"]
+        faults.reject_orders(int(spec.get("count", 1)), str(spec.get("error", "Insufficient margin to place order.")))
+        applied.append("reject_orders")
+    if "stall_ws_s" in body:
+        faults.stall_ws(float(body["stall_ws_s"]))
+        applied.append("stall_ws_s")
+    if body.get("drop_ws"):
+        faults.drop_ws()
+        applied.append("drop_ws")
+    return applied
