@@ -241,6 +241,9 @@ class ArrivalIntensityEstimator:
         if step > self._cur_step:
             if self._cur_has_trade:
                 self._steps.append((self._cur_step, self._cur_bid, self._cur_ask))
+            lo = step - self.window_steps  # keep memory bounded even if nobody asks for a fit
+            while self._steps and self._steps[0][0] < lo:
+                self._steps.popleft()
             self._cur_step = step
             self._ref_mid = self._mid
             self._cur_bid = -math.inf

@@ -122,7 +122,7 @@ class MarketMaker(Strategy):
         if bid is None or ask is None:
             return
         self.book_updates += 1
-        ts = deltas.ts_event
+        ts = deltas.ts_init  # when we know it (engine clock); ts_event is the venue stamp
         bid_f = bid.as_double()
         ask_f = ask.as_double()
         core = self.core
@@ -137,7 +137,7 @@ class MarketMaker(Strategy):
 
     def on_trade_tick(self, tick: TradeTick) -> None:
         self.core.on_trade(
-            tick.ts_event,
+            tick.ts_init,
             tick.price.as_double(),
             tick.size.as_double(),
             tick.aggressor_side == AggressorSide.BUYER,
@@ -145,11 +145,11 @@ class MarketMaker(Strategy):
 
     def on_bar(self, bar: Bar) -> None:
         core = self.core
-        core.on_bar(bar.ts_event, bar.open.as_double(), bar.high.as_double(), bar.low.as_double(), bar.close.as_double())
+        core.on_bar(bar.ts_init, bar.open.as_double(), bar.high.as_double(), bar.low.as_double(), bar.close.as_double())
         if self.config.record_tape:
-            self.tape_mid_ts.append(bar.ts_event)
+            self.tape_mid_ts.append(bar.ts_init)
             self.tape_mid.append(core.mid)
-        self._requote(bar.ts_event)
+        self._requote(bar.ts_init)
 
     def _update_imbalance(self, book) -> None:
         n = self.config.depth_levels_for_imbalance

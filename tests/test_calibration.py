@@ -214,7 +214,8 @@ def test_intensity_validity_flags():
 
 def test_intensity_strictly_causal():
     # two tapes identical for the first 400 s, different afterwards: every fit up to 400 s is identical,
-    # including a fit requested in the middle of a step whose later trades differ.
+    # including the one at 400 s itself, taken at the start of the first step whose trades differ
+    # (the step containing the fit time is never used).
     kw = dict(window_s=300, refit_every_s=5, step_s=0.1, depth_unit="price", depth_step=0.5, max_depth=20, fit_max_depth=6)
 
     class Recorder(ArrivalIntensityEstimator):
