@@ -85,7 +85,8 @@ class MarketMakerCore:
         self.sz_decimals = sz_decimals
         self.params = quote_params_from_config(cfg)
         c = cfg.calibration
-        self.vol = EwmaVolatility(half_life_s=c.vol_half_life_s)
+        # 1 s sampling: at tick level the bid-ask bounce of the mid inflates sigma
+        self.vol = EwmaVolatility(half_life_s=c.vol_half_life_s, sample_interval_s=1.0)
         self.intensity = ArrivalIntensityEstimator(window_s=c.intensity_window_s, refit_every_s=c.intensity_refit_every_s)
         self.risk = RiskManager(risk_config_from_config(cfg), capital_usd=cfg.capital_usd)
         self.mid = math.nan

@@ -240,8 +240,21 @@ def test_manual_clock_and_cursor_loop():
         clock.set_ms(1)
     events = [MarketTrade(10, "BTC", "B", D(1), D(1)), MarketTrade(20, "BTC", "A", D(1), D(1))]
     cursor = ReplayCursor(events, rebase_to_ms=1000, loop=True)
-    assert [cursor.pop()[0] for _ in range(4)] == [1000, 1010, 1011, 1021]
+    assert [cursor.pop()[0] for _ in range(4)] == [1000, 1010, 2000, 2010]  # loops last >= 1 s
     assert cursor.loops_done == 1
+
+
+def test_accounts_file(tmp_path):
+    from adapters.hyperliquid.twin.server import load_accounts_file
+
+    a, b = "0x" + "a" * 40, "0x" + "B" * 40
+    (tmp_path / "flat.json").write_text(json.dumps({a: 5000}))
+    assert load_accounts_file(tmp_path / "flat.json") == ({a: D(5000)}, {})
+    (tmp_path / "full.json").write_text(json.dumps({"accounts": {a: "12.5"}, "subAccounts": {a: [b]}}))
+    assert load_accounts_file(tmp_path / "full.json") == ({a: D("12.5")}, {a: [b.lower()]})
+    (tmp_path / "bad.json").write_text(json.dumps({"alice": 1}))
+    with pytest.raises(ValueError, match="bad.json: 'alice' is not a 0x-prefixed"):
+        load_accounts_file(tmp_path / "bad.json")
 
 
 def test_wire_number_format():

@@ -306,7 +306,8 @@ class ReplayCursor:
         self.loops_done = 0
         first = self.events[0].ts_ms if self.events else 0
         last = self.events[-1].ts_ms if self.events else 0
-        self.span_ms = last - first + 1
+        # one loop lasts the data's span (at least 1 s, so a tiny series cannot spin the replay)
+        self.span_ms = max(last - first + 1, 1000)
         self.offset_ms = (rebase_to_ms - first) if rebase_to_ms is not None else 0
         self.pending_reset = False  # set when a loop restarts: the caller clears the replayed books
 

@@ -1,0 +1,289 @@
+"""Per-coin parameters of the synthetic market (``synth.py``), measured on real Hyperliquid data.
+
+Re-measure (prints the ``SYNTH_PARAMS`` block below, ready to paste, and a cross-check of the
+XRP/HYPE derivation on BTC and ETH)::
+
+    python -m botmm_nautilus.data.synth_params --measure ../shared/data
+
+Sources (folders of ../shared/data, see its MANIFEST.md):
+
+* Book and trade parameters of BTC, ETH, SOL: ``hyperliquid/ws_2025-09-04`` (35 minutes of
+  20-level l2Book snapshots and trades, 2025-09-04 19:46-20:21 UTC), measured by
+  ``market_stats.stats_from_hl_ws_recording`` plus the size tables of ``_size_tables``. Times are
+  exchange times; the recent-trades snapshot sent on subscribe is dropped.
+* XRP and HYPE are not in the recording. Their book and trade parameters are SOL's, rescaled:
+  spread, level spacing and update probabilities in ticks are SOL's as they are (all three books
+  sit at one tick spread with a nearly contiguous ladder); USD depth per level scales with the
+  ratio V of the coins' mean 5-minute USD volumes (candles, same window) times the ratio of their
+  ticks in bps (USD depth per bps of book tracks volume: BTC/SOL 4.2x vs V = 4.9x); the
+  taker-order rate scales with sqrt(V) (V itself overstates BTC's rate 4x, its prints are small);
+  trade sizes keep SOL's USD distribution; the 1 s vol is SOL's times the ratio of 5-minute vols
+  (candles). ``--measure`` applies the same derivation to BTC and ETH and prints the error, the
+  only check available.
+* Bars: ``hyperliquid/candles/{COIN}_USDC_USDC-5m-futures.feather`` (2025-03-14..2025-07-26):
+  5-minute close-to-close vol, day-to-day vol clustering (std and lag-1 autocorrelation of the
+  log of daily realised vol), log-volume mean and std.
+* Funding: ``{COIN}_USDC_USDC-1h-funding_rate.feather`` (rate in ``open``), the last 365 days of
+  each file (HYPE: its whole history from 2024-12): mean, std, lag-1 autocorrelation.
+* Start price: the recording's mean mid (BTC, ETH, SOL), the last 5-minute close (XRP, HYPE).
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from dataclasses import fields
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from botmm_nautilus import hl_rules
+from botmm_nautilus.data import market_stats
+
+# Probabilities at which size distributions are tabulated (inverse CDF, linear in log size).
+SIZE_QUANTILE_PROBS: tuple[float, ...] = (0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999, 1.0)
+NEAR_LEVELS = range(1, 5)  # level indices sharing the "near" size shape; 5..19 share the "deep" one
+
+RECORDED_COINS = ("BTC", "ETH", "SOL")
+DERIVED_FROM = "SOL"
+COINS = ("BTC", "ETH", "SOL", "XRP", "HYPE")
+
+
+@dataclass(frozen=True)
+class CoinSynthParams:
+    """Everything ``synth.py`` needs for one coin. Units are in the names; sizes in base units."""
+
+    coin: str
+    sz_decimals: int
+    price_usd: float  # start price
+    # book messages
+    book_interval_s: float  # mean time between l2Book messages
+    book_interval_cv: float  # their coefficient of variation
+    spread_ticks_probs: tuple[float, ...]  # P(touch spread = 1..9 ticks, 10 = ten or more)
+    level_size_mean_base: tuple[float, ...]  # mean size of level 0..19 (pooled sides)
+    touch_size_log_q: tuple[float, ...]  # log(size / level mean) quantiles, level 0
+    near_size_log_q: tuple[float, ...]  # same, levels 1..4
+    deep_size_log_q: tuple[float, ...]  # same, levels 5..19
+    level_gap_ticks: tuple[float, ...]  # mean distance in ticks from level i to level i+1 (19)
+    level_update_prob: tuple[float, ...]  # P(level i changes size between two messages)
+    mid_move_share: float  # share of messages in which the mid moves
+    vol_1s_bps: float  # std of 1 s mid log returns
+    # trades
+    taker_orders_per_s: float  # prints sharing one exchange time = one taker order
+    prints_single_share: float  # share of taker orders with a single print
+    prints_per_order_mean: float
+    trade_size_log_q: tuple[float, ...]  # log(print size, base units) quantiles
+    # bars
+    vol_5m_bps: float
+    vol_daily_log_std: float  # std of log daily realised vol (vol clustering)
+    vol_daily_log_ac1: float  # its day-to-day autocorrelation
+    volume_5m_log_mean: float  # mean and std of log 5-minute volume (base units)
+    volume_5m_log_std: float
+    # funding (hourly rate, positive = longs pay shorts)
+    funding_mean: float
+    funding_std: float
+    funding_phi: float  # AR(1) coefficient hour to hour
+
+    @property
+    def trade_rate_per_s(self) -> float:
+        """Prints per second."""
+        return self.taker_orders_per_s * self.prints_per_order_mean
+
+    @property
+    def tick(self) -> float:
+        """Hyperliquid tick at the start price."""
+        return hl_rules.tick_size(self.price_usd, self.sz_decimals)
+
+
+# ------------------------------------------------------------------------------------------
+# Measured constants: generated by `python -m botmm_nautilus.data.synth_params --measure
+# ../shared/data` (see the module docstring for the sources and the XRP/HYPE derivation).
+# ------------------------------------------------------------------------------------------
+# BEGIN MEASURED PARAMS
+SYNTH_PARAMS: dict[str, CoinSynthParams] = {}
+# END MEASURED PARAMS
+
+
+def params_for(coin: str) -> CoinSynthParams:
+    """The parameters of ``coin``; a clear error for a coin without parameters."""
+    key = coin.upper()
+    if key not in SYNTH_PARAMS:
+        raise ValueError(f"no synthetic-market parameters for {coin!r}; known coins: {', '.join(SYNTH_PARAMS)}")
+    return SYNTH_PARAMS[key]
+
+
+# ----------------------------------------------------------------------------------- measuring
+
+
+def _log_quantiles(values: np.ndarray) -> tuple[float, ...]:
+    values = np.asarray(values, float)
+    values = values[np.isfinite(values) & (values > 0)]
+    return tuple(float(x) for x in np.quantile(np.log(values), SIZE_QUANTILE_PROBS))
+
+
+def _size_tables(bid_sz: np.ndarray, ask_sz: np.ndarray) -> dict:
+    """Level means (pooled sides) and the normalised size shapes of the touch, near and deep levels."""
+    sizes = np.concatenate([bid_sz, ask_sz], axis=0)
+    means = np.nanmean(sizes, axis=0)
+    normalised = sizes / means
+    return {
+        "level_size_mean_base": tuple(float(x) for x in means),
+        "touch_size_log_q": _log_quantiles(normalised[:, 0]),
+        "near_size_log_q": _log_quantiles(normalised[:, list(NEAR_LEVELS)].ravel()),
+        "deep_size_log_q": _log_quantiles(normalised[:, NEAR_LEVELS.stop :].ravel()),
+    }
+
+
+def _candle_paths(shared_data: Path, coin: str) -> tuple[Path, Path]:
+    folder = shared_data / "hyperliquid" / "candles"
+    return folder / f"{coin}_USDC_USDC-5m-futures.feather", folder / f"{coin}_USDC_USDC-1h-funding_rate.feather"
+
+
+def _bar_and_funding_fields(shared_data: Path, coin: str) -> dict:
+    candles_path, funding_path = _candle_paths(shared_data, coin)
+    bars = market_stats.stats_from_candles(candles_path)
+    funding = market_stats.stats_from_funding(funding_path, last_days=365)
+    return {
+        "vol_5m_bps": bars["bar_vol_bps"],
+        "vol_daily_log_std": bars["vol_daily_log_std"],
+        "vol_daily_log_ac1": bars["vol_daily_log_ac1"],
+        "volume_5m_log_mean": bars["volume_log_mean"],
+        "volume_5m_log_std": bars["volume_log_std"],
+        "funding_mean": funding["funding_mean"],
+        "funding_std": funding["funding_std"],
+        "funding_phi": funding["funding_phi"],
+    }
+
+
+def _mean_usd_volume_5m(shared_data: Path, coin: str) -> float:
+    frame = market_stats.read_candles(_candle_paths(shared_data, coin)[0])
+    return float((frame["volume"] * frame["close"]).mean())
+
+
+def measure_recorded(shared_data: Path, coin: str) -> CoinSynthParams:
+    """Parameters of a coin present in the WebSocket recording."""
+    import pandas as pd
+
+    recording = shared_data / "hyperliquid" / "ws_2025-09-04"
+    stats = market_stats.stats_from_hl_ws_recording(recording, coin)
+    ts_ns, _, bid_sz, _, ask_sz = market_stats._read_ws_book(recording / f"orderbooks_{coin}.csv.gz")
+    gaps_s = np.diff(ts_ns) / 1e9
+    trades = pd.read_csv(recording / f"trades_{coin}.csv.gz")
+    trades = trades[trades["exchange_timestamp"] * 1_000_000 >= ts_ns[0]]
+    distance = np.asarray(stats["level_distance_ticks"])
+    return CoinSynthParams(
+        coin=coin,
+        sz_decimals=stats["sz_decimals"],
+        price_usd=stats["price_mean"],
+        book_interval_s=float(gaps_s.mean()),
+        book_interval_cv=float(gaps_s.std() / gaps_s.mean()),
+        spread_ticks_probs=tuple(stats["spread_ticks_dist"]),
+        level_gap_ticks=tuple(float(x) for x in np.diff(distance)),
+        level_update_prob=tuple(stats["level_update_prob"]),
+        mid_move_share=stats["mid_move_share"],
+        vol_1s_bps=stats["vol_1s_bps"],
+        taker_orders_per_s=stats["taker_orders_per_s"],
+        prints_single_share=stats["prints_single_share"],
+        prints_per_order_mean=stats["prints_per_order_mean"],
+        trade_size_log_q=_log_quantiles(trades["size"].to_numpy(float)),
+        **_size_tables(bid_sz, ask_sz),
+        **_bar_and_funding_fields(shared_data, coin),
+    )
+
+
+def derive_from_reference(shared_data: Path, coin: str, reference: CoinSynthParams) -> CoinSynthParams:
+    """Book and trade parameters of an unrecorded coin from a recorded one (see module docstring)."""
+    own = _bar_and_funding_fields(shared_data, coin)
+    ref_bars = _bar_and_funding_fields(shared_data, reference.coin)
+    candles = market_stats.read_candles(_candle_paths(shared_data, coin)[0])
+    price = float(candles["close"].iloc[-1])
+    sz_decimals = hl_rules.sz_decimals_for(coin)
+    volume_ratio = _mean_usd_volume_5m(shared_data, coin) / _mean_usd_volume_5m(shared_data, reference.coin)
+    tick_ratio = market_stats.tick_bps(hl_rules.tick_size(price, sz_decimals), price) / market_stats.tick_bps(
+        reference.tick, reference.price_usd,
+    )
+    # USD depth per bps of book scales with USD volume; a level is one tick wide
+    depth_scale = volume_ratio * tick_ratio * reference.price_usd / price  # reference base units -> this coin's
+    return replace(
+        reference,
+        coin=coin,
+        sz_decimals=sz_decimals,
+        price_usd=price,
+        level_size_mean_base=tuple(x * depth_scale for x in reference.level_size_mean_base),
+        vol_1s_bps=reference.vol_1s_bps * own["vol_5m_bps"] / ref_bars["vol_5m_bps"],
+        taker_orders_per_s=reference.taker_orders_per_s * float(np.sqrt(volume_ratio)),
+        trade_size_log_q=tuple(q + float(np.log(reference.price_usd / price)) for q in reference.trade_size_log_q),
+        **own,
+    )
+
+
+def measure_params(shared_data: str | Path) -> dict[str, CoinSynthParams]:
+    """Measure every coin's parameters from ``shared_data`` (the ../shared/data folder)."""
+    shared_data = Path(shared_data)
+    out = {coin: measure_recorded(shared_data, coin) for coin in RECORDED_COINS}
+    for coin in COINS:
+        if coin not in out:
+            out[coin] = derive_from_reference(shared_data, coin, out[DERIVED_FROM])
+    return {coin: out[coin] for coin in COINS}
+
+
+def derivation_check(shared_data: str | Path, params: dict[str, CoinSynthParams]) -> str:
+    """The XRP/HYPE derivation applied to BTC and ETH, against their measured values."""
+    shared_data = Path(shared_data)
+    lines = ["derivation check (derived from SOL vs measured):"]
+    for coin in ("BTC", "ETH"):
+        measured = params[coin]
+        derived = derive_from_reference(shared_data, coin, params[DERIVED_FROM])
+        depth_m = sum(measured.level_size_mean_base) * measured.price_usd
+        depth_d = sum(derived.level_size_mean_base) * derived.price_usd
+        size_m = np.exp(measured.trade_size_log_q[SIZE_QUANTILE_PROBS.index(0.5)]) * measured.price_usd
+        size_d = np.exp(derived.trade_size_log_q[SIZE_QUANTILE_PROBS.index(0.5)]) * derived.price_usd
+        lines.append(
+            f"  {coin}: 20-level depth per side ${depth_d:,.0f} vs ${depth_m:,.0f} ({depth_d / depth_m:.2f}x); "
+            f"taker orders/s {derived.taker_orders_per_s:.2f} vs {measured.taker_orders_per_s:.2f} "
+            f"({derived.taker_orders_per_s / measured.taker_orders_per_s:.2f}x); "
+            f"1 s vol {derived.vol_1s_bps:.3f} vs {measured.vol_1s_bps:.3f} bps ({derived.vol_1s_bps / measured.vol_1s_bps:.2f}x); "
+            f"median print ${size_d:,.0f} vs ${size_m:,.0f}",
+        )
+    return "\n".join(lines)
+
+
+def _round(x: float, digits: int = 4) -> float:
+    if x == 0 or not np.isfinite(x):
+        return float(x)
+    return float(f"{x:.{digits}g}")
+
+
+def format_params_source(params: dict[str, CoinSynthParams]) -> str:
+    """``SYNTH_PARAMS`` as Python source (4 significant digits)."""
+    lines = ["SYNTH_PARAMS: dict[str, CoinSynthParams] = {"]
+    for coin, p in params.items():
+        lines.append(f"    {coin!r}: CoinSynthParams(")
+        for f in fields(p):
+            value = getattr(p, f.name)
+            if isinstance(value, tuple):
+                text = "(" + ", ".join(repr(_round(v)) for v in value) + ("," if len(value) == 1 else "") + ")"
+            elif isinstance(value, float):
+                text = repr(_round(value, 5 if f.name == "price_usd" else 4))
+            else:
+                text = repr(value)
+            lines.append(f"        {f.name}={text},")
+        lines.append("    ),")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--measure", metavar="SHARED_DATA", required=True, help="the ../shared/data folder")
+    args = parser.parse_args(argv)
+    params = measure_params(args.measure)
+    print(format_params_source(params))
+    print()
+    print("\n".join("# " + line for line in derivation_check(args.measure, params).splitlines()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

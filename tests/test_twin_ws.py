@@ -1,0 +1,189 @@
+"""The twin's WebSocket protocol with a raw client (acks, errors, channels, faults, post) and admin endpoints."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from eth_account import Account
+from hyperliquid.exchange import Exchange
+from hyperliquid.info import Info
+
+from adapters.hyperliquid.twin import Scenario
+from adapters.hyperliquid.twin import TwinConfig
+from adapters.hyperliquid.twin import TwinServer
+from adapters.hyperliquid.twin.clock import wall_ms
+from adapters.hyperliquid.twin.testing import WsProbe
+from adapters.hyperliquid.twin.testing import post
+from adapters.hyperliquid.twin.testing import signed_exchange_body
+from adapters.hyperliquid.twin.testing import wait_until
+
+ZERO_ADDRESS = "0x" + "0" * 40
+ALO = {"limit": {"tif": "Alo"}}
+
+
+@pytest.fixture
+def t0() -> int:
+    return wall_ms() // 60_000 * 60_000 + 1000  # one second into a minute: all prints share one 1m candle
+
+
+@pytest.fixture
+def twin(t0):
+    s = Scenario(["BTC", "ETH"], start_ms=t0)
+    s.book("BTC", 0, bids=[(100000, "1.0"), (99999, "2.0")], asks=[(100001, "1.5"), (100002, "3.0")])
+    s.book("ETH", 0, bids=[("3000.0", 10)], asks=[("3000.1", 10)])
+    s.trade("BTC", 1000, "A", 100000, "0.6")
+    s.level("BTC", 1000, "B", 100000, "0.4")
+    s.trade("BTC", 2000, "B", 100001, "0.5")
+    server = TwinServer(s, config=TwinConfig(l2_book_min_interval_ms=0, market_push_interval_ms=0))
+    server.start()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def probe(twin):
+    p = WsProbe(twin.ws_url)
+    yield p
+    p.close()
+
+
+def acked(probe: WsProbe, subscription: dict) -> None:
+    probe.subscribe(subscription)
+    probe.wait_channel("subscriptionResponse", lambda m: m["data"]["subscription"] == subscription)
+
+
+def test_greeting_ping_subscribe_ack_and_errors(probe):
+    wait_until(lambda: probe.messages)
+    assert probe.messages[0] == "Websocket connection established."
+    probe.send({"method": "ping"})
+    probe.wait_channel("pong")
+    sub = {"type": "l2Book", "coin": "BTC"}
+    probe.subscribe(sub)
+    ack = probe.wait_channel("subscriptionResponse")
+    assert ack == {"channel": "subscriptionResponse", "data": {"method": "subscribe", "subscription": sub}}
+    snapshot = probe.wait_channel("l2Book")["data"]
+    assert snapshot["coin"] == "BTC" and snapshot["levels"][0][0] == {"px": "100000.0", "sz": "1.0", "n": 1}
+    probe.subscribe(sub)
+    assert probe.wait_channel("error")["data"] == 'Already subscribed: {"type":"l2Book","coin":"BTC"}'
+    probe.subscribe({"type": "nope"})
+    probe.wait_channel("error", lambda m: m["data"] == 'Invalid subscription {"type":"nope"}')
+    probe.subscribe({"type": "l2Book", "coin": "DOGE"})
+    probe.wait_channel("error", lambda m: "DOGE" in m["data"])
+    probe.send("not json")
+    probe.wait_channel("error", lambda m: m["data"].startswith("Error parsing JSON"))
+    probe.unsubscribe(sub)
+    probe.wait_channel("subscriptionResponse", lambda m: m["data"]["method"] == "unsubscribe")
+    probe.unsubscribe(sub)
+    probe.wait_channel("error", lambda m: m["data"].startswith("Already unsubscribed"))
+
+
+def test_market_channels(twin, probe, t0):
+    for sub in ({"type": "trades", "coin": "BTC"}, {"type": "bbo", "coin": "BTC"}, {"type": "allMids"},
+                {"type": "candle", "coin": "BTC", "interval": "1m"}, {"type": "activeAssetCtx", "coin": "BTC"},
+                {"type": "l2Book", "coin": "BTC", "nSigFigs": 2}):
+        acked(probe, sub)
+    assert probe.wait_channel("allMids")["data"]["mids"] == {"BTC": "100000.5", "ETH": "3000.05"}
+    ctx = probe.wait_channel("activeAssetCtx")["data"]
+    assert ctx["coin"] == "BTC" and ctx["ctx"]["markPx"] == "100000.5" and ctx["ctx"]["funding"] == "0.0000125"
+    agg = probe.wait_channel("l2Book")["data"]["levels"]
+    # 2 significant figures per price: bids round down (99999 -> 99000), asks up (100001 -> 110000)
+    assert agg[0] == [{"px": "100000.0", "sz": "1.0", "n": 1}, {"px": "99000.0", "sz": "2.0", "n": 1}]
+    assert agg[1] == [{"px": "110000.0", "sz": "4.5", "n": 2}]
+    twin.advance_to(t0 + 1000)
+    [trade] = probe.wait_channel("trades")["data"]
+    assert (trade["coin"], trade["side"], trade["px"], trade["sz"], trade["time"]) == ("BTC", "A", "100000.0", "0.6", t0 + 1000)
+    assert trade["users"] == [ZERO_ADDRESS, ZERO_ADDRESS] and isinstance(trade["tid"], int)
+    bbo = probe.wait_channel("bbo", lambda m: m["data"]["bbo"][0]["sz"] == "0.4")["data"]
+    assert bbo["bbo"][1] == {"px": "100001.0", "sz": "1.5", "n": 1}
+    candle = probe.wait_channel("candle")["data"]
+    assert (candle["s"], candle["i"], candle["o"], candle["v"], candle["n"]) == ("BTC", "1m", "100000.0", "0.6", 1)
+    twin.advance_to(t0 + 2000)
+    probe.wait_channel("trades", lambda m: m["data"][0]["side"] == "B")
+    probe.wait_channel("candle", lambda m: m["data"]["v"] == "1.1" and m["data"]["c"] == "100001.0")
+
+
+def test_user_channels_order_updates_fills_user_events(twin, probe, t0):
+    wallet = Account.create()
+    twin.create_account(wallet.address)
+    user = wallet.address
+    for sub in ({"type": "orderUpdates", "user": user}, {"type": "userEvents", "user": user},
+                {"type": "userFills", "user": user}, {"type": "userFundings", "user": user}):
+        acked(probe, sub)
+    assert probe.wait_channel("userFills")["data"]["isSnapshot"] is True
+    assert probe.wait_channel("userFundings")["data"] == {"user": user.lower(), "isSnapshot": True, "fundings": []}
+    ex = Exchange(wallet, base_url=twin.url)
+    oid = ex.order("BTC", True, 0.2, 100000, ALO)["response"]["data"]["statuses"][0]["resting"]["oid"]
+    assert probe.wait_channel("orderUpdates")["data"][0]["status"] == "open"
+    twin.advance_to(t0 + 1000)  # 0.6 printed: 1.0 ahead of us -> no fill yet
+    ex.order("BTC", False, 0.01, 99999, {"limit": {"tif": "Ioc"}})  # our own IOC takes the replayed bid at 100000 first
+    fills_event = probe.wait_channel("user", lambda m: "fills" in m["data"])["data"]["fills"]
+    assert fills_event[0]["crossed"] is True and fills_event[0]["side"] == "A"
+    live = [m for m in probe.channel("userFills") if not m["data"]["isSnapshot"]]
+    assert live and live[0]["data"]["fills"] == fills_event
+    ex.cancel("BTC", oid)
+    probe.wait_channel("orderUpdates", lambda m: m["data"][0]["status"] == "canceled" and m["data"][0]["order"]["oid"] == oid)
+
+
+def test_drop_then_reconnect_and_resubscribe(twin, probe):
+    acked(probe, {"type": "l2Book", "coin": "ETH"})
+    twin.faults.drop_ws()
+    assert probe.closed.wait(5)
+    again = WsProbe(twin.ws_url)
+    try:
+        acked(again, {"type": "l2Book", "coin": "ETH"})
+        assert again.wait_channel("l2Book")["data"]["coin"] == "ETH"
+    finally:
+        again.close()
+    # the SDK's Info (no reconnect logic of its own) can simply be rebuilt
+    info = Info(twin.url, skip_ws=False)
+    got = []
+    info.subscribe({"type": "allMids"}, got.append)
+    wait_until(lambda: got)
+    info.disconnect_websocket()
+
+
+def test_stall_delays_pushes_and_idle_timeout_closes(twin, t0):
+    probe = WsProbe(twin.ws_url)
+    try:
+        wait_until(lambda: probe.messages)
+        twin.faults.stall_ws(0.4)
+        sent = time.monotonic()
+        probe.send({"method": "ping"})
+        probe.wait_channel("pong")
+        assert time.monotonic() - sent >= 0.3
+    finally:
+        probe.close()
+    s = Scenario(["BTC"], start_ms=t0).book("BTC", 0, bids=[(100000, 1)], asks=[(100001, 1)])
+    with TwinServer(s, config=TwinConfig(ws_idle_timeout_s=0.3, ws_greeting=False)) as quiet:
+        idle = WsProbe(quiet.ws_url)
+        assert idle.closed.wait(3)
+
+
+def test_ws_post_info_and_action(twin, probe):
+    probe.send({"method": "post", "id": 7, "request": {"type": "info", "payload": {"type": "allMids"}}})
+    reply = probe.wait_channel("post", lambda m: m["data"]["id"] == 7)["data"]["response"]
+    assert reply == {"type": "info", "payload": {"type": "allMids", "data": {"BTC": "100000.5", "ETH": "3000.05"}}}
+    wallet = Account.create()
+    twin.create_account(wallet.address)
+    action = {"type": "order", "orders": [{"a": 0, "b": True, "p": "99990", "s": "0.001", "r": False,
+                                           "t": {"limit": {"tif": "Alo"}}}], "grouping": "na"}
+    probe.send({"method": "post", "id": 8, "request": {"type": "action", "payload": signed_exchange_body(wallet, action)}})
+    reply = probe.wait_channel("post", lambda m: m["data"]["id"] == 8)["data"]["response"]
+    assert reply["type"] == "action" and "resting" in reply["payload"]["response"]["data"]["statuses"][0]
+    probe.send({"method": "post", "id": 9, "request": {"type": "info", "payload": {"type": "bogus"}}})
+    reply = probe.wait_channel("post", lambda m: m["data"]["id"] == 9)["data"]["response"]
+    assert reply["type"] == "error" and reply["payload"].startswith("Failed to deserialize")
+
+
+def test_admin_endpoints(twin, t0):
+    addr = Account.create().address
+    status, text = post(twin.url, "/_twin/accounts", {"address": addr, "usdc": 1234.5})
+    assert status == 200 and json.loads(text)["state"]["marginSummary"]["accountValue"] == "1234.5"
+    status, text = post(twin.url, "/_twin/clock", {"advance_ms": 1500})
+    assert status == 200 and json.loads(text)["now_ms"] == t0 + 1500
+    status, text = post(twin.url, "/_twin/step", {"n": 1})
+    assert json.loads(text)["now_ms"] == t0 + 2000
+    state = json.loads(__import__("requests").get(twin.url + "/_twin/state", timeout=5).text)
+    assert state["events_remaining"] == 0 and addr.lower() in state["accounts"]
