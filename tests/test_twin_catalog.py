@@ -114,7 +114,8 @@ def test_catalog_replay_end_to_end_with_sdk(catalog_path):
         assert summary["events_remaining"] == 0 and summary["events_applied"] == len(data.events)
         candles = info.candles_snapshot("BTC", "1m", start - 600_000, start + 60_000)
         history, replayed = candles[:3], candles[3:]
-        assert [c["t"] for c in history] == [start - 180_000, start - 120_000, start - 60_000]  # rebased like the data
+        minute = (start - 180_000) // 60_000 * 60_000  # rebased like the data, floored to the twin's minutes
+        assert [c["t"] for c in history] == [minute, minute + 60_000, minute + 120_000]
         assert history[0]["o"] == "99990.0" and history[2]["c"] == "99993.0"
         assert sum(D(c["v"]) for c in replayed) == D("0.3") * (N_STEPS // 10)
         assert info.user_state(wallet.address)["assetPositions"][0]["position"]["szi"] == "0.01"

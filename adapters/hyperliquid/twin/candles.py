@@ -102,7 +102,11 @@ class CandleStore:
             candle.merge(Candle(open_ms, close_ms, px, px, px, px, sz, 1, px * sz))
 
     def add_minute_bar(self, open_ms: int, o: Decimal, h: Decimal, low: Decimal, c: Decimal, v: Decimal, n: int = 1) -> None:
-        """Preload history (e.g. catalog 1-minute bars that end before the replay starts)."""
+        """Preload history (e.g. catalog 1-minute bars that end before the replay starts).
+
+        ``open_ms`` is floored to the minute (a rebased replay shifts data time by any offset).
+        """
+        open_ms -= open_ms % MINUTE_MS
         self.minutes[open_ms] = Candle(open_ms, open_ms + MINUTE_MS - 1, o, h, low, c, v, n, v * (h + low + c) / 3)
 
     def _minutes_between(self, lo_ms: int, hi_ms: int) -> list[int]:
