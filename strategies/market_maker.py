@@ -62,6 +62,12 @@ class MarketMaker(Strategy):
         self._book = None
         self._min_requote_ns = int(self.mm.quoting.min_requote_interval_ms * 1e6)
         self._last_requote_ns = 0
+        self._last_requote_mid = math.nan
+        # A requote decision is skipped when nothing it depends on changed: same mid, no order
+        # event since the last decision, and less than this long since the last one.
+        self._max_idle_ns = 1_000_000_000
+        self._dirty = True
+        self._live: dict = {}  # client_order_id -> Order, our open or in-flight orders
         self._tol_bps = self.mm.quoting.requote_tolerance_bps
         self._size_tol = self.mm.quoting.requote_size_tolerance_pct / 100.0
         self._balance = 0.0
@@ -92,6 +98,9 @@ class MarketMaker(Strategy):
         sz_decimals = self.instrument.size_precision
         self.core = MarketMakerCore(self.mm, sz_decimals=sz_decimals)
         self._refresh_account()
+        # orders of this strategy already known (live: reconciled from the venue at start)
+        for order in self.cache.orders_open(instrument_id=self._iid, strategy_id=self.id):
+            self._live[order.client_order_id] = order
         if self.config.mode == "candles":
             if not self.config.bar_type:
                 raise ValueError("candle mode needs bar_type")
@@ -131,7 +140,10 @@ class MarketMaker(Strategy):
         if core.mid != old_mid and self.config.record_tape:
             self.tape_mid_ts.append(ts)
             self.tape_mid.append(core.mid)
-        if ts - self._last_requote_ns >= self._min_requote_ns:
+        since = ts - self._last_requote_ns
+        if since >= self._min_requote_ns and (
+            self._dirty or core.mid != self._last_requote_mid or since >= self._max_idle_ns
+        ):
             self._update_imbalance(book)
             self._requote(ts)
 
@@ -164,18 +176,22 @@ class MarketMaker(Strategy):
     # ------------------------------------------------------------------------------ quoting
     def _requote(self, ts: int) -> None:
         self._last_requote_ns = ts
+        self._last_requote_mid = self.core.mid
+        self._dirty = False
         live_bids: list[LiveOrder] = []
         live_asks: list[LiveOrder] = []
         inflight_buy = 0.0
         inflight_sell = 0.0
-        for order in self.cache.orders_open(instrument_id=self._iid, strategy_id=self.id):
-            self._collect(order, live_bids, live_asks)
-        for order in self.cache.orders_inflight(instrument_id=self._iid, strategy_id=self.id):
-            lo = self._collect(order, live_bids, live_asks)
-            if lo is not None and lo.in_flight:
-                if order.side == OrderSide.BUY:
+        for order in self._live.values():
+            in_flight = order.is_inflight or order.is_pending_update or order.is_pending_cancel
+            lo = LiveOrder(order, order.price.as_double(), order.leaves_qty.as_double(), in_flight)
+            if order.side == OrderSide.BUY:
+                live_bids.append(lo)
+                if in_flight:
                     inflight_buy += lo.qty
-                else:
+            else:
+                live_asks.append(lo)
+                if in_flight:
                     inflight_sell += lo.qty
         equity = self._balance + self._position * (self.core.mid - self._avg_px) if self._position else self._balance
         decision = self.core.decide(ts, self._position, equity, inflight_buy, inflight_sell)
@@ -187,8 +203,10 @@ class MarketMaker(Strategy):
             self.cancel_all_orders(self._iid)
             self.close_all_positions(self._iid)
             return
-        live_bids.sort(key=lambda o: -o.price)
-        live_asks.sort(key=lambda o: o.price)
+        if len(live_bids) > 1:
+            live_bids.sort(key=lambda o: -o.price)
+        if len(live_asks) > 1:
+            live_asks.sort(key=lambda o: o.price)
         actions = diff_ladder(decision.bids, decision.asks, live_bids, live_asks, decision.mid, self._tol_bps, self._size_tol)
         for act in actions:
             if act.kind == CANCEL:
@@ -208,25 +226,18 @@ class MarketMaker(Strategy):
                     time_in_force=TimeInForce.GTC,
                     post_only=True,
                 )
+                self._live[order.client_order_id] = order
                 self.submit_order(order)
                 self.orders_submitted += 1
 
-    @staticmethod
-    def _collect(order, live_bids: list, live_asks: list) -> LiveOrder | None:
-        if order.is_closed:
-            return None
-        in_flight = order.is_inflight or order.is_pending_update or order.is_pending_cancel
-        lo = LiveOrder(order, order.price.as_double(), order.leaves_qty.as_double(), in_flight)
-        if order.side == OrderSide.BUY:
-            # the same order can be both open and in flight (pending update): keep one entry
-            if not any(x.key is order for x in live_bids):
-                live_bids.append(lo)
-        else:
-            if not any(x.key is order for x in live_asks):
-                live_asks.append(lo)
-        return lo
-
     # ------------------------------------------------------------------------------ events
+    def on_order_event(self, event) -> None:
+        """Any order event changes what the next decision sees; closed orders leave the live set."""
+        self._dirty = True
+        order = self._live.get(event.client_order_id)
+        if order is not None and order.is_closed:
+            del self._live[event.client_order_id]
+
     def on_order_filled(self, event: OrderFilled) -> None:
         self.fills += 1
         side = 1 if event.order_side == OrderSide.BUY else -1
@@ -275,7 +286,9 @@ class MarketMaker(Strategy):
         equity = self._balance + self._position * (mid - self._avg_px)
         best_bid = math.nan
         best_ask = math.nan
-        for order in self.cache.orders_open(instrument_id=self._iid, strategy_id=self.id):
+        for order in self._live.values():
+            if not order.is_open:
+                continue
             px = order.price.as_double()
             if order.side == OrderSide.BUY:
                 if not best_bid >= px:

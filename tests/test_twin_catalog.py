@@ -158,3 +158,17 @@ def test_serve_prints_url_and_serves_until_stopped(catalog_path):
         stop.set()
         thread.join(timeout=20)
     assert not thread.is_alive()
+
+
+def test_serve_reports_user_errors_in_one_line(catalog_path, tmp_path):
+    from botmm_nautilus.config import ConfigError
+    from botmm_nautilus.data.catalog_io import CatalogError
+
+    with pytest.raises(CatalogError, match="catalog folder not found"):
+        serve(tmp_path / "missing", ["BTC"], port=0, print_fn=lambda _: None)
+    with TwinServer(catalog=catalog_path, coins=["BTC"]) as busy:
+        with pytest.raises(ConfigError, match="cannot serve the twin"):
+            serve(catalog_path, ["BTC"], port=busy.port, print_fn=lambda _: None, stop_event=threading.Event())
+    (tmp_path / "accounts.json").write_text("[1, 2]")
+    with pytest.raises(ConfigError, match="accounts.json: expected a JSON object"):
+        serve(catalog_path, ["BTC"], port=0, accounts_file=tmp_path / "accounts.json", print_fn=lambda _: None)

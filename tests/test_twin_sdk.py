@@ -145,8 +145,7 @@ def test_bootstrap_meta_and_info_queries(twin, t0):
 
 def test_alo_bid_rests_and_order_update_arrives_on_ws(twin, ex, wallet, ws):
     ws.subscribe({"type": "orderUpdates", "user": wallet.address})
-    wait_until(lambda: ws.info.ws_manager.ws_ready)
-    time.sleep(0.05)  # the subscribe frame is sent by the SDK thread
+    twin.wait_for_subscription("orderUpdates")  # orderUpdates has no snapshot: be subscribed before acting
     cloid = Cloid.from_int(42)
     [st] = statuses(ex.order("BTC", True, 0.001, 99990, ALO, cloid=cloid))
     oid = st["resting"]["oid"]
@@ -255,7 +254,7 @@ def test_cancel_and_cancel_by_cloid(twin, ex, wallet):
 
 def test_schedule_cancel_cancels_all_open_orders_at_the_deadline(twin, ex, wallet, ws):
     ws.subscribe({"type": "orderUpdates", "user": wallet.address})
-    wait_until(lambda: ws.info.ws_manager.ws_ready)
+    twin.wait_for_subscription("orderUpdates")
     now = twin.clock.now_ms()
     for px in (99990, 99980):
         statuses(ex.order("BTC", True, 0.001, px, ALO))

@@ -950,13 +950,15 @@ class TwinExchange:
                 out.append((require_int(c, "asset"), cloid))
             return out
         if kind == "modify":
-            return [(parse_oid_or_cloid(require_field(action, "oid")), parse_order_wire(require_field(action, "order")))]
+            return [(parse_oid_or_cloid(require_field(action, "oid")), parse_order_wire(require_field(action, "order")),
+                     action.get("a") is True)]
         if kind == "batchModify":
             out = []
             for m in parse_list(action, "modifies"):
                 if not isinstance(m, dict):
                     raise DeserializeError("invalid type for modify, expected struct Modify { oid, order }")
-                out.append((parse_oid_or_cloid(require_field(m, "oid")), parse_order_wire(require_field(m, "order"))))
+                out.append((parse_oid_or_cloid(require_field(m, "oid")), parse_order_wire(require_field(m, "order")),
+                            m.get("a") is True))
             return out
         if kind == "scheduleCancel":
             return require_int(action, "time", optional=True, default=None)
@@ -1330,24 +1332,26 @@ class TwinExchange:
             statuses.append("success")
         return _ok("cancel", statuses)
 
-    def _modify_one(self, account: Account, ref: int | str, wire: OrderWire, now: int) -> dict:
+    def _modify_one(self, account: Account, ref: int | str, wire: OrderWire, now: int, always_place: bool = False) -> dict:
+        """Cancel the old order and place the replacement (new oid). Without ``always_place`` (the
+        optional ``"a": true`` flag) the replacement is post-only: it never takes liquidity."""
         order = self.find_order(account.address, ref)
         if order is None or not order.is_open:
             return {"error": "Cannot modify canceled or filled order"}
         if wire.is_trigger or wire.asset != order.asset:
             return {"error": "Attempted to modify to invalid new order"}
         self._cancel_order(order, "canceled", now)
-        status = self._place(account, wire, now, modify_mode=True)
+        status = self._place(account, wire, now, modify_mode=not always_place)
         if "error" in status:
             return {"error": f"Error placing new order during modify: {status['error']}"}
         return status
 
     def _action_batchModify(self, account: Account, parsed: list, now: int) -> dict:
-        return _ok("order", [self._modify_one(account, ref, wire, now) for ref, wire in parsed])
+        return _ok("order", [self._modify_one(account, ref, wire, now, always) for ref, wire, always in parsed])
 
     def _action_modify(self, account: Account, parsed: list, now: int) -> dict:
-        ref, wire = parsed[0]
-        status = self._modify_one(account, ref, wire, now)
+        ref, wire, always = parsed[0]
+        status = self._modify_one(account, ref, wire, now, always)
         if "error" in status:
             raise ExchangeError(status["error"])
         return _ok_default()

@@ -24,6 +24,7 @@ from typing import Iterable
 from typing import Union
 
 from botmm_nautilus import hl_rules
+from botmm_nautilus.data.catalog_io import CatalogError
 
 NANOS_PER_MS = 1_000_000
 
@@ -159,7 +160,7 @@ class Scenario:
 # ------------------------------------------------------------------------------------ catalog
 
 
-class CatalogDataError(ValueError):
+class CatalogDataError(CatalogError, ValueError):
     """The catalog cannot drive the twin (missing folder, no data for a coin, ...)."""
 
 

@@ -37,6 +37,8 @@ from typing import Callable
 from aiohttp import WSMsgType
 from aiohttp import web
 
+from botmm_nautilus.config import ConfigError
+
 from .clock import TwinClock
 from .clock import wall_ms
 from .engine import TwinConfig
@@ -421,7 +423,11 @@ class TwinServer:
         runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.port, reuse_address=True)
-        await site.start()
+        try:
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
         self._runner = runner
         self.port = runner.addresses[0][1]
         self.engine.publisher = publish
@@ -755,31 +761,74 @@ class TwinServer:
     def drop_ws(self) -> None:
         self.faults.drop_ws()
 
+    def ws_subscriptions(self) -> list[dict]:
+        """Subscription objects currently active on open WebSocket connections (as the clients sent them)."""
+        loop, hub = self._loop, self._hub
+        if loop is None or hub is None:
+            return []
+
+        async def collect() -> list[dict]:
+            return [sub.raw for conn in hub.conns if not conn.closed for sub in conn.subs.values()]
+
+        return asyncio.run_coroutine_threadsafe(collect(), loop).result(timeout=5)
+
+    def wait_for_subscription(self, subscription_type: str, timeout_s: float = 5.0) -> dict:
+        """Block until a client holds a subscription of ``subscription_type`` (e.g. before an event without snapshot)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for sub in self.ws_subscriptions():
+                if sub.get("type") == subscription_type:
+                    return sub
+            time.sleep(0.01)
+        raise TimeoutError(f"no {subscription_type!r} WebSocket subscription within {timeout_s} s")
+
 
 # ========================================================================================= CLI entry
 
 
 def load_accounts_file(path: str | os.PathLike) -> tuple[dict[str, Decimal], dict[str, list[str]]]:
-    """``{"0xaddr": usdc, ...}`` or ``{"accounts": {...}, "subAccounts": {"0xmaster": ["0xsub", ...]}}``."""
+    """``{"0xaddr": usdc, ...}`` or ``{"accounts": {...}, "subAccounts": {"0xmaster": ["0xsub", ...]}}``.
+
+    Raises ``ConfigError`` (a ValueError) naming the file and the bad entry.
+    """
     with open(path, encoding="utf-8") as fh:
         try:
             data = json.load(fh)
         except ValueError as exc:
-            raise ValueError(f"accounts file {path}: not valid JSON ({exc})") from None
+            raise ConfigError(f"accounts file {path}: not valid JSON ({exc})") from None
     if not isinstance(data, dict):
-        raise ValueError(f"accounts file {path}: expected a JSON object of address -> USDC balance")
+        raise ConfigError(f"accounts file {path}: expected a JSON object of address -> USDC balance")
     accounts_raw = data.get("accounts", data if "subAccounts" not in data else {})
     subs_raw = data.get("subAccounts", {})
     accounts: dict[str, Decimal] = {}
     for address, usdc in accounts_raw.items():
         if not is_address(address):
-            raise ValueError(f"accounts file {path}: {address!r} is not a 0x-prefixed 40-hex-digit address")
+            raise ConfigError(f"accounts file {path}: {address!r} is not a 0x-prefixed 40-hex-digit address")
         try:
             accounts[address.lower()] = Decimal(str(usdc))
         except ArithmeticError:
-            raise ValueError(f"accounts file {path}: balance of {address} must be a number, got {usdc!r}") from None
-    subs = {m.lower(): [s.lower() for s in lst] for m, lst in subs_raw.items()}
+            raise ConfigError(f"accounts file {path}: balance of {address} must be a number, got {usdc!r}") from None
+    subs: dict[str, list[str]] = {}
+    for master, lst in subs_raw.items():
+        if not is_address(master) or not isinstance(lst, list) or not all(is_address(x) for x in lst):
+            raise ConfigError(f"accounts file {path}: subAccounts must map a master address to a list of addresses")
+        subs[master.lower()] = [x.lower() for x in lst]
     return accounts, subs
+
+
+def to_ns(value: int | str | None, name: str) -> int | None:
+    """``None``, nanoseconds, or an ISO time (``2025-01-01T00:00:00Z``) as unix nanoseconds."""
+    if value is None or isinstance(value, int):
+        return value
+    import pandas as pd
+
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise ConfigError(f"{name}: {value!r} is not an ISO time such as 2025-01-01T00:00:00Z") from None
+    if ts.tzinfo is None:
+        ts = ts.tz_localize("UTC")
+    return int(ts.value)
 
 
 def serve(
@@ -793,8 +842,8 @@ def serve(
     accounts_file: str | os.PathLike | None = None,
     auto_create_accounts: bool = True,
     loop: bool = False,
-    start_ns: int | None = None,
-    end_ns: int | None = None,
+    start: int | str | None = None,
+    end: int | str | None = None,
     config: TwinConfig | None = None,
     print_fn: Callable[[str], None] = print,
     stop_event: threading.Event | None = None,
@@ -803,8 +852,13 @@ def serve(
 
     Prints the base URL. ``auto_create_accounts`` (default on here: paper trading) gives any key
     that signs an action an account with ``balance`` USDC; ``accounts_file`` preloads accounts.
-    Returns 0 on a clean stop.
+    ``start``/``end`` (ISO time or unix ns) restrict the replayed data. Returns 0 on a clean stop.
+
+    User errors raise ``CatalogError`` (catalog missing or without data for the coins) or
+    ``ConfigError`` (bad accounts file, bad time, port not available) with one clear message.
     """
+    if speed <= 0:
+        raise ConfigError(f"--speed must be > 0, got {speed}")
     cfg = config or TwinConfig()
     cfg.starting_balance_usd = Decimal(str(balance))
     cfg.auto_create_accounts = auto_create_accounts
@@ -814,7 +868,7 @@ def serve(
         accounts, subs = load_accounts_file(accounts_file)
         cfg.accounts.update(accounts)
     server = TwinServer(catalog=catalog, coins=[c.upper() for c in coins], config=cfg, host=host, port=port, speed=speed,
-                        start_ns=start_ns, end_ns=end_ns)
+                        start_ns=to_ns(start, "--start"), end_ns=to_ns(end, "--end"))
     for master, lst in subs.items():
         for sub in lst:
             server.register_sub_account(master, sub)
@@ -824,7 +878,10 @@ def serve(
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous[sig] = signal.signal(sig, lambda *_: stop.set())
     try:
-        url = server.start()
+        try:
+            url = server.start()
+        except RuntimeError as exc:
+            raise ConfigError(f"cannot serve the twin (--host/--port): {exc}") from None
         summary = server.state_summary()
         print_fn(f"Hyperliquid twin listening on {url} (WebSocket {server.ws_url})")
         print_fn(
