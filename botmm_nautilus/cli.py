@@ -9,6 +9,7 @@
     botmm data info --catalog CAT
     botmm backtest --config configs/btc.yaml [--catalog CAT] [--start ISO] [--end ISO]
                    [--mode book|candles] [--json FILE] [--report DIR]
+    botmm twin --catalog CAT --coins BTC ETH [--host 127.0.0.1] [--port P] [--speed X] [--balance USDC]
 
 User errors (bad YAML, missing or corrupt data, a catalog without the needed data) print one line
 ``error: ...`` naming the file and field and exit with status 2; they never print a traceback.
@@ -151,6 +152,26 @@ def cmd_backtest(args) -> int:
     return 0
 
 
+# ------------------------------------------------------------------------------------------- twin
+
+
+def cmd_twin(args) -> int:
+    from adapters.hyperliquid.twin import serve
+
+    return serve(
+        args.catalog,
+        args.coins,
+        host=args.host,
+        port=args.port,
+        speed=args.speed,
+        balance=args.balance,
+        accounts_file=args.accounts,
+        loop=args.loop,
+        start=args.start,
+        end=args.end,
+    )
+
+
 # ---------------------------------------------------------------------------------------- parser
 
 
@@ -220,6 +241,19 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--data-description", default=None, help="what the data is, for the report header")
     bt.add_argument("--quiet", action="store_true")
     bt.set_defaults(func=cmd_backtest)
+
+    sp = sub.add_parser("twin", help="local Hyperliquid exchange twin (HTTP + WebSocket) replaying a catalog: paper trading, integration tests")
+    sp.add_argument("--catalog", required=True)
+    sp.add_argument("--coins", nargs="+", required=True)
+    sp.add_argument("--host", default="127.0.0.1")
+    sp.add_argument("--port", type=int, default=3001, help="0 = any free port; 3001 = the SDK's LOCAL_API_URL")
+    sp.add_argument("--speed", type=float, default=1.0, help="replay speed (1 = real time)")
+    sp.add_argument("--balance", type=float, default=100000.0, help="starting USDC of every new account")
+    sp.add_argument("--accounts", default=None, help='JSON: {"0xaddr": usdc} or {"accounts": {...}, "subAccounts": {"0xmaster": ["0xsub"]}}')
+    sp.add_argument("--loop", action="store_true", help="replay again from the start when the data ends")
+    sp.add_argument("--start", default=None, help="ISO time")
+    sp.add_argument("--end", default=None, help="ISO time")
+    sp.set_defaults(func=cmd_twin)
     return p
 
 

@@ -187,3 +187,25 @@ def test_admin_endpoints(twin, t0):
     assert json.loads(text)["now_ms"] == t0 + 2000
     state = json.loads(__import__("requests").get(twin.url + "/_twin/state", timeout=5).text)
     assert state["events_remaining"] == 0 and addr.lower() in state["accounts"]
+
+
+def test_admin_restart_keeps_state_and_drops_sockets(twin):
+    addr = Account.create().address
+    twin.create_account(addr, 777)
+    probe = WsProbe(twin.ws_url)
+    try:
+        acked(probe, {"type": "allMids"})
+        status, text = post(twin.url, "/_twin/restart", {"down_s": 0.1})
+        assert status == 200 and json.loads(text)["restarting"] is True
+        assert probe.closed.wait(5)  # clients see the connection go away and must reconnect
+
+        def answered():
+            try:
+                return Info(twin.url, skip_ws=True).user_state(addr)
+            except Exception:  # noqa: BLE001 - still down
+                return None
+
+        state = wait_until(answered, timeout_s=10, interval_s=0.05)
+        assert state["marginSummary"]["accountValue"] == "777.0"
+    finally:
+        probe.close()
