@@ -13,7 +13,7 @@ measures a real recording and a synthetic catalog:
   timestamp) per second, prints per order, and dispersion (variance/mean of 1 s counts);
 * ``trade_size_stats``: mean, median, p90 of print sizes in base units and in USD;
 * ``mid_vol_bps``: standard deviation of mid log returns on a regular grid (previous-tick
-  resampling), ``close_vol_bps`` for candle closes, ``bar_stats`` for OHLCV bars;
+  resampling; 1 s and 5 m from a book), ``bar_stats`` for OHLCV bars (5 m vol from closes);
 * ``funding_stats``: mean, std and lag-1 autocorrelation of hourly funding rates;
 * ``tick_bps``: the tick relative to the price.
 
@@ -149,12 +149,6 @@ def mid_vol_bps(ts_ns: np.ndarray, mid: np.ndarray, interval_s: float = 1.0) -> 
     return float(returns.std() * 1e4) if len(returns) > 1 else float("nan")
 
 
-def close_vol_bps(closes: np.ndarray) -> float:
-    """Standard deviation (bps) of log returns between consecutive closes."""
-    returns = np.diff(np.log(np.asarray(closes, float)))
-    return float(returns.std() * 1e4)
-
-
 def bar_stats(opens, highs, lows, closes, volumes) -> dict:
     """Statistics of consecutive OHLCV bars of one interval.
 
@@ -264,7 +258,9 @@ def effective_tick(price: float, sz_decimals: int) -> float:
 # ----------------------------------------------------------------------------------- loaders
 
 
-def _read_ws_book(path: Path, levels: int = BOOK_LEVELS):
+def read_ws_book(path: Path, levels: int = BOOK_LEVELS):
+    """``(exchange ts_ns, bid_px, bid_sz, ask_px, ask_sz)`` of a recording's ``orderbooks_*.csv.gz``
+    (arrays samples x levels, best level first, NaN where a level is absent)."""
     frame = pd.read_csv(path)
     ts_ns = frame["exchange_timestamp"].to_numpy(dtype=np.int64) * 1_000_000
     cols = {}
@@ -285,7 +281,7 @@ def stats_from_hl_ws_recording(directory: str | os.PathLike, coin: str) -> dict:
     """
     directory = Path(directory)
     coin = coin.upper()
-    ts_ns, bid_px, bid_sz, ask_px, ask_sz = _read_ws_book(directory / f"orderbooks_{coin}.csv.gz")
+    ts_ns, bid_px, bid_sz, ask_px, ask_sz = read_ws_book(directory / f"orderbooks_{coin}.csv.gz")
     sz_decimals = hl_rules.sz_decimals_for(coin)
     mid_mean = float(np.nanmean((bid_px[:, 0] + ask_px[:, 0]) / 2))
     tick = effective_tick(mid_mean, sz_decimals)
@@ -474,7 +470,6 @@ def stats_from_catalog(
         if bars:
             cols = [np.fromiter((getattr(b, f).as_double() for b in bars), dtype=float, count=len(bars)) for f in ("open", "high", "low", "close", "volume")]
             out.update({f"{key}_{label}": value for key, value in bar_stats(*cols).items()})
-            out[f"bar_ts_{label}"] = np.fromiter((b.ts_event for b in bars), dtype=np.int64, count=len(bars))
 
     try:
         funding = catalog.query(FundingRateUpdate, identifiers=[str(iid)], start=start_ns, end=end_ns)

@@ -13,16 +13,19 @@ L2 book model (``generate_l2_day``), one instrument, Hyperliquid's diffed-snapsh
   the previous one: DELETEs first (so no intermediate book is crossed), then ADDs and UPDATEs,
   ``F_LAST`` on the last delta of the message (``buffer_deltas=True`` groups them).
 * Fair price: a latent log mid that is a driftless compound-Poisson random walk. In each message
-  it jumps with the measured probability ``mid_move_share`` by K ticks (K = 1 + geometric, random
-  sign), the jump scale set so that the 1 s variance equals the measured ``vol_1s_bps``. Jumps
-  give the heavy tails seen in real 1 s returns (kurtosis 8-44 in the recording).
+  it jumps by K ticks (K = 1 + geometric, random sign) with probability ``mid_move_share`` less
+  the share of messages whose mid moves only because the spread changed; the jump scale makes
+  the 1 s variance equal to the measured ``vol_1s_bps``. Jumps give the heavy tails of real 1 s
+  returns (kurtosis 8-44 in the recording). The tick is Hyperliquid's tick at the start price
+  and stays fixed for the run (a price that drifts across a power of ten keeps that grid).
 * Touch: the spread s (ticks) is drawn per message from the measured distribution; the best bid
   is the tick ``floor(mid - s/2 + 1/2)`` and the best ask is ``bid + s`` (s >= 1: never crossed
   or locked). Twenty levels a side: levels better than the new touch are removed, the new touch
   and the ticks between it and the old front are filled, and the ladder is extended to 20 levels
   with gaps of 1 + geometric ticks (measured mean gap per level).
 * Sizes: a new level's size is drawn from its level's measured distribution (mean per level,
-  normalised shape for the touch, levels 1-4 and levels 5-19, inverse-CDF tables). Between
+  normalised shape for the touch, levels 1-4 and levels 5-19, inverse-CDF tables); a touch
+  that is overtaken by a better price is resized as the level it has become. Between
   messages a level is redrawn (an UPDATE) with the measured per-level probability for the touch
   and ``depth_update_scale`` times the measured probability for the other levels (real books
   change ~60 % of their levels every message, ~26 deltas per message; the default scale keeps a
@@ -31,10 +34,10 @@ L2 book model (``generate_l2_day``), one instrument, Hyperliquid's diffed-snapsh
 * Trades: taker orders arrive as a Poisson process at the measured rate; an order prints once
   with the measured probability, else 2 + geometric prints (measured mean), all at the same
   timestamp, sizes drawn i.i.d. from the measured print-size distribution (above its
-  ``CAPPED_PRINT_SHARE`` quantile, see there). A BUYER order lifts
-  the best ask (trade price = best ask), a SELLER hits the best bid. Prints consume the visible
-  touch: a print is capped by the level's remaining size, an exhausted level disappears and
-  the next print goes to the next level. The next book message shows the depleted sizes
+  ``CAPPED_PRINT_SHARE`` quantile, see there). A BUYER order lifts the best ask (trade price =
+  best ask), a SELLER hits the best bid (aggressors 50/50). Prints consume the visible touch: a
+  print is capped by the level's remaining size, an exhausted level disappears and the next
+  print goes to the next level. The next book message shows the depleted sizes
   (UPDATE) or the missing levels (DELETE), and when a touch level was exhausted the latent mid
   moves to at least (at most, for sellers) the post-trade mid, so the price moves when the
   touch is consumed. Queue-position fill simulation therefore sees trades that really drain
@@ -62,7 +65,6 @@ import math
 import time
 import zlib
 from dataclasses import dataclass
-from dataclasses import field
 from decimal import Decimal
 
 import numpy as np
@@ -159,17 +161,6 @@ class L2Block:
     trade_price_ticks: np.ndarray
     trade_lots: np.ndarray
     messages: int
-    last_mid_ticks: float
-
-
-@dataclass
-class _Tables:
-    """Per-coin constants of the L2 simulator."""
-
-    level_samplers: list = field(default_factory=list)
-    gap_q: np.ndarray | None = None
-    update_prob: np.ndarray | None = None
-    spread_cdf: np.ndarray | None = None
 
 
 class L2Simulator:
@@ -218,21 +209,21 @@ class L2Simulator:
             self.move_prob = var_per_message / self.jump_log**2
             self.jump_q = 0.0
 
-        t = self.tables = _Tables()
+        # level sizes: (unit-mean shape, mean lots) per level index
         means_lots = np.asarray(p.level_size_mean_base) * self.lots_per_base
-        shapes = {
-            "touch": QuantileSampler(p.touch_size_log_q, unit_mean=True),
-            "near": QuantileSampler(p.near_size_log_q, unit_mean=True),
-            "deep": QuantileSampler(p.deep_size_log_q, unit_mean=True),
-        }
-        for level in range(BOOK_LEVELS):
-            shape = shapes["touch"] if level == 0 else shapes["near"] if level in NEAR_LEVELS else shapes["deep"]
-            t.level_samplers.append((shape, float(means_lots[level])))
-        gaps = np.asarray(p.level_gap_ticks + (p.level_gap_ticks[-1],))  # gap after level i, i = 0..19
-        t.gap_q = np.clip((gaps - 1.0) / gaps, 0.0, 0.95)  # 1 + geometric extra with mean gap - 1
+        touch_shape = QuantileSampler(p.touch_size_log_q, unit_mean=True)
+        near_shape = QuantileSampler(p.near_size_log_q, unit_mean=True)
+        deep_shape = QuantileSampler(p.deep_size_log_q, unit_mean=True)
+        self.level_size_samplers = [
+            (touch_shape if level == 0 else near_shape if level in NEAR_LEVELS else deep_shape, float(means_lots[level]))
+            for level in range(BOOK_LEVELS)
+        ]
+        # gap after level i (i = 0..19) = 1 + geometric extra ticks with mean (measured gap - 1)
+        gaps = np.asarray(p.level_gap_ticks + (p.level_gap_ticks[-1],))
+        self.gap_q = np.clip((gaps - 1.0) / gaps, 0.0, 0.95)
         prob = np.asarray(p.level_update_prob, float)
-        t.update_prob = np.concatenate([prob[:1], prob[1:] * depth_update_scale])
-        t.spread_cdf = np.cumsum(np.asarray(p.spread_ticks_probs, float) / sum(p.spread_ticks_probs))
+        self.update_prob = np.concatenate([prob[:1], prob[1:] * depth_update_scale])
+        self.spread_cdf = np.cumsum(np.asarray(p.spread_ticks_probs, float) / sum(p.spread_ticks_probs))
         self.trade_size_sampler = QuantileSampler(p.trade_size_log_q)
         self.prints_extra_mean = max((p.prints_per_order_mean - p.prints_single_share) / (1 - p.prints_single_share) - 2.0, 0.0)
 
@@ -247,7 +238,8 @@ class L2Simulator:
     # ------------------------------------------------------------------------------- drawing
 
     def _draw_block(self, rng: np.random.Generator, block_start_ns: int):
-        p, t = self.params, self.tables
+        """Every random number one block needs, as Python lists (fast to index in the loop)."""
+        p = self.params
         n_cap = int(L2_BLOCK_S / p.book_interval_s * 2) + 64
         sigma2 = math.log(1 + p.book_interval_cv**2)
         intervals_ms = np.maximum(
@@ -259,30 +251,31 @@ class L2Simulator:
         if n_msgs >= n_cap:
             raise RuntimeError("message interval draws exhausted (book_interval_s too small for the block)")
 
-        moves = rng.random(n_cap) < self.move_prob
+        moves = rng.random(n_msgs) < self.move_prob
         if self.jump_q > 0:
-            sizes = rng.geometric(1 - self.jump_q, n_cap)
+            jump_ticks = rng.geometric(1 - self.jump_q, n_msgs)
         else:
-            sizes = np.ones(n_cap, dtype=np.int64)
-        signs = np.where(rng.random(n_cap) < 0.5, -1, 1)
-        jumps = np.where(moves, signs * sizes, 0)
-        spreads = np.minimum(np.searchsorted(t.spread_cdf, rng.random(n_cap), side="right") + 1, len(t.spread_cdf))
+            jump_ticks = np.ones(n_msgs, dtype=np.int64)
+        signs = np.where(rng.random(n_msgs) < 0.5, -1, 1)
+        jumps = np.where(moves, signs * jump_ticks, 0)
+        spreads = np.minimum(np.searchsorted(self.spread_cdf, rng.random(n_msgs), side="right") + 1, len(self.spread_cdf))
 
-        shape = (n_cap, 2, BOOK_LEVELS)
+        shape = (n_msgs, 2, BOOK_LEVELS)
         uniforms = rng.random(shape)
         sizes_lots = np.empty(shape, dtype=np.int64)
-        for level, (sampler, mean_lots) in enumerate(t.level_samplers):
+        for level, (sampler, mean_lots) in enumerate(self.level_size_samplers):
             sizes_lots[:, :, level] = np.maximum(np.rint(sampler.sample(uniforms[:, :, level]) * mean_lots), 1)
-        extra = np.floor(np.log(rng.random(shape)) / np.log(np.where(t.gap_q > 0, t.gap_q, 0.5)))
-        gaps = (1 + np.where(t.gap_q > 0, extra, 0)).astype(np.int64)
-        update = rng.random(shape) < t.update_prob
-        k_idx, side_idx, level_idx = np.nonzero(update[:n_msgs])
+        extra = np.floor(np.log1p(-rng.random(shape)) / np.log(np.where(self.gap_q > 0, self.gap_q, 0.5)))
+        gaps = (1 + np.where(self.gap_q > 0, extra, 0)).astype(np.int64)
+        update = rng.random(shape) < self.update_prob
+        k_idx, side_idx, level_idx = np.nonzero(update)
         updates: list[tuple[list[int], list[int]]] = [([], []) for _ in range(n_msgs)]
         for k, s, lv in zip(k_idx.tolist(), side_idx.tolist(), level_idx.tolist()):
             updates[k][s].append(lv)
 
         n_orders = int(rng.poisson(p.taker_orders_per_s * L2_BLOCK_S))
-        order_ns = np.sort(block_start_ns + rng.integers(0, L2_BLOCK_S * NANOS_PER_SECOND, n_orders)) | 1  # odd ns: never on a book message
+        # odd nanoseconds: a trade never shares its timestamp with a book message (whole ms)
+        order_ns = np.sort(block_start_ns + rng.integers(0, L2_BLOCK_S * NANOS_PER_SECOND, n_orders)) | 1
         order_buyer = rng.random(n_orders) < 0.5
         single = rng.random(n_orders) < p.prints_single_share
         if self.prints_extra_mean > 0:
@@ -295,10 +288,10 @@ class L2Simulator:
         return (
             msg_ns[: n_msgs + 1].tolist(),
             n_msgs,
-            jumps[:n_msgs].tolist(),
-            spreads[:n_msgs].tolist(),
-            sizes_lots[:n_msgs].tolist(),
-            gaps[:n_msgs].tolist(),
+            jumps.tolist(),
+            spreads.tolist(),
+            sizes_lots.tolist(),
+            gaps.tolist(),
             updates,
             order_ns.tolist(),
             order_buyer.tolist(),
@@ -348,7 +341,7 @@ class L2Simulator:
         new_books = [dict(self.levels[0]), dict(self.levels[1])]
         if self.published is None:
             self.sequence += 1
-            out.append(OrderBookDelta.from_raw(iid, BookAction.CLEAR, OrderSide.NO_ORDER_SIDE, 0, pp, 0, sp, 0, F_SNAPSHOT, self.sequence, ts, ts))
+            out.append(make(iid, BookAction.CLEAR, OrderSide.NO_ORDER_SIDE, 0, pp, 0, sp, 0, F_SNAPSHOT, self.sequence, ts, ts))
             items = [(0, key, lots) for key, lots in self.levels[0]] + [(1, key, lots) for key, lots in self.levels[1]]
             last = len(items) - 1
             for i, (side, key, lots) in enumerate(items):
@@ -410,8 +403,7 @@ class L2Simulator:
             pi = 0
             messages = 0
             for k in range(n_msgs + 1):
-                next_event_ns = msg_ns[k] if k < n_msgs else block_end_ns
-                next_event_ns = min(next_event_ns, block_end_ns)
+                next_event_ns = min(msg_ns[k], block_end_ns)  # msg_ns[n_msgs] lies past the block
                 # taker orders before the next book message, against the current book
                 while oi < n_orders and order_ns[oi] < next_event_ns:
                     ts = order_ns[oi]
@@ -463,7 +455,6 @@ class L2Simulator:
                 trade_price_ticks=np.asarray(trade_px, dtype=np.int64),
                 trade_lots=np.asarray(trade_lots, dtype=np.int64),
                 messages=messages,
-                last_mid_ticks=self._mid_ticks(),
             )
             if block_end_ns >= end_ns:
                 return

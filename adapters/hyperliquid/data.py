@@ -1,0 +1,296 @@
+"""``HLDataClient``: Hyperliquid market data -> Nautilus data objects.
+
+| subscription | channel | Nautilus data |
+|---|---|---|
+| order book deltas / depth | ``l2Book`` | ``OrderBookDeltas`` via ``SnapshotDiffer`` (incremental, ``F_LAST`` on the last) |
+| quote ticks | ``bbo`` | ``QuoteTick`` |
+| trade ticks | ``trades`` | ``TradeTick`` (``B`` = BUYER aggressor, ``A`` = SELLER) |
+| bars | ``candle`` | ``Bar`` (on candle close) |
+| mark prices / funding rates | ``activeAssetCtx`` | ``MarkPriceUpdate`` / ``FundingRateUpdate`` |
+
+Book safety: after a (re)connect every differ is resynced, so the first snapshot is CLEAR + full
+book; a crossed snapshot (best bid >= best ask) is dropped and logged and never reaches the
+engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from nautilus_trader.cache.cache import Cache
+from nautilus_trader.common.component import LiveClock
+from nautilus_trader.common.component import MessageBus
+from nautilus_trader.data.messages import RequestInstrument
+from nautilus_trader.data.messages import RequestInstruments
+from nautilus_trader.live.data_client import LiveMarketDataClient
+from nautilus_trader.model.data import OrderBookDeltas
+
+from adapters.hyperliquid import latency
+from adapters.hyperliquid import parsing
+from adapters.hyperliquid.config import HLDataClientConfig
+from adapters.hyperliquid.constants import HL_CLIENT_ID
+from adapters.hyperliquid.constants import HL_VENUE
+from adapters.hyperliquid.providers import HLInstrumentProvider
+from adapters.hyperliquid.ws import HLWebSocketClient
+from botmm_nautilus.data.snapshot_diff import SnapshotDiffer
+from botmm_nautilus.instruments import coin_of
+
+
+class HLDataClient(LiveMarketDataClient):
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        msgbus: MessageBus,
+        cache: Cache,
+        clock: LiveClock,
+        instrument_provider: HLInstrumentProvider,
+        config: HLDataClientConfig,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(
+            loop=loop,
+            client_id=HL_CLIENT_ID if name is None else type(HL_CLIENT_ID)(name),
+            venue=HL_VENUE,
+            msgbus=msgbus,
+            cache=cache,
+            clock=clock,
+            instrument_provider=instrument_provider,
+            config=config,
+        )
+        self._config = config
+        self._provider = instrument_provider
+        self._ws = HLWebSocketClient(
+            config.ws_base(), self._on_ws, on_reconnect=self._on_reconnect, heartbeat_s=config.ws_heartbeat_secs,
+            stale_s=config.ws_stale_secs, reconnect_max_s=config.ws_reconnect_max_secs, log=self._log, name="hl-data-ws",
+        )
+        self._differs: dict[str, SnapshotDiffer] = {}
+        self._book_coins: set[str] = set()
+        self._quote_coins: set[str] = set()
+        self._trade_coins: set[str] = set()
+        self._mark_coins: set[str] = set()
+        self._funding_coins: set[str] = set()
+        self._bar_types: dict[tuple[str, str], list] = {}
+        self._last_candle: dict[tuple[str, str], dict] = {}
+        self._refresh_task: asyncio.Task | None = None
+        # counters (tests)
+        self.crossed_dropped = 0
+        self.book_messages = 0
+        self.resyncs = 0
+
+    # ------------------------------------------------------------------ lifecycle
+    async def _connect(self) -> None:
+        await self._provider.initialize()
+        if not self._provider.list_all():
+            raise RuntimeError(f"no instruments loaded from {self._config.http_base()} (coins={self._config.coins})")
+        for inst in self._provider.list_all():
+            self._handle_data(inst)
+        await self._ws.start()
+        if self._config.instrument_refresh_secs > 0:
+            self._refresh_task = self.create_task(self._refresh_loop())
+        self._log.info(f"connected to {self._config.ws_base()} ({len(self._provider.list_all())} instruments)")
+
+    async def _disconnect(self) -> None:
+        if self._refresh_task is not None:
+            self._refresh_task.cancel()
+            self._refresh_task = None
+        await self._ws.stop()
+        await self._provider._http.close()
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._config.instrument_refresh_secs)
+            try:
+                changed = await self._provider.refresh()
+            except Exception as exc:  # noqa: BLE001
+                self._log.warning(f"instrument refresh failed: {exc}")
+                continue
+            for coin in changed:
+                inst = self._provider.instrument_for_coin(coin)
+                self._log.warning(f"{coin}: szDecimals changed to {inst.size_precision}; instrument updated")
+                self._differs.pop(coin, None)
+                self._handle_data(inst)
+
+    def _on_reconnect(self) -> None:
+        for differ in self._differs.values():
+            differ.resync()
+        self.resyncs += 1
+
+    # ------------------------------------------------------------------ subscriptions
+    def _coin(self, instrument_id) -> str:
+        return coin_of(instrument_id)
+
+    async def _subscribe_order_book_deltas(self, command) -> None:
+        coin = self._coin(command.instrument_id)
+        self._book_coins.add(coin)
+        self._differs.pop(coin, None)
+        await self._ws.subscribe({"type": "l2Book", "coin": coin})
+
+    async def _subscribe_order_book_depth(self, command) -> None:
+        await self._subscribe_order_book_deltas(command)
+
+    async def _unsubscribe_order_book_deltas(self, command) -> None:
+        coin = self._coin(command.instrument_id)
+        self._book_coins.discard(coin)
+        await self._ws.unsubscribe({"type": "l2Book", "coin": coin})
+
+    async def _unsubscribe_order_book_depth(self, command) -> None:
+        await self._unsubscribe_order_book_deltas(command)
+
+    async def _subscribe_quote_ticks(self, command) -> None:
+        coin = self._coin(command.instrument_id)
+        self._quote_coins.add(coin)
+        await self._ws.subscribe({"type": "bbo", "coin": coin})
+
+    async def _unsubscribe_quote_ticks(self, command) -> None:
+        coin = self._coin(command.instrument_id)
+        self._quote_coins.discard(coin)
+        await self._ws.unsubscribe({"type": "bbo", "coin": coin})
+
+    async def _subscribe_trade_ticks(self, command) -> None:
+        coin = self._coin(command.instrument_id)
+        self._trade_coins.add(coin)
+        await self._ws.subscribe({"type": "trades", "coin": coin})
+
+    async def _unsubscribe_trade_ticks(self, command) -> None:
+        coin = self._coin(command.instrument_id)
+        self._trade_coins.discard(coin)
+        await self._ws.unsubscribe({"type": "trades", "coin": coin})
+
+    async def _subscribe_mark_prices(self, command) -> None:
+        coin = self._coin(command.instrument_id)
+        self._mark_coins.add(coin)
+        await self._ws.subscribe({"type": "activeAssetCtx", "coin": coin})
+
+    async def _unsubscribe_mark_prices(self, command) -> None:
+        self._mark_coins.discard(self._coin(command.instrument_id))
+
+    async def _subscribe_funding_rates(self, command) -> None:
+        coin = self._coin(command.instrument_id)
+        self._funding_coins.add(coin)
+        await self._ws.subscribe({"type": "activeAssetCtx", "coin": coin})
+
+    async def _unsubscribe_funding_rates(self, command) -> None:
+        self._funding_coins.discard(self._coin(command.instrument_id))
+
+    async def _subscribe_bars(self, command) -> None:
+        bar_type = command.bar_type
+        coin = self._coin(bar_type.instrument_id)
+        interval = parsing.candle_interval(bar_type)
+        self._bar_types.setdefault((coin, interval), []).append(bar_type)
+        await self._ws.subscribe({"type": "candle", "coin": coin, "interval": interval})
+
+    async def _unsubscribe_bars(self, command) -> None:
+        bar_type = command.bar_type
+        coin = self._coin(bar_type.instrument_id)
+        interval = parsing.candle_interval(bar_type)
+        lst = self._bar_types.get((coin, interval), [])
+        if bar_type in lst:
+            lst.remove(bar_type)
+        if not lst:
+            await self._ws.unsubscribe({"type": "candle", "coin": coin, "interval": interval})
+
+    async def _subscribe_instrument(self, command) -> None:
+        pass  # instruments are published on connect and on refresh
+
+    async def _subscribe_instruments(self, command) -> None:
+        pass
+
+    async def _request_instrument(self, request: RequestInstrument) -> None:
+        inst = self._provider.find(request.instrument_id)
+        if inst is not None:
+            self._handle_instrument(inst, request.id, request.start, request.end, request.params)
+
+    async def _request_instruments(self, request: RequestInstruments) -> None:
+        self._handle_instruments(request.venue, self._provider.list_all(), request.id, request.start, request.end,
+                                 request.params)
+
+    # ------------------------------------------------------------------ messages
+    def _on_ws(self, channel: str, data) -> None:
+        if channel == "l2Book":
+            self._on_book(data)
+        elif channel == "trades":
+            self._on_trades(data)
+        elif channel == "bbo":
+            self._on_bbo(data)
+        elif channel == "candle":
+            self._on_candle(data)
+        elif channel == "activeAssetCtx":
+            self._on_ctx(data)
+
+    def _on_book(self, data: dict) -> None:
+        coin = data.get("coin")
+        latency.on_book(coin)
+        if coin not in self._book_coins:
+            return
+        inst = self._provider.instrument_for_coin(coin)
+        if inst is None:
+            return
+        self.book_messages += 1
+        bids, asks = parsing.book_levels(data)
+        if parsing.is_crossed(bids, asks):
+            self.crossed_dropped += 1
+            self._log.warning(f"{coin}: crossed l2Book snapshot dropped (best bid >= best ask)")
+            return
+        differ = self._differs.get(coin)
+        if differ is None:
+            differ = self._differs[coin] = SnapshotDiffer(inst)
+        ts_init = self._clock.timestamp_ns()
+        try:
+            deltas = differ.diff(bids, asks, int(data["time"]) * parsing.NS_PER_MS, ts_init)
+        except Exception as exc:  # noqa: BLE001 - invalid snapshot: drop it, start over cleanly
+            self._log.warning(f"{coin}: invalid l2Book snapshot dropped ({exc})")
+            differ.resync()
+            return
+        if deltas:
+            self._handle_data(OrderBookDeltas(inst.id, deltas))
+
+    def _on_trades(self, data: list) -> None:
+        ts_init = self._clock.timestamp_ns()
+        for t in data or []:
+            coin = t.get("coin")
+            if coin not in self._trade_coins:
+                continue
+            inst = self._provider.instrument_for_coin(coin)
+            if inst is not None:
+                self._handle_data(parsing.trade_tick(t, inst, ts_init))
+
+    def _on_bbo(self, data: dict) -> None:
+        coin = data.get("coin")
+        if coin not in self._quote_coins:
+            return
+        inst = self._provider.instrument_for_coin(coin)
+        if inst is None:
+            return
+        tick = parsing.quote_tick(data, inst, self._clock.timestamp_ns())
+        if tick is not None and tick.bid_price < tick.ask_price:
+            self._handle_data(tick)
+
+    def _on_candle(self, c: dict) -> None:
+        key = (c.get("s"), c.get("i"))
+        bar_types = self._bar_types.get(key)
+        if not bar_types:
+            return
+        prev = self._last_candle.get(key)
+        self._last_candle[key] = c
+        if prev is None or prev["t"] == c["t"]:
+            return  # only a closed candle becomes a Bar (the open one keeps changing)
+        inst = self._provider.instrument_for_coin(key[0])
+        ts_init = self._clock.timestamp_ns()
+        for bt in bar_types:
+            self._handle_data(parsing.candle_bar(prev, bt, inst, ts_init))
+
+    def _on_ctx(self, data: dict) -> None:
+        coin = data.get("coin")
+        inst = self._provider.instrument_for_coin(coin)
+        if inst is None:
+            return
+        ctx = data.get("ctx") or {}
+        ts = self._clock.timestamp_ns()
+        if coin in self._mark_coins:
+            mp = parsing.mark_price(ctx, inst, ts)
+            if mp is not None:
+                self._handle_data(mp)
+        if coin in self._funding_coins:
+            fr = parsing.funding_rate(ctx, inst, ts)
+            if fr is not None:
+                self._handle_data(fr)

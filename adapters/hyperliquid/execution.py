@@ -1,0 +1,547 @@
+"""``HLExecutionClient``: orders, fills, reconciliation and account state for Hyperliquid.
+
+* NETTING, MARGIN, base currency USDC, account id ``HL-master``.
+* Orders: LIMIT only, ALO (``post_only``) / GTC / IOC, reduce-only. Every order carries a cloid
+  derived from its ClientOrderId (``parsing.cloid_for``, a deterministic 16-byte hash; orders
+  recovered from the venue get the cloid itself as ClientOrderId), so retries are idempotent.
+* Modify = one-element ``batchModify`` (the twin and the venue cancel-replace and assign a NEW oid;
+  ``batchModify`` answers that oid synchronously, plain ``modify`` does not): an ``OrderUpdated``
+  with ``venue_order_id_modified=True``. The cancel of the old oid on ``orderUpdates`` is ignored.
+* Fills come from the ``userFills`` WebSocket channel, deduplicated by ``tid`` (and against the
+  order's trade ids, so a reconnect snapshot never double counts); order state changes from
+  ``orderUpdates``. HTTP responses drive accept/reject/modify/cancel; the WS confirms.
+* Errors: every per-order error text becomes ``OrderRejected`` (``due_post_only`` for "Post only
+  order would have immediately matched"), ``OrderModifyRejected`` or ``OrderCancelRejected`` with
+  the venue's reason; whole-action errors (signature, nonce, rate limit) likewise.
+* Dead-man's switch: ``scheduleCancel(now + dead_man_deadline_secs)`` on connect and every
+  ``dead_man_refresh_secs``; cleared on a graceful disconnect. If the process dies, the venue
+  cancels every open order at the deadline. (The venue's 10/day limit counts triggers, not sets.)
+* Account: **reported** (``generate_account_state(reported=True)``) from ``clearinghouseState`` on
+  connect, after fills (debounced) and every ``account_refresh_secs``. Balance = account value
+  minus unrealized PnL (Nautilus adds unrealized PnL itself); locked = margin used. Chosen over a
+  calculated account because the venue is the authority on funding, fees and margin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from decimal import Decimal
+
+from nautilus_trader.cache.cache import Cache
+from nautilus_trader.common.component import LiveClock
+from nautilus_trader.common.component import MessageBus
+from nautilus_trader.core.uuid import UUID4
+from nautilus_trader.execution.messages import BatchCancelOrders
+from nautilus_trader.execution.messages import CancelAllOrders
+from nautilus_trader.execution.messages import CancelOrder
+from nautilus_trader.execution.messages import GenerateFillReports
+from nautilus_trader.execution.messages import GenerateOrderStatusReport
+from nautilus_trader.execution.messages import GenerateOrderStatusReports
+from nautilus_trader.execution.messages import GeneratePositionStatusReports
+from nautilus_trader.execution.messages import ModifyOrder
+from nautilus_trader.execution.messages import SubmitOrder
+from nautilus_trader.execution.messages import SubmitOrderList
+from nautilus_trader.execution.reports import FillReport
+from nautilus_trader.execution.reports import OrderStatusReport
+from nautilus_trader.execution.reports import PositionStatusReport
+from nautilus_trader.live.execution_client import LiveExecutionClient
+from nautilus_trader.model.currencies import USDC
+from nautilus_trader.model.enums import AccountType
+from nautilus_trader.model.enums import LiquiditySide
+from nautilus_trader.model.enums import OmsType
+from nautilus_trader.model.enums import OrderSide
+from nautilus_trader.model.enums import OrderStatus
+from nautilus_trader.model.enums import OrderType
+from nautilus_trader.model.enums import TimeInForce
+from nautilus_trader.model.identifiers import AccountId
+from nautilus_trader.model.identifiers import ClientId
+from nautilus_trader.model.identifiers import ClientOrderId
+from nautilus_trader.model.identifiers import TradeId
+from nautilus_trader.model.identifiers import VenueOrderId
+from nautilus_trader.model.objects import AccountBalance
+from nautilus_trader.model.objects import Money
+
+from adapters.hyperliquid import latency
+from adapters.hyperliquid import parsing
+from adapters.hyperliquid.config import HLExecClientConfig
+from adapters.hyperliquid.constants import ACCOUNT_ID
+from adapters.hyperliquid.constants import HL_VENUE
+from adapters.hyperliquid.http import HLHttpClient
+from adapters.hyperliquid.http import HLHttpError
+from adapters.hyperliquid.parsing import ExchangeActionError
+from adapters.hyperliquid.providers import HLInstrumentProvider
+from adapters.hyperliquid.ws import HLWebSocketClient
+from botmm_nautilus.instruments import coin_of
+
+_WAITING = (OrderStatus.INITIALIZED, OrderStatus.SUBMITTED)
+
+
+class HLSignerError(RuntimeError):
+    """The venue does not know the signing key (wrong key, unfunded account, unapproved agent)."""
+
+
+class HLExecutionClient(LiveExecutionClient):
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        msgbus: MessageBus,
+        cache: Cache,
+        clock: LiveClock,
+        instrument_provider: HLInstrumentProvider,
+        config: HLExecClientConfig,
+        http: HLHttpClient,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(
+            loop=loop,
+            client_id=ClientId(name or HL_VENUE.value),
+            venue=HL_VENUE,
+            oms_type=OmsType.NETTING,
+            account_type=AccountType.MARGIN,
+            base_currency=USDC,
+            instrument_provider=instrument_provider,
+            msgbus=msgbus,
+            cache=cache,
+            clock=clock,
+            config=config,
+        )
+        self._config = config
+        self._provider = instrument_provider
+        self._http = http
+        self._set_account_id(AccountId(ACCOUNT_ID))
+        self._ws = HLWebSocketClient(
+            config.ws_base(), self._on_ws, on_reconnect=None, heartbeat_s=config.ws_heartbeat_secs,
+            stale_s=config.ws_stale_secs, reconnect_max_s=config.ws_reconnect_max_secs, log=self._log, name="hl-exec-ws",
+        )
+        self._cloid_to_coid: dict[str, ClientOrderId] = {}
+        self._replaced_oids: set[int] = set()
+        self._seen_tids: set[int] = set()
+        self._hl_tasks: list[asyncio.Task] = []
+        self._account_dirty = asyncio.Event()
+        self.dead_man_sets = 0
+        self.errors: list[str] = []
+
+    # ================================================================== lifecycle
+    async def _connect(self) -> None:
+        await self._provider.initialize()
+        await self._http.refresh_rate_limit()
+        await self._verify_signer()
+        user = self._http.user
+        await self._ws.subscribe({"type": "orderUpdates", "user": user})
+        await self._ws.subscribe({"type": "userFills", "user": user})
+        await self._ws.start()
+        await self._update_account_state()
+        await self._await_account_registered()
+        self._hl_tasks.append(self.create_task(self._account_loop()))
+        if self._config.dead_man_deadline_secs > 0:
+            self._hl_tasks.append(self.create_task(self._dead_man_loop()))
+        self._log.info(f"connected: user {user}, signer {self._http.signer}, {self._config.http_base()}")
+
+    async def _disconnect(self) -> None:
+        for task in self._hl_tasks:
+            task.cancel()
+        self._hl_tasks.clear()
+        if self._config.dead_man_deadline_secs > 0 and self._config.clear_dead_man_on_stop:
+            try:
+                await self._http.exchange(parsing.schedule_cancel_action(None))
+            except Exception as exc:  # noqa: BLE001
+                self._log.warning(f"could not clear scheduleCancel: {exc}")
+        await self._ws.stop()
+        await self._http.close()
+
+    async def _verify_signer(self) -> None:
+        """A signed action proves the venue knows the key: scheduleCancel (if on) else noop."""
+        if self._config.dead_man_deadline_secs > 0:
+            resp = await self._http.exchange(parsing.schedule_cancel_action(await self._dead_man_deadline_ms()))
+            self.dead_man_sets += 1
+        else:
+            resp = await self._http.exchange({"type": "noop"})
+        if isinstance(resp, dict) and resp.get("status") == "err":
+            text = str(resp.get("response"))
+            if "does not exist" in text or "Must deposit" in text or "recover signer" in text or "Vault not" in text:
+                raise HLSignerError(f"venue rejected the signing key from {self._config.key_source()}: {text}")
+            self._log.warning(f"signer check: {text}")
+
+    async def _dead_man_deadline_ms(self) -> int:
+        """Deadline on the venue's clock (``clearinghouseState.time``; a replaying twin may run fast)."""
+        now_ms = int(time.time() * 1000)
+        try:
+            venue_ms = int((await self._http.clearinghouse_state()).get("time") or now_ms)
+        except Exception:  # noqa: BLE001
+            venue_ms = now_ms
+        return int(venue_ms + self._config.dead_man_deadline_secs * 1000)
+
+    async def _dead_man_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._config.dead_man_refresh_secs)
+            try:
+                resp = await self._http.exchange(parsing.schedule_cancel_action(await self._dead_man_deadline_ms()))
+                self.dead_man_sets += 1
+                if isinstance(resp, dict) and resp.get("status") == "err":
+                    self._log.warning(f"scheduleCancel refused: {resp.get('response')}")
+            except Exception as exc:  # noqa: BLE001
+                self._log.warning(f"scheduleCancel refresh failed: {exc}")
+
+    async def _account_loop(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._account_dirty.wait(), self._config.account_refresh_secs)
+                await asyncio.sleep(0.2)  # debounce bursts of fills
+            except asyncio.TimeoutError:
+                pass
+            self._account_dirty.clear()
+            try:
+                await self._update_account_state()
+            except Exception as exc:  # noqa: BLE001
+                self._log.warning(f"account refresh failed: {exc}")
+
+    async def _update_account_state(self) -> None:
+        state = await self._http.clearinghouse_state()
+        total, used = parsing.account_balance_usd(state)
+        locked = min(max(used, Decimal(0)), max(total, Decimal(0)))
+        self.generate_account_state(
+            balances=[AccountBalance(Money(total, USDC), Money(locked, USDC), Money(total - locked, USDC))],
+            margins=[],
+            reported=True,
+            ts_event=self._clock.timestamp_ns(),
+        )
+
+    async def _query_account(self, command) -> None:
+        await self._update_account_state()
+
+    # ================================================================== helpers
+    def _coid_for_cloid(self, cloid: str | None) -> ClientOrderId | None:
+        if not cloid:
+            return None
+        coid = self._cloid_to_coid.get(cloid)
+        if coid is None and self._cache.order(ClientOrderId(cloid)) is not None:
+            coid = ClientOrderId(cloid)
+        return coid
+
+    def _cloid(self, client_order_id: ClientOrderId) -> str:
+        cloid = parsing.cloid_for(client_order_id.value)
+        self._cloid_to_coid[cloid] = client_order_id
+        return cloid
+
+    def _wire(self, order, qty, price) -> dict:
+        inst = self._provider.find(order.instrument_id)
+        tif = "Alo" if order.is_post_only else ("Ioc" if order.time_in_force == TimeInForce.IOC else "Gtc")
+        return parsing.order_wire(
+            self._provider.asset(order.instrument_id), order.side == OrderSide.BUY,
+            Decimal(str(price)), Decimal(str(qty)).quantize(Decimal(1).scaleb(-inst.size_precision)),
+            order.is_reduce_only, tif, self._cloid(order.client_order_id),
+        )
+
+    def _record_error(self, text: str) -> None:
+        if len(self.errors) < 1000:
+            self.errors.append(text)
+
+    def _accept_if_waiting(self, order, oid) -> None:
+        order = self._cache.order(order.client_order_id)
+        if order is not None and order.status in _WAITING:
+            self.generate_order_accepted(order.strategy_id, order.instrument_id, order.client_order_id,
+                                         VenueOrderId(str(oid)), self._clock.timestamp_ns())
+
+    def _apply_status(self, order, status) -> None:
+        if isinstance(status, dict) and "resting" in status:
+            self._accept_if_waiting(order, status["resting"]["oid"])
+        elif isinstance(status, dict) and "filled" in status:
+            self._accept_if_waiting(order, status["filled"]["oid"])
+            self._account_dirty.set()
+        else:
+            text = parsing.error_text(status) or f"unexpected order status {status!r}"
+            self._reject(order, text)
+
+    def _reject(self, order, text: str) -> None:
+        current = self._cache.order(order.client_order_id)
+        if current is not None and current.status in _WAITING:
+            post_only = parsing.is_post_only_reject(text)
+            if not post_only:
+                self._record_error(f"order rejected: {text}")
+            self.generate_order_rejected(order.strategy_id, order.instrument_id, order.client_order_id, text,
+                                         self._clock.timestamp_ns(), due_post_only=post_only)
+
+    # ================================================================== commands
+    def _check_supported(self, order) -> str | None:
+        if order.order_type != OrderType.LIMIT:
+            return f"unsupported order type {order.order_type.name}: only LIMIT (ALO/GTC/IOC)"
+        if order.time_in_force not in (TimeInForce.GTC, TimeInForce.IOC):
+            return f"unsupported time in force {order.time_in_force.name}: GTC or IOC (post_only = ALO)"
+        return None
+
+    async def _submit_order(self, command: SubmitOrder) -> None:
+        await self._submit_orders([command.order])
+
+    async def _submit_order_list(self, command: SubmitOrderList) -> None:
+        await self._submit_orders(list(command.order_list.orders))
+
+    async def _submit_orders(self, orders: list) -> None:
+        ok = []
+        for order in orders:
+            reason = self._check_supported(order)
+            if reason:
+                self.generate_order_denied(order.strategy_id, order.instrument_id, order.client_order_id, reason,
+                                           self._clock.timestamp_ns())
+                continue
+            self.generate_order_submitted(order.strategy_id, order.instrument_id, order.client_order_id,
+                                          self._clock.timestamp_ns())
+            ok.append(order)
+        if not ok:
+            return
+        wires = [self._wire(o, o.quantity, o.price) for o in ok]
+        coin = coin_of(ok[0].instrument_id)
+        try:
+            statuses = await self._http.place_orders(wires, before_send=lambda: latency.on_send(coin))
+        except (ExchangeActionError, HLHttpError) as exc:
+            for order in ok:
+                self._reject(order, str(exc))
+            return
+        for order, status in zip(ok, statuses):
+            self._apply_status(order, status)
+
+    async def _modify_order(self, command: ModifyOrder) -> None:
+        order = self._cache.order(command.client_order_id)
+        ts = self._clock.timestamp_ns
+        if order is None or order.venue_order_id is None or not order.is_open:
+            self.generate_order_modify_rejected(command.strategy_id, command.instrument_id, command.client_order_id,
+                                                command.venue_order_id, "order not open at the venue", ts())
+            return
+        inst = self._provider.find(order.instrument_id)
+        price = command.price or order.price
+        quantity = command.quantity or order.quantity
+        remaining = quantity.as_decimal() - order.filled_qty.as_decimal()
+        if remaining <= 0:
+            self.generate_order_modify_rejected(order.strategy_id, order.instrument_id, order.client_order_id,
+                                                order.venue_order_id, "new quantity is not above the filled quantity", ts())
+            return
+        old_oid = int(order.venue_order_id.value)
+        wire = self._wire(order, remaining, price)
+        self._replaced_oids.add(old_oid)
+        coin = inst.raw_symbol.value
+        try:
+            status = await self._http.modify_order(old_oid, wire, before_send=lambda: latency.on_send(coin))
+        except (ExchangeActionError, HLHttpError) as exc:
+            status = {"error": str(exc)}
+        new_oid = None
+        if isinstance(status, dict) and "resting" in status:
+            new_oid = status["resting"]["oid"]
+        elif isinstance(status, dict) and "filled" in status:
+            new_oid = status["filled"]["oid"]
+        current = self._cache.order(order.client_order_id)
+        if new_oid is None:
+            text = parsing.error_text(status) or str(status)
+            if "Cannot modify" not in text and "during modify" not in text:
+                self._replaced_oids.discard(old_oid)
+            if "during modify" in text and current is not None and current.is_open:
+                # old order canceled, replacement refused (e.g. ALO would cross): the order is gone
+                self.generate_order_modify_rejected(order.strategy_id, order.instrument_id, order.client_order_id,
+                                                    order.venue_order_id, text, ts())
+                self.generate_order_canceled(order.strategy_id, order.instrument_id, order.client_order_id,
+                                             order.venue_order_id, ts())
+                return
+            self._record_error(f"modify rejected: {text}")
+            if current is not None and not current.is_closed:
+                self.generate_order_modify_rejected(order.strategy_id, order.instrument_id, order.client_order_id,
+                                                    order.venue_order_id, text, ts())
+            return
+        if current is None or current.is_closed:
+            return
+        self.generate_order_updated(order.strategy_id, order.instrument_id, order.client_order_id,
+                                    VenueOrderId(str(new_oid)), quantity, price, None, ts(),
+                                    venue_order_id_modified=True)
+
+    async def _cancel_order(self, command: CancelOrder) -> None:
+        order = self._cache.order(command.client_order_id)
+        if order is None:
+            return
+        await self._cancel_orders([order])
+
+    async def _batch_cancel_orders(self, command: BatchCancelOrders) -> None:
+        orders = [self._cache.order(c.client_order_id) for c in command.cancels]
+        await self._cancel_orders([o for o in orders if o is not None])
+
+    async def _cancel_all_orders(self, command: CancelAllOrders) -> None:
+        side = command.order_side
+        orders = [o for o in self._cache.orders_open(venue=self.venue, instrument_id=command.instrument_id)
+                  if side in (OrderSide.NO_ORDER_SIDE, o.side)]
+        orders += [o for o in self._cache.orders_inflight(venue=self.venue, instrument_id=command.instrument_id)
+                   if side in (OrderSide.NO_ORDER_SIDE, o.side) and o not in orders]
+        await self._cancel_orders(orders)
+        if side == OrderSide.NO_ORDER_SIDE:  # also anything the venue holds that the cache does not know
+            try:
+                coin = coin_of(command.instrument_id)
+                asset = self._provider.asset(command.instrument_id)
+                known = {parsing.cloid_for(o.client_order_id.value) for o in orders}
+                extra = [(asset, int(o["oid"])) for o in await self._http.open_orders()
+                         if o["coin"] == coin and o.get("cloid") not in known]
+                if extra:
+                    self._log.warning(f"canceling {len(extra)} venue orders unknown to the cache")
+                    await self._http.cancel_by_oid(extra)
+            except Exception as exc:  # noqa: BLE001
+                self._log.warning(f"cancel-all sweep failed: {exc}")
+
+    async def _cancel_orders(self, orders: list) -> None:
+        if not orders:
+            return
+        items = [(self._provider.asset(o.instrument_id), self._cloid(o.client_order_id)) for o in orders]
+        try:
+            statuses = await self._http.cancel_by_cloid(items)
+        except (ExchangeActionError, HLHttpError) as exc:
+            statuses = [{"error": str(exc)}] * len(orders)
+        if len(statuses) != len(orders):
+            statuses = [statuses[0] if statuses else {"error": "empty cancel response"}] * len(orders)
+        ts = self._clock.timestamp_ns()
+        for order, st in zip(orders, statuses):
+            current = self._cache.order(order.client_order_id)
+            if current is None or current.is_closed:
+                continue
+            if st == "success":
+                self.generate_order_canceled(current.strategy_id, current.instrument_id, current.client_order_id,
+                                             current.venue_order_id, ts)
+            else:
+                text = parsing.error_text(st) or str(st)
+                self.generate_order_cancel_rejected(current.strategy_id, current.instrument_id,
+                                                    current.client_order_id, current.venue_order_id, text, ts)
+
+    # ================================================================== WebSocket
+    def _on_ws(self, channel: str, data) -> None:
+        if channel == "orderUpdates":
+            for upd in data or []:
+                self._on_order_update(upd)
+        elif channel == "userFills":
+            fills = data.get("fills") or []
+            for f in sorted(fills, key=lambda x: (x.get("time", 0), x.get("tid", 0))):
+                self._on_fill(f)
+
+    def _on_order_update(self, upd: dict) -> None:
+        o = upd.get("order") or {}
+        status = upd.get("status")
+        coid = self._coid_for_cloid(o.get("cloid"))
+        order = self._cache.order(coid) if coid is not None else None
+        if order is None:
+            return  # external order: reconciliation reports cover it
+        oid = int(o["oid"])
+        ts = self._clock.timestamp_ns()
+        if status == "open":
+            if order.status in _WAITING:
+                self.generate_order_accepted(order.strategy_id, order.instrument_id, order.client_order_id,
+                                             VenueOrderId(str(oid)), ts)
+            return
+        if status == "filled" or order.is_closed:
+            return
+        if oid in self._replaced_oids:
+            return  # the cancel half of our own modify
+        if order.venue_order_id is not None and order.venue_order_id.value != str(oid):
+            return  # an older incarnation of the order
+        if status.endswith("Rejected") or status == "rejected":
+            self._reject(order, f"order {status}")
+            return
+        if order.status in _WAITING:
+            return
+        self.generate_order_canceled(order.strategy_id, order.instrument_id, order.client_order_id,
+                                     VenueOrderId(str(oid)), ts)
+
+    def _on_fill(self, f: dict) -> None:
+        tid = int(f["tid"])
+        if tid in self._seen_tids:
+            return
+        self._seen_tids.add(tid)
+        coid = self._coid_for_cloid(f.get("cloid"))
+        order = self._cache.order(coid) if coid is not None else None
+        if order is None:
+            self._log.warning(f"fill {tid} for an order unknown to the cache (oid {f.get('oid')}); "
+                              "it is picked up by reconciliation")
+            return
+        trade_id = TradeId(str(tid))
+        if trade_id in order.trade_ids or order.is_closed:
+            return
+        inst = self._provider.find(order.instrument_id)
+        voi = order.venue_order_id or VenueOrderId(str(f["oid"]))
+        if order.status in _WAITING:
+            self.generate_order_accepted(order.strategy_id, order.instrument_id, order.client_order_id, voi,
+                                         self._clock.timestamp_ns())
+        self.generate_order_filled(
+            strategy_id=order.strategy_id,
+            instrument_id=order.instrument_id,
+            client_order_id=order.client_order_id,
+            venue_order_id=voi,
+            venue_position_id=None,
+            trade_id=trade_id,
+            order_side=order.side,
+            order_type=order.order_type,
+            last_qty=inst.make_qty(Decimal(f["sz"])),
+            last_px=inst.make_price(Decimal(f["px"])),
+            quote_currency=inst.quote_currency,
+            commission=Money(Decimal(f.get("fee", "0")), USDC),
+            liquidity_side=LiquiditySide.TAKER if f.get("crossed") else LiquiditySide.MAKER,
+            ts_event=int(f["time"]) * parsing.NS_PER_MS,
+        )
+        self._account_dirty.set()
+
+    # ================================================================== reconciliation
+    def _report_coid(self, cloid: str | None) -> ClientOrderId | None:
+        if not cloid:
+            return None
+        coid = self._coid_for_cloid(cloid)
+        if coid is None:
+            coid = ClientOrderId(cloid)
+            self._cloid_to_coid[cloid] = coid
+        return coid
+
+    async def generate_order_status_report(self, command: GenerateOrderStatusReport) -> OrderStatusReport | None:
+        ref = None
+        if command.client_order_id is not None:
+            ref = parsing.cloid_for(command.client_order_id.value)
+        elif command.venue_order_id is not None:
+            ref = int(command.venue_order_id.value)
+        if ref is None:
+            return None
+        res = await self._http.order_status(ref)
+        if not isinstance(res, dict) or res.get("status") != "order":
+            return None
+        o = res["order"]["order"]
+        inst = self._provider.instrument_for_coin(o["coin"])
+        if inst is None:
+            return None
+        coid = command.client_order_id or self._report_coid(o.get("cloid"))
+        return parsing.order_status_report(o, inst, self.account_id, coid, self._clock.timestamp_ns(),
+                                           status=res["order"]["status"], status_ts_ms=res["order"].get("statusTimestamp"))
+
+    async def generate_order_status_reports(self, command: GenerateOrderStatusReports) -> list[OrderStatusReport]:
+        reports = []
+        now = self._clock.timestamp_ns()
+        for o in await self._http.open_orders():
+            inst = self._provider.instrument_for_coin(o["coin"])
+            if inst is None or (command.instrument_id is not None and inst.id != command.instrument_id):
+                continue
+            reports.append(parsing.order_status_report(o, inst, self.account_id, self._report_coid(o.get("cloid")), now))
+        self._log.info(f"order status reports: {len(reports)} open at the venue")
+        return reports
+
+    async def generate_fill_reports(self, command: GenerateFillReports) -> list[FillReport]:
+        now_ms = int(time.time() * 1000)
+        start_ms = int(command.start.timestamp() * 1000) if command.start is not None else now_ms - 24 * 3_600_000
+        fills = await self._http.user_fills_by_time(start_ms)
+        reports = []
+        now = self._clock.timestamp_ns()
+        for f in sorted(fills, key=lambda x: (x.get("time", 0), x.get("tid", 0))):
+            inst = self._provider.instrument_for_coin(f["coin"])
+            if inst is None or (command.instrument_id is not None and inst.id != command.instrument_id):
+                continue
+            self._seen_tids.add(int(f["tid"]))
+            reports.append(parsing.fill_report(f, inst, self.account_id, self._report_coid(f.get("cloid")), now))
+        return reports
+
+    async def generate_position_status_reports(self, command: GeneratePositionStatusReports) -> list[PositionStatusReport]:
+        state = await self._http.clearinghouse_state()
+        held = parsing.positions(state)
+        now = self._clock.timestamp_ns()
+        reports = []
+        for coin, iid in self._provider.coin_to_id.items():
+            if command.instrument_id is not None and iid != command.instrument_id:
+                continue
+            inst = self._provider.find(iid)
+            szi, entry = held.get(coin, (Decimal(0), None))
+            reports.append(parsing.position_report(szi, entry, inst, self.account_id, now))
+        return reports
