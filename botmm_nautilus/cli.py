@@ -10,6 +10,7 @@
     botmm backtest --config configs/btc.yaml [--catalog CAT] [--start ISO] [--end ISO]
                    [--mode book|candles] [--json FILE] [--report DIR]
     botmm twin --catalog CAT --coins BTC ETH [--host 127.0.0.1] [--port P] [--speed X] [--balance USDC]
+    botmm live [--config configs/live.yaml] [--venue testnet|mainnet|twin] [--url URL] [--run-seconds N] [--json FILE]
 
 User errors (bad YAML, missing or corrupt data, a catalog without the needed data) print one line
 ``error: ...`` naming the file and field and exit with status 2; they never print a traceback.
@@ -254,6 +255,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--start", default=None, help="ISO time")
     sp.add_argument("--end", default=None, help="ISO time")
     sp.set_defaults(func=cmd_twin)
+
+    from botmm_nautilus.live import add_live_parser
+
+    add_live_parser(sub)
     return p
 
 

@@ -164,9 +164,10 @@ def test_l2_of_derived_coins_matches_params(coin, synth_stats, capsys):
     """XRP and HYPE have no recording: their output is checked against their (derived) parameters."""
     p = params_for(coin)
     synth = synth_stats[coin]
+    touch_synth = (synth["depth_bid_base"][0] + synth["depth_ask_base"][0]) / 2
     rows = [
         _row("spread share at 1 tick", p.spread_ticks_probs[0], synth["spread_share_1tick"], _within_pct, pct=5),
-        _row("touch depth mean (base)", p.level_size_mean_base[0], (synth["depth_bid_base"][0] + synth["depth_ask_base"][0]) / 2, _within_pct, pct=30),
+        _row("touch depth mean (base)", p.level_size_mean_base[0], touch_synth, _within_pct, pct=30),
         _correlation_row("depth profile shape (20 levels)", p.level_size_mean_base, synth["depth_profile"], 0.8),
         _row("1 s mid vol (bps)", p.vol_1s_bps, synth["vol_1s_bps"], _within_pct, pct=25),
         _row("trade prints per s", p.trade_rate_per_s, synth["trade_rate_per_s"], _within_pct, pct=30),

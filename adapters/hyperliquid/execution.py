@@ -340,7 +340,8 @@ class HLExecutionClient(LiveExecutionClient):
                 self.generate_order_canceled(order.strategy_id, order.instrument_id, order.client_order_id,
                                              order.venue_order_id, ts())
                 return
-            self._record_error(f"modify rejected: {text}")
+            if "Cannot modify" not in text:  # a fill or cancel raced the modify: normal, not an error
+                self._record_error(f"modify rejected: {text}")
             if current is not None and not current.is_closed:
                 self.generate_order_modify_rejected(order.strategy_id, order.instrument_id, order.client_order_id,
                                                     order.venue_order_id, text, ts())

@@ -439,7 +439,8 @@ def stats_from_catalog(
         top_ts_arr = np.asarray(top_ts, dtype=np.int64)
         mid = (np.asarray(top_bid) + np.asarray(top_ask)) / 2
         tick = effective_tick(float(mid.mean()), sz_decimals)
-        out.update(book_stats(np.asarray(samples_ts, dtype=np.int64), arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], tick, churn=sample_every == 1))
+        sample_ts = np.asarray(samples_ts, dtype=np.int64)
+        out.update(book_stats(sample_ts, arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], tick, churn=sample_every == 1))
         # 1 s vol, mid-move share and spread from every message, not only the sampled ones
         out["vol_1s_bps"] = mid_vol_bps(top_ts_arr, mid, 1.0)
         out["vol_5m_mid_bps"] = mid_vol_bps(top_ts_arr, mid, 300.0)
@@ -468,7 +469,10 @@ def stats_from_catalog(
         except Exception:  # noqa: BLE001 - no such bar type in this catalog
             bars = []
         if bars:
-            cols = [np.fromiter((getattr(b, f).as_double() for b in bars), dtype=float, count=len(bars)) for f in ("open", "high", "low", "close", "volume")]
+            cols = [
+                np.fromiter((getattr(b, f).as_double() for b in bars), dtype=float, count=len(bars))
+                for f in ("open", "high", "low", "close", "volume")
+            ]
             out.update({f"{key}_{label}": value for key, value in bar_stats(*cols).items()})
 
     try:

@@ -389,7 +389,8 @@ class L2Simulator:
             if block_start_ns >= end_ns:
                 return
             rng = stream_rng(self.seed, self.coin, STREAM_L2, self.block_index)
-            (msg_ns, n_msgs, jumps, spreads, sizes, gaps, updates, order_ns, order_buyer, prints, print_lots) = self._draw_block(rng, block_start_ns)
+            drawn = self._draw_block(rng, block_start_ns)
+            msg_ns, n_msgs, jumps, spreads, sizes, gaps, updates, order_ns, order_buyer, prints, print_lots = drawn
             self.block_index += 1
             block_end_ns = min(block_start_ns + L2_BLOCK_S * NANOS_PER_SECOND, end_ns)
             deltas: list = []
@@ -419,9 +420,9 @@ class L2Simulator:
                         lots = min(print_lots[j], level[1])
                         price_ticks = -level[0] if buyer else level[0]
                         self.trade_count += 1
-                        trades.append(
-                            make_trade(iid, price_ticks * rpt, pp, lots * rpl, sp, _BUYER if buyer else _SELLER, TradeId(str(self.trade_count)), ts, ts),
-                        )
+                        aggressor = _BUYER if buyer else _SELLER
+                        trade_id = TradeId(str(self.trade_count))
+                        trades.append(make_trade(iid, price_ticks * rpt, pp, lots * rpl, sp, aggressor, trade_id, ts, ts))
                         trade_ts.append(ts)
                         trade_px.append(price_ticks)
                         trade_lots.append(lots)
