@@ -28,8 +28,6 @@ sys.path.insert(0, str(ROOT))
 
 def build_catalog(path: Path, n_deltas: int, seed: int) -> dict:
     """Synthetic BTC L2 with at least ``n_deltas`` deltas (hours added until reached)."""
-    from nautilus_trader.persistence.catalog import ParquetDataCatalog
-
     from botmm_nautilus.data.synth import write_synthetic_catalog
 
     marker = path / f".bench-{n_deltas}-{seed}.json"
@@ -38,28 +36,28 @@ def build_catalog(path: Path, n_deltas: int, seed: int) -> dict:
     import shutil
 
     shutil.rmtree(path, ignore_errors=True)
-    hours = 6.0
+    hours = 21.0  # synthetic BTC makes ~49k deltas an hour
     while True:
         write_synthetic_catalog(str(path), coins=("BTC",), l2_hours=hours, bar_days=0, seed=seed, progress=False, replace=True)
-        cat = ParquetDataCatalog(str(path))
         from botmm_nautilus.data.info import catalog_info
 
         info = catalog_info(str(path))
         n = _count(info, "order_book_deltas")
         if n >= n_deltas:
             break
-        hours = hours * (n_deltas / max(n, 1)) * 1.05
+        if n == 0:
+            raise SystemExit("the synthetic catalog has no order book deltas")
+        hours = hours * (n_deltas / n) * 1.05
         shutil.rmtree(path, ignore_errors=True)
     meta = {"deltas": n, "trades": _count(info, "trade_tick"), "hours": hours}
     marker.write_text(json.dumps(meta))
-    del cat
     return meta
 
 
 def _count(info: dict, type_name: str) -> int:
     total = 0
-    for row in info.get("data", []):
-        if row.get("type") == type_name:
+    for row in info.get("series", []):
+        if row.get("data_type") == type_name:
             total += int(row.get("rows", 0))
     return total
 

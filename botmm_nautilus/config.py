@@ -69,7 +69,7 @@ class QuotingSettings:
     bias_weight_bps: float = 0.0  # fair-value shift per unit of Kalman+QQE bias
     fee_gate: str = "widen"  # "widen" | "suppress" | "off"
     expected_adverse_bps: float = 0.5  # expected adverse selection per fill, for the fee gate
-    requote_tolerance_bps: float = 0.5  # do not move a resting order for less than this
+    requote_tolerance_bps: float = 1.0  # do not move a resting order for less than this (keeps queue priority)
     requote_size_tolerance_pct: float = 20.0
     min_requote_interval_ms: float = 250.0  # throttle between two requote decisions
     # BotMM classic bps model knobs (only used when model == "classic")

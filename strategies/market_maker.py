@@ -63,9 +63,11 @@ class MarketMaker(Strategy):
         self._min_requote_ns = int(self.mm.quoting.min_requote_interval_ms * 1e6)
         self._last_requote_ns = 0
         self._last_requote_mid = math.nan
-        # A requote decision is skipped when nothing it depends on changed: same mid, no order
-        # event since the last decision, and less than this long since the last one.
-        self._max_idle_ns = 1_000_000_000
+        # A requote decision is skipped when nothing it depends on changed: the mid moved less
+        # than half the requote tolerance (quotes are mid-relative, so the diff would keep every
+        # order), no order event since the last decision, and less than max idle since the last.
+        self._max_idle_ns = 5_000_000_000
+        self._mid_move_frac = 0.5 * self.mm.quoting.requote_tolerance_bps * 1e-4
         self._dirty = True
         self._live: dict = {}  # client_order_id -> Order, our open or in-flight orders
         self._tol_bps = self.mm.quoting.requote_tolerance_bps
@@ -142,7 +144,9 @@ class MarketMaker(Strategy):
             self.tape_mid.append(core.mid)
         since = ts - self._last_requote_ns
         if since >= self._min_requote_ns and (
-            self._dirty or core.mid != self._last_requote_mid or since >= self._max_idle_ns
+            self._dirty
+            or since >= self._max_idle_ns
+            or not abs(core.mid - self._last_requote_mid) <= core.mid * self._mid_move_frac
         ):
             self._update_imbalance(book)
             self._requote(ts)
