@@ -53,7 +53,8 @@ def make_scenario(t0: int) -> Scenario:
 
 @pytest.fixture
 def t0() -> int:
-    return wall_ms() // 1000 * 1000
+    # 5 s into the current minute, so a scenario's first seconds of prints fall in one 1m candle
+    return wall_ms() // 60_000 * 60_000 + 5_000
 
 
 @pytest.fixture
@@ -265,7 +266,8 @@ def test_schedule_cancel_cancels_all_open_orders_at_the_deadline(twin, ex, walle
     assert len(twin.open_orders(wallet.address)) == 2
     twin.advance_to(now + 6000)
     assert twin.open_orders(wallet.address) == []
-    updates = wait_until(lambda: [u for m in ws.channel("orderUpdates") for u in m["data"] if u["status"] == "scheduledCancel"])
+    updates = wait_until(lambda: (lambda us: us if len(us) >= 2 else None)(
+        [u for m in ws.channel("orderUpdates") for u in m["data"] if u["status"] == "scheduledCancel"]))
     assert len(updates) == 2
     # clearing: no cancel happens
     statuses(ex.order("BTC", True, 0.001, 99990, ALO))
