@@ -265,6 +265,20 @@ def summarize(node, strategies, start_balance: float | None) -> dict:
     if client is not None:
         out["errors"] = list(client.errors)
         out["http_retries"] = client._http.retries
+        http = client._http
+        bucket = http.bucket  # shared by the data and execution clients (one IP budget)
+        import time as _time
+
+        minutes = max((_time.monotonic() - bucket.created) / 60.0, 1e-9)
+        out["rate_limit"] = {
+            "ip_weight_used": round(bucket.weight_used, 1),
+            "ip_weight_per_min": round(bucket.weight_used / minutes, 1),
+            "ip_weight_window_min": round(minutes, 3),
+            "ip_throttled_s": round(bucket.waited_s, 3),
+            "exchange_actions_sent": http.actions_sent,
+            "address_requests_used": http.address_used,  # local mirror of userRateLimit.nRequestsUsed
+            "address_requests_cap": http.address_cap,
+        }
     from adapters.hyperliquid.data import HLDataClient
 
     for c in node.kernel.data_engine._clients.values():

@@ -73,6 +73,8 @@ class TokenBucket:
         self.rate = capacity / 60.0
         self.stamp = time.monotonic()
         self.waited_s = 0.0
+        self.created = self.stamp
+        self.weight_used = 0.0  # cumulative weight acquired (reports: IP weight per minute)
 
     async def acquire(self, weight: float) -> None:
         while True:
@@ -81,10 +83,24 @@ class TokenBucket:
             self.stamp = now
             if self.tokens >= weight:
                 self.tokens -= weight
+                self.weight_used += weight
                 return
             wait = (weight - self.tokens) / self.rate
             self.waited_s += wait
             await asyncio.sleep(wait)
+
+
+_SHARED_BUCKETS: dict[str, TokenBucket] = {}
+
+
+def shared_bucket(base_url: str) -> TokenBucket:
+    """One IP-weight bucket per venue URL for the whole process: the venue's 1200/min budget is per
+    IP, so the data and execution clients must draw from the same bucket, not 1200/min each."""
+    key = base_url.rstrip("/")
+    bucket = _SHARED_BUCKETS.get(key)
+    if bucket is None:
+        bucket = _SHARED_BUCKETS[key] = TokenBucket()
+    return bucket
 
 
 def info_weight(body: dict) -> int:
@@ -121,7 +137,7 @@ class HLHttpClient:
         self.delay0 = retry_delay_initial_ms / 1000.0
         self.delay_max = retry_delay_max_ms / 1000.0
         self._log = log
-        self.bucket = bucket or TokenBucket()
+        self.bucket = bucket or shared_bucket(self.base_url)
         self._session: aiohttp.ClientSession | None = None
         # address action budget (mirrors userRateLimit)
         self.address_used = 0
