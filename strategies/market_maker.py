@@ -70,6 +70,8 @@ class MarketMaker(Strategy):
         self._mid_move_frac = 0.5 * self.mm.quoting.requote_tolerance_bps * 1e-4
         self._dirty = True
         self._live: dict = {}  # client_order_id -> Order, our open or in-flight orders
+        self._samples_since_refresh = 0
+        self._refresh_every_samples = max(1, int(60.0 / config.sample_interval_s))
         self._tol_bps = self.mm.quoting.requote_tolerance_bps
         self._size_tol = self.mm.quoting.requote_size_tolerance_pct / 100.0
         self._balance = 0.0
@@ -286,7 +288,12 @@ class MarketMaker(Strategy):
         mid = core.mid
         if not mid == mid:
             return
-        self._refresh_account()
+        # fills refresh the account as they happen; funding (booked by the venue without an order
+        # event) is picked up by this periodic refresh
+        self._samples_since_refresh += 1
+        if self._samples_since_refresh >= self._refresh_every_samples:
+            self._samples_since_refresh = 0
+            self._refresh_account()
         equity = self._balance + self._position * (mid - self._avg_px)
         best_bid = math.nan
         best_ask = math.nan
