@@ -64,8 +64,8 @@ def _count(info: dict, type_name: str) -> int:
 
 def child(kind: str, catalog: str) -> None:
     """Run one backtest in this process and print a JSON line with its figures."""
-    from nautilus_trader.backtest.node import BacktestNode
 
+    from botmm_nautilus.backtest.runner import build_node
     from botmm_nautilus.backtest.runner import build_run_config
     from botmm_nautilus.config import load_config
 
@@ -75,7 +75,7 @@ def child(kind: str, catalog: str) -> None:
         kwargs = {"strategy_path": "strategies.do_nothing:DoNothing", "config_path": "strategies.do_nothing:DoNothingConfig",
                   "strategy_config": {"mm": None}}
     run_cfg = build_run_config(cfg, catalog, mode="book", **kwargs)
-    node = BacktestNode(configs=[run_cfg])
+    node = build_node(run_cfg)
     t0 = time.perf_counter()
     results = node.run()
     wall = time.perf_counter() - t0

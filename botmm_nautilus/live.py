@@ -231,6 +231,9 @@ def build_node(s: LiveSettings):
     node.add_data_client_factory(HL, HLLiveDataClientFactory)
     node.add_exec_client_factory(HL, HLLiveExecClientFactory)  # 1.231 bug workaround: always register
     node.build()
+    from botmm_nautilus.nautilus_fixes import make_trade_recording_cheap
+
+    make_trade_recording_cheap(node.portfolio)  # O(n^2) per closed position otherwise, over a long session
     return node, strategies
 
 
@@ -288,6 +291,8 @@ def summarize(node, strategies, start_balance: float | None) -> dict:
     if client is not None:
         out["exec_ws_reconnects"] = client._ws.reconnects
         out["dead_man_sets"] = client.dead_man_sets
+        out["venue_clock_rate"] = round(client._venue_clock_rate, 3)
+        out["modify_races"] = client.modify_races
     out["tick_to_order_latency"] = latency.summary()
     return out
 

@@ -135,6 +135,14 @@ def test_node_quotes_fills_modifies_cancels_and_agrees_with_venue(twin, tmp_path
     assert sampler.max_open <= MAX_LADDER
     assert res["errors"] == []
     assert res["dead_man_sets"] >= 1
+    # the twin's clock runs at 4x: the adapter measured that and scaled the dead-man deadline, so
+    # the switch never fired while the node was alive (it used to, every ~8 s, canceling the quotes
+    # behind the node's back and leaving a stream of "Cannot modify canceled or filled order")
+    assert 3.0 < res["venue_clock_rate"] < 5.0, res
+    account = twin.engine.accounts[WALLET.address.lower()]
+    assert sum(account.schedule_cancel_triggers.values()) == 0
+    # a modify can only be refused for an order the venue just filled
+    assert res["modify_races"] <= res["fills"], res
     # the private key never appears anywhere
     everything = all_output(text, tmp_path) + (tmp_path / "out.json").read_text()
     assert KEY_HEX not in everything.lower()
@@ -249,8 +257,10 @@ def test_sigkill_dead_man_switch_cancels_quotes(twin, tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=10)
     assert len(twin.open_orders(WALLET.address)) > 0
-    # twin clock runs at 4x: the 6 s venue deadline passes within ~2 s of wall time
+    # the deadline is 6 s of the node's (wall) time, scaled to the twin's 4x clock
+    t_kill = time.monotonic()
     wait_until(lambda: twin.open_orders(WALLET.address) == [], timeout_s=15)
+    assert time.monotonic() - t_kill < 8.0
 
 
 # ------------------------------------------------------------------------------------------ pure parts

@@ -115,11 +115,16 @@ class HLExecutionClient(LiveExecutionClient):
             stale_s=config.ws_stale_secs, reconnect_max_s=config.ws_reconnect_max_secs, log=self._log, name="hl-exec-ws",
         )
         self._cloid_to_coid: dict[str, ClientOrderId] = {}
-        self._replaced_oids: set[int] = set()
+        self._replaced_oids: set[int] = set()  # old oids of modifies the venue confirmed
+        self._modifying: set[int] = set()  # oids with a modify in flight
+        self._deferred_cancels: dict[int, str] = {}  # "canceled" updates seen for those oids
+        self._dead_man_sample: tuple[float, int] | None = None
+        self._venue_clock_rate = 1.0
         self._seen_tids: set[int] = set()
         self._hl_tasks: list[asyncio.Task] = []
         self._account_dirty = asyncio.Event()
         self.dead_man_sets = 0
+        self.modify_races = 0  # modifies refused because the order had just left the book
         self.errors: list[str] = []
 
     # ================================================================== lifecycle
@@ -164,17 +169,29 @@ class HLExecutionClient(LiveExecutionClient):
             self._log.warning(f"signer check: {text}")
 
     async def _dead_man_deadline_ms(self) -> int:
-        """Deadline on the venue's clock (``clearinghouseState.time``; a replaying twin may run fast)."""
+        """Deadline on the venue's clock (``clearinghouseState.time``) ``dead_man_deadline_secs`` of
+        OUR time ahead. A replaying twin's clock may run at ``speed`` x wall time (or stand still
+        before its replay starts): the rate is measured between calls and the deadline scaled by
+        it, so the switch still means "cancel everything N wall seconds after we went silent"."""
+        wall = time.monotonic()
         now_ms = int(time.time() * 1000)
         try:
             venue_ms = int((await self._http.clearinghouse_state()).get("time") or now_ms)
         except Exception:  # noqa: BLE001
             venue_ms = now_ms
-        return int(venue_ms + self._config.dead_man_deadline_secs * 1000)
+        prev = self._dead_man_sample
+        if prev is not None and wall - prev[0] >= 0.5:
+            self._venue_clock_rate = max(1.0, (venue_ms - prev[1]) / 1000.0 / (wall - prev[0]))
+        self._dead_man_sample = (wall, venue_ms)
+        return int(venue_ms + self._config.dead_man_deadline_secs * 1000 * self._venue_clock_rate)
 
     async def _dead_man_loop(self) -> None:
+        # the first refresh comes early, to measure the venue clock's rate before the first
+        # deadline (set on connect at rate 1) can pass on a fast clock; a fast clock is
+        # re-measured every few seconds
+        delay = min(2.0, self._config.dead_man_refresh_secs)
         while True:
-            await asyncio.sleep(self._config.dead_man_refresh_secs)
+            await asyncio.sleep(delay)
             try:
                 resp = await self._http.exchange(parsing.schedule_cancel_action(await self._dead_man_deadline_ms()))
                 self.dead_man_sets += 1
@@ -182,6 +199,9 @@ class HLExecutionClient(LiveExecutionClient):
                     self._log.warning(f"scheduleCancel refused: {resp.get('response')}")
             except Exception as exc:  # noqa: BLE001
                 self._log.warning(f"scheduleCancel refresh failed: {exc}")
+            delay = self._config.dead_man_refresh_secs
+            if self._venue_clock_rate > 1.05:
+                delay = min(delay, self._config.dead_man_deadline_secs / 6.0)
 
     async def _account_loop(self) -> None:
         while True:
@@ -317,40 +337,70 @@ class HLExecutionClient(LiveExecutionClient):
             return
         old_oid = int(order.venue_order_id.value)
         wire = self._wire(order, remaining, price)
-        self._replaced_oids.add(old_oid)
         coin = inst.raw_symbol.value
+        self._modifying.add(old_oid)
         try:
-            status = await self._http.modify_order(old_oid, wire, before_send=lambda: latency.on_send(coin))
-        except (ExchangeActionError, HLHttpError) as exc:
-            status = {"error": str(exc)}
+            try:
+                status = await self._http.modify_order(old_oid, wire, before_send=lambda: latency.on_send(coin))
+            except (ExchangeActionError, HLHttpError) as exc:
+                status = {"error": str(exc)}
+        finally:
+            self._modifying.discard(old_oid)
+        deferred = self._deferred_cancels.pop(old_oid, None)
         new_oid = None
         if isinstance(status, dict) and "resting" in status:
             new_oid = status["resting"]["oid"]
         elif isinstance(status, dict) and "filled" in status:
             new_oid = status["filled"]["oid"]
         current = self._cache.order(order.client_order_id)
-        if new_oid is None:
-            text = parsing.error_text(status) or str(status)
-            if "Cannot modify" not in text and "during modify" not in text:
-                self._replaced_oids.discard(old_oid)
-            if "during modify" in text and current is not None and current.is_open:
-                # old order canceled, replacement refused (e.g. ALO would cross): the order is gone
-                self.generate_order_modify_rejected(order.strategy_id, order.instrument_id, order.client_order_id,
-                                                    order.venue_order_id, text, ts())
-                self.generate_order_canceled(order.strategy_id, order.instrument_id, order.client_order_id,
-                                             order.venue_order_id, ts())
+        if new_oid is not None:
+            self._replaced_oids.add(old_oid)  # its cancel on orderUpdates is the modify's own
+            if current is None or current.is_closed:
                 return
-            if "Cannot modify" not in text:  # a fill or cancel raced the modify: normal, not an error
-                self._record_error(f"modify rejected: {text}")
-            if current is not None and not current.is_closed:
-                self.generate_order_modify_rejected(order.strategy_id, order.instrument_id, order.client_order_id,
-                                                    order.venue_order_id, text, ts())
+            self.generate_order_updated(order.strategy_id, order.instrument_id, order.client_order_id,
+                                        VenueOrderId(str(new_oid)), quantity, price, None, ts(),
+                                        venue_order_id_modified=True)
             return
+        text = parsing.error_text(status) or str(status)
         if current is None or current.is_closed:
             return
-        self.generate_order_updated(order.strategy_id, order.instrument_id, order.client_order_id,
-                                    VenueOrderId(str(new_oid)), quantity, price, None, ts(),
-                                    venue_order_id_modified=True)
+        if "during modify" in text:
+            # old order canceled, replacement refused (e.g. ALO would cross): the order is gone
+            self.generate_order_modify_rejected(order.strategy_id, order.instrument_id, order.client_order_id,
+                                                order.venue_order_id, text, ts())
+            self.generate_order_canceled(order.strategy_id, order.instrument_id, order.client_order_id,
+                                         order.venue_order_id, ts())
+            return
+        if "Cannot modify" not in text:
+            self._record_error(f"modify rejected: {text}")
+            self.generate_order_modify_rejected(order.strategy_id, order.instrument_id, order.client_order_id,
+                                                order.venue_order_id, text, ts())
+            return
+        # "Cannot modify canceled or filled order": the order left the book before our modify got
+        # there (a fill, a scheduled cancel, ...). Its update may have arrived while the modify was
+        # in flight (deferred above) or not yet: ask the venue, so the order is never left "open"
+        # in the cache while the venue has closed it.
+        self.generate_order_modify_rejected(order.strategy_id, order.instrument_id, order.client_order_id,
+                                            order.venue_order_id, text, ts())
+        self.modify_races += 1
+        venue_status = deferred
+        if venue_status is None:
+            try:
+                found = await self._http.order_status_by_cloid(self._cloid(order.client_order_id))
+            except Exception as exc:  # noqa: BLE001
+                found = None
+                self._log.warning(f"orderStatus after a refused modify failed: {exc}")
+            if found is not None and int(found["order"]["oid"]) == old_oid:
+                venue_status = found["status"]
+        current = self._cache.order(order.client_order_id)
+        if current is None or current.is_closed or venue_status is None:
+            return
+        if venue_status == "filled":
+            self._account_dirty.set()  # the fill arrives on userFills; reconciliation backs it up
+            return
+        if venue_status != "open":
+            self.generate_order_canceled(current.strategy_id, current.instrument_id, current.client_order_id,
+                                         current.venue_order_id, ts())
 
     async def _cancel_order(self, command: CancelOrder) -> None:
         order = self._cache.order(command.client_order_id)
@@ -431,7 +481,11 @@ class HLExecutionClient(LiveExecutionClient):
             return
         if status == "filled" or order.is_closed:
             return
-        if oid in self._replaced_oids:
+        if status == "canceled" and oid in self._modifying:
+            self._deferred_cancels[oid] = status  # our modify's cancel half, or a real cancel: its answer tells
+            return
+        if status == "canceled" and oid in self._replaced_oids:
+            self._replaced_oids.discard(oid)
             return  # the cancel half of our own modify
         if order.venue_order_id is not None and order.venue_order_id.value != str(oid):
             return  # an older incarnation of the order

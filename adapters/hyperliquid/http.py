@@ -268,7 +268,7 @@ class HLHttpClient:
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")
 
-    async def _status_by_cloid(self, cloid: str) -> dict | None:
+    async def order_status_by_cloid(self, cloid: str) -> dict | None:
         res = await self.order_status(cloid)
         if isinstance(res, dict) and res.get("status") == "order":
             return res["order"]
@@ -297,7 +297,7 @@ class HLHttpClient:
                 await asyncio.sleep(delay)
                 still = []
                 for i in pending:
-                    found = await self._status_by_cloid(wires[i]["c"])
+                    found = await self.order_status_by_cloid(wires[i]["c"])
                     if found is None:
                         still.append(i)
                         continue
@@ -338,7 +338,7 @@ class HLHttpClient:
                 delay = self._backoff(attempt)
                 self._warn(f"/exchange batchModify: {exc}; checking cloid, retry in {delay:.2f}s")
                 await asyncio.sleep(delay)
-                found = await self._status_by_cloid(wire["c"])
+                found = await self.order_status_by_cloid(wire["c"])
                 if found is None:
                     return {"error": CANNOT_MODIFY}
                 order, status = found["order"], found["status"]

@@ -217,6 +217,9 @@ def build_run_config(
     engine = BacktestEngineConfig(
         strategies=[ImportableStrategyConfig(strategy_path=strategy_path, config_path=config_path, config=strat_cfg)],
         logging=LoggingConfig(log_level=log_level, bypass_logging=bypass_logging),
+        # our own reports compute every statistic; Nautilus's post-run analyzer rebuilds pandas
+        # frames per closed position (seconds per run, growing with the number of positions)
+        run_analysis=False,
         data_engine=DataEngineConfig(buffer_deltas=True),
         exec_engine=ExecEngineConfig(
             purge_closed_orders_interval_mins=10,
@@ -233,6 +236,20 @@ def build_run_config(
     return BacktestRunConfig(engine=engine, venues=[venue], data=data, chunk_size=chunk, dispose_on_completion=False, start=start_ns, end=end_ns)
 
 
+def build_node(run_cfg):
+    """A built ``BacktestNode`` for one run config, with the analyzer work-around applied."""
+    from nautilus_trader.backtest.node import BacktestNode
+
+    from botmm_nautilus.nautilus_fixes import make_trade_recording_cheap
+
+    node = BacktestNode(configs=[run_cfg])
+    node.build()
+    engine = node.get_engine(run_cfg.id)
+    if engine is not None:
+        make_trade_recording_cheap(engine.portfolio)
+    return node
+
+
 def run_backtest(
     cfg: MMConfig,
     catalog_path: str | None = None,
@@ -246,8 +263,6 @@ def run_backtest(
     strategy_config: dict | None = None,
 ) -> BacktestOutcome:
     """Run one backtest and build its summary, attribution, JSON and HTML report."""
-    from nautilus_trader.backtest.node import BacktestNode
-
     from botmm_nautilus.backtest.venue_models import FUNDING_RECORDS
     from botmm_nautilus.reports import compute_attribution
     from botmm_nautilus.reports import compute_summary
@@ -266,7 +281,7 @@ def run_backtest(
         )
     key = uuid.uuid4().hex
     run_cfg = build_run_config(cfg, catalog_path, mode, start_ns, end_ns, record_key=key, strategy_config=strategy_config)
-    node = BacktestNode(configs=[run_cfg])
+    node = build_node(run_cfg)
     if progress:
         print(
             f"backtest {info['instrument_id']} mode={mode} catalog={catalog_path} "
