@@ -11,6 +11,8 @@
                    [--mode book|candles] [--json FILE] [--report DIR]
     botmm twin --catalog CAT --coins BTC ETH [--host 127.0.0.1] [--port P] [--speed X] [--balance USDC]
     botmm live [--config configs/live.yaml] [--venue testnet|mainnet|twin] [--url URL] [--run-seconds N] [--json FILE]
+    botmm record --coins BTC ETH --catalog CAT [--url URL] [--venue testnet|mainnet] [--run-seconds N]
+                 [--flush-seconds 60] [--part-seconds 3600] [--json FILE]
 
 User errors (bad YAML, missing or corrupt data, a catalog without the needed data) print one line
 ``error: ...`` naming the file and field and exit with status 2; they never print a traceback.
@@ -173,6 +175,50 @@ def cmd_twin(args) -> int:
     )
 
 
+# ----------------------------------------------------------------------------------------- record
+
+
+def cmd_record(args) -> int:
+    import json
+    import logging
+
+    from botmm_nautilus.recorder import RecorderError
+    from botmm_nautilus.recorder import RecordSettings
+    from botmm_nautilus.recorder import format_summary
+    from botmm_nautilus.recorder import record_blocking
+    from botmm_nautilus.recorder import resolve_urls
+
+    for name in ("run_seconds", "flush_seconds", "part_seconds", "stale_seconds", "status_seconds"):
+        value = getattr(args, name)
+        positive = name in ("part_seconds", "run_seconds")
+        if value is not None and (value <= 0 if positive else value < 0):
+            print(f"error: --{name.replace('_', '-')} must be {'> 0' if positive else '>= 0'}, got {value:g}", file=sys.stderr)
+            return 2
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        http_url, ws_url = resolve_urls(args.url, testnet=args.venue != "mainnet")
+        settings = RecordSettings(
+            coins=list(dict.fromkeys(args.coins)),
+            catalog=args.catalog,
+            http_url=http_url,
+            ws_url=ws_url,
+            part_seconds=args.part_seconds,
+            flush_seconds=args.flush_seconds,
+            status_seconds=0.0 if args.quiet else args.status_seconds,
+            stale_seconds=args.stale_seconds,
+            run_seconds=args.run_seconds,
+        )
+        summary = record_blocking(settings, print_fn=lambda line: print(line, flush=True))
+    except RecorderError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(format_summary(summary), flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(summary, indent=2, default=str))
+    return 1 if summary.get("rescue_path") else 0
+
+
 # ---------------------------------------------------------------------------------------- parser
 
 
@@ -255,6 +301,23 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--start", default=None, help="ISO time")
     sp.add_argument("--end", default=None, help="ISO time")
     sp.set_defaults(func=cmd_twin)
+
+    sp = sub.add_parser("record", help="record Hyperliquid l2Book + trades into the Parquet catalog (hourly parts, gaps logged)")
+    sp.add_argument("--coins", nargs="+", required=True)
+    sp.add_argument("--catalog", required=True)
+    sp.add_argument("--url", default=None, help="venue HTTP base (http://127.0.0.1:3001 for the twin) or its ws(s)://.../ws URL; "
+                    "default: the --venue's public URL")
+    sp.add_argument("--venue", choices=["testnet", "mainnet"], default="testnet", help="default URL when --url is not given "
+                    "(testnet, like the adapter's config; market data needs no key)")
+    sp.add_argument("--run-seconds", type=float, default=None, help="stop after N seconds (default: until Ctrl-C / SIGTERM)")
+    sp.add_argument("--flush-seconds", type=float, default=60.0, help="write buffered data every N s (0 = only at part "
+                    "rotation and stop; default 60)")
+    sp.add_argument("--part-seconds", type=float, default=3600.0, help="part length in exchange time (default 3600 = UTC hours)")
+    sp.add_argument("--stale-seconds", type=float, default=30.0, help="no book message of a coin for N s = a gap (0 = off)")
+    sp.add_argument("--status-seconds", type=float, default=10.0, help="status line interval (default 10)")
+    sp.add_argument("--json", default=None, help="write the summary as JSON here")
+    sp.add_argument("--quiet", action="store_true", help="no status lines")
+    sp.set_defaults(func=cmd_record)
 
     from botmm_nautilus.live import add_live_parser
 

@@ -15,6 +15,8 @@ import pyarrow.parquet as pq
 
 from botmm_nautilus.data.catalog_io import INSTRUMENT_DIRS
 from botmm_nautilus.data.catalog_io import file_interval
+from botmm_nautilus.data.gaps import gaps_path
+from botmm_nautilus.data.gaps import read_gaps
 from botmm_nautilus.data.summary import format_ns
 
 
@@ -24,11 +26,15 @@ def catalog_info(catalog_path: str | os.PathLike) -> dict:
     Returns ``{"catalog": path, "instruments": [{"instrument_id", "type", "price_precision",
     "size_precision", "maker_fee", "taker_fee"}], "data_types": [type dir names], "series":
     [{"data_type", "identifier", "files", "rows", "bytes", "start_ns", "end_ns"}]}``; series are
-    sorted by data type then identifier. A missing catalog gives empty lists.
+    sorted by data type then identifier. ``"gaps"``: the recorder's gap log (``botmm record``,
+    see ``data.gaps``), ``"gaps_unreadable"``: its lines that could not be read. A missing catalog
+    gives empty lists.
     """
     root = Path(catalog_path)
     data_root = root / "data"
-    info: dict = {"catalog": str(root), "instruments": [], "data_types": [], "series": []}
+    gaps, unreadable = read_gaps(root)
+    info: dict = {"catalog": str(root), "instruments": [], "data_types": [], "series": [], "gaps": gaps,
+                  "gaps_unreadable": unreadable}
     if not data_root.is_dir():
         return info
     for type_dir in sorted(p for p in data_root.iterdir() if p.is_dir()):
@@ -89,6 +95,7 @@ def format_catalog_info(info: dict) -> str:
     lines = [f"catalog {info['catalog']}"]
     if not info["instruments"] and not info["series"]:
         lines.append("  (empty: no data/ folder or no Parquet files)")
+        lines.extend(format_gaps(info))
         return "\n".join(lines)
     lines.append("instruments:")
     for inst in info["instruments"] or []:
@@ -108,4 +115,27 @@ def format_catalog_info(info: dict) -> str:
             f"  {s['data_type']:<22} {s['identifier']:<48} {s['rows']:>11,} {s['files']:>5} {s['bytes'] / 1e6:>8.2f}  "
             f"{format_ns(s['start_ns'])} .. {format_ns(s['end_ns'])}",
         )
+    lines.extend(format_gaps(info))
     return "\n".join(lines)
+
+
+def format_gaps(info: dict, most: int = 30) -> list[str]:
+    """Lines for the recorder's gap log (nothing when the catalog has none)."""
+    gaps = info.get("gaps") or []
+    unreadable = info.get("gaps_unreadable", 0)
+    if not gaps and not unreadable:
+        return []
+    total_s = sum(float(g.get("duration_s") or 0.0) for g in gaps)
+    lines = [f"recorded gaps ({gaps_path(info['catalog'])}): {len(gaps)}, {total_s:.3f} s in total"
+             " (no data for the coin in these spans; the book restarts with CLEAR after each)"]
+    if len(gaps) > most:
+        lines.append(f"  ... {len(gaps) - most} earlier gaps not shown")
+    for g in gaps[-most:]:
+        tail = "" if g.get("resolved", True) else "  (unresolved: recorder stopped inside it)"
+        lines.append(
+            f"  {str(g.get('coin')):<8} {format_ns(g.get('start_ns'))} .. {format_ns(g.get('end_ns'))} "
+            f"{float(g.get('duration_s') or 0.0):>10.3f} s  {g.get('reason')}{tail}",
+        )
+    if unreadable:
+        lines.append(f"  {unreadable} unreadable line(s) in the gap log skipped")
+    return lines

@@ -33,9 +33,11 @@ from collections.abc import Iterable
 from collections.abc import Mapping
 
 from nautilus_trader.model.data import OrderBookDelta
+from nautilus_trader.model.data import TradeTick
 from nautilus_trader.model.enums import BookAction
 from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.enums import RecordFlag
+from nautilus_trader.model.identifiers import TradeId
 from nautilus_trader.model.objects import FIXED_PRECISION
 
 from botmm_nautilus.data._common import format_ticks
@@ -56,7 +58,7 @@ _SELL = OrderSide.SELL
 
 
 class BookDeltaEncoder:
-    """Builds ``OrderBookDelta`` objects for one instrument from integer ticks and lots."""
+    """Builds ``OrderBookDelta`` (and ``TradeTick``) objects for one instrument from integer ticks and lots."""
 
     def __init__(self, instrument) -> None:
         self.instrument = instrument
@@ -94,6 +96,20 @@ class BookDeltaEncoder:
             0,
             flags,
             sequence,
+            ts_event,
+            ts_init,
+        )
+
+    def trade(self, ticks: int, lots: int, aggressor, trade_id: str, ts_event: int, ts_init: int) -> TradeTick:
+        """A ``TradeTick`` of this instrument from integer ticks and lots (exact, ``from_raw``)."""
+        return TradeTick.from_raw(
+            self.instrument_id,
+            ticks * self.raw_per_tick,
+            self.price_precision,
+            lots * self.raw_per_lot,
+            self.size_precision,
+            aggressor,
+            TradeId(trade_id),
             ts_event,
             ts_init,
         )
@@ -183,6 +199,12 @@ class SnapshotDiffer:
         if out:
             self.messages += 1
         return out
+
+    def levels_to_ticks(self, pairs: Iterable, side: str, *, file=None, row: int | None = None) -> list[tuple[int, int]]:
+        """``(price, size)`` pairs (numbers or decimal strings, best first) as ``(ticks, lots)``; a
+        ``DataImportError`` for a value not on the instrument's grid. Duplicates are kept (and
+        rejected by ``diff_ticks``), unlike a dict keyed by price."""
+        return self._levels_to_ticks(pairs, side, file, row)
 
     # ------------------------------------------------------------------------------- internals
 
