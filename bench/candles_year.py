@@ -50,6 +50,20 @@ def child(coin: str, catalog: str) -> None:
     from botmm_nautilus.config import load_config
 
     cfg = load_config(ROOT / "configs" / f"{coin.lower()}.yaml")
+    if coin.endswith(":null"):  # the floor: Nautilus reading the same bars into a do-nothing strategy
+        from botmm_nautilus.backtest.runner import build_node
+        from botmm_nautilus.backtest.runner import build_run_config
+
+        coin = coin[:-5]
+        cfg = load_config(ROOT / "configs" / f"{coin.lower()}.yaml")
+        run_cfg = build_run_config(cfg, catalog, mode="candles", strategy_path="strategies.do_nothing:DoNothing",
+                                   config_path="strategies.do_nothing:DoNothingConfig", strategy_config={"mm": None})
+        node = build_node(run_cfg)
+        t0 = time.perf_counter()
+        res = node.run()
+        print("RESULT " + json.dumps({"coin": coin + " (do-nothing)", "wall_s": time.perf_counter() - t0,
+                                      "bars": res[0].iterations, "fills": 0, "orders": 0, "net_pnl_usd": 0.0}), flush=True)
+        return
     t0 = time.perf_counter()
     out = run_backtest(cfg, catalog, mode="candles", progress=False)
     s = out.summary
@@ -91,6 +105,11 @@ def main() -> None:
               f"orders {r['orders']:,}  fills {r['fills']:,}  net {r['net_pnl_usd']:,.2f} USD")
     total_bars = sum(r["bars"] for r in results)
     print(f"{total_bars:,} bars, {args.workers} worker process(es), sum of per-asset times {sum(r['wall_s'] for r in results):.1f} s")
+    floor = run(COINS[0] + ":null")
+    mm = results[0]
+    print(f"floor: a do-nothing strategy reads {COINS[0]}'s {floor['bars']:,} bars in {floor['wall_s']:.1f} s "
+          f"({floor['wall_s'] / floor['bars'] * 1e3:.3f} ms/bar); the MarketMaker takes {mm['wall_s'] / mm['bars'] * 1e3:.3f} ms/bar "
+          f"with {mm['orders'] / mm['bars']:.2f} order commands and {mm['fills'] / mm['bars']:.2f} fills per bar")
     print(f"five-asset candle year: {wall:.1f} s wall")
 
 

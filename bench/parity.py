@@ -69,6 +69,10 @@ def run_backtest_leg(mm: dict, catalog: str, start: str, end: str) -> dict:
     s = out.summary
     return {
         "fills": int(s["fills"]),
+        # Nautilus splits one match into several OrderFilled (one per book level / queue slice):
+        # fills of the same side and price at the same instant are one matching event
+        "fill_events": int(out.artifacts.fills.groupby(["ts_ns", "side", "price"]).ngroups),
+        "filled_base": float(out.artifacts.fills["qty"].sum()),
         "maker_fills": int(s.get("maker_fills", 0)),
         "buy_fills": int(s.get("buy_fills", 0)),
         "sell_fills": int(s.get("sell_fills", 0)),
@@ -185,6 +189,8 @@ def run_live_leg(mm: dict, catalog: str, start: str, end: str, coin: str, speed:
     return {
         "fills": int(res["fills"]),
         "twin_fills": len(fills),
+        "fill_events": len({(f["time"], f["side"], f["px"]) for f in fills}),
+        "filled_base": sum(float(f["sz"]) for f in fills),
         "maker_fills": sum(1 for f in fills if not f.get("crossed")),
         "buy_fills": sum(1 for f in fills if f["side"] == "B"),
         "sell_fills": sum(1 for f in fills if f["side"] == "A"),
@@ -239,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = [
         ("fills", bt["fills"], lv["fills"]),
+        ("fill events", bt["fill_events"], lv["fill_events"]),
+        ("filled base qty", round(bt["filled_base"], 6), round(lv["filled_base"], 6)),
         ("maker fills", bt["maker_fills"], lv["maker_fills"]),
         ("buy / sell fills", f"{bt['buy_fills']}/{bt['sell_fills']}", f"{lv['buy_fills']}/{lv['sell_fills']}"),
         ("volume USD", round(bt["volume_usd"], 2), round(lv["volume_usd"], 2)),
