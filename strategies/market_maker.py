@@ -105,6 +105,7 @@ class MarketMaker(Strategy):
         # orders of this strategy already known (live: reconciled from the venue at start)
         for order in self.cache.orders_open(instrument_id=self._iid, strategy_id=self.id):
             self._live[order.client_order_id] = order
+        self.subscribe_instrument(self._iid)  # live: the venue may change szDecimals
         if self.config.mode == "candles":
             if not self.config.bar_type:
                 raise ValueError("candle mode needs bar_type")
@@ -124,6 +125,24 @@ class MarketMaker(Strategy):
         self.cancel_all_orders(self._iid)
         if self.mm.risk.flatten_on_stop:
             self.close_all_positions(self._iid)
+
+    def on_instrument(self, instrument) -> None:
+        """A changed lot/tick rule (Hyperliquid szDecimals): quote on the new grid from now on. Live
+        orders sized on the old grid are canceled (a modify of them would be refused) and requoted."""
+        old = self.instrument
+        if instrument.id != self._iid or old is None or self.core is None:
+            return
+        if (instrument.size_precision, instrument.price_precision) == (old.size_precision, old.price_precision):
+            self.instrument = instrument
+            return
+        self.log.warning(
+            f"{self._iid}: size/price precision {old.size_precision}/{old.price_precision} -> "
+            f"{instrument.size_precision}/{instrument.price_precision}; canceling quotes and requoting on the new grid",
+        )
+        self.instrument = instrument
+        self.core.sz_decimals = instrument.size_precision
+        self.cancel_all_orders(self._iid)
+        self._dirty = True
 
     # ------------------------------------------------------------------------------ market data
     def on_order_book_deltas(self, deltas: OrderBookDeltas) -> None:

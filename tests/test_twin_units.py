@@ -32,7 +32,8 @@ from adapters.hyperliquid.twin.signing import recover_user_signed_signer
 from adapters.hyperliquid.twin.wire import fmt_decimal
 from adapters.hyperliquid.twin.wire import fmt_plain
 
-_seq = iter(range(1, 10_000))
+_seq = iter(range(1, 1_000_000))
+ZERO_ADDRESS = "0x" + "0" * 40
 
 
 def order(side: str, px, sz, owner: str = "0xa", oid: int | None = None) -> TwinOrder:
@@ -67,16 +68,20 @@ def test_resting_order_joins_behind_displayed_depth_and_fills_after_queue_consum
     assert bid.sz == 0 and book.resting_orders() == []
 
 
-def test_level_shrink_does_not_advance_queue_and_book_moving_through_without_print_does_not_fill():
+def test_level_shrink_does_not_advance_queue_and_book_moving_through_without_print_fills_us():
     book = btc_book()
     bid = order(BID, 100000, "0.5")
     book.add_resting(bid)
     book.set_level(BID, D(100000), D("0.1"))  # shrink
-    assert bid.queue_ahead == D("1.0")
+    assert book.fill_crossed_orders() == [] and bid.queue_ahead == D("1.0")
     book.set_level(BID, D(100000), D(0))  # level gone
-    book.set_level(ASK, D(99999), D("1"))  # the ask moves through our bid: no print, no fill
-    assert bid.sz == D("0.5") and bid.queue_ahead == D("1.0")
-    assert book.would_cross(BID, D(100000))  # displayed book now crossed by our own resting order
+    assert book.fill_crossed_orders() == [] and bid.queue_ahead == D("1.0")
+    book.set_level(ASK, D(99999), D("1"))  # the ask moves through our bid without a print (rule 5)
+    assert book.crossed_against_twin()
+    fills = book.fill_crossed_orders()
+    assert [(f.order is bid, f.px, f.sz) for f in fills] == [(True, D(100000), D("0.5"))]
+    assert bid.sz == 0 and book.resting_orders() == []
+    assert book.replayed_available(ASK, D(99999)) == D("0.5") and not book.crossed_against_twin()
 
 
 def test_trade_through_our_price_fills_completely_and_buyer_prints_do_not_fill_bids():
@@ -131,6 +136,144 @@ def test_taker_consumption_moves_queue_of_resting_twin_orders():
     book.add_resting(bid)
     book.take(ASK, D(100000), D("0.6"), owner="0xb")
     assert bid.queue_ahead == D("0.4")
+
+
+# ------------------------------------------------------------------------------------- rule 5: the book crosses us
+
+
+def _ask_arrives_at(book: CoinBook, px, sz) -> None:
+    """The recorded book cannot be locked: the replayed bid at ``px`` goes, then an ask appears there."""
+    book.set_level(BID, D(str(px)), D(0))
+    book.set_level(ASK, D(str(px)), D(str(sz)))
+
+
+@pytest.mark.parametrize("ask_sz, filled, left_on_book", [("0.2", "0.2", "0"), ("0.8", "0.5", "0.3")])
+def test_ask_moving_to_our_bid_fills_us_as_maker_up_to_the_crossing_size(ask_sz, filled, left_on_book):
+    book = btc_book()
+    bid = order(BID, 100000, "0.5")
+    book.add_resting(bid)
+    assert bid.queue_ahead == D("1.0")  # behind the replayed bid at our price: it was cancelled, we are first
+    _ask_arrives_at(book, 100000, ask_sz)
+    fills = book.fill_crossed_orders()
+    assert [(f.order is bid, f.px, f.sz) for f in fills] == [(True, D(100000), D(filled))]
+    assert bid.sz == D("0.5") - D(filled)
+    assert book.replayed_available(ASK, D(100000)) == D(left_on_book)
+    assert not book.crossed_against_twin()
+    if bid.sz > 0:  # partial: still resting, at the front, the crossing level hidden
+        assert bid.queue_ahead == 0 and book.best(BID) == D(100000) and book.best(ASK) == D(100001)
+    else:
+        assert book.resting_orders() == [] and book.best(ASK) == D(100000)
+    assert book.fill_crossed_orders() == []  # nothing new in the data: no second fill
+
+
+def test_ask_moving_through_two_of_our_bid_levels_fills_both_best_first():
+    book = btc_book()
+    top, second = order(BID, 100000, "0.3"), order(BID, 99999, "0.3")
+    book.add_resting(second)
+    book.add_resting(top)
+    book.set_level(BID, D(100000), D(0))
+    book.set_level(BID, D(99999), D(0))
+    book.set_level(ASK, D(99998), D("0.5"))
+    fills = book.fill_crossed_orders()
+    assert [(f.order, f.px, f.sz) for f in fills] == [(top, D(100000), D("0.3")), (second, D(99999), D("0.2"))]
+    assert second.sz == D("0.1") and second.queue_ahead == 0
+    assert book.replayed_available(ASK, D(99998)) == 0 and not book.crossed_against_twin()
+
+
+def test_best_twin_order_uses_the_crossing_level_nearest_its_price_first():
+    book = CoinBook("BTC")
+    book.apply_snapshot([(D(99990), D(1))], [(D(100010), D(1))])
+    top, low = order(BID, 100000, "0.3"), order(BID, 99998, "0.3")
+    book.add_resting(top)
+    book.add_resting(low)
+    book.set_level(ASK, D(99999), D("0.3"))  # crosses only `top`
+    book.set_level(ASK, D(99997), D("0.3"))  # crosses both
+    fills = book.fill_crossed_orders()
+    assert [(f.order, f.sz) for f in fills] == [(top, D("0.3")), (low, D("0.3"))]
+    assert book.best(ASK) == D(100010)
+
+
+def test_twin_orders_at_one_crossed_level_fill_in_time_priority():
+    book = btc_book()
+    first, second = order(BID, 100000, "0.3"), order(BID, 100000, "0.3")
+    book.add_resting(first)
+    book.add_resting(second)
+    _ask_arrives_at(book, 100000, "0.4")
+    fills = book.fill_crossed_orders()
+    assert [(f.order, f.sz) for f in fills] == [(first, D("0.3")), (second, D("0.1"))]
+
+
+def test_ask_staying_above_our_bid_fills_nothing():
+    book = btc_book()
+    bid = order(BID, 100000, "0.5")
+    book.add_resting(bid)
+    book.set_level(ASK, D(100001), D("0.1"))
+    book.set_level(ASK, D("100000.5"), D("0.2"))  # nearer, still above us
+    assert book.fill_crossed_orders() == []
+    assert bid.sz == D("0.5") and bid.queue_ahead == D("1.0")
+
+
+def test_bid_moving_to_our_ask_fills_us_symmetrically():
+    book = btc_book()
+    ask = order(ASK, 100001, "0.5")
+    book.add_resting(ask)
+    book.set_level(ASK, D(100001), D(0))
+    book.set_level(BID, D(100002), D("0.2"))  # through our ask
+    fills = book.fill_crossed_orders()
+    assert [(f.order is ask, f.px, f.sz) for f in fills] == [(True, D(100001), D("0.2"))]
+    assert ask.queue_ahead == 0 and not book.crossed_against_twin()
+
+
+def test_crossing_level_consumed_until_the_data_updates_it():
+    book = btc_book()
+    bid = order(BID, 100000, "0.5")
+    book.add_resting(bid)
+    _ask_arrives_at(book, 100000, "0.2")
+    assert [f.sz for f in book.fill_crossed_orders()] == [D("0.2")]
+    assert book.consumed[ASK][D(100000)] == D("0.2") and book.replayed_available(ASK, D(100000)) == 0
+    book.set_level(ASK, D(100002), D("7"))  # another level: the hidden one stays hidden
+    assert book.fill_crossed_orders() == [] and bid.sz == D("0.3")
+    book.set_level(ASK, D(100000), D("0.25"))  # the data updates our level: consumed resets (existing mechanism)
+    assert book.consumed[ASK].get(D(100000)) is None
+    assert [f.sz for f in book.fill_crossed_orders()] == [D("0.25")]
+    assert bid.sz == D("0.05") and book.consumed[ASK][D(100000)] == D("0.25")
+    book.set_level(ASK, D(100000), D(0))  # level gone: nothing to fill, nothing hidden
+    assert book.fill_crossed_orders() == [] and D(100000) not in book.consumed[ASK]
+
+
+def test_no_twin_order_is_ever_crossed_by_the_displayed_book_after_a_replay_step():
+    import random
+
+    rng = random.Random(7)
+    book = CoinBook("BTC")
+    mid = 1000
+    owners = ("0xa", "0xb")
+    filled = D(0)
+    for step in range(3000):
+        # the replayed (recorded) book: uncrossed around a random-walk mid, updated level by level
+        mid += rng.choice((-1, 0, 0, 1))
+        for side in (BID, ASK):
+            for px in list(book.replayed[side]):
+                if (side == BID and px >= mid) or (side == ASK and px <= mid):
+                    book.set_level(side, px, D(0))  # deletes first, as the importer writes them
+        for _ in range(rng.randint(1, 4)):
+            side = rng.choice((BID, ASK))
+            px = D(mid - rng.randint(1, 5)) if side == BID else D(mid + rng.randint(1, 5))
+            book.set_level(side, px, D(rng.choice((0, 1, 2, 3))) / 10)
+        filled += sum((f.sz for f in book.fill_crossed_orders()), D(0))
+        assert not book.crossed_against_twin(), step
+        bids, asks = book.levels(BID), book.levels(ASK)
+        if bids and asks:
+            assert bids[0][0] < asks[0][0], step
+        # twin orders come and go; like ALO they only rest where they do not cross the displayed book
+        if rng.random() < 0.5:
+            side = rng.choice((BID, ASK))
+            px = D(mid + rng.randint(-4, 4))
+            if not book.would_cross(side, px):
+                book.add_resting(order(side, px, D(rng.randint(1, 4)) / 10, owner=rng.choice(owners)))
+        if rng.random() < 0.2 and book.resting_orders():
+            book.remove_resting(rng.choice(book.resting_orders()))
+    assert filled > 0
 
 
 def test_l2_levels_include_twin_orders_and_aggregate_by_sig_figs():
@@ -293,3 +436,79 @@ def test_user_signed_approve_agent_without_name():
     sig = sdk.sign_agent(master, action, False)
     del action["agentName"]
     assert recover_user_signed_signer(json.loads(json.dumps(action)), sig) == master.address.lower()
+
+
+# ------------------------------------------------------------------------------------- rule 5 in the engine
+
+
+def _alo_bid(engine, wallet, px: str, sz: str) -> int:
+    from adapters.hyperliquid.twin.testing import signed_exchange_body
+
+    req = {"coin": "BTC", "is_buy": True, "sz": float(sz), "limit_px": float(px), "reduce_only": False,
+           "order_type": {"limit": {"tif": "Alo"}}, "cloid": None}
+    action = sdk.order_wires_to_order_action([sdk.order_request_to_order_wire(req, 0)])
+    status, body = engine.handle_exchange(signed_exchange_body(wallet, action))
+    assert status == 200, body
+    return body["response"]["data"]["statuses"][0]["resting"]["oid"]
+
+
+def test_engine_books_crossing_book_fills_as_maker_prints_them_and_never_publishes_a_crossed_book():
+    from adapters.hyperliquid.twin import Scenario
+    from adapters.hyperliquid.twin import TwinConfig
+    from adapters.hyperliquid.twin import TwinExchange
+    from adapters.hyperliquid.twin.clock import wall_ms
+
+    t0 = wall_ms()
+    s = Scenario(["BTC"], start_ms=t0)
+    s.book("BTC", 0, bids=[(100000, "1.0"), (99999, "2.0")], asks=[(100001, "1.5"), (100002, "3.0")])
+    s.level("BTC", 1000, "B", 100000, 0).level("BTC", 1000, "A", 100000, "0.2")  # partial: 0.2 of our 0.5
+    s.trade("BTC", 1000, "A", 100000, "0.1")  # same block, after the book: a seller prints at our price (rule 3)
+    s.level("BTC", 2000, "A", 100000, "0.7")  # the data updates the level: 0.2 fills us, 0.5 stays displayed
+    events: list = []
+    engine = TwinExchange(s.market_data(), TwinConfig(l2_book_min_interval_ms=0, market_push_interval_ms=0),
+                          clock=TwinClock.manual(t0))
+    engine.publisher = lambda seq, key, payload: events.append((key, payload))
+    wallet = Account.create()
+    user = wallet.address.lower()
+    engine.create_account(user)
+    engine.advance_to(t0)
+    oid = _alo_bid(engine, wallet, "100000", "0.5")
+    assert engine.find_order(user, oid).queue_ahead == D("1.0")
+
+    def l2_not_crossed():
+        assert any(key == ("l2Book", "BTC") for key, _ in events)
+        for key, payload in events:
+            if key == ("l2Book", "BTC"):
+                bids, asks = payload["levels"]
+                if bids and asks:
+                    assert D(bids[0]["px"]) < D(asks[0]["px"]), payload
+            if key == ("bbo", "BTC") and all(payload["bbo"]):
+                assert D(payload["bbo"][0]["px"]) < D(payload["bbo"][1]["px"]), payload
+
+    events.clear()
+    engine.advance_to(t0 + 1000)
+    fill, print_fill = engine.fills_of(user)  # rule 5 first (queue ahead gone), then the print (rule 3)
+    assert (fill["px"], fill["sz"], fill["side"], fill["crossed"], fill["time"], fill["oid"]) == (
+        "100000.0", "0.2", "B", False, t0 + 1000, oid)
+    assert (print_fill["sz"], print_fill["crossed"]) == ("0.1", False)
+    assert D(fill["fee"]) == D("0.2") * 100000 * D("0.00015") and fill["dir"] == "Open Long"
+    [trades] = [p for k, p in events if k == ("trades", "BTC")]
+    assert [(t["side"], t["px"], t["sz"], t["users"]) for t in trades] == [
+        ("A", "100000.0", "0.2", [user, ZERO_ADDRESS]), ("A", "100000.0", "0.1", [ZERO_ADDRESS, ZERO_ADDRESS])]
+    assert trades[0]["tid"] == fill["tid"] and trades[0]["time"] == t0 + 1000
+    assert [p for k, p in events if k == ("userFills", user)] == [[fill], [print_fill]]
+    updates = [p[0] for k, p in events if k == ("orderUpdates", user)]
+    assert [(u["status"], u["order"]["sz"]) for u in updates] == [("open", "0.3"), ("open", "0.2")]
+    book = engine.l2_book_wire("BTC", t0 + 1000)["levels"]
+    assert book[0][0] == {"px": "100000.0", "sz": "0.2", "n": 1} and book[1][0]["px"] == "100001.0"
+    l2_not_crossed()
+
+    events.clear()
+    engine.advance_to(t0 + 2000)
+    fills = engine.fills_of(user)
+    assert [(f["sz"], f["crossed"], f["time"]) for f in fills[2:]] == [("0.2", False, t0 + 2000)]
+    assert engine.find_order(user, oid).status == "filled" and oid not in engine.open_orders
+    assert engine.accounts[user].szi("BTC") == D("0.5")
+    book = engine.l2_book_wire("BTC", t0 + 2000)["levels"]
+    assert book[0][0]["px"] == "99999.0" and book[1][0] == {"px": "100000.0", "sz": "0.5", "n": 1}
+    l2_not_crossed()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from decimal import Decimal as D
 
 import pytest
 from eth_account import Account
@@ -209,3 +210,43 @@ def test_admin_restart_keeps_state_and_drops_sockets(twin):
         assert state["marginSummary"]["accountValue"] == "777.0"
     finally:
         probe.close()
+
+
+def test_book_moving_through_our_bid_fills_us_over_websocket_and_no_crossed_l2book(t0):
+    """Rule 5 of the twin's queue model end to end: the replayed ask walks down through our resting bid."""
+    s = Scenario(["BTC"], start_ms=t0)
+    s.book("BTC", 0, bids=[(100000, "1.0"), (99999, "2.0")], asks=[(100001, "1.5"), (100002, "3.0")])
+    s.level("BTC", 1000, "B", 100000, 0).level("BTC", 1000, "A", 100000, "0.1")  # locks our bid: 0.1 of 0.3
+    s.level("BTC", 2000, "B", 99999, 0).level("BTC", 2000, "A", 99999, "5")  # through it: the rest fills
+    server = TwinServer(s, config=TwinConfig(l2_book_min_interval_ms=0, market_push_interval_ms=0))
+    server.start()
+    probe = WsProbe(server.ws_url)
+    try:
+        wallet = Account.create()
+        server.create_account(wallet.address)
+        user = wallet.address.lower()
+        for sub in ({"type": "l2Book", "coin": "BTC"}, {"type": "trades", "coin": "BTC"},
+                    {"type": "userFills", "user": wallet.address}):
+            acked(probe, sub)
+        ex = Exchange(wallet, base_url=server.url)
+        status = ex.order("BTC", True, 0.3, 100000, ALO)["response"]["data"]["statuses"][0]
+        oid = status["resting"]["oid"]
+        server.advance_to(t0 + 1000)
+        first = probe.wait_channel("userFills", lambda m: not m["data"]["isSnapshot"])["data"]["fills"]
+        assert [(f["px"], f["sz"], f["crossed"], f["oid"]) for f in first] == [("100000.0", "0.1", False, oid)]
+        server.advance_to(t0 + 2000)
+        fills = wait_until(lambda: [f for m in probe.channel("userFills") if not m["data"]["isSnapshot"]
+                                    for f in m["data"]["fills"]] if len(probe.channel("userFills")) >= 3 else None)
+        assert [(f["px"], f["sz"], f["crossed"]) for f in fills] == [("100000.0", "0.1", False), ("100000.0", "0.2", False)]
+        prints = wait_until(lambda: [t for m in probe.channel("trades") for t in m["data"]]
+                            if len(probe.channel("trades")) >= 2 else None)
+        assert [(t["side"], t["px"], t["sz"], t["users"][0], t["tid"]) for t in prints] == [
+            ("A", "100000.0", "0.1", user, fills[0]["tid"]), ("A", "100000.0", "0.2", user, fills[1]["tid"])]
+        probe.wait_channel("l2Book", lambda m: m["data"]["levels"][1][0] == {"px": "99999.0", "sz": "4.8", "n": 1})
+        for m in probe.channel("l2Book"):
+            bids, asks = m["data"]["levels"]
+            assert not (bids and asks) or D(bids[0]["px"]) < D(asks[0]["px"]), m
+        assert server.order(user, oid).status == "filled"
+    finally:
+        probe.close()
+        server.close()

@@ -23,6 +23,11 @@ Event keys given to the publisher:
 Design decisions where the venue's behaviour is unknown or the twin simplifies (see also
 ``matching`` for the queue model and ``accounts`` for money):
 
+* Replayed fills of twin orders (``matching`` rules 3-5) are maker fills at the order's price
+  (maker fee, ``crossed: false``, the replay time). A fill because the replayed book moved to or
+  through the order (rule 5) is also printed on ``trades`` (aggressor = the replayed crossing
+  side, ``users`` = the twin account and the zero address), as the venue would print it; a fill
+  by a replayed print is not printed again (the replayed print itself is published).
 * ``modify``/``batchModify`` cancel the old order and place a new one with a **new oid** (same
   cloid); the replacement never takes liquidity (GTC is treated as ALO, IOC is refused).
 * A GTC order that partly fills and rests reports ``resting``; an IOC that partly fills reports
@@ -246,6 +251,7 @@ class TwinExchange:
         self._mids_dirty = False
         self._mids_last_push = -(10**15)
         self._last_bbo: dict[str, tuple] = {}
+        self._cross_check: set[str] = set()  # coins whose replayed book changed since the last rule-5 check
 
         for address, usd in self.config.accounts.items():
             self.create_account(address, usd)
@@ -379,9 +385,12 @@ class TwinExchange:
                 book.clear_replayed()
             else:
                 book.set_level(event.side, event.px, event.sz)
+            self._cross_check.add(coin)
         elif isinstance(event, BookSnapshot):
             book.apply_snapshot(list(event.bids), list(event.asks))
+            self._cross_check.add(coin)
         elif isinstance(event, MarketTrade):
+            self._fill_crossed(coin, ts, trades)  # the block's book updates come first (rule 5)
             side = event.side or book.classify_aggressor(event.px)
             maker_fills = book.on_market_trade(side, event.px, event.sz)
             for fill in maker_fills:
@@ -391,8 +400,27 @@ class TwinExchange:
             self.current_funding_rate[coin] = event.hourly_rate
             self._pay_funding(coin, event.rate, ts)
 
+    def _fill_crossed(self, coin: str, ts: int, trades: list) -> None:
+        """Rule 5 of ``matching``: fill the twin orders the replayed book now crosses (maker, own price).
+
+        Runs once per coin after the replayed book updates of a block (before the block's trades).
+        Each fill is booked like a print-driven maker fill and printed on the trades feed with the
+        crossing (replayed) side as aggressor.
+        """
+        if coin not in self._cross_check:
+            return
+        self._cross_check.discard(coin)
+        for fill in self.books[coin].fill_crossed_orders():
+            order = fill.order
+            tid = self._new_tid()
+            users = (order.owner, ZERO_ADDRESS) if order.side == BID else (ZERO_ADDRESS, order.owner)
+            aggressor = ASK if order.side == BID else BID
+            self._record_print(coin, aggressor, fill.px, fill.sz, ts, trades, users=users, tid=tid)
+            self._book_maker_fill_from_market(order, fill.px, fill.sz, ts, tid=tid)
+
     def _after_block(self, ts: int, touched: dict[str, list]) -> None:
         for coin, trades in touched.items():
+            self._fill_crossed(coin, ts, trades)
             if trades:
                 self._emit(("trades", coin), trades)
                 self._emit(("candle", coin), ts)
@@ -1259,10 +1287,10 @@ class TwinExchange:
         account.fills.append(fill)
         return fill
 
-    def _book_maker_fill_from_market(self, order: TwinOrder, px: Decimal, sz: Decimal, now: int) -> None:
-        """A replayed print filled a resting twin order (the book already reduced its size)."""
+    def _book_maker_fill_from_market(self, order: TwinOrder, px: Decimal, sz: Decimal, now: int, tid: int | None = None) -> None:
+        """A replayed print or crossing book filled a resting twin order (the book already reduced its size)."""
         account = self.accounts[order.owner]
-        fill = self._book_fill(account, order, px, sz, False, now, self._new_tid())
+        fill = self._book_fill(account, order, px, sz, False, now, self._new_tid() if tid is None else tid)
         self._publish_fills(account.address, [fill])
         if order.sz <= 0:
             self.open_orders.pop(order.oid, None)

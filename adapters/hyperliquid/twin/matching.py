@@ -12,14 +12,32 @@ Queue model (documented rules; conservative, the same idea as Nautilus's queue p
 1. A twin order that rests joins the queue **behind the replayed depth displayed at its price**
    at that moment: ``queue_ahead = replayed size at the price`` (and behind earlier twin orders).
 2. A replayed level that **shrinks or disappears does not advance** the queue (the data cannot say
-   whether liquidity ahead was cancelled or was behind us).
+   whether liquidity ahead was cancelled or was behind us). The one exception is rule 5.
 3. A replayed **trade at our price** (aggressor on the other side) first consumes ``queue_ahead``;
    what is left of the print fills twin orders at that price in time priority (maker fills at the
    order's price). Every order's ``queue_ahead`` then drops by the printed size.
 4. A replayed **trade through our price** (a sell printing below our bid, a buy above our ask)
    means the level was exhausted: every twin order at a better price is filled completely.
-5. A book that moves through our price **without a print** fills nothing: the order stays
-   resting (the displayed book may then look crossed) until a trade prints at or through it.
+5. A replayed book that **moves to or through our price** fills us without a print. Once the
+   replayed book updates of a coin in one replay block are applied (a block = the events of one
+   timestamp, or one event when stepping; checked before the block's trades), every twin order
+   crossed by the replayed opposite side
+   (replayed asks with available size at prices ``<=`` a twin bid, or replayed bids ``>=`` a twin
+   ask) is filled as a **maker at its own price**: twin orders best price first, then time
+   priority; each order takes ``min(its size, the replayed size still available at the prices
+   that cross it)``, and that replayed size is recorded in ``consumed``, starting with the level
+   nearest the order's price (the one worse-priced twin orders cannot reach). Reasoning: the
+   recording was made without us, so sell liquidity posted at or below our bid would have been
+   marketable against us and traded with us; replayed depth on our side at a crossed price cannot
+   still be there (a recorded book is never locked or crossed), so every twin order at a crossed
+   price gets ``queue_ahead = 0``, even one left unfilled because better twin orders used up the
+   crossing size. A partly filled order therefore leaves the crossing levels fully consumed:
+   they are hidden until the data next updates them, which resets ``consumed`` like any data
+   update (the whole new size can then fill the order again). The displayed book (replayed
+   minus consumed, plus twin orders) is thus never crossed against a twin order. The engine books
+   these fills like print-driven maker fills (maker fee, ``crossed: false``) and publishes each as
+   a trade on the ``trades`` feed at the order's price, aggressor = the crossing (replayed) side,
+   as the venue would print it.
 6. A trade without an aggressor side is classified against the replayed touch (price >= best ask
    -> buyer, <= best bid -> seller); inside the spread it fills nothing.
 
@@ -101,7 +119,7 @@ class TakeResult:
 
 @dataclass
 class MakerFill:
-    """A twin resting order filled by a replayed trade."""
+    """A twin resting order filled by the replayed market (a print, rules 3-4, or a crossing book, rule 5)."""
 
     order: TwinOrder
     px: Decimal
@@ -266,6 +284,70 @@ class CoinBook:
             if fill.order.sz <= 0:
                 self.remove_resting(fill.order)
         return fills
+
+    # ------------------------------------------------------------------ replayed book crossing twin makers
+    def _crosses(self, maker_side: str, order_px: Decimal, book_px: Decimal) -> bool:
+        """Does replayed opposite-side liquidity at ``book_px`` cross a twin order on ``maker_side`` at ``order_px``?"""
+        return book_px <= order_px if maker_side == BID else book_px >= order_px
+
+    def fill_crossed_orders(self) -> list[MakerFill]:
+        """Rule 5 of the module doc: fill twin orders that the replayed opposite side crosses.
+
+        Call after replayed book updates. Mutates the filled orders' remaining size, removes fully
+        filled ones from the book, zeroes ``queue_ahead`` at crossed prices and records the replayed
+        size used in ``consumed``. Afterwards no twin order is crossed by the displayed book.
+        """
+        fills: list[MakerFill] = []
+        for maker_side in (BID, ASK):
+            book = self.resting[maker_side]
+            if not book:
+                continue
+            book_side = opposite(maker_side)
+            best_opp = self.best_replayed(book_side)
+            if best_opp is None:
+                continue
+            # best-priced twin orders first; only prices the replayed opposite touch reaches
+            crossed_prices = sorted(
+                (p for p in book if self._crosses(maker_side, p, best_opp)), reverse=(maker_side == BID)
+            )
+            for level_px in crossed_prices:
+                for order in book[level_px]:
+                    order.queue_ahead = ZERO  # replayed depth ahead of us here was cancelled
+            for level_px in crossed_prices:
+                # levels nearest our price first: the ones worse-priced twin orders cannot reach
+                crossing = sorted(
+                    (p for p in self.replayed[book_side]
+                     if self._crosses(maker_side, level_px, p) and self.replayed_available(book_side, p) > 0),
+                    reverse=(maker_side == BID),
+                )
+                for order in sorted(book[level_px], key=lambda o: o.seq):
+                    fill_sz = ZERO
+                    while crossing and fill_sz < order.sz:
+                        p = crossing[0]
+                        take = min(self.replayed_available(book_side, p), order.sz - fill_sz)
+                        self.consumed[book_side][p] = self.consumed[book_side].get(p, ZERO) + take
+                        fill_sz += take
+                        if self.replayed_available(book_side, p) <= 0:
+                            crossing.pop(0)
+                    if fill_sz > 0:
+                        fills.append(MakerFill(order, order.limit_px, fill_sz))
+                    if not crossing:
+                        break
+        for fill in fills:
+            fill.order.record_fill(fill.px, fill.sz)
+            if fill.order.sz <= 0:
+                self.remove_resting(fill.order)
+        return fills
+
+    def crossed_against_twin(self) -> bool:
+        """Is any twin order crossed by the displayed replayed book? (False after :meth:`fill_crossed_orders`.)"""
+        for maker_side in (BID, ASK):
+            best_opp = self.best_replayed(opposite(maker_side))
+            if best_opp is None:
+                continue
+            if any(orders and self._crosses(maker_side, p, best_opp) for p, orders in self.resting[maker_side].items()):
+                return True
+        return False
 
     # ------------------------------------------------------------------ twin takers
     def take(self, side: str, limit_px: Decimal, max_sz: Decimal, owner: str) -> TakeResult:
