@@ -54,6 +54,8 @@ class LiveSettings:
     dead_man_deadline_s: float = 30.0
     dead_man_refresh_s: float = 15.0
     account_refresh_s: float = 10.0
+    account_min_interval_s: float = 2.0  # clearinghouseState after fills at most this often
+    instrument_refresh_s: float = 300.0  # meta reload: notices szDecimals changes
     reconciliation_lookback_mins: int = 1440
     log_level: str = "INFO"
     log_dir: str | None = None
@@ -78,7 +80,7 @@ def load_live_settings(path: str | Path | None, **overrides: Any) -> LiveSetting
             raise ConfigError(f"{p}: the top level must be a mapping")
     src = str(path) if path else "<live settings>"
     allowed = {"venue", "url", "ws_url", "coins", "configs_dir", "trader_id", "key", "account_address", "vault_address",
-               "dead_man", "account_refresh_s", "reconciliation_lookback_mins", "log_level", "log_dir"}
+               "dead_man", "account_refresh_s", "account_min_interval_s", "instrument_refresh_s", "reconciliation_lookback_mins", "log_level", "log_dir"}
     unknown = sorted(set(raw) - allowed)
     if unknown:
         raise ConfigError(f"{src}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
@@ -99,6 +101,8 @@ def load_live_settings(path: str | Path | None, **overrides: Any) -> LiveSetting
         dead_man_deadline_s=float(dm.get("deadline_s", 30)),
         dead_man_refresh_s=float(dm.get("refresh_s", 15)),
         account_refresh_s=float(raw.get("account_refresh_s", 10)),
+        account_min_interval_s=float(raw.get("account_min_interval_s", 2)),
+        instrument_refresh_s=float(raw.get("instrument_refresh_s", 300)),
         reconciliation_lookback_mins=int(raw.get("reconciliation_lookback_mins", 1440)),
         log_level=str(raw.get("log_level", "INFO")).upper(),
         log_dir=raw.get("log_dir"),
@@ -128,13 +132,13 @@ def client_configs(s: LiveSettings):
 
     ipc = InstrumentProviderConfig(load_all=True)
     data = HLDataClientConfig(instrument_provider=ipc, testnet=s.testnet, base_url_http=s.url, base_url_ws=s.ws_url,
-                              coins=list(s.coins))
+                              coins=list(s.coins), instrument_refresh_secs=s.instrument_refresh_s)
     exec_ = HLExecClientConfig(
         instrument_provider=ipc, testnet=s.testnet, base_url_http=s.url, base_url_ws=s.ws_url, coins=list(s.coins),
         private_key_env=s.key_env, keystore_path=s.keystore, keystore_password_env=s.keystore_password_env,
         account_address=s.account_address, vault_address=s.vault_address,
         dead_man_deadline_secs=s.dead_man_deadline_s, dead_man_refresh_secs=s.dead_man_refresh_s,
-        account_refresh_secs=s.account_refresh_s,
+        account_refresh_secs=s.account_refresh_s, account_min_interval_secs=s.account_min_interval_s,
     )
     return data, exec_
 
@@ -272,16 +276,42 @@ def summarize(node, strategies, start_balance: float | None) -> dict:
         bucket = http.bucket  # shared by the data and execution clients (one IP budget)
         import time as _time
 
-        minutes = max((_time.monotonic() - bucket.created) / 60.0, 1e-9)
+        now = _time.monotonic()
+        minutes = max((now - bucket.created) / 60.0, 1e-9)
         out["rate_limit"] = {
+            "ip_weight_budget_per_min": bucket.capacity,
             "ip_weight_used": round(bucket.weight_used, 1),
             "ip_weight_per_min": round(bucket.weight_used / minutes, 1),
             "ip_weight_window_min": round(minutes, 3),
             "ip_throttled_s": round(bucket.waited_s, 3),
+            "ip_throttled_requests": bucket.waits,
             "exchange_actions_sent": http.actions_sent,
             "address_requests_used": http.address_used,  # local mirror of userRateLimit.nRequestsUsed
             "address_requests_cap": http.address_cap,
+            "exchange_paced_requests": http.exchange_waits,  # order/modify/cancel actions the limiter delayed
+            "exchange_paced_s": round(http.exchange_wait_s, 3),
+            "batched_requests": client.batched_requests,  # actions that carried several commands
+            "batched_commands": client.batched_items,
+            "account_refreshes": client.account_refreshes,
+            "venue_clock_polls": client.venue_clock_polls,
+            "paced_batches": client.paced_batches,
+            "modify_overlaps": client.modify_overlaps,
+            # weight / requests by request type ("info:<type>", "exchange:<action>"), both clients
+            "weight_by_type": {k: round(v, 1) for k, v in sorted(_merged_counts(node, "weight_by_type").items())},
+            "requests_by_type": dict(sorted(_merged_counts(node, "requests_by_type").items())),
+            "address_by_action": dict(sorted(http.address_by_type.items())),
         }
+        if http.quoting_mark is not None:
+            t0, w0, a0 = http.quoting_mark
+            # up to the stop request if there was one (the stop's cancel-all sweep is a one-off too)
+            t1, w1, a1 = http.stop_mark or (now, bucket.weight_used, http.address_used)
+            hours = max((t1 - t0) / 3600.0, 1e-9)
+            out["rate_limit"]["steady"] = {  # from the first order to the stop: start-up and stop excluded
+                "window_s": round(t1 - t0, 1),
+                "ip_weight_per_min": round((w1 - w0) / hours / 60.0, 1),
+                "ip_weight_per_hour": round((w1 - w0) / hours, 0),
+                "address_actions_per_hour": round((a1 - a0) / hours, 0),
+            }
     from adapters.hyperliquid.data import HLDataClient
 
     for c in node.kernel.data_engine._clients.values():
@@ -297,6 +327,28 @@ def summarize(node, strategies, start_balance: float | None) -> dict:
     return out
 
 
+def _merged_counts(node, attr: str) -> dict:
+    """Per-type counters of the HTTP clients of the HL data and execution clients, summed."""
+    from adapters.hyperliquid.data import HLDataClient
+
+    out: dict = {}
+    https = []
+    client = _exec_client(node)
+    if client is not None:
+        https.append(client._http)
+    for c in node.kernel.data_engine._clients.values():
+        if isinstance(c, HLDataClient):
+            https.append(c._provider._http)
+    seen = set()
+    for h in https:
+        if id(h) in seen:
+            continue
+        seen.add(id(h))
+        for k, v in getattr(h, attr, {}).items():
+            out[k] = out.get(k, 0) + v
+    return out
+
+
 def _exec_client(node):
     from adapters.hyperliquid.execution import HLExecutionClient
 
@@ -304,6 +356,21 @@ def _exec_client(node):
         if isinstance(c, HLExecutionClient):
             return c
     return None
+
+
+def _stopper(node):
+    """``node.stop`` that first notes the rate-budget counters (the steady window ends there)."""
+
+    def stop() -> None:
+        client = _exec_client(node)
+        if client is not None and client._http.stop_mark is None:
+            import time as _time
+
+            http = client._http
+            http.stop_mark = (_time.monotonic(), http.bucket.weight_used, http.address_used)
+        node.stop()
+
+    return stop
 
 
 def run_live(s: LiveSettings, run_seconds: float | None = None, json_path: str | None = None) -> dict:
@@ -326,9 +393,9 @@ def run_live(s: LiveSettings, run_seconds: float | None = None, json_path: str |
 
     loop.call_later(0.5, _grab_start_balance)
     if run_seconds:
-        loop.call_later(run_seconds, node.stop)
+        loop.call_later(run_seconds, _stopper(node))
     try:
-        loop.add_signal_handler(signal.SIGTERM, node.stop)
+        loop.add_signal_handler(signal.SIGTERM, _stopper(node))
     except (NotImplementedError, RuntimeError):
         pass
     result: dict = {}

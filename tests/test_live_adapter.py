@@ -46,7 +46,7 @@ def twin(btc_catalog):
     server.close()
 
 
-def write_live_yaml(tmp_path: Path, url: str, deadline_s: float = 30, refresh_s: float = 15) -> Path:
+def write_live_yaml(tmp_path: Path, url: str, deadline_s: float = 30, refresh_s: float = 15, extra: str = "") -> Path:
     # configs/btc.yaml, quoting tighter so that a short replay fills (the strategy code is unchanged)
     import yaml
 
@@ -58,6 +58,7 @@ def write_live_yaml(tmp_path: Path, url: str, deadline_s: float = 30, refresh_s:
     path.write_text(
         f"venue: twin\nurl: {url}\ncoins: [BTC]\nconfigs_dir: {tmp_path / 'configs'}\n"
         f"dead_man:\n  deadline_s: {deadline_s}\n  refresh_s: {refresh_s}\nlog_level: INFO\nlog_dir: {tmp_path / 'logs'}\n"
+        + extra
     )
     return path
 
@@ -135,6 +136,13 @@ def test_node_quotes_fills_modifies_cancels_and_agrees_with_venue(twin, tmp_path
     assert sampler.max_open <= MAX_LADDER
     assert res["errors"] == []
     assert res["dead_man_sets"] >= 1
+    # the tick-to-order probe: book-triggered requests broken down by stage, the rest counted
+    lat = res["tick_to_order_latency"]
+    assert lat["n"] > 0 and lat["n"] == lat["counts"]["book_triggered"], lat
+    assert {"parse", "nautilus_in", "strategy", "nautilus_out", "build_sign", "limiter", "send", "processing",
+            "end_to_end"} <= set(lat["stages"]), lat
+    assert lat["stages"]["end_to_end"]["p99_ms"] == lat["p99_ms"]
+    assert res["rate_limit"]["weight_by_type"].get("exchange:batchModify", 0) > 0, res["rate_limit"]
     # the twin's clock runs at 4x: the adapter measured that and scaled the dead-man deadline, so
     # the switch never fired while the node was alive (it used to, every ~8 s, canceling the quotes
     # behind the node's back and leaving a stream of "Cannot modify canceled or filled order")
@@ -199,6 +207,28 @@ def test_ws_drop_reconnects_resubscribes_and_resyncs(twin, tmp_path):
     assert twin.open_orders(WALLET.address) == []
     assert Decimal(str(res["positions"][IID])) == twin_position(twin)
     assert "reconnected" in all_output(text, tmp_path)
+
+
+def test_sz_decimals_change_is_noticed_and_quotes_move_to_the_new_grid(twin, tmp_path):
+    cfg = write_live_yaml(tmp_path, twin.url, extra="instrument_refresh_s: 2\n")
+    proc = start_node(cfg, 16, tmp_path / "out.json")
+    wait_until(lambda: len(twin.open_orders(WALLET.address)) > 0, timeout_s=30)
+    # the venue moves BTC from 5 to 6 size decimals (price decimals 1 -> 0; BTC prices are integers
+    # at 5 significant figures, and the replayed 5-decimal sizes stay on the finer grid)
+    twin.engine.spec_of["BTC"].sz_decimals = 6
+    rc, text = finish(proc)
+    assert rc == 0, text[-3000:]
+    res = json.loads((tmp_path / "out.json").read_text())
+    everything = all_output(text, tmp_path)
+    assert "BTC: szDecimals changed to 6" in everything
+    assert "size/price precision 5/1 -> 6/0" in everything  # the strategy moved to the new grid
+    assert res["errors"] == [], res
+    assert res["orders_submitted"] > 0
+    # quotes continued after the change (submitted after the cancel) and were canceled on stop
+    after = everything.split("size/price precision 5/1 -> 6/0", 1)[1]
+    assert "SubmitOrder" in after or "ModifyOrder" in after
+    assert twin.open_orders(WALLET.address) == []
+    assert Decimal(str(res["positions"][IID])) == twin_position(twin)
 
 
 # ------------------------------------------------------------------------------------------ (4)

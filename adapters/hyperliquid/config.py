@@ -72,6 +72,7 @@ class HLExecClientConfig(LiveExecClientConfig, _UrlMixin, frozen=True):
     ws_stale_secs: float = 0.0  # user channels can be silent for long: stale check off by default
     ws_reconnect_max_secs: float = 10.0
     account_refresh_secs: float = 10.0
+    account_min_interval_secs: float = 2.0  # after fills: at most one clearinghouseState per this
     # dead-man's switch: scheduleCancel(now + deadline) refreshed every refresh interval; 0 = off
     dead_man_deadline_secs: float = 30.0
     dead_man_refresh_secs: float = 15.0

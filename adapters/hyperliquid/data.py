@@ -20,6 +20,7 @@ import asyncio
 from nautilus_trader.cache.cache import Cache
 from nautilus_trader.common.component import LiveClock
 from nautilus_trader.common.component import MessageBus
+from nautilus_trader.common.data_topics import TopicCache
 from nautilus_trader.data.messages import RequestInstrument
 from nautilus_trader.data.messages import RequestInstruments
 from nautilus_trader.live.data_client import LiveMarketDataClient
@@ -27,13 +28,18 @@ from nautilus_trader.model.data import OrderBookDeltas
 
 from adapters.hyperliquid import latency
 from adapters.hyperliquid import parsing
+from adapters.hyperliquid import venue_clock
 from adapters.hyperliquid.config import HLDataClientConfig
 from adapters.hyperliquid.constants import HL_CLIENT_ID
 from adapters.hyperliquid.constants import HL_VENUE
 from adapters.hyperliquid.providers import HLInstrumentProvider
 from adapters.hyperliquid.ws import HLWebSocketClient
+from botmm_nautilus.data.snapshot_diff import BookDeltaEncoder
 from botmm_nautilus.data.snapshot_diff import SnapshotDiffer
 from botmm_nautilus.instruments import coin_of
+
+
+_TOPICS = TopicCache()
 
 
 class HLDataClient(LiveMarketDataClient):
@@ -72,6 +78,9 @@ class HLDataClient(LiveMarketDataClient):
         self._bar_types: dict[tuple[str, str], list] = {}
         self._last_candle: dict[tuple[str, str], dict] = {}
         self._refresh_task: asyncio.Task | None = None
+        self._probe_hooks: dict[str, tuple] = {}
+        self._tick_caches: dict[str, tuple[dict, dict]] = {}
+        self._trade_encoders: dict[str, BookDeltaEncoder] = {}
         # counters (tests)
         self.crossed_dropped = 0
         self.book_messages = 0
@@ -108,6 +117,7 @@ class HLDataClient(LiveMarketDataClient):
                 inst = self._provider.instrument_for_coin(coin)
                 self._log.warning(f"{coin}: szDecimals changed to {inst.size_precision}; instrument updated")
                 self._differs.pop(coin, None)
+                self._trade_encoders.pop(coin, None)
                 self._handle_data(inst)
 
     def _on_reconnect(self) -> None:
@@ -123,7 +133,29 @@ class HLDataClient(LiveMarketDataClient):
         coin = self._coin(command.instrument_id)
         self._book_coins.add(coin)
         self._differs.pop(coin, None)
+        self._hook_latency_probe(coin, command.instrument_id)
         await self._ws.subscribe({"type": "l2Book", "coin": coin})
+
+    def _hook_latency_probe(self, coin: str, instrument_id) -> None:
+        """Latency probe: stamp the start and the end of the strategies' handling of each book
+        message of ``coin`` (``adapters.hyperliquid.latency``). ``begin`` runs after the
+        DataEngine's book update (priority 10) and before the strategies (priority 0); ``end``
+        has priority 0 too and, subscribed after them (a strategy subscribes its handler before
+        its subscribe command reaches this client), runs after them."""
+        if coin in self._probe_hooks:
+            return
+        latency.register_coin(coin)
+        topic = _TOPICS.get_deltas_topic(instrument_id)
+
+        def begin(deltas, _coin=coin):
+            latency.on_dispatch_begin(_coin, deltas.ts_init)
+
+        def end(deltas, _coin=coin):
+            latency.on_dispatch_end(_coin)
+
+        self._msgbus.subscribe(topic=topic, handler=begin, priority=9)
+        self._msgbus.subscribe(topic=topic, handler=end, priority=0)
+        self._probe_hooks[coin] = (topic, begin, end)
 
     async def _subscribe_order_book_depth(self, command) -> None:
         await self._subscribe_order_book_deltas(command)
@@ -219,30 +251,52 @@ class HLDataClient(LiveMarketDataClient):
 
     def _on_book(self, data: dict) -> None:
         coin = data.get("coin")
-        latency.on_book(coin)
         if coin not in self._book_coins:
             return
         inst = self._provider.instrument_for_coin(coin)
         if inst is None:
             return
         self.book_messages += 1
-        bids, asks = parsing.book_levels(data)
-        if parsing.is_crossed(bids, asks):
-            self.crossed_dropped += 1
-            self._log.warning(f"{coin}: crossed l2Book snapshot dropped (best bid >= best ask)")
-            return
+        # ts_init: when the frame came off the socket (wall clock, as the LiveClock), not after parsing
+        ts_init = self._ws.frame_ns or self._clock.timestamp_ns()
         differ = self._differs.get(coin)
         if differ is None:
             differ = self._differs[coin] = SnapshotDiffer(inst)
-        ts_init = self._clock.timestamp_ns()
+            self._tick_caches[coin] = ({}, {})  # text -> ticks / lots (same grid as the differ)
+        enc = differ.encoder
+        pxc, szc = self._tick_caches[coin]
+        levels = data.get("levels") or ((), ())
+        # fast path: exact integer parsing of the decimal strings, memoised per coin (the generic
+        # route below goes through float + numpy per value, ~10x slower; kept for unusual text)
+        bid_levels = parsing.book_level_ticks(levels[0], enc.price_precision, enc.size_precision, pxc, szc)
+        ask_levels = parsing.book_level_ticks(levels[1], enc.price_precision, enc.size_precision, pxc, szc) \
+            if bid_levels is not None else None
         try:
-            deltas = differ.diff(bids, asks, int(data["time"]) * parsing.NS_PER_MS, ts_init)
+            time_ms = int(data["time"])
+            if ask_levels is not None:
+                if bid_levels and ask_levels and max(t for t, _ in bid_levels) >= min(t for t, _ in ask_levels):
+                    self._drop_crossed(coin)
+                    return
+                deltas = differ.diff_ticks(bid_levels, ask_levels, time_ms * parsing.NS_PER_MS, ts_init)
+            else:
+                bids, asks = parsing.book_levels(data)
+                if parsing.is_crossed(bids, asks):
+                    self._drop_crossed(coin)
+                    return
+                deltas = differ.diff(bids, asks, time_ms * parsing.NS_PER_MS, ts_init)
         except Exception as exc:  # noqa: BLE001 - invalid snapshot: drop it, start over cleanly
             self._log.warning(f"{coin}: invalid l2Book snapshot dropped ({exc})")
             differ.resync()
             return
+        venue_clock.observe(time_ms)
         if deltas:
-            self._handle_data(OrderBookDeltas(inst.id, deltas))
+            book = OrderBookDeltas(inst.id, deltas)
+            latency.on_book(coin, ts_init)
+            self._handle_data(book)
+
+    def _drop_crossed(self, coin: str) -> None:
+        self.crossed_dropped += 1
+        self._log.warning(f"{coin}: crossed l2Book snapshot dropped (best bid >= best ask)")
 
     def _on_trades(self, data: list) -> None:
         ts_init = self._clock.timestamp_ns()
@@ -251,8 +305,20 @@ class HLDataClient(LiveMarketDataClient):
             if coin not in self._trade_coins:
                 continue
             inst = self._provider.instrument_for_coin(coin)
-            if inst is not None:
-                self._handle_data(parsing.trade_tick(t, inst, ts_init))
+            if inst is None:
+                continue
+            enc = self._trade_encoders.get(coin)
+            if enc is None:
+                enc = self._trade_encoders[coin] = BookDeltaEncoder(inst)
+            # fast path: integer ticks/lots + from_raw (exact); Decimal route for unusual text
+            ticks = parsing.decimal_text_to_ticks(t["px"], enc.price_precision)
+            lots = parsing.decimal_text_to_ticks(t["sz"], enc.size_precision)
+            if ticks and lots and ticks > 0 and lots > 0:
+                tick = enc.trade(ticks, lots, parsing.aggressor_of(t.get("side")), str(t["tid"]),
+                                 int(t["time"]) * parsing.NS_PER_MS, ts_init)
+            else:
+                tick = parsing.trade_tick(t, inst, ts_init)
+            self._handle_data(tick)
 
     def _on_bbo(self, data: dict) -> None:
         coin = data.get("coin")

@@ -4,9 +4,14 @@
 * Orders: LIMIT only, ALO (``post_only``) / GTC / IOC, reduce-only. Every order carries a cloid
   derived from its ClientOrderId (``parsing.cloid_for``, a deterministic 16-byte hash; orders
   recovered from the venue get the cloid itself as ClientOrderId), so retries are idempotent.
-* Modify = one-element ``batchModify`` (the twin and the venue cancel-replace and assign a NEW oid;
+* Modify = ``batchModify`` (the twin and the venue cancel-replace and assign a NEW oid;
   ``batchModify`` answers that oid synchronously, plain ``modify`` does not): an ``OrderUpdated``
   with ``venue_order_id_modified=True``. The cancel of the old oid on ``orderUpdates`` is ignored.
+* Batching: the single-order submits and the modifies that reach the client in the same event
+  loop turn (one strategy decision, often several coins' decisions) go out as ONE signed
+  ``order`` / ``batchModify`` action (:meth:`HLExecutionClient._batched`): one signature, one
+  request, one unit of IP weight instead of one per order. Under IP pacing the batch stays open
+  while it waits its turn, so later commands join it instead of queueing.
 * Fills come from the ``userFills`` WebSocket channel, deduplicated by ``tid`` (and against the
   order's trade ids, so a reconnect snapshot never double counts); order state changes from
   ``orderUpdates``. HTTP responses drive accept/reject/modify/cancel; the WS confirms.
@@ -14,10 +19,13 @@
   order would have immediately matched"), ``OrderModifyRejected`` or ``OrderCancelRejected`` with
   the venue's reason; whole-action errors (signature, nonce, rate limit) likewise.
 * Dead-man's switch: ``scheduleCancel(now + dead_man_deadline_secs)`` on connect and every
-  ``dead_man_refresh_secs``; cleared on a graceful disconnect. If the process dies, the venue
+  ``dead_man_refresh_secs``; cleared on a graceful disconnect. The deadline is placed on the venue's
+  clock read from the newest ``l2Book`` time (``venue_clock``), ``clearinghouseState`` only when
+  no book arrived in the last 2 s. If the process dies, the venue
   cancels every open order at the deadline. (The venue's 10/day limit counts triggers, not sets.)
 * Account: **reported** (``generate_account_state(reported=True)``) from ``clearinghouseState`` on
-  connect, after fills (debounced) and every ``account_refresh_secs``. Balance = account value
+  connect, after fills (at most once per ``account_min_interval_secs``, yielding to paced orders)
+  and every ``account_refresh_secs``. Balance = account value
   minus unrealized PnL (Nautilus adds unrealized PnL itself); locked = margin used. Chosen over a
   calculated account because the venue is the authority on funding, fees and margin.
 """
@@ -25,6 +33,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from decimal import Decimal
 
@@ -64,6 +73,7 @@ from nautilus_trader.model.objects import Money
 
 from adapters.hyperliquid import latency
 from adapters.hyperliquid import parsing
+from adapters.hyperliquid import venue_clock
 from adapters.hyperliquid.config import HLExecClientConfig
 from adapters.hyperliquid.constants import ACCOUNT_ID
 from adapters.hyperliquid.constants import HL_VENUE
@@ -75,6 +85,7 @@ from adapters.hyperliquid.ws import HLWebSocketClient
 from botmm_nautilus.instruments import coin_of
 
 _WAITING = (OrderStatus.INITIALIZED, OrderStatus.SUBMITTED)
+_MAX_BATCH = 39  # /exchange weight is 1 + n // 40: up to 39 items cost one unit
 
 
 class HLSignerError(RuntimeError):
@@ -123,6 +134,16 @@ class HLExecutionClient(LiveExecutionClient):
         self._seen_tids: set[int] = set()
         self._hl_tasks: list[asyncio.Task] = []
         self._account_dirty = asyncio.Event()
+        self._batches: dict[str, list] = {}  # key -> commands of this loop turn (see _batched)
+        self._batching = os.environ.get("BOTMM_HL_BATCH", "1") != "0"  # "0": one action per command (benchmarks)
+        self.batched_requests = 0  # actions that carried more than one command
+        self.batched_items = 0
+        self.account_refreshes = 0
+        self.paced_batches = 0  # batches held open while the IP budget refilled
+        self.modify_overlaps = 0  # a modify for an order whose previous modify was still in flight
+        self.venue_clock_polls = 0  # clearinghouseState calls made only to read the venue's clock
+        self._open_orders_task: asyncio.Future | None = None
+        self._open_orders_t = 0.0
         self.dead_man_sets = 0
         self.modify_races = 0  # modifies refused because the order had just left the book
         self.errors: list[str] = []
@@ -169,21 +190,30 @@ class HLExecutionClient(LiveExecutionClient):
             self._log.warning(f"signer check: {text}")
 
     async def _dead_man_deadline_ms(self) -> int:
-        """Deadline on the venue's clock (``clearinghouseState.time``) ``dead_man_deadline_secs`` of
-        OUR time ahead. A replaying twin's clock may run at ``speed`` x wall time (or stand still
-        before its replay starts): the rate is measured between calls and the deadline scaled by
-        it, so the switch still means "cancel everything N wall seconds after we went silent"."""
-        wall = time.monotonic()
-        now_ms = int(time.time() * 1000)
-        try:
-            venue_ms = int((await self._http.clearinghouse_state()).get("time") or now_ms)
-        except Exception:  # noqa: BLE001
-            venue_ms = now_ms
+        """Deadline on the venue's clock ``dead_man_deadline_secs`` of OUR time ahead. A replaying
+        twin's clock may run at ``speed`` x wall time (or stand still before its replay starts):
+        the rate is measured between calls and the deadline scaled by it, so the switch still
+        means "cancel everything N wall seconds after we went silent".
+
+        The venue's time comes from the newest ``l2Book`` message when one arrived within the last
+        2 s (free), else from ``clearinghouseState.time`` (IP weight 2)."""
+        obs = venue_clock.recent(2.0)
+        if obs is not None:
+            wall, venue_ms = obs
+        else:
+            wall = time.monotonic()
+            now_ms = int(time.time() * 1000)
+            try:
+                venue_ms = int((await self._http.clearinghouse_state()).get("time") or now_ms)
+            except Exception:  # noqa: BLE001
+                venue_ms = now_ms
+            self.venue_clock_polls += 1
         prev = self._dead_man_sample
         if prev is not None and wall - prev[0] >= 0.5:
             self._venue_clock_rate = max(1.0, (venue_ms - prev[1]) / 1000.0 / (wall - prev[0]))
         self._dead_man_sample = (wall, venue_ms)
-        return int(venue_ms + self._config.dead_man_deadline_secs * 1000 * self._venue_clock_rate)
+        venue_now = venue_ms + (time.monotonic() - wall) * 1000.0 * self._venue_clock_rate
+        return int(venue_now + self._config.dead_man_deadline_secs * 1000 * self._venue_clock_rate)
 
     async def _dead_man_loop(self) -> None:
         # the first refresh comes early, to measure the venue clock's rate before the first
@@ -204,19 +234,34 @@ class HLExecutionClient(LiveExecutionClient):
                 delay = min(delay, self._config.dead_man_deadline_secs / 6.0)
 
     async def _account_loop(self) -> None:
+        """Refresh the reported account every ``account_refresh_secs`` and soon after fills, but
+        at most once per ``account_min_interval_secs``: a busy fill stream would otherwise spend
+        a ``clearinghouseState`` (IP weight 2) every 0.2 s, half of the venue's 1,200/min budget
+        for five coins. Fills themselves arrive at once on ``userFills``; only the venue's view
+        of balance and margin waits for the next refresh. When orders are being paced (less than
+        10 % of the IP budget left) the refresh yields to them, for up to ``account_refresh_secs``."""
+        min_gap = max(0.2, self._config.account_min_interval_secs)
+        last = time.monotonic()
         while True:
             try:
                 await asyncio.wait_for(self._account_dirty.wait(), self._config.account_refresh_secs)
-                await asyncio.sleep(0.2)  # debounce bursts of fills
+                await asyncio.sleep(max(0.2, last + min_gap - time.monotonic()))  # debounce bursts of fills
             except asyncio.TimeoutError:
                 pass
             self._account_dirty.clear()
+            bucket = self._http.bucket
+            try:
+                await asyncio.wait_for(bucket.wait_available(0.1 * bucket.capacity), self._config.account_refresh_secs)
+            except asyncio.TimeoutError:
+                pass
+            last = time.monotonic()
             try:
                 await self._update_account_state()
             except Exception as exc:  # noqa: BLE001
                 self._log.warning(f"account refresh failed: {exc}")
 
     async def _update_account_state(self) -> None:
+        self.account_refreshes += 1
         state = await self._http.clearinghouse_state()
         total, used = parsing.account_balance_usd(state)
         locked = min(max(used, Decimal(0)), max(total, Decimal(0)))
@@ -244,8 +289,17 @@ class HLExecutionClient(LiveExecutionClient):
         self._cloid_to_coid[cloid] = client_order_id
         return cloid
 
+    def _inst(self, instrument_id):
+        """The newest instrument: the cache's (the data client republishes it when szDecimals
+        changes; this client's provider is loaded once, at connect)."""
+        return self._cache.instrument(instrument_id) or self._provider.find(instrument_id)
+
+    def _inst_for_coin(self, coin: str):
+        iid = self._provider.coin_to_id.get(coin)
+        return self._inst(iid) if iid is not None else None
+
     def _wire(self, order, qty, price) -> dict:
-        inst = self._provider.find(order.instrument_id)
+        inst = self._inst(order.instrument_id)
         tif = "Alo" if order.is_post_only else ("Ioc" if order.time_in_force == TimeInForce.IOC else "Gtc")
         return parsing.order_wire(
             self._provider.asset(order.instrument_id), order.side == OrderSide.BUY,
@@ -291,12 +345,69 @@ class HLExecutionClient(LiveExecutionClient):
         return None
 
     async def _submit_order(self, command: SubmitOrder) -> None:
-        await self._submit_orders([command.order])
+        await self._submit_orders([command.order], command.ts_init)
 
     async def _submit_order_list(self, command: SubmitOrderList) -> None:
-        await self._submit_orders(list(command.order_list.orders))
+        await self._submit_orders(list(command.order_list.orders), command.ts_init)
 
-    async def _submit_orders(self, orders: list) -> None:
+    async def _batched(self, key: str, item, probe: list):
+        """Send ``item`` in one action together with the other commands of this loop turn.
+
+        Nautilus has no batch commands for modifies, and the strategy's one decision (a ladder
+        moving) arrives here as one command per order, each in its own task. The first of them
+        waits a single loop turn (``sleep(0)``: every task scheduled with it runs first) and
+        sends them all in one signed action: one signature, one HTTP request and one unit of IP
+        weight (``1 + n // 40``) instead of n. The venue counts n address actions either way.
+
+        Pacing: when the IP budget is exhausted the batch stays open while the bucket refills, so
+        commands created meanwhile join it (one action) instead of queueing actions of their own.
+        A queued modify is never superseded by a newer one for the same order: the strategy acts
+        on an order again only after its modify was answered (``order_diff``: in-flight orders are
+        left alone); ``modify_overlaps`` counts violations of that.
+        Returns this item's status; a whole-action failure raises in every caller."""
+        if not self._batching:
+            if key == "modify":
+                return (await self._http.modify_orders([item], [probe]))[0]
+            return (await self._http.place_orders([item], [probe]))[0]
+        q = self._batches.get(key)
+        if q is not None and len(q) < _MAX_BATCH:
+            fut = self._loop.create_future()
+            q.append((item, probe, fut))
+            return await fut
+        q = self._batches[key] = [(item, probe, None)]
+        try:
+            await asyncio.sleep(0)
+            t_wait = time.monotonic()
+            if await self._http.prepay():  # the IP weight, taken in turn; the batch stays open meanwhile
+                wait_ns = int((time.monotonic() - t_wait) * 1e9)
+                for x in q:
+                    x[1][4] += wait_ns
+                self.paced_batches += 1
+            if self._batches.get(key) is q:
+                del self._batches[key]
+            items = [x[0] for x in q]
+            probes = [x[1] for x in q]
+            if len(q) > 1:
+                self.batched_requests += 1
+                self.batched_items += len(q)
+            if key == "modify":
+                statuses = await self._http.modify_orders(items, probes, prepaid=True)
+            else:
+                statuses = await self._http.place_orders(items, probes, prepaid=True)
+        except BaseException as exc:
+            if self._batches.get(key) is q:
+                del self._batches[key]
+            for _, _, fut in q[1:]:
+                if not fut.done():
+                    fut.set_exception(exc if isinstance(exc, Exception) else asyncio.CancelledError())
+            raise
+        for (_, _, fut), st in zip(q[1:], statuses[1:]):
+            if not fut.done():
+                fut.set_result(st)
+        return statuses[0]
+
+    async def _submit_orders(self, orders: list, cmd_ts: int) -> None:
+        t_start = latency.now_ns()
         ok = []
         for order in orders:
             reason = self._check_supported(order)
@@ -310,13 +421,19 @@ class HLExecutionClient(LiveExecutionClient):
         if not ok:
             return
         wires = [self._wire(o, o.quantity, o.price) for o in ok]
-        coin = coin_of(ok[0].instrument_id)
+        probes = [latency.new_probe("submit", coin_of(o.instrument_id), cmd_ts, t_start) for o in ok]
         try:
-            statuses = await self._http.place_orders(wires, before_send=lambda: latency.on_send(coin))
+            if len(ok) == 1:
+                statuses = [await self._batched("order:" + wires[0]["t"]["limit"]["tif"], wires[0], probes[0])]
+            else:  # an order list is one action already
+                statuses = await self._http.place_orders(wires, probes)
         except (ExchangeActionError, HLHttpError) as exc:
             for order in ok:
                 self._reject(order, str(exc))
             return
+        finally:
+            for p in probes:
+                latency.record(p)
         for order, status in zip(ok, statuses):
             self._apply_status(order, status)
 
@@ -327,7 +444,7 @@ class HLExecutionClient(LiveExecutionClient):
             self.generate_order_modify_rejected(command.strategy_id, command.instrument_id, command.client_order_id,
                                                 command.venue_order_id, "order not open at the venue", ts())
             return
-        inst = self._provider.find(order.instrument_id)
+        inst = self._inst(order.instrument_id)
         price = command.price or order.price
         quantity = command.quantity or order.quantity
         remaining = quantity.as_decimal() - order.filled_qty.as_decimal()
@@ -336,16 +453,19 @@ class HLExecutionClient(LiveExecutionClient):
                                                 order.venue_order_id, "new quantity is not above the filled quantity", ts())
             return
         old_oid = int(order.venue_order_id.value)
+        probe = latency.new_probe("modify", inst.raw_symbol.value, command.ts_init)
         wire = self._wire(order, remaining, price)
-        coin = inst.raw_symbol.value
+        if old_oid in self._modifying:
+            self.modify_overlaps += 1
         self._modifying.add(old_oid)
         try:
             try:
-                status = await self._http.modify_order(old_oid, wire, before_send=lambda: latency.on_send(coin))
+                status = await self._batched("modify", (old_oid, wire), probe)
             except (ExchangeActionError, HLHttpError) as exc:
                 status = {"error": str(exc)}
         finally:
             self._modifying.discard(old_oid)
+            latency.record(probe)
         deferred = self._deferred_cancels.pop(old_oid, None)
         new_oid = None
         if isinstance(status, dict) and "resting" in status:
@@ -406,11 +526,11 @@ class HLExecutionClient(LiveExecutionClient):
         order = self._cache.order(command.client_order_id)
         if order is None:
             return
-        await self._cancel_orders([order])
+        await self._cancel_orders([order], command.ts_init)
 
     async def _batch_cancel_orders(self, command: BatchCancelOrders) -> None:
         orders = [self._cache.order(c.client_order_id) for c in command.cancels]
-        await self._cancel_orders([o for o in orders if o is not None])
+        await self._cancel_orders([o for o in orders if o is not None], command.ts_init)
 
     async def _cancel_all_orders(self, command: CancelAllOrders) -> None:
         side = command.order_side
@@ -424,7 +544,7 @@ class HLExecutionClient(LiveExecutionClient):
                 coin = coin_of(command.instrument_id)
                 asset = self._provider.asset(command.instrument_id)
                 known = {parsing.cloid_for(o.client_order_id.value) for o in orders}
-                extra = [(asset, int(o["oid"])) for o in await self._http.open_orders()
+                extra = [(asset, int(o["oid"])) for o in await self._open_orders_shared()
                          if o["coin"] == coin and o.get("cloid") not in known]
                 if extra:
                     self._log.warning(f"canceling {len(extra)} venue orders unknown to the cache")
@@ -432,14 +552,27 @@ class HLExecutionClient(LiveExecutionClient):
             except Exception as exc:  # noqa: BLE001
                 self._log.warning(f"cancel-all sweep failed: {exc}")
 
-    async def _cancel_orders(self, orders: list) -> None:
+    async def _open_orders_shared(self) -> list:
+        """``frontendOpenOrders`` (IP weight 20) shared by the cancel-all sweeps of one moment: on
+        stop every coin's strategy cancels all at once, and one answer serves them all."""
+        task = self._open_orders_task
+        if task is None or (task.done() and time.monotonic() - self._open_orders_t > 1.0):
+            self._open_orders_t = time.monotonic()
+            task = self._open_orders_task = asyncio.ensure_future(self._http.open_orders())
+        return list(await asyncio.shield(task))
+
+    async def _cancel_orders(self, orders: list, cmd_ts: int = 0) -> None:
         if not orders:
             return
         items = [(self._provider.asset(o.instrument_id), self._cloid(o.client_order_id)) for o in orders]
+        probes = [latency.new_probe("cancel", coin_of(o.instrument_id), cmd_ts) for o in orders]
         try:
-            statuses = await self._http.cancel_by_cloid(items)
+            statuses = await self._http.cancel_by_cloid(items, probes)
         except (ExchangeActionError, HLHttpError) as exc:
             statuses = [{"error": str(exc)}] * len(orders)
+        finally:
+            for p in probes:
+                latency.record(p)
         if len(statuses) != len(orders):
             statuses = [statuses[0] if statuses else {"error": "empty cancel response"}] * len(orders)
         ts = self._clock.timestamp_ns()
@@ -511,7 +644,7 @@ class HLExecutionClient(LiveExecutionClient):
         trade_id = TradeId(str(tid))
         if trade_id in order.trade_ids or order.is_closed:
             return
-        inst = self._provider.find(order.instrument_id)
+        inst = self._inst(order.instrument_id)
         voi = order.venue_order_id or VenueOrderId(str(f["oid"]))
         if order.status in _WAITING:
             self.generate_order_accepted(order.strategy_id, order.instrument_id, order.client_order_id, voi,
@@ -556,7 +689,7 @@ class HLExecutionClient(LiveExecutionClient):
         if not isinstance(res, dict) or res.get("status") != "order":
             return None
         o = res["order"]["order"]
-        inst = self._provider.instrument_for_coin(o["coin"])
+        inst = self._inst_for_coin(o["coin"])
         if inst is None:
             return None
         coid = command.client_order_id or self._report_coid(o.get("cloid"))
@@ -567,7 +700,7 @@ class HLExecutionClient(LiveExecutionClient):
         reports = []
         now = self._clock.timestamp_ns()
         for o in await self._http.open_orders():
-            inst = self._provider.instrument_for_coin(o["coin"])
+            inst = self._inst_for_coin(o["coin"])
             if inst is None or (command.instrument_id is not None and inst.id != command.instrument_id):
                 continue
             reports.append(parsing.order_status_report(o, inst, self.account_id, self._report_coid(o.get("cloid")), now))
@@ -581,7 +714,7 @@ class HLExecutionClient(LiveExecutionClient):
         reports = []
         now = self._clock.timestamp_ns()
         for f in sorted(fills, key=lambda x: (x.get("time", 0), x.get("tid", 0))):
-            inst = self._provider.instrument_for_coin(f["coin"])
+            inst = self._inst_for_coin(f["coin"])
             if inst is None or (command.instrument_id is not None and inst.id != command.instrument_id):
                 continue
             self._seen_tids.add(int(f["tid"]))
@@ -596,7 +729,7 @@ class HLExecutionClient(LiveExecutionClient):
         for coin, iid in self._provider.coin_to_id.items():
             if command.instrument_id is not None and iid != command.instrument_id:
                 continue
-            inst = self._provider.find(iid)
+            inst = self._inst(iid)
             szi, entry = held.get(coin, (Decimal(0), None))
             reports.append(parsing.position_report(szi, entry, inst, self.account_id, now))
         return reports

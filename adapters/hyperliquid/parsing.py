@@ -170,6 +170,64 @@ def book_levels(data: dict) -> tuple[dict[str, str], dict[str, str]]:
     return bids, asks
 
 
+def decimal_text_to_ticks(text, decimals: int) -> int | None:
+    """``"110234.5"`` -> ``1102345`` at 1 decimal: exact integer parsing of a plain decimal string
+    (about 0.3 us; the generic float route costs ~4 us). None when it is not a plain decimal with
+    at most ``decimals`` significant decimals (then the caller falls back to the generic route)."""
+    if text.__class__ is not str:
+        return None
+    i = text.find(".")
+    if i < 0:
+        if not text.isdigit():
+            return None
+        return int(text) * 10**decimals
+    whole, frac = text[:i], text[i + 1:]
+    if len(frac) > decimals:
+        frac = frac.rstrip("0")
+        if len(frac) > decimals:
+            return None
+    if not (whole.isdigit() and (frac.isdigit() or not frac)):
+        return None
+    return int(whole + frac + "0" * (decimals - len(frac)))
+
+
+def book_level_ticks(levels: list, price_decimals: int, size_decimals: int,
+                     px_cache: dict | None = None, sz_cache: dict | None = None) -> list[tuple[int, int]] | None:
+    """l2Book levels of one side (``[{"px","sz","n"}, ...]``, best first) as ``(ticks, lots)``;
+    None if any price or size is not a plain decimal string on the instrument's grid.
+
+    ``px_cache`` / ``sz_cache``: text -> ticks memos kept by the caller per instrument (the same
+    prices and sizes come back message after message; a hit is a dict lookup). Cleared when
+    they grow past 8,192 entries."""
+    out = []
+    append = out.append
+    if px_cache is None:
+        px_cache = {}
+    if sz_cache is None:
+        sz_cache = {}
+    for lv in levels:
+        px = lv["px"]
+        t = px_cache.get(px)
+        if t is None:
+            t = decimal_text_to_ticks(px, price_decimals)
+            if t is None:
+                return None
+            if len(px_cache) >= 8192:
+                px_cache.clear()
+            px_cache[px] = t
+        sz = lv["sz"]
+        q = sz_cache.get(sz)
+        if q is None:
+            q = decimal_text_to_ticks(sz, size_decimals)
+            if q is None:
+                return None
+            if len(sz_cache) >= 8192:
+                sz_cache.clear()
+            sz_cache[sz] = q
+        append((t, q))
+    return out
+
+
 def is_crossed(bids: dict, asks: dict) -> bool:
     if not bids or not asks:
         return False
