@@ -49,7 +49,6 @@ def child(coin: str, catalog: str) -> None:
     from botmm_nautilus.backtest.runner import run_backtest
     from botmm_nautilus.config import load_config
 
-    cfg = load_config(ROOT / "configs" / f"{coin.lower()}.yaml")
     if coin.endswith(":null"):  # the floor: Nautilus reading the same bars into a do-nothing strategy
         from botmm_nautilus.backtest.runner import build_node
         from botmm_nautilus.backtest.runner import build_run_config
@@ -64,6 +63,7 @@ def child(coin: str, catalog: str) -> None:
         print("RESULT " + json.dumps({"coin": coin + " (do-nothing)", "wall_s": time.perf_counter() - t0,
                                       "bars": res[0].iterations, "fills": 0, "orders": 0, "net_pnl_usd": 0.0}), flush=True)
         return
+    cfg = load_config(ROOT / "configs" / f"{coin.lower()}.yaml")
     t0 = time.perf_counter()
     out = run_backtest(cfg, catalog, mode="candles", progress=False)
     s = out.summary
