@@ -6,7 +6,7 @@
    Hyperliquid twin replaying exactly the same ``[start, end]`` at ``--speed`` x real time.
 
     python bench/parity.py [--catalog CAT] [--start 2025-09-04T19:50:00Z] [--end 2025-09-04T20:20:00Z]
-        [--speed 5] [--coin BTC] [--workdir DIR]
+        [--speed 1] [--coin BTC] [--workdir DIR]
 
 The twin's clock is *gated*: it stands at the first event of the slice until the node has
 subscribed to the book (plus ``--release-delay`` wall seconds), then runs at ``speed``; the node is
@@ -220,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--coin", default="BTC")
     p.add_argument("--start", default="2025-09-04T19:50:00Z")
     p.add_argument("--end", default="2025-09-04T20:20:00Z")
-    p.add_argument("--speed", type=float, default=5.0)
+    p.add_argument("--speed", type=float, default=1.0,
+                   help="twin replay speed; above 1 every wall-clock quantity of the strategy is distorted (docstring)")
     p.add_argument("--release-delay", type=float, default=0.5, help="wall s between the book subscription and the replay start")
     p.add_argument("--workdir", default=str(ROOT / "bench" / "out" / "parity"))
     p.add_argument("--json", default=None, help="also write both results here")
