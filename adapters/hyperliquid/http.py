@@ -362,54 +362,69 @@ class HLHttpClient:
         turn); pass ``prepaid=True`` to the helper that sends it. True if it had to wait."""
         return await self.bucket.acquire(1)
 
-    async def place_orders(self, wires: list[dict], probes: list | None = None, prepaid: bool = False) -> list:
-        """Place orders; returns one status per wire (``resting``/``filled``/``error``).
+    async def _send_resolving(self, kind: str, build, cloids: list[str], probes: list | None, prepaid: bool,
+                              resolve, mismatch_text) -> list:
+        """Send ``build(pending)`` (an action over the pending items); one status per item.
 
-        After an ambiguous failure, orders the venue already knows (by cloid) are not resent.
-        Every wire must carry a cloid (``c``).
-        """
+        An ambiguous failure (timeout, 5xx, dropped connection) may or may not have reached the
+        venue: after the backoff every pending item is looked up by cloid and ``resolve(i, found)``
+        turns what the venue holds into the item's status, or returns None to send it again."""
         results: dict[int, Any] = {}
-        pending = list(range(len(wires)))
+        pending = list(range(len(cloids)))
         for attempt in range(self.max_retries + 1):
-            action = order_action([wires[i] for i in pending])
             try:
-                resp = await self.exchange_once(action, len(pending), [probes[i] for i in pending] if probes else None,
+                resp = await self.exchange_once(build(pending), len(pending),
+                                                [probes[i] for i in pending] if probes else None,
                                                 prepaid and attempt == 0 and len(pending) < 40)
             except TransientError as exc:
                 if attempt >= self.max_retries:
-                    raise HLHttpError(f"order failed after {attempt + 1} attempts: {exc}") from None
+                    raise HLHttpError(f"{kind} failed after {attempt + 1} attempts: {exc}") from None
                 self.retries += 1
                 delay = self._backoff(attempt)
-                self._warn(f"/exchange order: {exc}; checking cloids, retry in {delay:.2f}s")
+                self._warn(f"/exchange {kind}: {exc}; checking cloids, retry in {delay:.2f}s")
                 await asyncio.sleep(delay)
                 still = []
                 for i in pending:
-                    found = await self.order_status_by_cloid(wires[i]["c"])
-                    if found is None:
+                    status = resolve(i, await self.order_status_by_cloid(cloids[i]))
+                    if status is None:
                         still.append(i)
-                        continue
-                    order, status = found["order"], found["status"]
-                    if status == "open":
-                        results[i] = {"resting": {"oid": order["oid"], "cloid": wires[i]["c"]}}
-                    elif status == "filled":
-                        results[i] = {"filled": {"totalSz": order.get("origSz", order["sz"]), "avgPx": order["limitPx"],
-                                                 "oid": order["oid"], "cloid": wires[i]["c"]}}
                     else:
-                        results[i] = {"error": f"Order {status} (found after a failed request)", "oid": order["oid"]}
+                        results[i] = status
                 pending = still
                 if not pending:
                     break
                 continue
             statuses = response_statuses(resp)  # raises ExchangeActionError on a whole-action error
             if len(statuses) != len(pending):
-                text = statuses[0].get("error") if statuses and isinstance(statuses[0], dict) else str(statuses)
+                text = statuses[0].get("error") if statuses and isinstance(statuses[0], dict) else None
                 for i in pending:
-                    results[i] = {"error": str(text)}
+                    results[i] = {"error": str(text or mismatch_text(statuses))}
             else:
                 for i, st in zip(pending, statuses):
                     results[i] = st
             break
-        return [results[i] for i in range(len(wires))]
+        return [results[i] for i in range(len(cloids))]
+
+    async def place_orders(self, wires: list[dict], probes: list | None = None, prepaid: bool = False) -> list:
+        """Place orders; returns one status per wire (``resting``/``filled``/``error``).
+
+        After an ambiguous failure, orders the venue already knows (by cloid) are not resent.
+        Every wire must carry a cloid (``c``).
+        """
+
+        def resolve(i: int, found: dict | None) -> dict | None:
+            if found is None:
+                return None  # never reached the venue: send again
+            order, status = found["order"], found["status"]
+            if status == "open":
+                return {"resting": {"oid": order["oid"], "cloid": wires[i]["c"]}}
+            if status == "filled":
+                return {"filled": {"totalSz": order.get("origSz", order["sz"]), "avgPx": order["limitPx"],
+                                   "oid": order["oid"], "cloid": wires[i]["c"]}}
+            return {"error": f"Order {status} (found after a failed request)", "oid": order["oid"]}
+
+        return await self._send_resolving("order", lambda pending: order_action([wires[i] for i in pending]),
+                                          [w["c"] for w in wires], probes, prepaid, resolve, str)
 
     async def modify_order(self, oid: int, wire: dict, probe: list | None = None) -> dict:
         """``batchModify`` of one order (answers the new oid); safe against ambiguous failures."""
@@ -420,54 +435,25 @@ class HLHttpClient:
         """One ``batchModify`` for several orders; one status per item (``resting``/``filled``/
         ``error``). After an ambiguous failure each order is looked up by cloid: a replacement
         that exists means its modify went through, an old order still open is modified again."""
-        results: dict[int, Any] = {}
-        pending = list(range(len(items)))
-        for attempt in range(self.max_retries + 1):
-            try:
-                resp = await self.exchange_once(batch_modify_action([items[i] for i in pending]), len(pending),
-                                                [probes[i] for i in pending] if probes else None,
-                                                prepaid and attempt == 0 and len(pending) < 40)
-            except TransientError as exc:
-                if attempt >= self.max_retries:
-                    raise HLHttpError(f"modify failed after {attempt + 1} attempts: {exc}") from None
-                self.retries += 1
-                delay = self._backoff(attempt)
-                self._warn(f"/exchange batchModify: {exc}; checking cloids, retry in {delay:.2f}s")
-                await asyncio.sleep(delay)
-                still = []
-                for i in pending:
-                    oid, wire = items[i]
-                    found = await self.order_status_by_cloid(wire["c"])
-                    if found is None:
-                        results[i] = {"error": CANNOT_MODIFY}
-                        continue
-                    order, status = found["order"], found["status"]
-                    if int(order["oid"]) != int(oid):  # the replacement exists: the modify went through
-                        if status == "open":
-                            results[i] = {"resting": {"oid": order["oid"], "cloid": wire["c"]}}
-                        elif status == "filled":
-                            results[i] = {"filled": {"totalSz": order.get("origSz"), "avgPx": order["limitPx"],
-                                                     "oid": order["oid"]}}
-                        else:
-                            results[i] = {"error": f"Order {status} after modify", "oid": order["oid"]}
-                    elif status != "open":
-                        results[i] = {"error": CANNOT_MODIFY}
-                    else:
-                        still.append(i)  # old order still open: the modify was not applied, send it again
-                pending = still
-                if not pending:
-                    break
-                continue
-            statuses = response_statuses(resp)  # raises ExchangeActionError on a whole-action error
-            if len(statuses) != len(pending):
-                text = statuses[0].get("error") if statuses and isinstance(statuses[0], dict) else None
-                for i in pending:
-                    results[i] = {"error": str(text or "empty batchModify response")}
-            else:
-                for i, st in zip(pending, statuses):
-                    results[i] = st
-            break
-        return [results[i] for i in range(len(items))]
+
+        def resolve(i: int, found: dict | None) -> dict | None:
+            oid, wire = items[i]
+            if found is None:
+                return {"error": CANNOT_MODIFY}
+            order, status = found["order"], found["status"]
+            if int(order["oid"]) != int(oid):  # the replacement exists: the modify went through
+                if status == "open":
+                    return {"resting": {"oid": order["oid"], "cloid": wire["c"]}}
+                if status == "filled":
+                    return {"filled": {"totalSz": order.get("origSz"), "avgPx": order["limitPx"], "oid": order["oid"]}}
+                return {"error": f"Order {status} after modify", "oid": order["oid"]}
+            if status != "open":
+                return {"error": CANNOT_MODIFY}
+            return None  # old order still open: the modify was not applied, send it again
+
+        return await self._send_resolving("batchModify", lambda pending: batch_modify_action([items[i] for i in pending]),
+                                          [w["c"] for _, w in items], probes, prepaid, resolve,
+                                          lambda statuses: "empty batchModify response")
 
     async def cancel_by_cloid(self, items: list[tuple[int, str]], probes: list | None = None) -> list:
         return await self._cancel(cancel_by_cloid_action(items), [c for _, c in items], probes)
