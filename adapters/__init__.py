@@ -1,0 +1,1 @@
+"""Adapters of botmm-nautilus (installed as ``botmm_nautilus.adapters``): ``hyperliquid``."""

@@ -67,12 +67,12 @@ def child(kind: str, catalog: str) -> None:
 
     from botmm_nautilus.backtest.runner import build_node
     from botmm_nautilus.backtest.runner import build_run_config
-    from botmm_nautilus.config import load_config
+    from botmm_nautilus.config.asset import load_config
 
     cfg = load_config(ROOT / "configs" / "btc.yaml")
     kwargs = {}
     if kind == "null":
-        kwargs = {"strategy_path": "strategies.do_nothing:DoNothing", "config_path": "strategies.do_nothing:DoNothingConfig",
+        kwargs = {"strategy": "DoNothing",
                   "strategy_config": {"mm": None}}
     run_cfg = build_run_config(cfg, catalog, mode="book", **kwargs)
     node = build_node(run_cfg)

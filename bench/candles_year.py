@@ -31,9 +31,9 @@ def build_catalog(path: Path, days: int, seed: int) -> None:
 
     import pandas as pd
 
+    from botmm_nautilus.adapters.hyperliquid import make_perpetual
     from botmm_nautilus.data.catalog_io import StagedCatalogWriter
     from botmm_nautilus.data.synth import generate_bars
-    from botmm_nautilus.instruments import make_perpetual
 
     shutil.rmtree(path, ignore_errors=True)
     start_ns = int(pd.Timestamp("2025-01-01", tz="UTC").value)
@@ -47,7 +47,7 @@ def build_catalog(path: Path, days: int, seed: int) -> None:
 
 def child(coin: str, catalog: str) -> None:
     from botmm_nautilus.backtest.runner import run_backtest
-    from botmm_nautilus.config import load_config
+    from botmm_nautilus.config.asset import load_config
 
     if coin.endswith(":null"):  # the floor: Nautilus reading the same bars into a do-nothing strategy
         from botmm_nautilus.backtest.runner import build_node
@@ -55,8 +55,7 @@ def child(coin: str, catalog: str) -> None:
 
         coin = coin[:-5]
         cfg = load_config(ROOT / "configs" / f"{coin.lower()}.yaml")
-        run_cfg = build_run_config(cfg, catalog, mode="candles", strategy_path="strategies.do_nothing:DoNothing",
-                                   config_path="strategies.do_nothing:DoNothingConfig", strategy_config={"mm": None})
+        run_cfg = build_run_config(cfg, catalog, mode="candles", strategy="DoNothing", strategy_config={"mm": None})
         node = build_node(run_cfg)
         t0 = time.perf_counter()
         res = node.run()

@@ -1,7 +1,7 @@
 """Tick-to-order latency and rate budget of the live node against the local Hyperliquid twin.
 
 Starts a twin on 127.0.0.1 replaying ``--catalog`` for ``--coins`` at ``--speed`` (1 = real time),
-runs the live node (``python -m botmm_nautilus.live``, the same MarketMaker and per-asset YAML as
+runs the live node (``python -m botmm_nautilus.apps.live``, the same MarketMaker and per-asset YAML as
 production, ``configs/<coin>.yaml`` unchanged) as a subprocess for ``--seconds``, and prints:
 
 * the latency of book-triggered order requests, stage by stage (see adapters/hyperliquid/latency.py:
@@ -48,10 +48,10 @@ def run(catalog: str, coins: list[str], seconds: float, speed: float, workdir: P
     import yaml
     from eth_account import Account
 
-    from adapters.hyperliquid.twin import TwinServer
+    from botmm_nautilus.twin import TwinServer
 
     key = Account.create()
-    from adapters.hyperliquid.twin.server import to_ns
+    from botmm_nautilus.twin.server import to_ns
 
     twin = TwinServer(catalog=catalog, coins=coins, speed=speed, start_ns=to_ns(start, "start"), end_ns=to_ns(end, "end"))
     twin.start()
@@ -69,7 +69,7 @@ def run(catalog: str, coins: list[str], seconds: float, speed: float, workdir: P
     env.update(env_extra)
     hexkey = key.key.hex()
     env["HYPERLIQUID_TESTNET_PK"] = hexkey if hexkey.startswith("0x") else "0x" + hexkey
-    cmd = [sys.executable, "-m", "botmm_nautilus.live", "--config", str(live_yaml), "--json", str(json_path),
+    cmd = [sys.executable, "-m", "botmm_nautilus.apps.live", "--config", str(live_yaml), "--json", str(json_path),
            "--run-seconds", str(seconds)]
     if profile:
         fmt = "speedscope" if profile.endswith(".json") else "raw"  # raw: folded stacks, one per line

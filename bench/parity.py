@@ -2,7 +2,7 @@
 
 1. ``run_backtest`` (Nautilus BacktestEngine, L2_MBP, queue_position, 60 ms latency model) over
    ``[start, end]`` of the catalog;
-2. a real ``TradingNode`` (``python -m botmm_nautilus.live`` in a subprocess) trading against the
+2. a real ``TradingNode`` (``python -m botmm_nautilus.apps.live`` in a subprocess) trading against the
    Hyperliquid twin replaying exactly the same ``[start, end]`` at ``--speed`` x real time.
 
     python bench/parity.py [--catalog CAT] [--start 2025-09-04T19:50:00Z] [--end 2025-09-04T20:20:00Z]
@@ -61,7 +61,7 @@ def to_ns(iso: str) -> int:
 # ------------------------------------------------------------------------------------ backtest
 def run_backtest_leg(mm: dict, catalog: str, start: str, end: str) -> dict:
     from botmm_nautilus.backtest.runner import run_backtest
-    from botmm_nautilus.config import config_from_dict
+    from botmm_nautilus.config.asset import config_from_dict
 
     cfg = config_from_dict(mm, source="parity")
     t0 = time.perf_counter()
@@ -127,8 +127,8 @@ def run_live_leg(mm: dict, catalog: str, start: str, end: str, coin: str, speed:
     import yaml
     from eth_account import Account
 
-    from adapters.hyperliquid.twin import TwinServer
-    from adapters.hyperliquid.twin.clock import wall_ms
+    from botmm_nautilus.twin import TwinServer
+    from botmm_nautilus.twin.clock import wall_ms
 
     key = Account.create()
     addr = key.address
@@ -148,7 +148,7 @@ def run_live_leg(mm: dict, catalog: str, start: str, end: str, coin: str, speed:
     json_path.unlink(missing_ok=True)
     env = dict(os.environ)
     env["HYPERLIQUID_TESTNET_PK"] = key.key.hex() if key.key.hex().startswith("0x") else "0x" + key.key.hex()
-    cmd = [sys.executable, "-m", "botmm_nautilus.live", "--config", str(live_yaml), "--json", str(json_path)]
+    cmd = [sys.executable, "-m", "botmm_nautilus.apps.live", "--config", str(live_yaml), "--json", str(json_path)]
     t_launch = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     out_lines: list[str] = []

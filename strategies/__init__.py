@@ -1,0 +1,25 @@
+"""Nautilus ``Strategy`` classes with their typed configs (installed as ``botmm_nautilus.strategies``).
+
+Thin by design: Nautilus events in, decisions of the pure core (``botmm_nautilus.core``) out as
+orders. ``STRATEGIES`` names the strategies a per-asset YAML or ``--strategy`` may choose;
+``importable_path`` gives the ``module:Class`` path Nautilus's importable configs need.
+"""
+
+from .do_nothing import DoNothing
+from .do_nothing import DoNothingConfig
+from .market_maker import MarketMaker
+from .market_maker import MarketMakerConfig
+
+# name -> (strategy class, its config class)
+STRATEGIES: dict[str, tuple[type, type]] = {
+    "MarketMaker": (MarketMaker, MarketMakerConfig),
+    "DoNothing": (DoNothing, DoNothingConfig),
+}
+
+
+def importable_path(cls: type) -> str:
+    """``package.module:Class`` of a class, as Nautilus's ``Importable*Config`` expects."""
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+__all__ = ["STRATEGIES", "DoNothing", "DoNothingConfig", "MarketMaker", "MarketMakerConfig", "importable_path"]

@@ -31,13 +31,13 @@ from nautilus_trader.model.events import OrderRejected
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.trading.strategy import Strategy
 
-from botmm_nautilus.config import config_from_dict
-from botmm_nautilus.mm_core import MarketMakerCore
-from botmm_nautilus.order_diff import CANCEL
-from botmm_nautilus.order_diff import MODIFY
-from botmm_nautilus.order_diff import SUBMIT
-from botmm_nautilus.order_diff import LiveOrder
-from botmm_nautilus.order_diff import diff_ladder
+from botmm_nautilus.config.asset import config_from_dict
+from botmm_nautilus.core.decision import MarketMakerCore
+from botmm_nautilus.core.order_diff import CANCEL
+from botmm_nautilus.core.order_diff import MODIFY
+from botmm_nautilus.core.order_diff import SUBMIT
+from botmm_nautilus.core.order_diff import LiveOrder
+from botmm_nautilus.core.order_diff import diff_ladder
 
 
 class MarketMakerConfig(StrategyConfig, frozen=True):

@@ -7,7 +7,7 @@ from typing import Final
 from nautilus_trader.model.identifiers import ClientId
 from nautilus_trader.model.identifiers import Venue
 
-from botmm_nautilus.instruments import VENUE_NAME
+from .instruments import VENUE_NAME
 
 HL: Final[str] = VENUE_NAME  # "HL"
 HL_VENUE: Final[Venue] = Venue(HL)

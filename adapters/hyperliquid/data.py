@@ -26,18 +26,18 @@ from nautilus_trader.data.messages import RequestInstruments
 from nautilus_trader.live.data_client import LiveMarketDataClient
 from nautilus_trader.model.data import OrderBookDeltas
 
-from adapters.hyperliquid import latency
-from adapters.hyperliquid import parsing
-from adapters.hyperliquid import venue_clock
-from adapters.hyperliquid.config import HLDataClientConfig
-from adapters.hyperliquid.constants import HL_CLIENT_ID
-from adapters.hyperliquid.constants import HL_VENUE
-from adapters.hyperliquid.providers import HLInstrumentProvider
-from adapters.hyperliquid.ws import HLWebSocketClient
-from botmm_nautilus.data.snapshot_diff import BookDeltaEncoder
-from botmm_nautilus.data.snapshot_diff import SnapshotDiffer
-from botmm_nautilus.instruments import coin_of
+from botmm_nautilus.engine.book_diff import BookDeltaEncoder
+from botmm_nautilus.engine.book_diff import SnapshotDiffer
 
+from . import latency
+from . import parsing
+from . import venue_clock
+from .config import HLDataClientConfig
+from .constants import HL_CLIENT_ID
+from .constants import HL_VENUE
+from .instruments import coin_of
+from .providers import HLInstrumentProvider
+from .ws import HLWebSocketClient
 
 _TOPICS = TopicCache()
 

@@ -71,18 +71,18 @@ from nautilus_trader.model.identifiers import VenueOrderId
 from nautilus_trader.model.objects import AccountBalance
 from nautilus_trader.model.objects import Money
 
-from adapters.hyperliquid import latency
-from adapters.hyperliquid import parsing
-from adapters.hyperliquid import venue_clock
-from adapters.hyperliquid.config import HLExecClientConfig
-from adapters.hyperliquid.constants import ACCOUNT_ID
-from adapters.hyperliquid.constants import HL_VENUE
-from adapters.hyperliquid.http import HLHttpClient
-from adapters.hyperliquid.http import HLHttpError
-from adapters.hyperliquid.parsing import ExchangeActionError
-from adapters.hyperliquid.providers import HLInstrumentProvider
-from adapters.hyperliquid.ws import HLWebSocketClient
-from botmm_nautilus.instruments import coin_of
+from . import latency
+from . import parsing
+from . import venue_clock
+from .config import HLExecClientConfig
+from .constants import ACCOUNT_ID
+from .constants import HL_VENUE
+from .http import HLHttpClient
+from .http import HLHttpError
+from .instruments import coin_of
+from .parsing import ExchangeActionError
+from .providers import HLInstrumentProvider
+from .ws import HLWebSocketClient
 
 _WAITING = (OrderStatus.INITIALIZED, OrderStatus.SUBMITTED)
 _MAX_BATCH = 39  # /exchange weight is 1 + n // 40: up to 39 items cost one unit

@@ -3,7 +3,7 @@
 Nautilus 1.231 bug: an exec client declared with an importable ``factory`` crashes
 ``TradingNode.build()`` (``__name__`` on an instance). Always also call
 ``node.add_data_client_factory("HL", HLLiveDataClientFactory)`` and
-``node.add_exec_client_factory("HL", HLLiveExecClientFactory)`` (``botmm_nautilus.live`` does).
+``node.add_exec_client_factory("HL", HLLiveExecClientFactory)`` (``botmm_nautilus.apps.live`` does).
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from nautilus_trader.config import InstrumentProviderConfig
 from nautilus_trader.live.factories import LiveDataClientFactory
 from nautilus_trader.live.factories import LiveExecClientFactory
 
-from adapters.hyperliquid.config import HLDataClientConfig
-from adapters.hyperliquid.config import HLExecClientConfig
-from adapters.hyperliquid.config import load_wallet
-from adapters.hyperliquid.data import HLDataClient
-from adapters.hyperliquid.execution import HLExecutionClient
-from adapters.hyperliquid.http import HLHttpClient
-from adapters.hyperliquid.providers import HLInstrumentProvider
+from .config import HLDataClientConfig
+from .config import HLExecClientConfig
+from .config import load_wallet
+from .data import HLDataClient
+from .execution import HLExecutionClient
+from .http import HLHttpClient
+from .providers import HLInstrumentProvider
 
 
 def _provider(http: HLHttpClient, config) -> HLInstrumentProvider:

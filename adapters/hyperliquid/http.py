@@ -27,19 +27,19 @@ from typing import Any
 import aiohttp
 import msgspec
 
-from adapters.hyperliquid.signing import L1Signer
+from botmm_nautilus.venue.signing import L1Signer
 
-from adapters.hyperliquid.constants import ADDRESS_BASE_BUDGET
-from adapters.hyperliquid.constants import CANNOT_MODIFY
-from adapters.hyperliquid.constants import INFO_WEIGHT_2
-from adapters.hyperliquid.constants import IP_WEIGHT_PER_MINUTE
-from adapters.hyperliquid.constants import MISSING_ORDER
-from adapters.hyperliquid.parsing import ExchangeActionError
-from adapters.hyperliquid.parsing import batch_modify_action
-from adapters.hyperliquid.parsing import cancel_action
-from adapters.hyperliquid.parsing import cancel_by_cloid_action
-from adapters.hyperliquid.parsing import order_action
-from adapters.hyperliquid.parsing import response_statuses
+from .constants import ADDRESS_BASE_BUDGET
+from .constants import CANNOT_MODIFY
+from .constants import INFO_WEIGHT_2
+from .constants import IP_WEIGHT_PER_MINUTE
+from .constants import MISSING_ORDER
+from .parsing import ExchangeActionError
+from .parsing import batch_modify_action
+from .parsing import cancel_action
+from .parsing import cancel_by_cloid_action
+from .parsing import order_action
+from .parsing import response_statuses
 
 
 class HLHttpError(Exception):

@@ -12,8 +12,8 @@ from nautilus_trader.config import InstrumentProviderConfig
 from nautilus_trader.model.currencies import USDC
 from nautilus_trader.model.identifiers import InstrumentId
 
-from botmm_nautilus.instruments import coin_of
-from botmm_nautilus.instruments import make_perpetual
+from .instruments import coin_of
+from .instruments import make_perpetual
 
 
 class HLInstrumentProvider(InstrumentProvider):

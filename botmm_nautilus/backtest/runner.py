@@ -21,10 +21,13 @@ from typing import Any
 
 import pandas as pd
 
-from botmm_nautilus.config import MMConfig
+from botmm_nautilus.adapters.hyperliquid import VENUE_NAME
+from botmm_nautilus.adapters.hyperliquid import instrument_id_for
+from botmm_nautilus.config.asset import MMConfig
 from botmm_nautilus.data.catalog_io import CatalogError
-from botmm_nautilus.instruments import VENUE_NAME
-from botmm_nautilus.instruments import instrument_id_for
+from botmm_nautilus.errors import ConfigError
+from botmm_nautilus.strategies import STRATEGIES
+from botmm_nautilus.strategies import importable_path
 
 BAR_SPECS = {"1-MINUTE": 60, "5-MINUTE": 300, "15-MINUTE": 900, "1-HOUR": 3600}
 
@@ -119,8 +122,7 @@ def build_run_config(
     start_ns: int | None = None,
     end_ns: int | None = None,
     record_key: str = "default",
-    strategy_path: str = "strategies.market_maker:MarketMaker",
-    config_path: str = "strategies.market_maker:MarketMakerConfig",
+    strategy: str = "MarketMaker",
     strategy_config: dict | None = None,
     bypass_logging: bool = True,
     log_level: str = "ERROR",
@@ -143,6 +145,9 @@ def build_run_config(
     from nautilus_trader.model.data import TradeTick
     from nautilus_trader.model.identifiers import InstrumentId
 
+    if strategy not in STRATEGIES:
+        raise ConfigError(f"unknown strategy {strategy!r}; known: {', '.join(STRATEGIES)}")
+    strategy_cls, config_cls = STRATEGIES[strategy]
     iid = instrument_id_for(cfg.coin)
     latency_ns = int(cfg.venue.latency_ms * 1_000_000)
     venue = BacktestVenueConfig(
@@ -215,7 +220,13 @@ def build_run_config(
     if strategy_config:
         strat_cfg.update(strategy_config)
     engine = BacktestEngineConfig(
-        strategies=[ImportableStrategyConfig(strategy_path=strategy_path, config_path=config_path, config=strat_cfg)],
+        strategies=[
+            ImportableStrategyConfig(
+                strategy_path=importable_path(strategy_cls),
+                config_path=importable_path(config_cls),
+                config=strat_cfg,
+            ),
+        ],
         logging=LoggingConfig(log_level=log_level, bypass_logging=bypass_logging),
         # our own reports compute every statistic; Nautilus's post-run analyzer rebuilds pandas
         # frames per closed position (seconds per run, growing with the number of positions)
@@ -240,7 +251,7 @@ def build_node(run_cfg):
     """A built ``BacktestNode`` for one run config, with the analyzer work-around applied."""
     from nautilus_trader.backtest.node import BacktestNode
 
-    from botmm_nautilus.nautilus_fixes import make_trade_recording_cheap
+    from botmm_nautilus.engine.portfolio_fix import make_trade_recording_cheap
 
     node = BacktestNode(configs=[run_cfg])
     node.build()

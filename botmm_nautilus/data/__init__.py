@@ -9,11 +9,11 @@ Importers (each all-or-nothing through ``catalog_io.StagedCatalogWriter``):
 * ``binance.import_binance_raw``: Binance USD-M raw WebSocket captures (incremental depth).
 
 ``info.catalog_info`` / ``format_catalog_info`` describe a catalog from file metadata only.
-Bad input raises ``errors.DataImportError`` naming the file and row.
+Bad input raises ``botmm_nautilus.errors.DataImportError`` naming the file and row.
 """
 
-from botmm_nautilus.data.errors import DataImportError
 from botmm_nautilus.data.summary import ImportSummary
 from botmm_nautilus.data.summary import InstrumentImportCounts
+from botmm_nautilus.errors import DataImportError
 
 __all__ = ["DataImportError", "ImportSummary", "InstrumentImportCounts"]

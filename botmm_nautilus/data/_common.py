@@ -1,8 +1,6 @@
-"""Helpers shared by the importers: input checks, fixed-point conversion, time columns, batching.
+"""Helpers shared by the importers: input checks, time columns, batching.
 
-Prices and sizes travel through the importers as integer ticks and lots (``value * 10**decimals``)
-so that book diffs compare exact integers and Nautilus objects are built with ``from_raw``
-(raw = ticks * 10**(FIXED_PRECISION - decimals)), never from floats that could carry noise.
+Fixed-point conversion (prices and sizes as integer ticks and lots) is in ``engine.ticks``.
 """
 
 from __future__ import annotations
@@ -16,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from botmm_nautilus.data.errors import DataImportError
+from botmm_nautilus.errors import DataImportError
 
 NANOS_PER_SECOND = 1_000_000_000
 NANOS_PER_MILLI = 1_000_000
@@ -52,42 +50,6 @@ def progress_bar(desc: str, unit: str, enabled: bool, total: int | None = None):
     from tqdm import tqdm
 
     return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, file=sys.stderr, disable=not enabled, leave=False)
-
-
-def to_ticks(values: np.ndarray, decimals: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(ticks, bad)``: ``values * 10**decimals`` rounded to int64, and a mask of the values that
-    are not finite or not a whole number of ticks (beyond float noise of a few ulps)."""
-    values = np.asarray(values, dtype=np.float64)
-    scaled = values * (10.0**decimals)
-    finite = np.isfinite(scaled)
-    rounded = np.rint(np.where(finite, scaled, 0.0))
-    noise = 1e-7 + 2e-15 * np.abs(rounded)
-    bad = ~finite | (np.abs(scaled - rounded) > noise)
-    return rounded.astype(np.int64), bad
-
-
-def value_to_ticks(value, decimals: int) -> int | None:
-    """One price or size (float, int, str or Decimal) as integer ticks, or None if not representable."""
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return None
-    scaled = x * (10.0**decimals)
-    if not np.isfinite(scaled):
-        return None
-    n = round(scaled)
-    if abs(scaled - n) > 1e-7 + 2e-15 * abs(n):
-        return None
-    return int(n)
-
-
-def format_ticks(ticks: int, decimals: int) -> str:
-    """Integer ticks back to decimal text (for error messages)."""
-    if decimals <= 0:
-        return str(ticks)
-    sign = "-" if ticks < 0 else ""
-    whole, frac = divmod(abs(int(ticks)), 10**decimals)
-    return f"{sign}{whole}.{frac:0{decimals}d}"
 
 
 def clamp_monotonic(ts_ns: np.ndarray, floor_ns: int | None) -> tuple[np.ndarray, int]:

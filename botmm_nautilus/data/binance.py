@@ -44,7 +44,6 @@ from functools import reduce
 from pathlib import Path
 
 import msgspec
-
 from nautilus_trader.model.currencies import USDC
 from nautilus_trader.model.currencies import USDT
 from nautilus_trader.model.data import TradeTick
@@ -60,19 +59,19 @@ from nautilus_trader.model.objects import Money
 from nautilus_trader.model.objects import Price
 from nautilus_trader.model.objects import Quantity
 
+from botmm_nautilus.adapters.hyperliquid.instruments import base_currency
 from botmm_nautilus.data._common import DEFAULT_BATCH_SIZE
 from botmm_nautilus.data._common import NANOS_PER_MILLI
 from botmm_nautilus.data._common import CatalogBatcher
-from botmm_nautilus.data._common import format_ticks
 from botmm_nautilus.data._common import progress_bar
 from botmm_nautilus.data._common import require_file
 from botmm_nautilus.data.catalog_io import StagedCatalogWriter
-from botmm_nautilus.data.errors import DataImportError
-from botmm_nautilus.data.snapshot_diff import F_LAST
-from botmm_nautilus.data.snapshot_diff import F_SNAPSHOT
-from botmm_nautilus.data.snapshot_diff import BookDeltaEncoder
 from botmm_nautilus.data.summary import ImportSummary
-from botmm_nautilus.instruments import base_currency
+from botmm_nautilus.engine.book_diff import F_LAST
+from botmm_nautilus.engine.book_diff import F_SNAPSHOT
+from botmm_nautilus.engine.book_diff import BookDeltaEncoder
+from botmm_nautilus.engine.ticks import format_ticks
+from botmm_nautilus.errors import DataImportError
 
 BINANCE_VENUE = "BINANCE"
 # Binance USD-M VIP 0 fees (maker 0.02 %, taker 0.05 %).

@@ -33,12 +33,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from nautilus_trader.model.data import Bar
 from nautilus_trader.model.data import BarType
 from nautilus_trader.model.objects import FIXED_PRECISION
 
-from botmm_nautilus import hl_rules
+from botmm_nautilus.adapters.hyperliquid import make_perpetual
 from botmm_nautilus.data._common import NANOS_PER_SECOND
 from botmm_nautilus.data._common import as_path_list
 from botmm_nautilus.data._common import first_bad
@@ -46,9 +45,9 @@ from botmm_nautilus.data._common import numeric_column
 from botmm_nautilus.data._common import require_columns
 from botmm_nautilus.data._common import time_column_to_ns
 from botmm_nautilus.data.catalog_io import StagedCatalogWriter
-from botmm_nautilus.data.errors import DataImportError
 from botmm_nautilus.data.summary import ImportSummary
-from botmm_nautilus.instruments import make_perpetual
+from botmm_nautilus.errors import DataImportError
+from botmm_nautilus.venue import rules as hl_rules
 
 _INTERVAL_RE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$", re.IGNORECASE)
 _SPEC_RE = re.compile(r"^\s*(\d+)-(SECOND|MINUTE|HOUR|DAY|WEEK)\s*$", re.IGNORECASE)

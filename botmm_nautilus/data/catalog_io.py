@@ -23,6 +23,8 @@ from pathlib import Path
 
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
+from botmm_nautilus.errors import DataError
+
 INSTRUMENT_DIRS = {
     "crypto_perpetual",
     "crypto_future",
@@ -36,7 +38,7 @@ INSTRUMENT_DIRS = {
 _TS_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2})-(\d{2})-(\d{2})-(\d{9})Z$")
 
 
-class CatalogError(Exception):
+class CatalogError(DataError):
     """A problem with the catalog a user pointed us at."""
 
 

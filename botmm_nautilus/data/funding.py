@@ -33,9 +33,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from nautilus_trader.model.data import FundingRateUpdate
 
+from botmm_nautilus.adapters.hyperliquid import make_perpetual
 from botmm_nautilus.data._common import NANOS_PER_MILLI
 from botmm_nautilus.data._common import NANOS_PER_SECOND
 from botmm_nautilus.data._common import first_bad
@@ -44,9 +44,8 @@ from botmm_nautilus.data._common import require_columns
 from botmm_nautilus.data._common import require_file
 from botmm_nautilus.data._common import time_column_to_ns
 from botmm_nautilus.data.catalog_io import StagedCatalogWriter
-from botmm_nautilus.data.errors import DataImportError
 from botmm_nautilus.data.summary import ImportSummary
-from botmm_nautilus.instruments import make_perpetual
+from botmm_nautilus.errors import DataImportError
 
 MAX_ABS_HOURLY_RATE = Decimal("0.04")
 HOURLY_INTERVAL_MIN = 60

@@ -36,20 +36,20 @@ from pathlib import Path
 import lz4.frame
 import msgspec
 
-from botmm_nautilus import hl_rules
+from botmm_nautilus.adapters.hyperliquid import make_perpetual
 from botmm_nautilus.data._common import DEFAULT_BATCH_SIZE
 from botmm_nautilus.data._common import NANOS_PER_MILLI
 from botmm_nautilus.data._common import NANOS_PER_SECOND
 from botmm_nautilus.data._common import CatalogBatcher
 from botmm_nautilus.data._common import as_path_list
 from botmm_nautilus.data._common import progress_bar
-from botmm_nautilus.data._common import value_to_ticks
 from botmm_nautilus.data.catalog_io import StagedCatalogWriter
-from botmm_nautilus.data.errors import DataImportError
-from botmm_nautilus.data.snapshot_diff import DEFAULT_GAP_THRESHOLD_NS
-from botmm_nautilus.data.snapshot_diff import SnapshotDiffer
 from botmm_nautilus.data.summary import ImportSummary
-from botmm_nautilus.instruments import make_perpetual
+from botmm_nautilus.engine.book_diff import DEFAULT_GAP_THRESHOLD_NS
+from botmm_nautilus.engine.book_diff import SnapshotDiffer
+from botmm_nautilus.engine.ticks import value_to_ticks
+from botmm_nautilus.errors import DataImportError
+from botmm_nautilus.venue import rules as hl_rules
 
 READ_BYTES = 1 << 20
 # Sizes sampled from a coin's first file to infer szDecimals when the coin is not in the table.

@@ -39,13 +39,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from nautilus_trader.model.data import TradeTick
 from nautilus_trader.model.enums import AggressorSide
 from nautilus_trader.model.identifiers import TradeId
 from nautilus_trader.model.objects import FIXED_PRECISION
 
-from botmm_nautilus import hl_rules
+from botmm_nautilus.adapters.hyperliquid import make_perpetual
 from botmm_nautilus.data._common import DEFAULT_BATCH_SIZE
 from botmm_nautilus.data._common import NANOS_PER_SECOND
 from botmm_nautilus.data._common import CatalogBatcher
@@ -56,13 +55,13 @@ from botmm_nautilus.data._common import iter_csv_chunks
 from botmm_nautilus.data._common import numeric_column
 from botmm_nautilus.data._common import progress_bar
 from botmm_nautilus.data._common import require_columns
-from botmm_nautilus.data._common import to_ticks
 from botmm_nautilus.data.catalog_io import StagedCatalogWriter
-from botmm_nautilus.data.errors import DataImportError
-from botmm_nautilus.data.snapshot_diff import DEFAULT_GAP_THRESHOLD_NS
-from botmm_nautilus.data.snapshot_diff import SnapshotDiffer
 from botmm_nautilus.data.summary import ImportSummary
-from botmm_nautilus.instruments import make_perpetual
+from botmm_nautilus.engine.book_diff import DEFAULT_GAP_THRESHOLD_NS
+from botmm_nautilus.engine.book_diff import SnapshotDiffer
+from botmm_nautilus.engine.ticks import to_ticks
+from botmm_nautilus.errors import DataImportError
+from botmm_nautilus.venue import rules as hl_rules
 
 BOOK_FILE_RE = re.compile(r"^orderbooks_(?P<coin>[A-Za-z0-9]+)\.csv(\.gz)?$")
 TRADES_FILE_RE = re.compile(r"^trades_(?P<coin>[A-Za-z0-9]+)\.csv(\.gz)?$")

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from botmm_nautilus import hl_rules
+from botmm_nautilus.venue import rules as hl_rules
 
 NANOS_PER_SECOND = 1_000_000_000
 BOOK_LEVELS = 20

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from dataclasses import field
-
 from datetime import datetime
 from datetime import timezone
 

@@ -69,7 +69,6 @@ from decimal import Decimal
 
 import numpy as np
 import pandas as pd
-
 from nautilus_trader.model.data import Bar
 from nautilus_trader.model.data import BarType
 from nautilus_trader.model.data import FundingRateUpdate
@@ -82,7 +81,8 @@ from nautilus_trader.model.enums import RecordFlag
 from nautilus_trader.model.identifiers import TradeId
 from nautilus_trader.model.objects import FIXED_PRECISION
 
-from botmm_nautilus import hl_rules
+from botmm_nautilus.adapters.hyperliquid import instrument_id_for
+from botmm_nautilus.adapters.hyperliquid import make_perpetual
 from botmm_nautilus.data._common import CatalogBatcher
 from botmm_nautilus.data._common import progress_bar
 from botmm_nautilus.data.catalog_io import StagedCatalogWriter
@@ -92,8 +92,7 @@ from botmm_nautilus.data.synth_params import NEAR_LEVELS
 from botmm_nautilus.data.synth_params import SIZE_QUANTILE_PROBS
 from botmm_nautilus.data.synth_params import CoinSynthParams
 from botmm_nautilus.data.synth_params import params_for
-from botmm_nautilus.instruments import instrument_id_for
-from botmm_nautilus.instruments import make_perpetual
+from botmm_nautilus.venue import rules as hl_rules
 
 NANOS_PER_SECOND = 1_000_000_000
 NANOS_PER_MINUTE = 60 * NANOS_PER_SECOND

@@ -39,8 +39,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from botmm_nautilus import hl_rules
 from botmm_nautilus.data import market_stats
+from botmm_nautilus.venue import rules as hl_rules
 
 # Probabilities at which size distributions are tabulated (inverse CDF, linear in log size).
 SIZE_QUANTILE_PROBS: tuple[float, ...] = (0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999, 1.0)

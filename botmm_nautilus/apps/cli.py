@@ -1,0 +1,335 @@
+"""The ``botmm`` command line.
+
+    botmm data import-hyperliquid-ws DIR --catalog CAT [--coins BTC ETH] [--replace]
+    botmm data import-hyperliquid-s3 FILE... --catalog CAT [--allow-truncated] [--replace]
+    botmm data import-candles FILE... --coin COIN --catalog CAT [--interval 5m] [--replace]
+    botmm data import-funding FILE --coin COIN --catalog CAT [--replace]
+    botmm data import-binance-raw FILE --catalog CAT [--replace]
+    botmm data synth --catalog CAT [--coins ...] [--days N] [--bar-days N] [--seed S]
+    botmm data info --catalog CAT
+    botmm backtest --config configs/btc.yaml [--catalog CAT] [--start ISO] [--end ISO]
+                   [--mode book|candles] [--json FILE] [--report DIR]
+    botmm twin --catalog CAT --coins BTC ETH [--host 127.0.0.1] [--port P] [--speed X] [--balance USDC]
+    botmm live [--config configs/live.yaml] [--venue testnet|mainnet|twin] [--url URL] [--run-seconds N] [--json FILE]
+    botmm record --coins BTC ETH --catalog CAT [--url URL] [--venue testnet|mainnet] [--run-seconds N]
+                 [--flush-seconds 60] [--part-seconds 3600] [--json FILE]
+
+User errors (bad YAML, missing or corrupt data, a catalog without the needed data) print one line
+``error: ...`` naming the file and field and exit with status 2; they never print a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+
+def _quiet_warnings() -> None:
+    # pandas 3 warns about the engine's Timestamp.utcnow() on every run (NAUTILUS_1231_NOTES #12).
+    warnings.filterwarnings("ignore", message=".*utcnow.*")
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    try:
+        from pandas.errors import Pandas4Warning  # type: ignore[attr-defined]
+
+        warnings.filterwarnings("ignore", category=Pandas4Warning)
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from botmm_nautilus.errors import BotmmError
+
+    return (BotmmError, FileNotFoundError)
+
+
+# ------------------------------------------------------------------------------------------ data
+
+
+def cmd_import_ws(args) -> int:
+    from botmm_nautilus.data.hl_ws import import_hyperliquid_ws
+
+    summary = import_hyperliquid_ws(args.directory, args.catalog, coins=args.coins, replace=args.replace, progress=not args.quiet)
+    print(summary)
+    return 0
+
+
+def cmd_import_s3(args) -> int:
+    from botmm_nautilus.data.hl_s3 import import_hyperliquid_s3
+
+    kwargs = {"replace": args.replace, "progress": not args.quiet}
+    if args.allow_truncated:
+        kwargs["allow_truncated"] = True
+    summary = import_hyperliquid_s3(args.files, args.catalog, **kwargs)
+    print(summary)
+    return 0
+
+
+def cmd_import_candles(args) -> int:
+    from botmm_nautilus.data.candles import import_candles
+
+    summary = import_candles(args.files, args.coin, args.catalog, interval=args.interval, replace=args.replace)
+    print(summary)
+    return 0
+
+
+def cmd_import_funding(args) -> int:
+    from botmm_nautilus.data.funding import import_funding
+
+    summary = import_funding(args.file, args.coin, args.catalog, replace=args.replace)
+    print(summary)
+    return 0
+
+
+def cmd_import_binance(args) -> int:
+    from botmm_nautilus.data.binance import import_binance_raw
+
+    summary = import_binance_raw(args.file, args.catalog, replace=args.replace)
+    print(summary)
+    return 0
+
+
+def cmd_synth(args) -> int:
+    from botmm_nautilus.data.synth import write_synthetic_catalog
+
+    summary = write_synthetic_catalog(
+        args.catalog,
+        coins=tuple(c.upper() for c in args.coins),
+        l2_hours=args.days * 24.0,
+        bar_days=args.bar_days,
+        seed=args.seed,
+        start=args.start,
+        progress=not args.quiet,
+        replace=args.replace,
+    )
+    print(summary)
+    return 0
+
+
+def cmd_info(args) -> int:
+    from botmm_nautilus.data.info import catalog_info
+    from botmm_nautilus.data.info import format_catalog_info
+
+    if not Path(args.catalog).is_dir():
+        from botmm_nautilus.data.catalog_io import CatalogError
+
+        raise CatalogError(f"catalog {args.catalog} not found")
+    print(format_catalog_info(catalog_info(args.catalog)))
+    return 0
+
+
+# -------------------------------------------------------------------------------------- backtest
+
+
+def cmd_backtest(args) -> int:
+    from botmm_nautilus.backtest.runner import run_backtest
+    from botmm_nautilus.config.asset import load_config
+    from botmm_nautilus.reports import format_summary_table
+
+    cfg = load_config(args.config)
+    outcome = run_backtest(
+        cfg,
+        catalog_path=args.catalog,
+        start=args.start,
+        end=args.end,
+        mode=args.mode,
+        json_path=args.json,
+        report_dir=args.report,
+        data_description=args.data_description,
+        progress=not args.quiet,
+    )
+    print(format_summary_table(outcome.summary))
+    if outcome.json_path:
+        print(f"JSON result: {outcome.json_path}")
+    if outcome.report_path:
+        print(f"HTML report: {outcome.report_path}")
+    return 0
+
+
+# ------------------------------------------------------------------------------------------- twin
+
+
+def cmd_twin(args) -> int:
+    from botmm_nautilus.twin import serve
+
+    return serve(
+        args.catalog,
+        args.coins,
+        host=args.host,
+        port=args.port,
+        speed=args.speed,
+        balance=args.balance,
+        accounts_file=args.accounts,
+        loop=args.loop,
+        start=args.start,
+        end=args.end,
+    )
+
+
+# ----------------------------------------------------------------------------------------- record
+
+
+def cmd_record(args) -> int:
+    import json
+    import logging
+
+    from botmm_nautilus.apps.recorder import RecorderError
+    from botmm_nautilus.apps.recorder import RecordSettings
+    from botmm_nautilus.apps.recorder import format_summary
+    from botmm_nautilus.apps.recorder import record_blocking
+    from botmm_nautilus.apps.recorder import resolve_urls
+
+    for name in ("run_seconds", "flush_seconds", "part_seconds", "stale_seconds", "status_seconds"):
+        value = getattr(args, name)
+        positive = name in ("part_seconds", "run_seconds")
+        if value is not None and (value <= 0 if positive else value < 0):
+            print(f"error: --{name.replace('_', '-')} must be {'> 0' if positive else '>= 0'}, got {value:g}", file=sys.stderr)
+            return 2
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        http_url, ws_url = resolve_urls(args.url, testnet=args.venue != "mainnet")
+        settings = RecordSettings(
+            coins=list(dict.fromkeys(args.coins)),
+            catalog=args.catalog,
+            http_url=http_url,
+            ws_url=ws_url,
+            part_seconds=args.part_seconds,
+            flush_seconds=args.flush_seconds,
+            status_seconds=0.0 if args.quiet else args.status_seconds,
+            stale_seconds=args.stale_seconds,
+            run_seconds=args.run_seconds,
+        )
+        summary = record_blocking(settings, print_fn=lambda line: print(line, flush=True))
+    except RecorderError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(format_summary(summary), flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(summary, indent=2, default=str))
+    return 1 if summary.get("rescue_path") else 0
+
+
+# ---------------------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="botmm", description="Hyperliquid market making on Nautilus Trader")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    data = sub.add_parser("data", help="import, generate and inspect Parquet catalog data")
+    dsub = data.add_subparsers(dest="data_command", required=True)
+
+    def common(sp, catalog_required=True):
+        sp.add_argument("--catalog", required=catalog_required, help="ParquetDataCatalog directory")
+        sp.add_argument("--replace", action="store_true", help="overwrite overlapping data already in the catalog")
+        sp.add_argument("--quiet", action="store_true", help="no progress display")
+
+    sp = dsub.add_parser("import-hyperliquid-ws", help="Hyperliquid WebSocket recording folder (orderbooks_*/trades_* csv.gz)")
+    sp.add_argument("directory")
+    sp.add_argument("--coins", nargs="*", default=None)
+    common(sp)
+    sp.set_defaults(func=cmd_import_ws)
+
+    sp = dsub.add_parser("import-hyperliquid-s3", help="Hyperliquid S3 archive l2Book hour files (LZ4 JSON lines)")
+    sp.add_argument("files", nargs="+")
+    sp.add_argument("--allow-truncated", action="store_true", help="keep the complete lines of a cut-off file")
+    common(sp)
+    sp.set_defaults(func=cmd_import_s3)
+
+    sp = dsub.add_parser("import-candles", help="candles: Feather/CSV (date,open,high,low,close,volume) or candleSnapshot JSON")
+    sp.add_argument("files", nargs="+")
+    sp.add_argument("--coin", required=True)
+    sp.add_argument("--interval", default=None, help="e.g. 1m, 5m, 15m, 1h (default: from the file name or timestamps)")
+    common(sp)
+    sp.set_defaults(func=cmd_import_candles)
+
+    sp = dsub.add_parser("import-funding", help="hourly funding history (Feather/CSV/fundingHistory JSON)")
+    sp.add_argument("file")
+    sp.add_argument("--coin", required=True)
+    common(sp)
+    sp.set_defaults(func=cmd_import_funding)
+
+    sp = dsub.add_parser("import-binance-raw", help="Binance USD-M raw WebSocket capture (<local_ns> <json> lines)")
+    sp.add_argument("file")
+    common(sp)
+    sp.set_defaults(func=cmd_import_binance)
+
+    sp = dsub.add_parser("synth", help="generate the seeded synthetic market (L2, trades, bars, funding)")
+    sp.add_argument("--coins", nargs="*", default=["BTC", "ETH", "SOL", "XRP", "HYPE"])
+    sp.add_argument("--days", type=float, default=1.0, help="days of L2 book + trades (default 1)")
+    sp.add_argument("--bar-days", type=int, default=365, help="days of 5-minute and 1-hour bars (default 365)")
+    sp.add_argument("--seed", type=int, default=7)
+    sp.add_argument("--start", default="2025-01-01", help="first day (UTC)")
+    common(sp)
+    sp.set_defaults(func=cmd_synth)
+
+    sp = dsub.add_parser("info", help="what a catalog holds: instruments, data types, time ranges, counts")
+    sp.add_argument("--catalog", required=True)
+    sp.set_defaults(func=cmd_info)
+
+    bt = sub.add_parser("backtest", help="run the MarketMaker strategy over a catalog")
+    bt.add_argument("--config", required=True, help="per-asset YAML, e.g. configs/btc.yaml")
+    bt.add_argument("--catalog", default=None, help="catalog directory (default: backtest.catalog in the config)")
+    bt.add_argument("--start", default=None, help="ISO time, e.g. 2025-01-01T00:00:00Z")
+    bt.add_argument("--end", default=None)
+    bt.add_argument("--mode", choices=["book", "candles"], default="book")
+    bt.add_argument("--json", default=None, help="write the result JSON here")
+    bt.add_argument("--report", default=None, help="write the HTML report into this directory")
+    bt.add_argument("--data-description", default=None, help="what the data is, for the report header")
+    bt.add_argument("--quiet", action="store_true")
+    bt.set_defaults(func=cmd_backtest)
+
+    sp = sub.add_parser("twin", help="local Hyperliquid exchange twin (HTTP + WebSocket) replaying a catalog: paper trading, integration tests")
+    sp.add_argument("--catalog", required=True)
+    sp.add_argument("--coins", nargs="+", required=True)
+    sp.add_argument("--host", default="127.0.0.1")
+    sp.add_argument("--port", type=int, default=3001, help="0 = any free port; 3001 = the SDK's LOCAL_API_URL")
+    sp.add_argument("--speed", type=float, default=1.0, help="replay speed (1 = real time)")
+    sp.add_argument("--balance", type=float, default=100000.0, help="starting USDC of every new account")
+    sp.add_argument("--accounts", default=None, help='JSON: {"0xaddr": usdc} or {"accounts": {...}, "subAccounts": {"0xmaster": ["0xsub"]}}')
+    sp.add_argument("--loop", action="store_true", help="replay again from the start when the data ends")
+    sp.add_argument("--start", default=None, help="ISO time")
+    sp.add_argument("--end", default=None, help="ISO time")
+    sp.set_defaults(func=cmd_twin)
+
+    sp = sub.add_parser("record", help="record Hyperliquid l2Book + trades into the Parquet catalog (hourly parts, gaps logged)")
+    sp.add_argument("--coins", nargs="+", required=True)
+    sp.add_argument("--catalog", required=True)
+    sp.add_argument("--url", default=None, help="venue HTTP base (http://127.0.0.1:3001 for the twin) or its ws(s)://.../ws URL; "
+                    "default: the --venue's public URL")
+    sp.add_argument("--venue", choices=["testnet", "mainnet"], default="testnet", help="default URL when --url is not given "
+                    "(testnet, like the adapter's config; market data needs no key)")
+    sp.add_argument("--run-seconds", type=float, default=None, help="stop after N seconds (default: until Ctrl-C / SIGTERM)")
+    sp.add_argument("--flush-seconds", type=float, default=60.0, help="write buffered data every N s (0 = only at part "
+                    "rotation and stop; default 60)")
+    sp.add_argument("--part-seconds", type=float, default=3600.0, help="part length in exchange time (default 3600 = UTC hours)")
+    sp.add_argument("--stale-seconds", type=float, default=30.0, help="no book message of a coin for N s = a gap (0 = off)")
+    sp.add_argument("--status-seconds", type=float, default=10.0, help="status line interval (default 10)")
+    sp.add_argument("--json", default=None, help="write the summary as JSON here")
+    sp.add_argument("--quiet", action="store_true", help="no status lines")
+    sp.set_defaults(func=cmd_record)
+
+    from botmm_nautilus.apps.live import add_live_parser
+
+    add_live_parser(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    _quiet_warnings()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except _user_errors() as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

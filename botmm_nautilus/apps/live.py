@@ -1,0 +1,476 @@
+"""``botmm live``: run the MarketMaker on Hyperliquid (testnet, mainnet or the local twin).
+
+    python -m botmm_nautilus.apps.live --config configs/live.yaml [--venue testnet|mainnet|twin] [--url URL]
+        [--coins BTC ETH] [--run-seconds N] [--json FILE] [--mainnet [--yes-i-mean-mainnet]]
+
+The node is a Nautilus ``TradingNode`` with the adapters in ``adapters/hyperliquid`` and one
+``MarketMaker`` per coin (the same strategy class and per-asset YAML as the backtest).
+
+Safety: mainnet needs ``--mainnet`` (or ``venue: mainnet`` in the YAML *and* ``--mainnet``) and an
+interactive "yes" on a TTY; without a TTY it is refused unless ``--yes-i-mean-mainnet``. Before the
+node is built a preflight checks the key, that the venue answers, that the coins exist, and that
+the venue accepts the signer, each failure being one ``error: ...`` line (exit status 2).
+``--run-seconds N`` stops gracefully after N s (quotes canceled); ``--json`` writes a summary.
+The private key is never logged, printed or written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from dataclasses import dataclass
+from dataclasses import field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from botmm_nautilus.errors import BotmmError
+from botmm_nautilus.errors import ConfigError
+
+VENUES = ("testnet", "mainnet", "twin")
+
+
+class LiveError(BotmmError):
+    """A user-facing problem: printed as one line ``error: ...``."""
+
+
+@dataclass
+class LiveSettings:
+    venue: str = "testnet"
+    url: str | None = None
+    ws_url: str | None = None
+    coins: list[str] = field(default_factory=lambda: ["BTC"])
+    configs_dir: str = "configs"
+    trader_id: str = "BOTMM-001"
+    key_env: str | None = None
+    keystore: str | None = None
+    keystore_password_env: str | None = "HYPERLIQUID_KEYSTORE_PASSWORD"
+    account_address: str | None = None
+    vault_address: str | None = None
+    dead_man_deadline_s: float = 30.0
+    dead_man_refresh_s: float = 15.0
+    account_refresh_s: float = 10.0
+    account_min_interval_s: float = 2.0  # clearinghouseState after fills at most this often
+    instrument_refresh_s: float = 300.0  # meta reload: notices szDecimals changes
+    reconciliation_lookback_mins: int = 1440
+    log_level: str = "INFO"
+    log_dir: str | None = None
+    mm_overrides: dict[str, dict] = field(default_factory=dict)  # coin -> raw per-asset dict (tests)
+
+    @property
+    def testnet(self) -> bool:
+        return self.venue != "mainnet"
+
+
+def load_live_settings(path: str | Path | None, **overrides: Any) -> LiveSettings:
+    raw: dict = {}
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"{p}: live config file not found")
+        try:
+            raw = yaml.safe_load(p.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{p}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{p}: the top level must be a mapping")
+    src = str(path) if path else "<live settings>"
+    allowed = {"venue", "url", "ws_url", "coins", "configs_dir", "trader_id", "key", "account_address", "vault_address",
+               "dead_man", "account_refresh_s", "account_min_interval_s", "instrument_refresh_s", "reconciliation_lookback_mins", "log_level", "log_dir"}
+    unknown = sorted(set(raw) - allowed)
+    if unknown:
+        raise ConfigError(f"{src}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
+    key = raw.get("key") or {}
+    dm = raw.get("dead_man") or {}
+    s = LiveSettings(
+        venue=str(raw.get("venue", "testnet")),
+        url=raw.get("url"),
+        ws_url=raw.get("ws_url"),
+        coins=[str(c).upper() for c in (raw.get("coins") or ["BTC"])],
+        configs_dir=str(raw.get("configs_dir", "configs")),
+        trader_id=str(raw.get("trader_id", "BOTMM-001")),
+        key_env=key.get("env"),
+        keystore=key.get("keystore"),
+        keystore_password_env=key.get("keystore_password_env", "HYPERLIQUID_KEYSTORE_PASSWORD"),
+        account_address=raw.get("account_address"),
+        vault_address=raw.get("vault_address"),
+        dead_man_deadline_s=float(dm.get("deadline_s", 30)),
+        dead_man_refresh_s=float(dm.get("refresh_s", 15)),
+        account_refresh_s=float(raw.get("account_refresh_s", 10)),
+        account_min_interval_s=float(raw.get("account_min_interval_s", 2)),
+        instrument_refresh_s=float(raw.get("instrument_refresh_s", 300)),
+        reconciliation_lookback_mins=int(raw.get("reconciliation_lookback_mins", 1440)),
+        log_level=str(raw.get("log_level", "INFO")).upper(),
+        log_dir=raw.get("log_dir"),
+    )
+    for k, v in overrides.items():
+        if v is not None:
+            setattr(s, k, v)
+    if s.venue not in VENUES:
+        raise ConfigError(f"{src}: venue: {s.venue!r} is not one of {', '.join(VENUES)}")
+    if s.venue == "twin" and not s.url:
+        raise ConfigError(f"{src}: venue twin needs url (e.g. --url http://127.0.0.1:3001)")
+    if s.dead_man_deadline_s and s.dead_man_deadline_s < 5:
+        raise ConfigError(f"{src}: dead_man.deadline_s must be 0 (off) or >= 5 (venue minimum)")
+    if s.dead_man_deadline_s and s.dead_man_refresh_s >= s.dead_man_deadline_s:
+        raise ConfigError(f"{src}: dead_man.refresh_s must be below deadline_s")
+    return s
+
+
+# ------------------------------------------------------------------------------------------ configs
+
+
+def client_configs(s: LiveSettings):
+    from nautilus_trader.config import InstrumentProviderConfig
+
+    from botmm_nautilus.adapters.hyperliquid import HLDataClientConfig
+    from botmm_nautilus.adapters.hyperliquid import HLExecClientConfig
+
+    ipc = InstrumentProviderConfig(load_all=True)
+    data = HLDataClientConfig(instrument_provider=ipc, testnet=s.testnet, base_url_http=s.url, base_url_ws=s.ws_url,
+                              coins=list(s.coins), instrument_refresh_secs=s.instrument_refresh_s)
+    exec_ = HLExecClientConfig(
+        instrument_provider=ipc, testnet=s.testnet, base_url_http=s.url, base_url_ws=s.ws_url, coins=list(s.coins),
+        private_key_env=s.key_env, keystore_path=s.keystore, keystore_password_env=s.keystore_password_env,
+        account_address=s.account_address, vault_address=s.vault_address,
+        dead_man_deadline_secs=s.dead_man_deadline_s, dead_man_refresh_secs=s.dead_man_refresh_s,
+        account_refresh_secs=s.account_refresh_s, account_min_interval_secs=s.account_min_interval_s,
+    )
+    return data, exec_
+
+
+def mm_dict(s: LiveSettings, coin: str) -> dict:
+    from botmm_nautilus.config.asset import config_from_dict
+    from botmm_nautilus.config.asset import load_config
+
+    if coin in s.mm_overrides:
+        return config_from_dict(s.mm_overrides[coin], source=f"override {coin}").to_dict()
+    path = Path(s.configs_dir) / f"{coin.lower()}.yaml"
+    if not path.is_file():
+        raise ConfigError(f"{path}: per-asset config for {coin} not found (configs_dir: {s.configs_dir})")
+    return load_config(path).to_dict()
+
+
+async def _preflight_async(s: LiveSettings, exec_cfg) -> dict:
+    from botmm_nautilus.adapters.hyperliquid.factories import make_exec_http
+
+    http = make_exec_http(exec_cfg)  # HLKeyError if the key is missing or bad
+    http.max_retries = 2
+    try:
+        try:
+            meta = await http.meta_and_ctxs()
+        except Exception as exc:  # noqa: BLE001
+            raise LiveError(f"venue {exec_cfg.http_base()} unreachable: {exc}") from None
+        universe = {a["name"]: a for a in (meta[0] if isinstance(meta, list) else meta).get("universe", [])}
+        missing = [c for c in s.coins if c not in universe]
+        if not universe or len(missing) == len(s.coins):
+            raise LiveError(f"zero instruments loaded from {exec_cfg.http_base()}: coins {s.coins} not listed "
+                            f"(venue lists {sorted(universe)[:10]})")
+        if missing:
+            raise LiveError(f"coins not listed by the venue: {missing}")
+        resp = await http.exchange({"type": "noop"})
+        if isinstance(resp, dict) and resp.get("status") == "err":
+            raise LiveError(f"venue rejected the signing key from {exec_cfg.key_source()} "
+                            f"(signer {http.signer}): {resp.get('response')}")
+        return {"signer": http.signer, "user": http.user}
+    finally:
+        await http.close()
+
+
+def preflight(s: LiveSettings) -> dict:
+    from botmm_nautilus.adapters.hyperliquid.config import HLKeyError
+
+    _, exec_cfg = client_configs(s)
+    for coin in s.coins:
+        mm_dict(s, coin)
+    try:
+        return asyncio.run(_preflight_async(s, exec_cfg))
+    except HLKeyError as exc:
+        raise LiveError(str(exc)) from None
+
+
+def build_node(s: LiveSettings):
+    """A built TradingNode and the list of MarketMaker strategies (one per coin)."""
+    from nautilus_trader.config import LiveExecEngineConfig
+    from nautilus_trader.config import LoggingConfig
+    from nautilus_trader.config import TradingNodeConfig
+    from nautilus_trader.live.node import TradingNode
+
+    from botmm_nautilus.adapters.hyperliquid import HL
+    from botmm_nautilus.adapters.hyperliquid import HLLiveDataClientFactory
+    from botmm_nautilus.adapters.hyperliquid import HLLiveExecClientFactory
+    from botmm_nautilus.adapters.hyperliquid import instrument_id_for
+    from botmm_nautilus.strategies import MarketMaker
+    from botmm_nautilus.strategies import MarketMakerConfig
+
+    data_cfg, exec_cfg = client_configs(s)
+    logging = LoggingConfig(log_level=s.log_level, log_colors=False, bypass_logging=False,
+                            **({"log_directory": s.log_dir, "log_level_file": "DEBUG", "log_file_name": "botmm_live"}
+                               if s.log_dir else {}))
+    config = TradingNodeConfig(
+        trader_id=s.trader_id,
+        logging=logging,
+        exec_engine=LiveExecEngineConfig(reconciliation=True, reconciliation_lookback_mins=s.reconciliation_lookback_mins,
+                                         open_check_interval_secs=None),
+        data_clients={HL: data_cfg},
+        exec_clients={HL: exec_cfg},
+        timeout_connection=20.0,
+        timeout_reconciliation=10.0,
+        timeout_portfolio=10.0,
+        timeout_disconnection=5.0,
+        timeout_post_stop=3.0,
+    )
+    node = TradingNode(config=config)
+    strategies = []
+    for i, coin in enumerate(s.coins):
+        iid = instrument_id_for(coin)
+        strat = MarketMaker(MarketMakerConfig(instrument_id=iid, mm=mm_dict(s, coin), mode="book",
+                                              order_id_tag=f"{i + 1:03d}", external_order_claims=[iid]))
+        node.trader.add_strategy(strat)
+        strategies.append(strat)
+    node.add_data_client_factory(HL, HLLiveDataClientFactory)
+    node.add_exec_client_factory(HL, HLLiveExecClientFactory)  # 1.231 bug workaround: always register
+    node.build()
+    from botmm_nautilus.engine.portfolio_fix import make_trade_recording_cheap
+
+    make_trade_recording_cheap(node.portfolio)  # O(n^2) per closed position otherwise, over a long session
+    return node, strategies
+
+
+def summarize(node, strategies, start_balance: float | None) -> dict:
+    from nautilus_trader.model.currencies import USDC
+
+    from botmm_nautilus.adapters.hyperliquid import VENUE
+    from botmm_nautilus.adapters.hyperliquid import latency
+
+    out: dict[str, Any] = {"orders_submitted": 0, "orders_modified": 0, "orders_canceled": 0, "post_only_rejects": 0,
+                           "fills": 0, "positions": {}, "errors": []}
+    for st in strategies:
+        out["orders_submitted"] += st.orders_submitted
+        out["orders_modified"] += st.orders_modified
+        out["orders_canceled"] += st.orders_canceled
+        out["post_only_rejects"] += st.post_only_rejects
+    fills = 0
+    for order in node.cache.orders():
+        fills += len(order.trade_ids)
+    out["fills"] = fills
+    upnl = 0.0
+    for st in strategies:
+        iid = st.config.instrument_id
+        out["positions"][str(iid)] = float(node.portfolio.net_position(iid))
+        u = node.portfolio.unrealized_pnl(iid)
+        upnl += u.as_double() if u is not None else 0.0
+    account = node.cache.account_for_venue(VENUE)
+    end_balance = account.balance_total(USDC).as_double() if account is not None else None
+    out["balance_usd"] = end_balance
+    out["net_pnl_usd"] = (end_balance - start_balance + upnl) if (end_balance is not None and start_balance is not None) else None
+    client = _exec_client(node)
+    if client is not None:
+        out["errors"] = list(client.errors)
+        out["http_retries"] = client._http.retries
+        http = client._http
+        bucket = http.bucket  # shared by the data and execution clients (one IP budget)
+        import time as _time
+
+        now = _time.monotonic()
+        minutes = max((now - bucket.created) / 60.0, 1e-9)
+        out["rate_limit"] = {
+            "ip_weight_budget_per_min": bucket.capacity,
+            "ip_weight_used": round(bucket.weight_used, 1),
+            "ip_weight_per_min": round(bucket.weight_used / minutes, 1),
+            "ip_weight_window_min": round(minutes, 3),
+            "ip_throttled_s": round(bucket.waited_s, 3),
+            "ip_throttled_requests": bucket.waits,
+            "exchange_actions_sent": http.actions_sent,
+            "address_requests_used": http.address_used,  # local mirror of userRateLimit.nRequestsUsed
+            "address_requests_cap": http.address_cap,
+            "exchange_paced_requests": http.exchange_waits,  # order/modify/cancel actions the limiter delayed
+            "exchange_paced_s": round(http.exchange_wait_s, 3),
+            "batched_requests": client.batched_requests,  # actions that carried several commands
+            "batched_commands": client.batched_items,
+            "account_refreshes": client.account_refreshes,
+            "venue_clock_polls": client.venue_clock_polls,
+            "paced_batches": client.paced_batches,
+            "modify_overlaps": client.modify_overlaps,
+            # weight / requests by request type ("info:<type>", "exchange:<action>"), both clients
+            "weight_by_type": {k: round(v, 1) for k, v in sorted(_merged_counts(node, "weight_by_type").items())},
+            "requests_by_type": dict(sorted(_merged_counts(node, "requests_by_type").items())),
+            "address_by_action": dict(sorted(http.address_by_type.items())),
+        }
+        if http.quoting_mark is not None:
+            t0, w0, a0 = http.quoting_mark
+            # up to the stop request if there was one (the stop's cancel-all sweep is a one-off too)
+            t1, w1, a1 = http.stop_mark or (now, bucket.weight_used, http.address_used)
+            hours = max((t1 - t0) / 3600.0, 1e-9)
+            out["rate_limit"]["steady"] = {  # from the first order to the stop: start-up and stop excluded
+                "window_s": round(t1 - t0, 1),
+                "ip_weight_per_min": round((w1 - w0) / hours / 60.0, 1),
+                "ip_weight_per_hour": round((w1 - w0) / hours, 0),
+                "address_actions_per_hour": round((a1 - a0) / hours, 0),
+            }
+    from botmm_nautilus.adapters.hyperliquid.data import HLDataClient
+
+    for c in node.kernel.data_engine._clients.values():
+        if isinstance(c, HLDataClient):
+            out["data"] = {"book_messages": c.book_messages, "crossed_dropped": c.crossed_dropped,
+                           "resyncs": c.resyncs, "ws_reconnects": c._ws.reconnects}
+    if client is not None:
+        out["exec_ws_reconnects"] = client._ws.reconnects
+        out["dead_man_sets"] = client.dead_man_sets
+        out["venue_clock_rate"] = round(client._venue_clock_rate, 3)
+        out["modify_races"] = client.modify_races
+    out["tick_to_order_latency"] = latency.summary()
+    return out
+
+
+def _merged_counts(node, attr: str) -> dict:
+    """Per-type counters of the HTTP clients of the HL data and execution clients, summed."""
+    from botmm_nautilus.adapters.hyperliquid.data import HLDataClient
+
+    out: dict = {}
+    https = []
+    client = _exec_client(node)
+    if client is not None:
+        https.append(client._http)
+    for c in node.kernel.data_engine._clients.values():
+        if isinstance(c, HLDataClient):
+            https.append(c._provider._http)
+    seen = set()
+    for h in https:
+        if id(h) in seen:
+            continue
+        seen.add(id(h))
+        for k, v in getattr(h, attr, {}).items():
+            out[k] = out.get(k, 0) + v
+    return out
+
+
+def _exec_client(node):
+    from botmm_nautilus.adapters.hyperliquid.execution import HLExecutionClient
+
+    for c in node.kernel.exec_engine._clients.values():
+        if isinstance(c, HLExecutionClient):
+            return c
+    return None
+
+
+def _stopper(node):
+    """``node.stop`` that first notes the rate-budget counters (the steady window ends there)."""
+
+    def stop() -> None:
+        client = _exec_client(node)
+        if client is not None and client._http.stop_mark is None:
+            import time as _time
+
+            http = client._http
+            http.stop_mark = (_time.monotonic(), http.bucket.weight_used, http.address_used)
+        node.stop()
+
+    return stop
+
+
+def run_live(s: LiveSettings, run_seconds: float | None = None, json_path: str | None = None) -> dict:
+    info = preflight(s)
+    print(f"botmm live: venue {s.venue} {s.url or ''} coins {', '.join(s.coins)} account {info['user']}", flush=True)
+    node, strategies = build_node(s)
+    loop = node.get_event_loop()
+    start = {"balance": None}
+
+    def _grab_start_balance():
+        from nautilus_trader.model.currencies import USDC
+
+        from botmm_nautilus.adapters.hyperliquid import VENUE
+
+        acct = node.cache.account_for_venue(VENUE)
+        if acct is not None and start["balance"] is None:
+            start["balance"] = acct.balance_total(USDC).as_double()
+        elif start["balance"] is None:
+            loop.call_later(0.5, _grab_start_balance)
+
+    loop.call_later(0.5, _grab_start_balance)
+    if run_seconds:
+        loop.call_later(run_seconds, _stopper(node))
+    try:
+        loop.add_signal_handler(signal.SIGTERM, _stopper(node))
+    except (NotImplementedError, RuntimeError):
+        pass
+    result: dict = {}
+    try:
+        node.run()
+        result = summarize(node, strategies, start["balance"])
+        result.update({"venue": s.venue, "url": s.url, "coins": s.coins, "account": info["user"]})
+        if json_path:
+            Path(json_path).write_text(json.dumps(result, indent=2, default=str))
+    finally:
+        node.dispose()
+    return result
+
+
+# ------------------------------------------------------------------------------------------ CLI
+
+
+def add_live_parser(subparsers) -> argparse.ArgumentParser:
+    """Register ``live`` on the ``botmm`` subparsers; the handler is ``args.func(args)`` -> exit code."""
+    p = subparsers.add_parser("live", help="run the MarketMaker live on Hyperliquid testnet/mainnet or the twin")
+    _add_args(p)
+    p.set_defaults(func=cmd_live)
+    return p
+
+
+def _add_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", default="configs/live.yaml", help="live node YAML (default configs/live.yaml)")
+    p.add_argument("--venue", choices=VENUES, help="override venue")
+    p.add_argument("--url", help="override HTTP base URL (required for twin)")
+    p.add_argument("--coins", nargs="+", help="override coins")
+    p.add_argument("--run-seconds", type=float, default=None, help="stop gracefully (quotes canceled) after N s")
+    p.add_argument("--json", dest="json_path", help="write a run summary JSON here")
+    p.add_argument("--log-level", help="INFO, WARNING, ...")
+    p.add_argument("--log-dir", help="also write the node log to this folder")
+    p.add_argument("--mainnet", action="store_true", help="required to trade on mainnet")
+    p.add_argument("--yes-i-mean-mainnet", action="store_true", help="skip the interactive mainnet confirmation")
+
+
+def confirm_mainnet(args, s: LiveSettings) -> None:
+    if s.venue != "mainnet" and not args.mainnet:
+        return
+    if not args.mainnet:
+        raise LiveError("venue mainnet needs the --mainnet flag")
+    s.venue = "mainnet"
+    if args.yes_i_mean_mainnet:
+        return
+    if not sys.stdin.isatty():
+        raise LiveError("mainnet needs an interactive confirmation (stdin is not a TTY); pass --yes-i-mean-mainnet")
+    answer = input(f"Trade REAL money on Hyperliquid MAINNET ({', '.join(s.coins)})? type 'yes': ")
+    if answer.strip().lower() != "yes":
+        raise LiveError("mainnet not confirmed")
+
+
+def cmd_live(args) -> int:
+    from botmm_nautilus.adapters.hyperliquid.config import HLKeyError
+
+    try:
+        s = load_live_settings(args.config if Path(args.config).is_file() or args.config != "configs/live.yaml" else None,
+                               venue=args.venue, url=args.url, coins=[c.upper() for c in args.coins] if args.coins else None,
+                               log_level=args.log_level.upper() if args.log_level else None, log_dir=args.log_dir)
+        confirm_mainnet(args, s)
+        result = run_live(s, run_seconds=args.run_seconds, json_path=args.json_path)
+    except (LiveError, ConfigError, HLKeyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps({k: result.get(k) for k in ("orders_submitted", "fills", "net_pnl_usd", "positions")}, default=str))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="botmm live", description=__doc__.split("\n\n")[0])
+    _add_args(parser)
+    return cmd_live(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Nautilus helpers that know no venue: book snapshots to incremental deltas, the portfolio fix."""

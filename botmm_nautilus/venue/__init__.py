@@ -1,0 +1,1 @@
+"""Hyperliquid knowledge without Nautilus: market rules, wire messages and request signing."""

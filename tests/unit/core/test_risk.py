@@ -1,0 +1,457 @@
+"""Risk rules: every rule is triggered and then released back to quoting. Numbers are hand computed."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from botmm_nautilus.core.inventory import Inventory
+from botmm_nautilus.core.risk import RiskConfig
+from botmm_nautilus.core.risk import RiskDecision
+from botmm_nautilus.core.risk import RiskEvent
+from botmm_nautilus.core.risk import RiskManager
+from botmm_nautilus.core.risk import RiskState
+
+S = 1_000_000_000
+DAY1 = 1_735_689_600 * S  # 2025-01-01T00:00:00Z
+DAY2 = DAY1 + 86_400 * S  # 2025-01-02T00:00:00Z
+
+
+def at(h: int = 0, m: int = 0, s: float = 0.0, day0: int = DAY1) -> int:
+    return day0 + h * 3600 * S + m * 60 * S + int(s * S)
+
+
+def quiet(**overrides) -> RiskConfig:
+    """A config whose other rules stay out of the way of the rule under test."""
+    base = dict(
+        max_daily_loss_frac=0.5,
+        max_drawdown_frac=0.9,
+        mid_jump_frac=None,
+        stale_book_s=None,
+    )
+    base.update(overrides)
+    return RiskConfig(**base)
+
+
+def assert_quoting(d: RiskDecision) -> None:
+    assert d.state is RiskState.QUOTING
+    assert d.can_quote_bid and d.can_quote_ask
+    assert not d.cancel_all and not d.flatten
+    assert d.reasons == ()
+
+
+def assert_paused(d: RiskDecision, state: RiskState = RiskState.PAUSED) -> None:
+    assert d.state is state
+    assert not d.can_quote_bid and not d.can_quote_ask
+    assert d.cancel_all
+
+
+# --------------------------------------------------------------------------- daily loss
+
+
+def test_daily_loss_pauses_until_next_utc_day_then_fresh_baseline():
+    rm = RiskManager(quiet(max_daily_loss_frac=0.05), capital_usd=10_000.0)  # limit 500 USD/day
+    assert_quoting(rm.update(at(0, 0, 5), 10_000.0, 100.0))
+    assert_quoting(rm.update(at(12), 9_600.0, 100.0))  # -400 = 4.0 %
+    d = rm.update(at(23), 9_480.0, 100.0)  # -520 = 5.2 %
+    assert_paused(d)
+    assert any("daily loss 5.2% >= 5.0% of capital" in r and "paused until 2025-01-02T00:00:00Z" in r for r in d.reasons)
+    assert_paused(rm.update(at(23, 59), 10_100.0, 100.0))  # recovering intraday does not resume
+    d = rm.update(at(0, 0, 1, day0=DAY2), 9_480.0, 100.0)
+    assert_quoting(d)
+    assert rm.day_start_equity_usd == 9_480.0
+    # the new day's limit counts from the new baseline, not from the 10,000 start (not cumulative)
+    assert_quoting(rm.update(at(1, day0=DAY2), 9_000.0, 100.0))  # -480 today, -1,000 overall
+    assert_paused(rm.update(at(2, day0=DAY2), 8_970.0, 100.0))  # -510 today = 5.1 %
+    events = rm.drain_events()
+    assert [(e.old_state, e.new_state) for e in events] == [
+        (RiskState.QUOTING, RiskState.PAUSED),
+        (RiskState.PAUSED, RiskState.QUOTING),
+        (RiskState.QUOTING, RiskState.PAUSED),
+    ]
+    assert "new UTC day 2025-01-02" in events[1].reason
+    assert events[0].ts_ns == at(23)
+    assert rm.drain_events() == []
+
+
+def test_daily_loss_limit_scales_with_capital():
+    rm = RiskManager(quiet(max_daily_loss_frac=0.05), capital_usd=10_000.0)
+    rm.update(at(1), 10_000.0, 100.0)
+    rm.set_capital(20_000.0)  # limit becomes 1,000 USD
+    assert rm.daily_loss_limit_usd == pytest.approx(1_000.0)
+    assert_quoting(rm.update(at(2), 9_200.0, 100.0))  # -800 = 4 % of 20,000
+    assert_paused(rm.update(at(3), 9_000.0, 100.0))  # -1,000 = 5 %
+
+
+def test_transfer_is_not_a_loss():
+    rm = RiskManager(quiet(max_daily_loss_frac=0.05, max_drawdown_frac=0.05), capital_usd=10_000.0)
+    rm.update(at(1), 10_000.0, 100.0)
+    rm.on_transfer(at(2), -3_000.0)  # withdrawal
+    assert_quoting(rm.update(at(2), 7_000.0, 100.0))
+    assert rm.peak_equity_usd == 7_000.0
+    assert_paused(rm.update(at(3), 6_499.0, 100.0), RiskState.HALTED)  # -501 today, 7.2 % from peak
+
+
+# --------------------------------------------------------------------------- drawdown from peak
+
+
+def test_drawdown_trails_peak_and_halts_until_manual_reset():
+    rm = RiskManager(quiet(max_drawdown_frac=0.05), capital_usd=100.0)
+    assert_quoting(rm.update(at(1), 100.0, 50.0))
+    assert_quoting(rm.update(at(2), 110.0, 50.0))
+    assert_quoting(rm.update(at(3), 105.0, 50.0))  # 4.5 % below 110
+    d = rm.update(at(4), 104.0, 50.0)  # 5.45 % below the peak, though still above the 100 start
+    assert_paused(d, RiskState.HALTED)
+    assert not d.flatten
+    assert any("drawdown 5.5% from peak 110.00 >= 5.0%; halted until reset_halt" in r for r in d.reasons)
+    assert_paused(rm.update(at(5), 106.0, 50.0), RiskState.HALTED)  # no automatic resume
+    assert_paused(rm.update(at(30), 106.0, 50.0), RiskState.HALTED)
+    assert rm.reset_halt(at(31)) is RiskState.QUOTING
+    assert rm.peak_equity_usd == 106.0  # re-based, else it would halt again at once
+    assert_quoting(rm.update(at(31), 106.0, 50.0))
+    assert_quoting(rm.update(at(32), 101.0, 50.0))  # 4.7 % below 106
+    assert_paused(rm.update(at(33), 100.5, 50.0), RiskState.HALTED)  # 5.2 % below 106
+    events = rm.drain_events()
+    assert [e.new_state for e in events] == [RiskState.HALTED, RiskState.QUOTING, RiskState.HALTED]
+    assert "reset_halt" in events[1].reason
+
+
+def test_drawdown_auto_resume_after_configured_time():
+    rm = RiskManager(quiet(max_drawdown_frac=0.05, drawdown_resume_after_s=600.0), capital_usd=100.0)
+    rm.update(at(1), 110.0, 50.0)
+    d = rm.update(at(2), 104.0, 50.0)
+    assert_paused(d, RiskState.HALTED)
+    assert any("halted until 2025-01-01T02:10:00Z" in r for r in d.reasons)
+    assert_paused(rm.update(at(2, 9, 59), 104.0, 50.0), RiskState.HALTED)
+    assert_quoting(rm.update(at(2, 10), 104.0, 50.0))
+    assert rm.peak_equity_usd == 104.0
+
+
+def test_halt_flatten_flag():
+    rm = RiskManager(quiet(max_drawdown_frac=0.05, halt_flatten=True), capital_usd=100.0)
+    rm.update(at(1), 100.0, 50.0)
+    d = rm.update(at(2), 94.0, 50.0)
+    assert d.state is RiskState.HALTED and d.flatten
+
+
+def test_automatic_kill_on_deep_drawdown():
+    rm = RiskManager(quiet(max_drawdown_frac=0.05, kill_drawdown_frac=0.08), capital_usd=100.0)
+    rm.update(at(1), 110.0, 50.0)
+    d = rm.update(at(2), 101.0, 50.0)  # 8.2 % below 110: halt and kill
+    assert_paused(d, RiskState.KILLED)
+    assert d.flatten  # flatten_on_kill defaults to True
+    assert set(rm.active_conditions()) == {"drawdown", "kill"}
+    assert rm.reset_kill(at(3)) is RiskState.HALTED  # the halt is separate
+    assert rm.peak_equity_usd == 101.0
+    assert_paused(rm.update(at(3), 101.0, 50.0), RiskState.HALTED)
+    assert rm.reset_halt(at(4)) is RiskState.QUOTING
+    assert_quoting(rm.update(at(4), 101.0, 50.0))
+
+
+# --------------------------------------------------------------------------- one-side stop / max position
+
+
+def test_one_side_stop_long_disables_bids_until_reduced():
+    rm = RiskManager(quiet(max_position_usd=1_000.0), capital_usd=10_000.0)
+    assert rm.max_position_usd == 1_000.0  # min(1,000, 1.0 x 10,000)
+    d = rm.update(at(1), 10_000.0, 100.0, worst_case_long_usd=850.0, worst_case_short_usd=850.0)
+    assert d.state is RiskState.REDUCE_ONLY
+    assert not d.can_quote_bid and d.can_quote_ask and not d.cancel_all
+    assert any("bids off: worst-case long 85.0% of max position 1000.00 >= 80.0% one-side stop" in r for r in d.reasons)
+    assert rm.side_allowed(1, 850.0) is False
+    assert rm.side_allowed(-1, 850.0) is True
+    # still over the stop: unchanged (the last exposures are kept when not given)
+    d = rm.update(at(1, 1), 10_000.0, 100.0)
+    assert d.state is RiskState.REDUCE_ONLY and not d.can_quote_bid
+    assert_quoting(rm.update(at(1, 2), 10_000.0, 100.0, worst_case_long_usd=700.0, worst_case_short_usd=700.0))
+    events = rm.drain_events()
+    assert [(e.old_state, e.new_state) for e in events] == [
+        (RiskState.QUOTING, RiskState.REDUCE_ONLY),
+        (RiskState.REDUCE_ONLY, RiskState.QUOTING),
+    ]
+    assert "bids back on" in events[1].reason
+
+
+def test_one_side_stop_short_disables_asks():
+    rm = RiskManager(quiet(max_position_usd=1_000.0), capital_usd=10_000.0)
+    d = rm.update(at(1), 10_000.0, 100.0, worst_case_long_usd=-850.0, worst_case_short_usd=-850.0)
+    assert d.state is RiskState.REDUCE_ONLY and d.can_quote_bid and not d.can_quote_ask
+    assert_quoting(rm.update(at(2), 10_000.0, 100.0, worst_case_long_usd=-700.0, worst_case_short_usd=-700.0))
+
+
+def test_open_orders_count_towards_the_limit():
+    inv = Inventory("ETH")
+    inv.on_fill(at(1), 1, 100.0, 6.0, 0.0)  # long 600 USD = 60 % of max
+    inv.set_pending(at(1), open_buy_qty=2.5, open_sell_qty=1.0)  # worst-case long 850 USD
+    rm = RiskManager(quiet(max_position_usd=1_000.0), capital_usd=10_000.0)
+    d = rm.update(at(1), 10_000.0, 100.0, worst_case_long_usd=inv.worst_case_long_usd(100.0),
+                  worst_case_short_usd=inv.worst_case_short_usd(100.0))
+    assert not d.can_quote_bid and d.can_quote_ask
+    inv.set_pending(at(2), open_buy_qty=0.5, open_sell_qty=1.0)  # 650 USD
+    d = rm.update(at(2), 10_000.0, 100.0, worst_case_long_usd=inv.worst_case_long_usd(100.0),
+                  worst_case_short_usd=inv.worst_case_short_usd(100.0))
+    assert_quoting(d)
+
+
+def test_order_may_not_cross_max_position_and_room():
+    rm = RiskManager(quiet(max_position_usd=1_000.0), capital_usd=10_000.0)
+    assert rm.side_allowed(1, 700.0, order_usd=250.0)  # 950 <= 1,000
+    assert not rm.side_allowed(1, 700.0, order_usd=350.0)  # 1,050 > 1,000
+    assert rm.side_allowed(-1, 700.0, order_usd=1_500.0)  # selling reduces a long, then short 800
+    assert not rm.side_allowed(-1, 700.0, order_usd=1_800.0)  # would end short 1,100
+    assert rm.room_usd(1, 700.0) == pytest.approx(300.0)
+    assert rm.room_usd(1, 850.0) == 0.0
+    assert rm.room_usd(-1, 700.0) == pytest.approx(1_700.0)
+    with pytest.raises(ValueError):
+        rm.side_allowed(0, 0.0)
+
+
+def test_max_position_scales_with_capital():
+    rm = RiskManager(quiet(max_position_capital_mult=0.1), capital_usd=10_000.0)
+    assert rm.max_position_usd == pytest.approx(1_000.0)
+    assert not rm.side_allowed(1, 850.0)
+    rm.set_capital(20_000.0)
+    assert rm.max_position_usd == pytest.approx(2_000.0)
+    assert rm.side_allowed(1, 850.0)
+    # an absolute cap wins when smaller
+    rm2 = RiskManager(quiet(max_position_usd=500.0, max_position_capital_mult=0.1), capital_usd=20_000.0)
+    assert rm2.max_position_usd == pytest.approx(500.0)
+
+
+def test_no_side_is_allowed_while_paused():
+    rm = RiskManager(quiet(), capital_usd=10_000.0)
+    rm.kill(at(1), "test")
+    assert not rm.side_allowed(-1, 0.0)
+    assert rm.room_usd(1, 0.0) == 0.0
+
+
+# --------------------------------------------------------------------------- volatility
+
+
+def vol_rm(**kw) -> RiskManager:
+    cfg = quiet(vol_min_samples=5, vol_baseline_sample_s=1.0, vol_spike_cooldown_s=300.0,
+                vol_spike_ratio=3.0, vol_resume_ratio=2.0, **kw)
+    rm = RiskManager(cfg, capital_usd=10_000.0)
+    for k in range(10):  # baseline 1.0 from 10 one-second samples
+        assert_quoting(rm.update(at(1, 0, k), 10_000.0, 100.0, sigma=1.0))
+    assert rm.vol_baseline == pytest.approx(1.0)
+    return rm
+
+
+def test_vol_spike_pauses_then_resumes_after_cooldown_and_normal_vol():
+    rm = vol_rm()
+    t_spike = at(1, 0, 10)
+    d = rm.update(t_spike, 10_000.0, 100.0, sigma=3.5)
+    assert_paused(d)
+    assert any(r.startswith("vol spike: sigma 3.50x baseline >= 3x") for r in d.reasons)
+    assert_paused(rm.update(t_spike + 100 * S, 10_000.0, 100.0, sigma=1.0))  # normal, but cooling down
+    assert_paused(rm.update(t_spike + 300 * S, 10_000.0, 100.0, sigma=2.5))  # cooled down, not normal
+    d = rm.update(t_spike + 301 * S, 10_000.0, 100.0, sigma=1.2)
+    assert_quoting(d)
+    events = rm.drain_events()
+    assert [(e.old_state, e.new_state) for e in events] == [
+        (RiskState.QUOTING, RiskState.PAUSED),
+        (RiskState.PAUSED, RiskState.QUOTING),
+    ]
+    assert "cooldown elapsed" in events[1].reason
+
+
+def test_vol_spike_cooldown_restarts_on_each_spiking_reading():
+    rm = vol_rm()
+    t = at(1, 0, 10)
+    assert_paused(rm.update(t, 10_000.0, 100.0, sigma=3.5))
+    assert_paused(rm.update(t + 200 * S, 10_000.0, 100.0, sigma=4.0))  # spikes again
+    assert_paused(rm.update(t + 301 * S, 10_000.0, 100.0, sigma=1.0))  # only 101 s after the last spike
+    assert_quoting(rm.update(t + 500 * S, 10_000.0, 100.0, sigma=1.0))
+
+
+def test_elevated_vol_widens_and_shrinks_without_pausing():
+    rm = vol_rm(vol_widen_start_ratio=1.5, vol_max_spread_multiplier=2.0, vol_min_size_multiplier=0.5)
+    d = rm.update(at(1, 0, 9.5), 10_000.0, 100.0, sigma=2.25)  # ratio 2.25: halfway from 1.5 to 3.0
+    assert d.state is RiskState.QUOTING and d.can_quote_bid and d.can_quote_ask
+    assert d.spread_multiplier == pytest.approx(1.5)
+    assert d.size_multiplier == pytest.approx(0.75)
+    d = rm.update(at(1, 0, 9.6), 10_000.0, 100.0, sigma=1.2)
+    assert d.spread_multiplier == 1.0 and d.size_multiplier == 1.0
+
+
+def test_vol_rule_waits_for_min_samples():
+    rm = RiskManager(quiet(vol_min_samples=5), capital_usd=10_000.0)
+    rm.update(at(1), 10_000.0, 100.0, sigma=1.0)
+    rm.update(at(1, 0, 1), 10_000.0, 100.0, sigma=1.0)
+    assert_quoting(rm.update(at(1, 0, 2), 10_000.0, 100.0, sigma=10.0))  # 2 samples < 5
+
+
+# --------------------------------------------------------------------------- stale book
+
+
+def test_stale_book_pauses_until_fresh_book():
+    rm = RiskManager(quiet(stale_book_s=5.0), capital_usd=10_000.0)
+    t = at(1)
+    assert_quoting(rm.update(t, 10_000.0, 100.0, last_book_ts_ns=t))
+    assert_quoting(rm.update(t + int(4.9 * S), 10_000.0, 100.0))
+    d = rm.update(t + 5 * S, 10_000.0, 100.0)
+    assert_paused(d)
+    assert any(r.startswith("stale book: no update for 5.0s >= 5s") for r in d.reasons)
+    assert_paused(rm.update(t + 6 * S, 10_000.0, 100.0))
+    rm.on_book_update(t + 6 * S)
+    assert_quoting(rm.update(t + int(6.1 * S), 10_000.0, 100.0))
+    # the same through the update argument
+    assert_paused(rm.update(t + 20 * S, 10_000.0, 100.0))
+    assert_quoting(rm.update(t + 21 * S, 10_000.0, 100.0, last_book_ts_ns=t + 20 * S))
+
+
+# --------------------------------------------------------------------------- post-only reject storm / API errors
+
+
+def test_post_only_reject_storm_pauses_for_configured_time():
+    cfg = quiet(post_only_reject_count=3, post_only_reject_window_s=10.0, post_only_reject_pause_s=30.0)
+    rm = RiskManager(cfg, capital_usd=10_000.0)
+    t = at(1)
+    rm.update(t, 10_000.0, 100.0)
+    assert rm.on_post_only_reject(t) is RiskState.QUOTING
+    assert rm.on_post_only_reject(t + 2 * S) is RiskState.QUOTING
+    assert rm.on_post_only_reject(t + 4 * S) is RiskState.PAUSED
+    d = rm.update(t + 5 * S, 10_000.0, 100.0)
+    assert_paused(d)
+    assert any("post-only reject storm: 3 in 10s >= 3; paused until 2025-01-01T01:00:34Z" in r for r in d.reasons)
+    assert_paused(rm.update(t + int(33.9 * S), 10_000.0, 100.0))
+    assert_quoting(rm.update(t + 34 * S, 10_000.0, 100.0))
+
+
+def test_spread_out_post_only_rejects_do_not_pause():
+    cfg = quiet(post_only_reject_count=3, post_only_reject_window_s=10.0, post_only_reject_pause_s=30.0)
+    rm = RiskManager(cfg, capital_usd=10_000.0)
+    t = at(1)
+    for k in (0, 6, 12, 18):  # never 3 within 10 s
+        assert rm.on_post_only_reject(t + k * S) is RiskState.QUOTING
+    assert_quoting(rm.update(t + 19 * S, 10_000.0, 100.0))
+
+
+def test_api_error_storm_pauses_then_resumes():
+    cfg = quiet(api_error_count=5, api_error_window_s=60.0, api_error_pause_s=120.0)
+    rm = RiskManager(cfg, capital_usd=10_000.0)
+    t = at(1)
+    for k in range(4):
+        assert rm.on_api_error(t + k * S) is RiskState.QUOTING
+    assert rm.on_api_error(t + 4 * S) is RiskState.PAUSED
+    assert_paused(rm.update(t + 123 * S, 10_000.0, 100.0))
+    assert_quoting(rm.update(t + 124 * S, 10_000.0, 100.0))
+
+
+# --------------------------------------------------------------------------- mid jump, invalid inputs
+
+
+def test_mid_jump_pauses_then_resumes():
+    rm = RiskManager(quiet(mid_jump_frac=0.02, mid_jump_window_s=60.0, mid_jump_pause_s=120.0), capital_usd=10_000.0)
+    t = at(1)
+    assert_quoting(rm.update(t, 10_000.0, 100.0))
+    assert_quoting(rm.update(t + 10 * S, 10_000.0, 101.0))  # +1 %
+    d = rm.update(t + 20 * S, 10_000.0, 102.5)  # +2.5 % from 100 twenty seconds ago
+    assert_paused(d)
+    assert any(r.startswith("mid jump +2.50% from 100 (20s ago) to 102.5") for r in d.reasons)
+    assert_paused(rm.update(t + 139 * S, 10_000.0, 102.5))
+    assert_quoting(rm.update(t + 140 * S, 10_000.0, 102.5))
+
+
+def test_invalid_inputs_pause_until_valid():
+    rm = RiskManager(quiet(), capital_usd=10_000.0)
+    assert_quoting(rm.update(at(1), 10_000.0, 100.0))
+    assert_paused(rm.update(at(2), math.nan, 100.0))
+    assert_paused(rm.update(at(3), 10_000.0, 0.0))
+    assert_quoting(rm.update(at(4), 10_000.0, 100.0))
+    assert rm.peak_equity_usd == 10_000.0  # the NaN never reached the peak
+
+
+# --------------------------------------------------------------------------- kill switch
+
+
+def test_kill_switch_cancels_flattens_and_resets():
+    rm = RiskManager(quiet(), capital_usd=10_000.0)
+    assert_quoting(rm.update(at(1), 10_000.0, 100.0))
+    assert rm.kill(at(2), "operator request", flatten=True) is RiskState.KILLED
+    d = rm.update(at(2, 0, 1), 10_000.0, 100.0)
+    assert_paused(d, RiskState.KILLED)
+    assert d.flatten
+    assert d.reasons == ("kill switch: operator request; cancel all and flatten until reset_kill",)
+    assert_paused(rm.update(at(5), 10_000.0, 100.0), RiskState.KILLED)  # no automatic resume
+    assert rm.reset_kill(at(6)) is RiskState.QUOTING
+    assert_quoting(rm.update(at(6), 10_000.0, 100.0))
+    events = rm.drain_events()
+    assert events == [
+        RiskEvent(at(2), RiskState.QUOTING, RiskState.KILLED,
+                  "kill switch: operator request; cancel all and flatten until reset_kill"),
+        RiskEvent(at(6), RiskState.KILLED, RiskState.QUOTING, "kill cleared: reset_kill"),
+    ]
+
+
+def test_kill_without_flatten_and_precedence_over_pause():
+    rm = RiskManager(quiet(stale_book_s=5.0), capital_usd=10_000.0)
+    rm.update(at(1), 10_000.0, 100.0, last_book_ts_ns=at(1))
+    assert_paused(rm.update(at(1, 0, 10), 10_000.0, 100.0))  # stale
+    rm.kill(at(1, 0, 11), "supervisor", flatten=False)
+    d = rm.update(at(1, 0, 12), 10_000.0, 100.0)
+    assert d.state is RiskState.KILLED and d.cancel_all and not d.flatten
+    assert len(d.reasons) == 2 and d.reasons[0].startswith("kill switch: supervisor")
+    assert rm.reset_kill(at(1, 0, 13)) is RiskState.PAUSED  # the stale book is still stale
+    assert_quoting(rm.update(at(1, 0, 14), 10_000.0, 100.0, last_book_ts_ns=at(1, 0, 14)))
+
+
+# --------------------------------------------------------------------------- general properties
+
+
+def test_unchanged_decision_is_the_same_object():
+    rm = RiskManager(quiet(), capital_usd=10_000.0)
+    d1 = rm.update(at(1), 10_000.0, 100.0)
+    d2 = rm.update(at(1, 0, 1), 10_001.0, 100.0)
+    assert d1 is d2
+
+
+def test_clock_going_backwards_is_clamped():
+    rm = RiskManager(quiet(stale_book_s=5.0), capital_usd=10_000.0)
+    rm.update(at(1), 10_000.0, 100.0, last_book_ts_ns=at(1))
+    assert_paused(rm.update(at(1, 0, 6), 10_000.0, 100.0))
+    assert_paused(rm.update(at(1, 0, 2), 10_000.0, 100.0))  # an earlier ts does not un-stale the book
+
+
+def test_deterministic_replay():
+    def run() -> tuple[list, list]:
+        rm = RiskManager(RiskConfig(vol_min_samples=3), capital_usd=1_000.0)
+        out = []
+        for k in range(600):
+            eq = 1_000.0 - 0.2 * k if k < 400 else 920.0 + k * 0.01
+            sigma = 5.0 if k % 97 == 50 else 1.0 + (k % 5) * 0.05
+            out.append(rm.update(at(1, 0, k), eq, 100.0 + (k % 7) * 0.1, sigma=sigma, last_book_ts_ns=at(1, 0, k)))
+            if k % 50 == 0:
+                rm.on_post_only_reject(at(1, 0, k))
+        return out, rm.drain_events()
+
+    a, b = run(), run()
+    assert a == b
+    kinds = {e.reason.split(":")[0].split(" ")[0] for e in a[1]}
+    assert {"vol", "daily"} <= kinds  # the run exercised several rules
+
+
+def test_config_errors_name_the_field():
+    with pytest.raises(ValueError, match="max_daily_loss_frac"):
+        RiskConfig(max_daily_loss_frac=5.0)
+    with pytest.raises(ValueError, match="kill_drawdown_frac"):
+        RiskConfig(max_drawdown_frac=0.1, kill_drawdown_frac=0.05)
+    with pytest.raises(ValueError, match="vol_resume_ratio"):
+        RiskConfig(vol_spike_ratio=3.0, vol_resume_ratio=4.0)
+    with pytest.raises(ValueError, match="max_position"):
+        RiskConfig(max_position_usd=None, max_position_capital_mult=None)
+    with pytest.raises(ValueError, match="capital_usd"):
+        RiskManager(RiskConfig(), capital_usd=0.0)
+
+
+def test_vol_thresholds_default_relative_to_spike_ratio():
+    c = RiskConfig()  # spike 3.0
+    assert c.effective_vol_resume_ratio == pytest.approx(2.0)
+    assert c.effective_vol_widen_start_ratio == pytest.approx(1.5)
+    c = RiskConfig(vol_spike_ratio=6.0)
+    assert c.effective_vol_resume_ratio == pytest.approx(4.0)
+    assert c.effective_vol_widen_start_ratio == pytest.approx(3.0)
+    c = RiskConfig(vol_spike_ratio=3.0, vol_resume_ratio=1.2, vol_widen_start_ratio=2.0)
+    assert c.effective_vol_resume_ratio == 1.2 and c.effective_vol_widen_start_ratio == 2.0
