@@ -24,13 +24,13 @@ from botmm_nautilus.reports import ArtifactsError
 from botmm_nautilus.reports import BacktestArtifacts
 from botmm_nautilus.reports import compute_attribution
 from botmm_nautilus.reports import compute_summary
-from botmm_nautilus.reports import empty_frames
 from botmm_nautilus.reports import format_summary_table
 from botmm_nautilus.reports import markout_table
 from botmm_nautilus.reports import write_html_report
 from botmm_nautilus.reports import write_json
 from botmm_nautilus.reports.html import minmax_indices
-from botmm_nautilus.reports.metrics import average_cost
+from botmm_nautilus.reports.tape import average_cost
+from support.report_frames import empty_frames
 
 S = 1_000_000_000
 T0 = 1_735_689_600 * S  # 2025-01-01T00:00:00Z
