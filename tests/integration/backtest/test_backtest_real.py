@@ -45,8 +45,8 @@ def test_pnl_reconciles_with_engine_account(btc_outcome):
     rec = s["reconciliation"]
     assert rec["ok"], rec
     # our net PnL (balance + position marked at the final mid) equals Nautilus's realised + unrealised
-    assert s["net_pnl_usd"] == pytest.approx(rec["engine_total_pnl_usd"] + s["funding_usd"], abs=0.01)
-    assert s["fills"] > 0, "the strategy should trade on 35 minutes of real BTC"
+    assert s["net_pnl_usd"] == pytest.approx(rec["engine_total_pnl_after_fees_usd"] + s["funding_usd"], abs=0.01)
+    assert s["venue_fills"] > 0, "the strategy should trade on 35 minutes of real BTC"
 
 
 def test_attribution_sums_to_net_pnl(btc_outcome):
@@ -73,8 +73,8 @@ def test_fills_never_before_the_order_could_reach_the_venue(btc_outcome, project
 
 def test_json_and_html_written(btc_outcome):
     data = json.loads(btc_outcome.json_path.read_text())
-    for key in ("net_pnl_usd", "realized_pnl_usd", "unrealized_pnl_usd", "fees_usd", "funding_usd", "sharpe",
-                "max_drawdown_usd", "fills", "maker_fills", "volume_usd", "start", "end", "instrument", "attribution"):
+    for key in ("net_pnl_usd", "realized_pnl_before_fees_usd", "unrealized_pnl_before_fees_usd", "fees_usd", "funding_usd", "sharpe",
+                "max_drawdown_usd", "order_filled_events", "venue_fills", "maker_order_filled_events", "volume_usd", "start", "end", "instrument", "attribution"):
         assert key in data, key
     assert data["instrument"] == "BTC-USDC-PERP.HL"
     html = btc_outcome.report_path.read_text()
@@ -111,7 +111,7 @@ def test_funding_is_paid_hourly_with_hyperliquid_sign(real_catalog, project_root
 def test_rebate_is_credited_when_configured(real_catalog, project_root):
     cfg = override(load_config(project_root / "configs" / "btc.yaml"), **{"venue.maker_fee": -0.00003})
     out = run_backtest(cfg, str(real_catalog), progress=False)
-    assert out.summary["fills"] > 0
+    assert out.summary["venue_fills"] > 0
     assert out.summary["fees_usd"] < 0, "a negative maker fee is a rebate: fees are a credit"
     assert out.summary["reconciliation"]["ok"]
 
