@@ -370,7 +370,7 @@ def collect_artifacts(engine, cfg: MMConfig, info: dict, mode: str, funding_reco
     final_mid = float(mids["mid"].iloc[-1]) if len(mids) else math.nan
     book = engine.cache.order_book(iid) if mode == "book" else None
     bid, ask = (book.best_bid_price(), book.best_ask_price()) if book is not None else (None, None)
-    final_spread = float(ask) - float(bid) if bid is not None and ask is not None else math.nan
+    final_spread = float(ask.as_decimal() - bid.as_decimal()) if bid is not None and ask is not None else math.nan
     unrealized = final_position * (final_mid - avg_px) if final_position else 0.0
     start_ns = int(mids["ts_ns"].iloc[0]) if len(mids) else int(info["range"][0])
     end_ns = int(mids["ts_ns"].iloc[-1]) if len(mids) else int(info["range"][1])

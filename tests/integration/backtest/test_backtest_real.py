@@ -55,6 +55,19 @@ def test_attribution_sums_to_net_pnl(btc_outcome):
     assert sum(comps.values()) == pytest.approx(btc_outcome.summary["net_pnl_usd"], abs=0.01)
 
 
+def test_open_position_exit_cost_from_the_final_book(btc_outcome, project_root):
+    """The run ends short 0.00009 BTC: the estimate is the taker fee on it plus half the book's final spread."""
+    s = btc_outcome.summary
+    spread = btc_outcome.artifacts.final_market_spread
+    assert spread == 1.0  # best ask 110191 - best bid 110190 at the end of the recording
+    assert s["final_position_open"] and s["final_position_base"] != 0.0
+    size = abs(s["final_position_base"])
+    taker = load_config(project_root / "configs" / "btc.yaml").venue.taker_fee
+    assert s["est_exit_cost_usd"] == pytest.approx(taker * size * s["final_mid"] + size * spread / 2, rel=1e-9)
+    assert s["net_pnl_after_est_exit_cost_usd"] == pytest.approx(s["net_pnl_usd"] - s["est_exit_cost_usd"], abs=1e-12)
+    assert 0 < s["venue_fills"] < s["order_filled_events"]  # queue slices of one match merged
+
+
 def test_fees_are_base_tier_maker_on_notional(btc_outcome):
     fills = btc_outcome.artifacts.fills
     assert (fills["liquidity"] == "MAKER").all(), "post-only quotes only make liquidity"
