@@ -19,6 +19,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+from support.report_frames import empty_frames
 
 from botmm_nautilus.reports import ArtifactsError
 from botmm_nautilus.reports import BacktestArtifacts
@@ -30,7 +31,6 @@ from botmm_nautilus.reports import write_html_report
 from botmm_nautilus.reports import write_json
 from botmm_nautilus.reports.html import minmax_indices
 from botmm_nautilus.reports.tape import average_cost
-from support.report_frames import empty_frames
 
 S = 1_000_000_000
 T0 = 1_735_689_600 * S  # 2025-01-01T00:00:00Z

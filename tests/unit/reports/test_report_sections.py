@@ -50,13 +50,13 @@ def fills_frame(rows: list[tuple]) -> pd.DataFrame:
 
 def artifacts(**kw) -> BacktestArtifacts:
     f = empty_frames()
-    base = dict(
-        fills=f["fills"], mids=f["mids"], samples=f["samples"], funding=f["funding"],
-        starting_balance_usd=1_000.0, final_balance_usd=1_000.0, final_position_base=0.0, final_mid=100.0,
-        engine_realized_pnl_usd=0.0, engine_unrealized_pnl_usd=0.0, engine_commissions_usd=0.0,
-        instrument="BTC-USDC-PERP.HL", coin="BTC", start_ns=T0, end_ns=T0 + 3600 * S, mode="book",
-        data_description="hand-built unit scenario", sample_label="in-sample",
-    )
+    base = {
+        "fills": f["fills"], "mids": f["mids"], "samples": f["samples"], "funding": f["funding"],
+        "starting_balance_usd": 1_000.0, "final_balance_usd": 1_000.0, "final_position_base": 0.0, "final_mid": 100.0,
+        "engine_realized_pnl_usd": 0.0, "engine_unrealized_pnl_usd": 0.0, "engine_commissions_usd": 0.0,
+        "instrument": "BTC-USDC-PERP.HL", "coin": "BTC", "start_ns": T0, "end_ns": T0 + 3600 * S, "mode": "book",
+        "data_description": "hand-built unit scenario", "sample_label": "in-sample",
+    }
     base.update(kw)
     return BacktestArtifacts(**base)
 
