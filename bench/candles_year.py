@@ -60,7 +60,7 @@ def child(coin: str, catalog: str) -> None:
         t0 = time.perf_counter()
         res = node.run()
         print("RESULT " + json.dumps({"coin": coin + " (do-nothing)", "wall_s": time.perf_counter() - t0,
-                                      "bars": res[0].iterations, "fills": 0, "orders": 0, "net_pnl_usd": 0.0}), flush=True)
+                                      "bars": res[0].iterations, "order_filled_events": 0, "orders": 0, "net_pnl_usd": 0.0}), flush=True)
         return
     cfg = load_config(ROOT / "configs" / f"{coin.lower()}.yaml")
     t0 = time.perf_counter()
@@ -68,7 +68,7 @@ def child(coin: str, catalog: str) -> None:
     s = out.summary
     print("RESULT " + json.dumps({
         "coin": coin, "wall_s": time.perf_counter() - t0, "bars": s.get("events_processed"),
-        "fills": s["fills"], "orders": s["orders_submitted"] + s["orders_modified"] + s["orders_canceled"],
+        "order_filled_events": s["order_filled_events"], "orders": s["orders_submitted"] + s["orders_modified"] + s["orders_canceled"],
         "net_pnl_usd": s["net_pnl_usd"],
     }), flush=True)
 
@@ -101,14 +101,14 @@ def main() -> None:
     wall = time.perf_counter() - t1
     for r in results:
         print(f"{r['coin']:>5}: {r['wall_s']:6.1f} s  {r['bars']:,} bars  {r['bars'] / r['wall_s']:,.0f} bars/s  "
-              f"orders {r['orders']:,}  fills {r['fills']:,}  net {r['net_pnl_usd']:,.2f} USD")
+              f"orders {r['orders']:,}  OrderFilled events {r['order_filled_events']:,}  net {r['net_pnl_usd']:,.2f} USD")
     total_bars = sum(r["bars"] for r in results)
     print(f"{total_bars:,} bars, {args.workers} worker process(es), sum of per-asset times {sum(r['wall_s'] for r in results):.1f} s")
     floor = run(COINS[0] + ":null")
     mm = results[0]
     print(f"floor: a do-nothing strategy reads {COINS[0]}'s {floor['bars']:,} bars in {floor['wall_s']:.1f} s "
           f"({floor['wall_s'] / floor['bars'] * 1e3:.3f} ms/bar); the MarketMaker takes {mm['wall_s'] / mm['bars'] * 1e3:.3f} ms/bar "
-          f"with {mm['orders'] / mm['bars']:.2f} order commands and {mm['fills'] / mm['bars']:.2f} fills per bar")
+          f"with {mm['orders'] / mm['bars']:.2f} order commands and {mm['order_filled_events'] / mm['bars']:.2f} OrderFilled events per bar")
     print(f"five-asset candle year: {wall:.1f} s wall")
 
 

@@ -19,7 +19,10 @@ and intensity per second, refit interval, min requote interval, horizon, latency
 is off by S (or sqrt(S) for volatility).
 
 Prints a table and, as its last line:
-``parity fills ratio X, volume ratio Y, pnl backtest A live B`` (ratios are live / backtest).
+``parity venue fills ratio X, volume ratio Y, pnl backtest A live B`` (ratios are live / backtest).
+Nautilus reports one match as several ``OrderFilled`` events (one per book level / queue slice); the
+twin fills once per print. Venue fills (``OrderFilled`` events of one side and price at one instant
+merged) are what the two engines have in common.
 """
 
 from __future__ import annotations
@@ -68,14 +71,12 @@ def run_backtest_leg(mm: dict, catalog: str, start: str, end: str) -> dict:
     out = run_backtest(cfg, catalog, start=start, end=end, mode="book", progress=False)
     s = out.summary
     return {
-        "fills": int(s["fills"]),
-        # Nautilus splits one match into several OrderFilled (one per book level / queue slice):
-        # fills of the same side and price at the same instant are one matching event
-        "fill_events": int(out.artifacts.fills.groupby(["ts_ns", "side", "price"]).ngroups),
+        "order_filled_events": int(s["order_filled_events"]),
+        "venue_fills": int(s["venue_fills"]),
         "filled_base": float(out.artifacts.fills["qty"].sum()),
-        "maker_fills": int(s.get("maker_fills", 0)),
-        "buy_fills": int(s.get("buy_fills", 0)),
-        "sell_fills": int(s.get("sell_fills", 0)),
+        "maker_order_filled_events": int(s["maker_order_filled_events"]),
+        "buy_order_filled_events": int(s["buy_order_filled_events"]),
+        "sell_order_filled_events": int(s["sell_order_filled_events"]),
         "volume_usd": float(s["volume_usd"]),
         "fees_usd": float(s["fees_usd"]),
         "net_pnl_usd": float(s["net_pnl_usd"]),
@@ -187,13 +188,13 @@ def run_live_leg(mm: dict, catalog: str, start: str, end: str, coin: str, speed:
     fees = sum(float(f["fee"]) for f in fills)
     account_value = float(state["marginSummary"]["accountValue"])
     return {
-        "fills": int(res["fills"]),
+        "order_filled_events": int(res["fills"]),  # the live node's OrderFilled events: one per twin fill
         "twin_fills": len(fills),
-        "fill_events": len({(f["time"], f["side"], f["px"]) for f in fills}),
+        "venue_fills": len({(f["time"], f["side"], f["px"]) for f in fills}),
         "filled_base": sum(float(f["sz"]) for f in fills),
-        "maker_fills": sum(1 for f in fills if not f.get("crossed")),
-        "buy_fills": sum(1 for f in fills if f["side"] == "B"),
-        "sell_fills": sum(1 for f in fills if f["side"] == "A"),
+        "maker_order_filled_events": sum(1 for f in fills if not f.get("crossed")),
+        "buy_order_filled_events": sum(1 for f in fills if f["side"] == "B"),
+        "sell_order_filled_events": sum(1 for f in fills if f["side"] == "A"),
         "volume_usd": vol,
         "fees_usd": fees,
         "net_pnl_usd": float(res["net_pnl_usd"]) if res.get("net_pnl_usd") is not None else account_value - starting,
@@ -245,11 +246,12 @@ def main(argv: list[str] | None = None) -> int:
         return (a / b) if b else float("nan")
 
     rows = [
-        ("fills", bt["fills"], lv["fills"]),
-        ("fill events", bt["fill_events"], lv["fill_events"]),
+        ("OrderFilled events", bt["order_filled_events"], lv["order_filled_events"]),
+        ("venue fills", bt["venue_fills"], lv["venue_fills"]),
         ("filled base qty", round(bt["filled_base"], 6), round(lv["filled_base"], 6)),
-        ("maker fills", bt["maker_fills"], lv["maker_fills"]),
-        ("buy / sell fills", f"{bt['buy_fills']}/{bt['sell_fills']}", f"{lv['buy_fills']}/{lv['sell_fills']}"),
+        ("maker OrderFilled", bt["maker_order_filled_events"], lv["maker_order_filled_events"]),
+        ("buy / sell OrderFilled", f"{bt['buy_order_filled_events']}/{bt['sell_order_filled_events']}",
+         f"{lv['buy_order_filled_events']}/{lv['sell_order_filled_events']}"),
         ("volume USD", round(bt["volume_usd"], 2), round(lv["volume_usd"], 2)),
         ("fees USD", round(bt["fees_usd"], 4), round(lv["fees_usd"], 4)),
         ("net PnL USD", round(bt["net_pnl_usd"], 4), round(lv["net_pnl_usd"], 4)),
@@ -266,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"live tick_to_order_latency: {json.dumps(lv['latency'])}")
     if args.json:
         Path(args.json).write_text(json.dumps({"backtest": bt, "live": lv, "speed": args.speed}, indent=2, default=str))
-    print(f"parity fills ratio {ratio(lv['fills'], bt['fills']):.3f}, volume ratio {ratio(lv['volume_usd'], bt['volume_usd']):.3f}, "
+    print(f"parity venue fills ratio {ratio(lv['venue_fills'], bt['venue_fills']):.3f}, volume ratio {ratio(lv['volume_usd'], bt['volume_usd']):.3f}, "
           f"pnl backtest {bt['net_pnl_usd']:.2f} live {lv['net_pnl_usd']:.2f}")
     return 0
 

@@ -368,6 +368,9 @@ def collect_artifacts(engine, cfg: MMConfig, info: dict, mode: str, funding_reco
         final_position += position.signed_qty
         avg_px = position.avg_px_open
     final_mid = float(mids["mid"].iloc[-1]) if len(mids) else math.nan
+    book = engine.cache.order_book(iid) if mode == "book" else None
+    bid, ask = (book.best_bid_price(), book.best_ask_price()) if book is not None else (None, None)
+    final_spread = float(ask.as_decimal() - bid.as_decimal()) if bid is not None and ask is not None else math.nan
     unrealized = final_position * (final_mid - avg_px) if final_position else 0.0
     start_ns = int(mids["ts_ns"].iloc[0]) if len(mids) else int(info["range"][0])
     end_ns = int(mids["ts_ns"].iloc[-1]) if len(mids) else int(info["range"][1])
@@ -397,4 +400,5 @@ def collect_artifacts(engine, cfg: MMConfig, info: dict, mode: str, funding_reco
         post_only_rejects=strategy.post_only_rejects,
         wall_seconds=wall,
         events_processed=int(getattr(result, "iterations", 0) or 0),
+        final_market_spread=final_spread,
     )

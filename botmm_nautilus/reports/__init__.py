@@ -1,20 +1,19 @@
 """Backtest result analysis and reporting: summary metrics, PnL attribution, JSON and a self-contained HTML report.
 
 Pure numpy / pandas / plotly; reads only ``BacktestArtifacts`` (filled by the backtest runner), never Nautilus.
+Modules: ``artifacts`` (the input), ``tape`` (sorted arrays and shared calculations), ``metrics`` (the
+summary figures), ``attribution`` (the PnL split), ``output`` (terminal table and JSON), ``html``.
 """
 
 from botmm_nautilus.reports.artifacts import ArtifactsError
 from botmm_nautilus.reports.artifacts import BacktestArtifacts
-from botmm_nautilus.reports.artifacts import empty_frame
-from botmm_nautilus.reports.artifacts import empty_frames
 from botmm_nautilus.reports.attribution import attribution_sentence
 from botmm_nautilus.reports.attribution import compute_attribution
 from botmm_nautilus.reports.html import write_html_report
 from botmm_nautilus.reports.metrics import compute_summary
-from botmm_nautilus.reports.metrics import format_summary_table
 from botmm_nautilus.reports.metrics import markout_table
-from botmm_nautilus.reports.metrics import to_jsonable
-from botmm_nautilus.reports.metrics import write_json
+from botmm_nautilus.reports.output import format_summary_table
+from botmm_nautilus.reports.output import write_json
 
 __all__ = [
     "ArtifactsError",
@@ -22,11 +21,8 @@ __all__ = [
     "attribution_sentence",
     "compute_attribution",
     "compute_summary",
-    "empty_frame",
-    "empty_frames",
     "format_summary_table",
     "markout_table",
-    "to_jsonable",
     "write_html_report",
     "write_json",
 ]

@@ -63,20 +63,6 @@ class ArtifactsError(ValueError):
     """The artifacts handed to the reports are malformed (missing column, bad label, ...)."""
 
 
-def empty_frame(name: str) -> pd.DataFrame:
-    """One empty frame with the columns and dtypes of ``name`` ('fills', 'mids', 'samples', 'funding')."""
-    try:
-        cols = FRAME_COLUMNS[name]
-    except KeyError:
-        raise ArtifactsError(f"unknown frame {name!r}; allowed: {', '.join(FRAME_COLUMNS)}") from None
-    return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in cols.items()})
-
-
-def empty_frames() -> dict[str, pd.DataFrame]:
-    """Empty typed frames ``{'fills', 'mids', 'samples', 'funding'}`` (for runs with no data of a kind)."""
-    return {name: empty_frame(name) for name in FRAME_COLUMNS}
-
-
 @dataclass
 class BacktestArtifacts:
     """Everything the reports need from one backtest run (see the module docstring for signs)."""
@@ -89,8 +75,8 @@ class BacktestArtifacts:
     final_balance_usd: float  # cash balance at the end: includes realised PnL, fees and funding
     final_position_base: float
     final_mid: float
-    engine_realized_pnl_usd: float
-    engine_unrealized_pnl_usd: float
+    engine_realized_pnl_usd: float  # Nautilus position realised PnL: after fees (commissions included), no funding
+    engine_unrealized_pnl_usd: float  # the engine's open position at final_mid vs its average entry (before exit fees)
     engine_commissions_usd: float
     instrument: str
     coin: str
@@ -106,6 +92,7 @@ class BacktestArtifacts:
     post_only_rejects: int = 0
     wall_seconds: float = float("nan")
     events_processed: int = 0
+    final_market_spread: float = float("nan")  # best ask - best bid of the book at the end; NaN when unknown (candles)
 
     def validate(self) -> "BacktestArtifacts":
         """Check columns and labels; raise ``ArtifactsError`` naming the frame and column."""

@@ -37,9 +37,9 @@ import math
 import numpy as np
 import pandas as pd
 
-from botmm_nautilus.reports.metrics import fill_arrays
-from botmm_nautilus.reports.metrics import mid_arrays
-from botmm_nautilus.reports.metrics import mid_at
+from botmm_nautilus.reports.tape import fill_arrays
+from botmm_nautilus.reports.tape import mid_arrays
+from botmm_nautilus.reports.tape import mid_at
 
 COMPONENTS = ("spread_capture_usd", "adverse_selection_usd", "inventory_mtm_usd", "fees_usd", "funding_usd")
 
@@ -126,10 +126,10 @@ def compute_attribution(
         "volume_usd": volume,
         "markout_horizon_s": float(markout_horizon_s),
         "final_mid": final_mid,
-        "n_fills": int(len(ts)),
-        "n_fills_horizon_past_end": int(past_end.sum()),
-        "n_fills_without_mid": int(no_mid.sum()),
-        "n_fills_mid_at_fill_missing": int(missing_fill_mid.sum()),
+        "n_order_filled_events": int(len(ts)),
+        "n_order_filled_events_horizon_past_end": int(past_end.sum()),
+        "n_order_filled_events_without_mid": int(no_mid.sum()),
+        "n_order_filled_events_mid_at_fill_missing": int(missing_fill_mid.sum()),
         "identity": IDENTITY,
     }
 
@@ -139,7 +139,7 @@ def attribution_sentence(attribution: dict, net_pnl_usd: float | None = None) ->
     c = attribution["components"]
     h = attribution.get("markout_horizon_s", 60.0)
     net = attribution["total_usd"] if net_pnl_usd is None or not math.isfinite(net_pnl_usd) else net_pnl_usd
-    if attribution.get("n_fills", 0) == 0:
+    if attribution.get("n_order_filled_events", 0) == 0:
         parts = [f"No fills: net PnL {_usd(net)} came from"]
         other = [f"{name} {_usd(c[k])}" for k, name in (("funding_usd", "funding"), ("initial_position_usd", "initial position")) if k in c]
         return " ".join(parts) + (" " + " and ".join(other) if other else " nothing") + "."

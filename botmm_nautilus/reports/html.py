@@ -19,10 +19,10 @@ from plotly.subplots import make_subplots
 
 from botmm_nautilus.reports.artifacts import BacktestArtifacts
 from botmm_nautilus.reports.attribution import attribution_sentence
-from botmm_nautilus.reports.metrics import _TABLE_SECTIONS
 from botmm_nautilus.reports.metrics import CURVE_MARKOUT_HORIZONS_S
-from botmm_nautilus.reports.metrics import format_value
 from botmm_nautilus.reports.metrics import markout_table
+from botmm_nautilus.reports.output import TABLE_SECTIONS
+from botmm_nautilus.reports.output import format_value
 
 MAX_POINTS = 5000
 FIG_HEIGHT = 430
@@ -212,7 +212,7 @@ def fig_fills(art: BacktestArtifacts, label: str) -> tuple[go.Figure, str]:
                 hovertemplate="%{y}<br>qty %{customdata[0]}<br>maker %{customdata[1]}<extra>" + name + "</extra>",
             ),
         )
-    caption = "showing " + ", ".join(shown)
+    caption = "showing " + ", ".join(shown) + " (OrderFilled events)"
     return _layout(fig, f"Fills at their prices on the mid ({caption})", label, "price"), caption
 
 
@@ -231,11 +231,11 @@ def fig_markouts(art: BacktestArtifacts, label: str) -> go.Figure:
         fig.add_trace(
             go.Scatter(
                 x=x, y=mk[col].to_numpy(), name=name, mode="lines+markers", line={"color": color, "dash": dash},
-                customdata=n, hovertemplate="%{x} s: %{y:.2f} bps (fills used %{customdata})<extra>" + name + "</extra>",
+                customdata=n, hovertemplate="%{x} s: %{y:.2f} bps (OrderFilled events used %{customdata})<extra>" + name + "</extra>",
             ),
         )
     fig.add_hline(y=0.0, line={"color": "#999"})
-    _layout(fig, "Markouts by horizon (bps, qty-weighted; fills past the data end excluded)", label, "bps", date_x=False)
+    _layout(fig, "Markouts by horizon (bps, qty-weighted over OrderFilled events; those past the data end excluded)", label, "bps", date_x=False)
     fig.update_xaxes(type="log", title_text="horizon (s)")
     return fig
 
@@ -257,7 +257,7 @@ h1{font-size:22px;margin-bottom:4px} h2{font-size:17px;margin-top:28px;border-bo
 table.s{border-collapse:collapse;font-size:13px} table.s td{padding:2px 14px 2px 4px;border-bottom:1px solid #eee}
 table.s td.v{text-align:right;font-variant-numeric:tabular-nums} .cols{display:flex;gap:40px;flex-wrap:wrap}
 .sec{font-weight:bold;background:#fafafa} .story{font-size:15px;line-height:1.5} .small{font-size:12px;color:#666}
-.oos{color:#1a7f37;font-weight:bold} .ins{color:#b35900;font-weight:bold} .na{color:#c00;font-weight:bold}
+.oos{color:#1a7f37;font-weight:bold} .open{color:#b35900} .ins{color:#b35900;font-weight:bold} .na{color:#c00;font-weight:bold}
 """
 
 
@@ -267,7 +267,7 @@ def _e(x) -> str:
 
 def _summary_tables(summary: dict, attribution: dict) -> str:
     blocks = []
-    for title, keys in _TABLE_SECTIONS:
+    for title, keys in TABLE_SECTIONS:
         rows = [f"<tr><td>{_e(k)}</td><td class='v'>{_e(format_value(k, summary[k]))}</td></tr>" for k in keys if k in summary]
         if rows:
             blocks.append(f"<table class='s'><tr class='sec'><td colspan=2>{_e(title)}</td></tr>{''.join(rows)}</table>")
@@ -292,6 +292,21 @@ def _summary_tables(summary: dict, attribution: dict) -> str:
             + f"</table><p class='small'>{_e(rec.get('note', ''))}</p>",
         )
     return "<div class='cols'>" + "".join(f"<div>{b}</div>" for b in blocks) + "</div>"
+
+
+def _open_position_row(summary: dict) -> str:
+    """The run-box row for the final position: flat, or open with the estimated exit cost (highlighted)."""
+    if not summary.get("final_position_open"):
+        return "<tr><td>Position at end</td><td>flat</td></tr>"
+    pos = format_value("final_position_base", summary.get("final_position_base"))
+    usd = format_value("final_position_usd", summary.get("final_position_usd"))
+    cost = format_value("est_exit_cost_usd", summary.get("est_exit_cost_usd"))
+    after = format_value("net_pnl_after_est_exit_cost_usd", summary.get("net_pnl_after_est_exit_cost_usd"))
+    return (
+        f"<tr><td>Position at end</td><td class='open'><b>OPEN {_e(pos)} base ({_e(usd)} USD at the final mid)</b>: "
+        f"net PnL marks it at the mid with no exit cost; net after an estimated exit cost of {_e(cost)} USD: "
+        f"<b>{_e(after)} USD</b> <span class='small'>({_e(summary.get('est_exit_cost_basis', ''))})</span></td></tr>"
+    )
 
 
 def write_html_report(art: BacktestArtifacts, summary: dict, attribution: dict, path: str | Path) -> Path:
@@ -333,7 +348,8 @@ def write_html_report(art: BacktestArtifacts, summary: dict, attribution: dict, 
 <tr><td>Instrument / coin</td><td>{_e(art.instrument)} / {_e(art.coin)}</td></tr>
 <tr><td>Mode</td><td>{_e(art.mode)} {'(order-book replay with queue position and latency)' if art.mode == 'book' else '(bars only: coarse, see notes)'}</td></tr>
 <tr><td>Net PnL</td><td><b>{_e(format_value('net_pnl_usd', summary.get('net_pnl_usd')))} USD</b>
- (fees and funding included; starting balance {_e(format_value('x_usd', summary.get('starting_balance_usd')))} USD)</td></tr>
+ (after fees and funding; starting balance {_e(format_value('x_usd', summary.get('starting_balance_usd')))} USD)</td></tr>
+{_open_position_row(summary)}
 </table></div>
 {warn_html}
 <h2>Where money is and is not made</h2>

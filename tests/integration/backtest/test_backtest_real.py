@@ -45,14 +45,27 @@ def test_pnl_reconciles_with_engine_account(btc_outcome):
     rec = s["reconciliation"]
     assert rec["ok"], rec
     # our net PnL (balance + position marked at the final mid) equals Nautilus's realised + unrealised
-    assert s["net_pnl_usd"] == pytest.approx(rec["engine_total_pnl_usd"] + s["funding_usd"], abs=0.01)
-    assert s["fills"] > 0, "the strategy should trade on 35 minutes of real BTC"
+    assert s["net_pnl_usd"] == pytest.approx(rec["engine_total_pnl_after_fees_usd"] + s["funding_usd"], abs=0.01)
+    assert s["venue_fills"] > 0, "the strategy should trade on 35 minutes of real BTC"
 
 
 def test_attribution_sums_to_net_pnl(btc_outcome):
     comps = btc_outcome.attribution["components"]
     assert {"spread_capture_usd", "adverse_selection_usd", "inventory_mtm_usd", "fees_usd", "funding_usd"} <= set(comps)
     assert sum(comps.values()) == pytest.approx(btc_outcome.summary["net_pnl_usd"], abs=0.01)
+
+
+def test_open_position_exit_cost_from_the_final_book(btc_outcome, project_root):
+    """The run ends short 0.00009 BTC: the estimate is the taker fee on it plus half the book's final spread."""
+    s = btc_outcome.summary
+    spread = btc_outcome.artifacts.final_market_spread
+    assert spread == 1.0  # best ask 110191 - best bid 110190 at the end of the recording
+    assert s["final_position_open"] and s["final_position_base"] != 0.0
+    size = abs(s["final_position_base"])
+    taker = load_config(project_root / "configs" / "btc.yaml").venue.taker_fee
+    assert s["est_exit_cost_usd"] == pytest.approx(taker * size * s["final_mid"] + size * spread / 2, rel=1e-9)
+    assert s["net_pnl_after_est_exit_cost_usd"] == pytest.approx(s["net_pnl_usd"] - s["est_exit_cost_usd"], abs=1e-12)
+    assert 0 < s["venue_fills"] < s["order_filled_events"]  # queue slices of one match merged
 
 
 def test_fees_are_base_tier_maker_on_notional(btc_outcome):
@@ -73,8 +86,8 @@ def test_fills_never_before_the_order_could_reach_the_venue(btc_outcome, project
 
 def test_json_and_html_written(btc_outcome):
     data = json.loads(btc_outcome.json_path.read_text())
-    for key in ("net_pnl_usd", "realized_pnl_usd", "unrealized_pnl_usd", "fees_usd", "funding_usd", "sharpe",
-                "max_drawdown_usd", "fills", "maker_fills", "volume_usd", "start", "end", "instrument", "attribution"):
+    for key in ("net_pnl_usd", "realized_pnl_before_fees_usd", "unrealized_pnl_before_fees_usd", "fees_usd", "funding_usd", "sharpe",
+                "max_drawdown_usd", "order_filled_events", "venue_fills", "maker_order_filled_events", "volume_usd", "start", "end", "instrument", "attribution"):
         assert key in data, key
     assert data["instrument"] == "BTC-USDC-PERP.HL"
     html = btc_outcome.report_path.read_text()
@@ -111,7 +124,7 @@ def test_funding_is_paid_hourly_with_hyperliquid_sign(real_catalog, project_root
 def test_rebate_is_credited_when_configured(real_catalog, project_root):
     cfg = override(load_config(project_root / "configs" / "btc.yaml"), **{"venue.maker_fee": -0.00003})
     out = run_backtest(cfg, str(real_catalog), progress=False)
-    assert out.summary["fills"] > 0
+    assert out.summary["venue_fills"] > 0
     assert out.summary["fees_usd"] < 0, "a negative maker fee is a rebate: fees are a credit"
     assert out.summary["reconciliation"]["ok"]
 

@@ -90,7 +90,7 @@ def test_candle_mode_has_no_edge_on_a_random_walk(random_walk_catalog, project_r
     s = out.summary
     print(f"\ncandle mode (MarketMaker, Nautilus bar execution, base-tier fees) on {DAYS} d of driftless 5m candles: "
           f"mean daily PnL {m:.2f} USD, 95% CI [{lo:.2f}, {hi:.2f}]; net {s['net_pnl_usd']:.2f} USD, "
-          f"fills {s['fills']}, fees {s['fees_usd']:.2f}, Sharpe {s['sharpe']}", file=sys.stderr)
-    assert s["fills"] > 1000, "the strategy must actually trade for the null test to mean anything"
+          f"OrderFilled events {s['order_filled_events']}, fees {s['fees_usd']:.2f}, Sharpe {s['sharpe']}", file=sys.stderr)
+    assert s["order_filled_events"] > 1000, "the strategy must actually trade for the null test to mean anything"
     assert lo <= 0, f"significantly positive mean daily PnL {m:.2f} [{lo:.2f}, {hi:.2f}] on a driftless random walk"
     assert s["reconciliation"]["ok"]

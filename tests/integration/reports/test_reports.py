@@ -19,18 +19,18 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+from support.report_frames import empty_frames
 
 from botmm_nautilus.reports import ArtifactsError
 from botmm_nautilus.reports import BacktestArtifacts
 from botmm_nautilus.reports import compute_attribution
 from botmm_nautilus.reports import compute_summary
-from botmm_nautilus.reports import empty_frames
 from botmm_nautilus.reports import format_summary_table
 from botmm_nautilus.reports import markout_table
 from botmm_nautilus.reports import write_html_report
 from botmm_nautilus.reports import write_json
 from botmm_nautilus.reports.html import minmax_indices
-from botmm_nautilus.reports.metrics import average_cost
+from botmm_nautilus.reports.tape import average_cost
 
 S = 1_000_000_000
 T0 = 1_735_689_600 * S  # 2025-01-01T00:00:00Z
@@ -131,8 +131,8 @@ def hand_artifacts() -> BacktestArtifacts:
 
 def test_hand_scenario_pnl():
     s = compute_summary(hand_artifacts())
-    assert s["realized_pnl_usd"] == pytest.approx(3.0, abs=1e-12)
-    assert s["unrealized_pnl_usd"] == 0.0
+    assert s["realized_pnl_before_fees_usd"] == pytest.approx(3.0, abs=1e-12)
+    assert s["unrealized_pnl_before_fees_usd"] == 0.0
     assert s["fees_usd"] == pytest.approx(0.03015, abs=1e-12)
     assert s["funding_usd"] == pytest.approx(-0.0101, abs=1e-12)
     assert s["net_pnl_usd"] == pytest.approx(2.95975, abs=1e-9)
@@ -143,14 +143,17 @@ def test_hand_scenario_pnl():
 
 def test_hand_scenario_trading_and_edge():
     s = compute_summary(hand_artifacts())
-    assert s["fills"] == 2 and s["maker_fills"] == 2 and s["taker_fills"] == 0
-    assert s["maker_share"] == 1.0
-    assert s["buy_fills"] == 1 and s["sell_fills"] == 1
+    assert s["order_filled_events"] == 2 and s["venue_fills"] == 2
+    assert s["maker_order_filled_events"] == 2 and s["taker_order_filled_events"] == 0
+    assert s["maker_share_of_order_filled_events"] == 1.0
+    assert s["buy_order_filled_events"] == 1 and s["sell_order_filled_events"] == 1
     assert s["volume_usd"] == pytest.approx(201.0)
     assert s["fees_bps_of_volume"] == pytest.approx(1.5, abs=1e-9)
     assert s["turnover_x"] == pytest.approx(201.0 / 10_000)
     assert s["duration_hours"] == pytest.approx(130 / 3600)
-    assert s["fills_per_hour"] == pytest.approx(2 / (130 / 3600))
+    # 130 s is shorter than an hour and a day: no rate is extrapolated from it
+    assert math.isnan(s["order_filled_events_per_hour"]) and math.isnan(s["volume_per_day_usd"])
+    assert any("volume_per_day_usd and order_filled_events_per_hour not reported" in n for n in s["notes"])
     # captured spread: buy (100-99)/100 = 100 bps, sell (102-101)/101 = 99.0099 bps, qty 1 each
     assert s["avg_captured_spread_bps"] == pytest.approx((100.0 + 1e4 / 101) / 2, rel=1e-12)
     # markouts vs fill price: buy (mid(t+h)-99)/99, sell -(mid(t+h)-102)/102
@@ -159,8 +162,9 @@ def test_hand_scenario_trading_and_edge():
     assert s["markout_1s_bps"] == pytest.approx(m_short, rel=1e-12)
     assert s["markout_10s_bps"] == pytest.approx(m_short, rel=1e-12)
     assert s["markout_60s_bps"] == pytest.approx(2e4 / 99, rel=1e-12)
-    assert (s["markout_1s_excluded"], s["markout_10s_excluded"], s["markout_60s_excluded"]) == (0, 0, 1)
-    assert s["markout_60s_fills_used"] == 1
+    excluded = [s[f"markout_{h}s_order_filled_events_excluded"] for h in (1, 10, 60)]
+    assert excluded == [0, 0, 1]
+    assert s["markout_60s_order_filled_events_used"] == 1
     # pure mid moves: nothing moves within 10 s; buy at 60 s: 100 -> 101 = +100 bps
     assert s["adverse_1s_bps"] == 0.0 and s["adverse_10s_bps"] == 0.0
     assert s["adverse_60s_bps"] == pytest.approx(100.0, rel=1e-12)
@@ -183,7 +187,7 @@ def test_hand_scenario_risk_quoting_inventory():
     assert s["inventory_time_weighted_mean_base"] == pytest.approx(9 / 14)
     assert s["max_position_usd_config"] == 120.0
     assert s["time_near_max_position_frac"] == pytest.approx(9 / 14)  # |pos| > 96 USD
-    assert s["fills_per_order"] == pytest.approx(0.5)
+    assert s["order_filled_events_per_order"] == pytest.approx(0.5)
     assert s["events_per_second"] == pytest.approx(200.0)
 
 
@@ -191,7 +195,7 @@ def test_hand_scenario_reconciliation():
     rec = compute_summary(hand_artifacts())["reconciliation"]
     assert rec["tape_net_pnl_usd"] == pytest.approx(2.95975, abs=1e-9)
     assert rec["diff_net_vs_tape_usd"] == pytest.approx(0.0, abs=1e-9)
-    assert rec["engine_total_pnl_usd"] == pytest.approx(2.96985, abs=1e-12)
+    assert rec["engine_total_pnl_after_fees_usd"] == pytest.approx(2.96985, abs=1e-12)
     assert rec["diff_net_vs_engine_usd"] == pytest.approx(-0.0101, abs=1e-9)  # = funding, outside Nautilus positions
     assert rec["diff_net_vs_engine_ex_funding_usd"] == pytest.approx(0.0, abs=1e-9)
     assert rec["diff_fees_vs_engine_commissions_usd"] == pytest.approx(0.0, abs=1e-12)
@@ -213,7 +217,7 @@ def test_hand_scenario_attribution():
     assert c["funding_usd"] == pytest.approx(-0.0101, abs=1e-12)
     assert "initial_position_usd" not in c
     assert a["total_usd"] == pytest.approx(2.95975, abs=1e-12)
-    assert a["n_fills_horizon_past_end"] == 1
+    assert a["n_order_filled_events_horizon_past_end"] == 1
     assert a["total_usd"] == pytest.approx(compute_summary(art)["net_pnl_usd"], abs=1e-9)
 
 
@@ -237,7 +241,7 @@ def test_summary_table_and_json_roundtrip(tmp_path):
     back = json.loads(text)
     assert back["sharpe"] is None  # NaN -> null
     assert back["net_pnl_usd"] == pytest.approx(2.95975, abs=1e-9)
-    assert back["fills"] == 2 and isinstance(back["fills"], int)
+    assert back["order_filled_events"] == 2 and isinstance(back["order_filled_events"], int)
     assert back["reconciliation"]["ok"] is True
     assert back["attribution"]["components"]["spread_capture_usd"] == pytest.approx(2.0)
     assert back["config"] == {"risk": {"max_position_usd": 120.0}}
@@ -388,7 +392,7 @@ def test_attribution_sums_to_net_pnl_random_flat_end():
         assert math.fsum(a["components"].values()) == pytest.approx(a["total_usd"], abs=1e-12)
         assert a["total_usd"] == pytest.approx(s["net_pnl_usd"], rel=1e-9, abs=1e-8)
     assert s["reconciliation"]["diff_net_vs_tape_usd"] == pytest.approx(0.0, abs=1e-8)
-    assert s["maker_fills"] + s["taker_fills"] == len(fills) and 0 < s["taker_fills"] < len(fills)
+    assert s["maker_order_filled_events"] + s["taker_order_filled_events"] == len(fills) and 0 < s["taker_order_filled_events"] < len(fills)
 
 
 def test_attribution_sums_to_net_pnl_random_open_position():
@@ -402,9 +406,34 @@ def test_attribution_sums_to_net_pnl_random_open_position():
     s = compute_summary(art)  # no balance: net from the fills tape
     direct = np.sum(side * qty * (final_mid - price)) - fills["fee_usd"].sum() + funding["payment_usd"].sum()
     assert s["net_pnl_usd"] == pytest.approx(direct, rel=1e-9)
-    assert s["realized_pnl_usd"] + s["unrealized_pnl_usd"] == pytest.approx(np.sum(side * qty * (final_mid - price)), rel=1e-9)
+    assert s["realized_pnl_before_fees_usd"] + s["unrealized_pnl_before_fees_usd"] == pytest.approx(np.sum(side * qty * (final_mid - price)), rel=1e-9)
     a = compute_attribution(fills, mids, funding, final_mid, markout_horizon_s=60.0)
     assert a["total_usd"] == pytest.approx(s["net_pnl_usd"], rel=1e-9, abs=1e-8)
+    # the open position is marked at the mid in net PnL (the attribution identity holds on that figure);
+    # no taker fee in this config, so no exit-cost estimate is made up
+    assert s["final_position_open"] is True and math.isnan(s["est_exit_cost_usd"])
+    assert any("OPEN position" in n for n in s["notes"])
+
+
+def test_open_position_exit_cost_estimate(tmp_path):
+    fills, mids, funding = random_run(8, end_flat=False)
+    final_mid = float(mids["mid"].iloc[-1])
+    pos = float(np.sum(fills["side"].to_numpy(float) * fills["qty"].to_numpy()))
+    f = empty_frames()
+    art = make_artifacts(
+        fills, mids, f["samples"], funding, final_balance_usd=math.nan, final_position_base=pos, final_mid=final_mid,
+        final_market_spread=0.02, config={"venue": {"taker_fee": 0.00045}, "risk": {"max_position_usd": 120.0}},
+    )
+    s = compute_summary(art)
+    expected = 0.00045 * abs(pos) * final_mid + abs(pos) * 0.02 / 2
+    assert s["est_exit_cost_usd"] == pytest.approx(expected, rel=1e-12)
+    assert s["net_pnl_after_est_exit_cost_usd"] == pytest.approx(s["net_pnl_usd"] - expected, rel=1e-12)
+    a = compute_attribution(fills, mids, funding, final_mid)
+    assert a["total_usd"] == pytest.approx(s["net_pnl_usd"], rel=1e-9, abs=1e-8)  # the identity is on net, not on the estimate
+    table = format_summary_table(s)
+    assert "[open position at the end (est_ = estimate)]" in table and "est_exit_cost_basis" in table
+    html = write_html_report(art, s, a, tmp_path / "open.html").read_text()
+    assert "OPEN " in html and "net after an estimated exit cost" in html
 
 
 def test_attribution_initial_position_term():
@@ -447,6 +476,7 @@ def test_html_report_written_and_bounded(tmp_path):
     assert "out-of-sample" in html and "2025-01-01T00:00:00Z" in html
     assert "Where money is and is not made" in html
     assert "was only partly eaten by" in html  # spread +2.00 vs adverse +0.50, fees -0.03
+    assert "<tr><td>Position at end</td><td>flat</td></tr>" in html
     assert html.count("Plotly.newPlot(") == 6
     assert html.count("<script type='text/javascript'>") == 1  # plotly.js embedded once
     assert 4_000_000 < p.stat().st_size < 6_000_000  # ~4.8 MB is plotly.js itself
@@ -509,7 +539,7 @@ def test_unknown_liquidity_is_not_counted_as_maker():
     art = hand_artifacts()
     art.fills = art.fills.assign(liquidity=["MAKER", "NO_LIQUIDITY_SIDE"])
     s = compute_summary(art)
-    assert (s["maker_fills"], s["taker_fills"], s["maker_share"]) == (1, 0, 0.5)
+    assert (s["maker_order_filled_events"], s["taker_order_filled_events"], s["maker_share_of_order_filled_events"]) == (1, 0, 0.5)
     assert any("neither MAKER nor TAKER" in n for n in s["notes"])
 
 
@@ -520,7 +550,7 @@ def test_empty_run(tmp_path):
     mids = pd.DataFrame({"ts_ns": np.array([T0, at(3600)], dtype=np.int64), "mid": [100.0, 100.0]})
     art = make_artifacts(f["fills"], mids, f["samples"], f["funding"], sample_label="n/a")
     s = compute_summary(art)
-    assert s["net_pnl_usd"] == 0.0 and s["fills"] == 0 and math.isnan(s["markout_1s_bps"])
+    assert s["net_pnl_usd"] == 0.0 and s["order_filled_events"] == 0 == s["venue_fills"] and math.isnan(s["markout_1s_bps"])
     assert any("in or out of sample" in w for w in s["honesty_warnings"])
     a = compute_attribution(art.fills, art.mids, art.funding, art.final_mid)
     assert a["total_usd"] == 0.0
