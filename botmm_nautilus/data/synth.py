@@ -92,6 +92,8 @@ from botmm_nautilus.data.synth_params import NEAR_LEVELS
 from botmm_nautilus.data.synth_params import SIZE_QUANTILE_PROBS
 from botmm_nautilus.data.synth_params import CoinSynthParams
 from botmm_nautilus.data.synth_params import params_for
+from botmm_nautilus.engine.times import parse_time_ns
+from botmm_nautilus.errors import ConfigError
 from botmm_nautilus.venue import rules as hl_rules
 
 NANOS_PER_SECOND = 1_000_000_000
@@ -713,12 +715,16 @@ def write_synthetic_catalog(
     ``start``; 5-minute and 1-hour bars for ``bar_days`` from ``start``; hourly funding over the
     longer of the two spans. Bars and book tell one price history: bars over the L2 window are
     aggregated from its trades, and the bar random walk continues from the last L2 trade.
-    ``start`` must fall on a whole hour (UTC).
+    ``start`` (ISO time or unix ns) must fall on a whole hour (UTC). Bad arguments (an unknown
+    coin, a negative span or seed, a start that is not a time) raise ``ConfigError``.
     """
     t0 = time.perf_counter()
-    start_ns = int(pd.Timestamp(start, tz="UTC").value) if not isinstance(start, int) else int(start)
-    if start_ns % NANOS_PER_HOUR:
-        raise ValueError(f"start {start!r} must be on a whole hour (UTC)")
+    start_ns = parse_time_ns(start, "start")
+    if start_ns is None or start_ns % NANOS_PER_HOUR:
+        raise ConfigError(f"start {start!r} must be on a whole hour (UTC)")
+    for name, value in (("l2_hours", l2_hours), ("bar_days", bar_days), ("seed", seed)):
+        if not value >= 0:
+            raise ConfigError(f"{name} must be >= 0, got {value!r}")
     coins = tuple(c.upper() for c in coins)
     for coin in coins:
         params_for(coin)  # a clear error for unknown coins before anything is written

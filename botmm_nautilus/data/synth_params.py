@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from botmm_nautilus.data import market_stats
+from botmm_nautilus.errors import ConfigError
 from botmm_nautilus.venue import rules as hl_rules
 
 # Probabilities at which size distributions are tabulated (inverse CDF, linear in log size).
@@ -261,7 +262,7 @@ def params_for(coin: str) -> CoinSynthParams:
     """The parameters of ``coin``; a clear error for a coin without parameters."""
     key = coin.upper()
     if key not in SYNTH_PARAMS:
-        raise ValueError(f"no synthetic-market parameters for {coin!r}; known coins: {', '.join(SYNTH_PARAMS)}")
+        raise ConfigError(f"no synthetic-market parameters for {coin!r}; known coins: {', '.join(SYNTH_PARAMS)}")
     return SYNTH_PARAMS[key]
 
 
