@@ -698,6 +698,15 @@ def generate_funding(
 # ---------------------------------------------------------------------------------- catalog
 
 
+def start_time_ns(start: str | int, name: str = "start") -> int:
+    """The synthetic market's first time (ISO time or unix ns) as unix ns; a ``ConfigError``
+    naming ``name`` unless it is a time on a whole hour (UTC)."""
+    start_ns = parse_time_ns(start, name)
+    if start_ns is None or start_ns % NANOS_PER_HOUR:
+        raise ConfigError(f"{name} {start!r} must be a time on a whole hour (UTC)")
+    return start_ns
+
+
 def write_synthetic_catalog(
     catalog_path,
     coins=COINS,
@@ -719,9 +728,7 @@ def write_synthetic_catalog(
     coin, a negative span or seed, a start that is not a time) raise ``ConfigError``.
     """
     t0 = time.perf_counter()
-    start_ns = parse_time_ns(start, "start")
-    if start_ns is None or start_ns % NANOS_PER_HOUR:
-        raise ConfigError(f"start {start!r} must be on a whole hour (UTC)")
+    start_ns = start_time_ns(start)
     for name, value in (("l2_hours", l2_hours), ("bar_days", bar_days), ("seed", seed)):
         if not value >= 0:
             raise ConfigError(f"{name} must be >= 0, got {value!r}")
