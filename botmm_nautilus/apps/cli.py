@@ -37,7 +37,7 @@ from botmm_nautilus.errors import ConfigError
 
 
 def _quiet_warnings() -> None:
-    # pandas 3 warns about the engine's Timestamp.utcnow() on every run (NAUTILUS_1231_NOTES #12).
+    # pandas 3 warns about the Nautilus engine's use of Timestamp.utcnow() on every run
     warnings.filterwarnings("ignore", message=".*utcnow.*")
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     try:

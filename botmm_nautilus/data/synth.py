@@ -2,7 +2,7 @@
 
 The project's embedded default data (``make run`` builds it on first use with
 ``write_synthetic_catalog``). Every number the models use comes from ``synth_params`` (measured
-on real Hyperliquid data); ``tests/test_synth_stats.py`` measures the output the way a backtest
+on real Hyperliquid data); ``tests/integration/data/test_synth_stats.py`` measures the output the way a backtest
 reads it and compares it with the real data.
 
 L2 book model (``generate_l2_day``), one instrument, Hyperliquid's diffed-snapshot shape:
