@@ -273,7 +273,8 @@ def run_backtest(
     data_start, data_end = info["range"]
     if start_ns is not None and start_ns > data_end or end_ns is not None and end_ns < data_start:
         raise CatalogError(
-            f"requested period [{start or 'start of data'}, {end or 'end of data'}] does not overlap the catalog's data for {info['instrument_id']} "
+            f"requested period [{start or 'start of data'}, {end or 'end of data'}] does not overlap the catalog's data "
+            f"for {info['instrument_id']} "
             f"[{pd.Timestamp(data_start, tz='UTC')}, {pd.Timestamp(data_end, tz='UTC')}]",
         )
     key = uuid.uuid4().hex

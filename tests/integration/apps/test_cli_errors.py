@@ -141,7 +141,8 @@ def test_synth_bad_numbers_and_start(capsys, tmp_path, option, value, expected):
 def test_catalog_that_is_a_file(capsys, tmp_path):
     not_a_folder = tmp_path / "catalog.txt"
     not_a_folder.write_text("x")
-    code, _, err = run_cli(capsys, "data", "synth", "--catalog", not_a_folder, "--coins", "BTC", "--days", "0.01", "--bar-days", "0")
+    code, _, err = run_cli(capsys, "data", "synth", "--catalog", not_a_folder, "--coins", "BTC", "--days", "0.01",
+                           "--bar-days", "0")
     assert_user_error(code, err, f"--catalog {not_a_folder} is an existing file; give a folder")
     code, _, err = run_cli(capsys, "data", "synth", "--catalog", not_a_folder / "sub", "--coins", "BTC")
     assert_user_error(code, err, f"--catalog {not_a_folder / 'sub'}: {not_a_folder} is a file, not a folder")
@@ -189,7 +190,9 @@ def test_import_candles_refuses_a_csv_named_for_another_coin(capsys, tmp_path):
 def test_import_funding_refuses_a_file_named_for_another_coin(capsys, shared_data, tmp_path):
     sol = shared_data / "hyperliquid" / "candles" / "SOL_USDC_USDC-1h-funding_rate.feather"
     code, _, err = run_cli(capsys, "data", "import-funding", sol, "--coin", "XRP", "--catalog", tmp_path / "cat")
-    assert_user_error(code, err, "SOL_USDC_USDC-1h-funding_rate.feather: the file name names SOL but the coin to import is XRP (--coin); ...")
+    assert_user_error(
+        code, err, "SOL_USDC_USDC-1h-funding_rate.feather: the file name names SOL but the coin to import is XRP (--coin); ...",
+    )
     assert catalog_files(tmp_path / "cat") == []
 
 

@@ -224,14 +224,16 @@ def test_coins_in_file_name(name, coins):
 
 def test_file_named_for_another_coin_refused_unless_forced(catalog, tmp_path):
     path = tmp_path / "ETH-1h.csv"
-    path.write_text("date,open,high,low,close,volume\n2025-01-01T00:00:00Z,100,101,99,100.5,1\n2025-01-01T01:00:00Z,100,101,99,100,1\n")
-    assert_fails(catalog, lambda: import_candles(path, "BTC", catalog), "ETH-1h.csv: the file name names ETH but the coin to import is BTC")
+    path.write_text("date,open,high,low,close,volume\n2025-01-01T00:00:00Z,100,101,99,100.5,1\n"
+                    "2025-01-01T01:00:00Z,100,101,99,100,1\n")
+    message = "the file name names ETH but the coin to import is BTC"
+    assert_fails(catalog, lambda: import_candles(path, "BTC", catalog), f"ETH-1h.csv: {message}")
     summary = import_candles(path, "BTC", catalog, force=True)
     assert summary.instruments["BTC-USDC-PERP.HL"].bars == 2
     assert "ETH-1h.csv: imported as BTC although the file name names ETH (force)" in summary.notes
     funding = tmp_path / "ETH_USDC_USDC-1h-funding_rate.csv"
     funding.write_text("time,rate\n2025-01-01T00:00:00Z,0.0000125\n")
-    assert_fails(catalog, lambda: import_funding(funding, "BTC", catalog), "the file name names ETH but the coin to import is BTC")
+    assert_fails(catalog, lambda: import_funding(funding, "BTC", catalog), message)
 
 
 # ------------------------------------------------------------------------------------ S3, Binance
