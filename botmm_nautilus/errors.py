@@ -27,7 +27,8 @@ class BotmmError(Exception):
 
 
 class ConfigError(BotmmError, ValueError):
-    """A configuration error naming the file and the dotted field."""
+    """A bad setting: a configuration file field (the message names the file and the dotted field)
+    or a command-line option or function argument (the message names the option)."""
 
 
 class DataError(BotmmError):

@@ -16,14 +16,17 @@ import os
 from nautilus_trader.config import LiveDataClientConfig
 from nautilus_trader.config import LiveExecClientConfig
 
+from botmm_nautilus.errors import ConfigError
+
 from .constants import ENV_MAINNET_PK
 from .constants import ENV_TESTNET_PK
 from .constants import http_url
 from .constants import ws_url_from_http
 
 
-class HLKeyError(ValueError):
-    """The private key cannot be loaded (missing env var, bad keystore, bad password)."""
+class HLKeyError(ConfigError):
+    """The private key cannot be loaded (missing env var, bad keystore, bad password); a
+    ``ConfigError`` (and so a ``ValueError``) whose message names the key's source, never the key."""
 
 
 class _UrlMixin:

@@ -2,8 +2,8 @@
 
     botmm data import-hyperliquid-ws DIR --catalog CAT [--coins BTC ETH] [--replace]
     botmm data import-hyperliquid-s3 FILE... --catalog CAT [--allow-truncated] [--replace]
-    botmm data import-candles FILE... --coin COIN --catalog CAT [--interval 5m] [--replace]
-    botmm data import-funding FILE --coin COIN --catalog CAT [--replace]
+    botmm data import-candles FILE... --coin COIN --catalog CAT [--interval 5m] [--replace] [--force]
+    botmm data import-funding FILE --coin COIN --catalog CAT [--replace] [--force]
     botmm data import-binance-raw FILE --catalog CAT [--replace]
     botmm data synth --catalog CAT [--coins ...] [--days N] [--bar-days N] [--seed S]
     botmm data info --catalog CAT
@@ -14,8 +14,13 @@
     botmm record --coins BTC ETH --catalog CAT [--url URL] [--venue testnet|mainnet] [--run-seconds N]
                  [--flush-seconds 60] [--part-seconds 3600] [--json FILE]
 
-User errors (bad YAML, missing or corrupt data, a catalog without the needed data) print one line
-``error: ...`` naming the file and field and exit with status 2; they never print a traceback.
+    botmm --version
+
+Every error a user can cause (a bad option value, bad YAML, missing or corrupt data, a catalog
+without the needed data, a refused key) is a ``BotmmError``: it prints one line ``error: ...``
+naming the option, file or field and exits with status 2, never with a traceback. Options are
+checked before any work starts (``apps.options``). Any other exception is a bug and keeps its
+traceback; Ctrl-C exits with status 130.
 """
 
 from __future__ import annotations
@@ -25,23 +30,30 @@ import sys
 import warnings
 from pathlib import Path
 
+from botmm_nautilus import __version__
+from botmm_nautilus.apps import options
+from botmm_nautilus.errors import BotmmError
+from botmm_nautilus.errors import ConfigError
+
 
 def _quiet_warnings() -> None:
-    # pandas 3 warns about the engine's Timestamp.utcnow() on every run (NAUTILUS_1231_NOTES #12).
+    # pandas 3 warns about the Nautilus engine's use of Timestamp.utcnow() on every run
     warnings.filterwarnings("ignore", message=".*utcnow.*")
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     try:
         from pandas.errors import Pandas4Warning  # type: ignore[attr-defined]
 
         warnings.filterwarnings("ignore", category=Pandas4Warning)
-    except Exception:  # noqa: BLE001
+    except ImportError:  # pandas < 3
         pass
 
 
-def _user_errors() -> tuple[type[BaseException], ...]:
-    from botmm_nautilus.errors import BotmmError
+class _Parser(argparse.ArgumentParser):
+    """``argparse`` with its usage errors as one ``error:`` line (exit status 2) like every
+    other user error; ``--help`` shows the usage."""
 
-    return (BotmmError, FileNotFoundError)
+    def error(self, message: str):
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
 
 
 # ------------------------------------------------------------------------------------------ data
@@ -50,6 +62,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 def cmd_import_ws(args) -> int:
     from botmm_nautilus.data.hl_ws import import_hyperliquid_ws
 
+    options.output_dir(args.catalog, "--catalog")
     summary = import_hyperliquid_ws(args.directory, args.catalog, coins=args.coins, replace=args.replace, progress=not args.quiet)
     print(summary)
     return 0
@@ -58,6 +71,7 @@ def cmd_import_ws(args) -> int:
 def cmd_import_s3(args) -> int:
     from botmm_nautilus.data.hl_s3 import import_hyperliquid_s3
 
+    options.output_dir(args.catalog, "--catalog")
     kwargs = {"replace": args.replace, "progress": not args.quiet}
     if args.allow_truncated:
         kwargs["allow_truncated"] = True
@@ -69,7 +83,8 @@ def cmd_import_s3(args) -> int:
 def cmd_import_candles(args) -> int:
     from botmm_nautilus.data.candles import import_candles
 
-    summary = import_candles(args.files, args.coin, args.catalog, interval=args.interval, replace=args.replace)
+    options.output_dir(args.catalog, "--catalog")
+    summary = import_candles(args.files, args.coin, args.catalog, interval=args.interval, replace=args.replace, force=args.force)
     print(summary)
     return 0
 
@@ -77,7 +92,8 @@ def cmd_import_candles(args) -> int:
 def cmd_import_funding(args) -> int:
     from botmm_nautilus.data.funding import import_funding
 
-    summary = import_funding(args.file, args.coin, args.catalog, replace=args.replace)
+    options.output_dir(args.catalog, "--catalog")
+    summary = import_funding(args.file, args.coin, args.catalog, replace=args.replace, force=args.force)
     print(summary)
     return 0
 
@@ -85,17 +101,31 @@ def cmd_import_funding(args) -> int:
 def cmd_import_binance(args) -> int:
     from botmm_nautilus.data.binance import import_binance_raw
 
+    options.output_dir(args.catalog, "--catalog")
     summary = import_binance_raw(args.file, args.catalog, replace=args.replace)
     print(summary)
     return 0
 
 
 def cmd_synth(args) -> int:
+    from botmm_nautilus.data.synth import start_time_ns
     from botmm_nautilus.data.synth import write_synthetic_catalog
+    from botmm_nautilus.data.synth_params import SYNTH_PARAMS
 
+    coins = tuple(dict.fromkeys(c.upper() for c in args.coins))
+    if not coins:
+        raise ConfigError(f"--coins: give at least one coin; known: {', '.join(SYNTH_PARAMS)}")
+    unknown = [c for c in coins if c not in SYNTH_PARAMS]
+    if unknown:
+        raise ConfigError(f"--coins {' '.join(unknown)}: no synthetic parameters; known: {', '.join(SYNTH_PARAMS)}")
+    options.positive(args.days, "--days")
+    options.non_negative(args.bar_days, "--bar-days")
+    options.non_negative(args.seed, "--seed")
+    start_time_ns(args.start, "--start")
+    options.output_dir(args.catalog, "--catalog")
     summary = write_synthetic_catalog(
         args.catalog,
-        coins=tuple(c.upper() for c in args.coins),
+        coins=coins,
         l2_hours=args.days * 24.0,
         bar_days=args.bar_days,
         seed=args.seed,
@@ -114,7 +144,7 @@ def cmd_info(args) -> int:
     if not Path(args.catalog).is_dir():
         from botmm_nautilus.data.catalog_io import CatalogError
 
-        raise CatalogError(f"catalog {args.catalog} not found")
+        raise CatalogError(f"catalog {args.catalog} not found" + (" (it is a file)" if Path(args.catalog).exists() else ""))
     print(format_catalog_info(catalog_info(args.catalog)))
     return 0
 
@@ -125,8 +155,12 @@ def cmd_info(args) -> int:
 def cmd_backtest(args) -> int:
     from botmm_nautilus.backtest.runner import run_backtest
     from botmm_nautilus.config.asset import load_config
+    from botmm_nautilus.engine.times import parse_period_ns
     from botmm_nautilus.reports import format_summary_table
 
+    parse_period_ns(args.start, args.end, ("--start", "--end"))
+    options.output_file(args.json, "--json")
+    options.output_dir(args.report, "--report")
     cfg = load_config(args.config)
     outcome = run_backtest(
         cfg,
@@ -151,8 +185,12 @@ def cmd_backtest(args) -> int:
 
 
 def cmd_twin(args) -> int:
+    from botmm_nautilus.engine.times import parse_period_ns
     from botmm_nautilus.twin import serve
 
+    parse_period_ns(args.start, args.end, ("--start", "--end"))
+    options.non_negative(args.balance, "--balance")
+    options.input_file(args.accounts, "--accounts")
     return serve(
         args.catalog,
         args.coins,
@@ -174,37 +212,31 @@ def cmd_record(args) -> int:
     import json
     import logging
 
-    from botmm_nautilus.apps.recorder import RecorderError
     from botmm_nautilus.apps.recorder import RecordSettings
     from botmm_nautilus.apps.recorder import format_summary
     from botmm_nautilus.apps.recorder import record_blocking
     from botmm_nautilus.apps.recorder import resolve_urls
 
     for name in ("run_seconds", "flush_seconds", "part_seconds", "stale_seconds", "status_seconds"):
-        value = getattr(args, name)
-        positive = name in ("part_seconds", "run_seconds")
-        if value is not None and (value <= 0 if positive else value < 0):
-            print(f"error: --{name.replace('_', '-')} must be {'> 0' if positive else '>= 0'}, got {value:g}", file=sys.stderr)
-            return 2
+        check = options.positive if name in ("part_seconds", "run_seconds") else options.non_negative
+        check(getattr(args, name), f"--{name.replace('_', '-')}")
+    options.output_dir(args.catalog, "--catalog")
+    options.output_file(args.json, "--json")
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        http_url, ws_url = resolve_urls(args.url, testnet=args.venue != "mainnet")
-        settings = RecordSettings(
-            coins=list(dict.fromkeys(args.coins)),
-            catalog=args.catalog,
-            http_url=http_url,
-            ws_url=ws_url,
-            part_seconds=args.part_seconds,
-            flush_seconds=args.flush_seconds,
-            status_seconds=0.0 if args.quiet else args.status_seconds,
-            stale_seconds=args.stale_seconds,
-            run_seconds=args.run_seconds,
-        )
-        summary = record_blocking(settings, print_fn=lambda line: print(line, flush=True))
-    except RecorderError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    http_url, ws_url = resolve_urls(args.url, testnet=args.venue != "mainnet")
+    settings = RecordSettings(
+        coins=list(dict.fromkeys(args.coins)),
+        catalog=args.catalog,
+        http_url=http_url,
+        ws_url=ws_url,
+        part_seconds=args.part_seconds,
+        flush_seconds=args.flush_seconds,
+        status_seconds=0.0 if args.quiet else args.status_seconds,
+        stale_seconds=args.stale_seconds,
+        run_seconds=args.run_seconds,
+    )
+    summary = record_blocking(settings, print_fn=lambda line: print(line, flush=True))
     print(format_summary(summary), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2, default=str))
@@ -215,7 +247,8 @@ def cmd_record(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="botmm", description="Hyperliquid market making on Nautilus Trader")
+    p = _Parser(prog="botmm", description="Hyperliquid market making on Nautilus Trader")
+    p.add_argument("--version", action="version", version=f"botmm-nautilus {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
     data = sub.add_parser("data", help="import, generate and inspect Parquet catalog data")
@@ -242,12 +275,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("files", nargs="+")
     sp.add_argument("--coin", required=True)
     sp.add_argument("--interval", default=None, help="e.g. 1m, 5m, 15m, 1h (default: from the file name or timestamps)")
+    sp.add_argument("--force", action="store_true", help="import even when a file name names another coin than --coin")
     common(sp)
     sp.set_defaults(func=cmd_import_candles)
 
     sp = dsub.add_parser("import-funding", help="hourly funding history (Feather/CSV/fundingHistory JSON)")
     sp.add_argument("file")
     sp.add_argument("--coin", required=True)
+    sp.add_argument("--force", action="store_true", help="import even when the file name names another coin than --coin")
     common(sp)
     sp.set_defaults(func=cmd_import_funding)
 
@@ -318,17 +353,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    _quiet_warnings()
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run one ``botmm`` command; the exit status: 0 done, 2 a user error (one ``error:`` line),
+    130 interrupted (Ctrl-C), or what the command returns."""
     try:
+        _quiet_warnings()
+        args = build_parser().parse_args(argv)
         return args.func(args)
-    except _user_errors() as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except BotmmError as exc:
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _one_line(exc: BaseException) -> str:
+    """The message of ``exc`` on one line (a multi-line message has its lines joined)."""
+    return " ".join(part.strip() for part in str(exc).splitlines() if part.strip()) or type(exc).__name__
 
 
 if __name__ == "__main__":

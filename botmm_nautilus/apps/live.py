@@ -87,6 +87,18 @@ def load_live_settings(path: str | Path | None, **overrides: Any) -> LiveSetting
         raise ConfigError(f"{src}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
     key = raw.get("key") or {}
     dm = raw.get("dead_man") or {}
+    for where, value in (("key", key), ("dead_man", dm)):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{src}: {where}: expected a mapping, got {value!r}")
+    if not isinstance(raw.get("coins") or [], list):
+        raise ConfigError(f"{src}: coins: expected a list such as [BTC, ETH], got {raw['coins']!r}")
+
+    def number(where: str, value, kind=float):
+        try:
+            return kind(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{src}: {where}: expected a number, got {value!r}") from None
+
     s = LiveSettings(
         venue=str(raw.get("venue", "testnet")),
         url=raw.get("url"),
@@ -99,12 +111,12 @@ def load_live_settings(path: str | Path | None, **overrides: Any) -> LiveSetting
         keystore_password_env=key.get("keystore_password_env", "HYPERLIQUID_KEYSTORE_PASSWORD"),
         account_address=raw.get("account_address"),
         vault_address=raw.get("vault_address"),
-        dead_man_deadline_s=float(dm.get("deadline_s", 30)),
-        dead_man_refresh_s=float(dm.get("refresh_s", 15)),
-        account_refresh_s=float(raw.get("account_refresh_s", 10)),
-        account_min_interval_s=float(raw.get("account_min_interval_s", 2)),
-        instrument_refresh_s=float(raw.get("instrument_refresh_s", 300)),
-        reconciliation_lookback_mins=int(raw.get("reconciliation_lookback_mins", 1440)),
+        dead_man_deadline_s=number("dead_man.deadline_s", dm.get("deadline_s", 30)),
+        dead_man_refresh_s=number("dead_man.refresh_s", dm.get("refresh_s", 15)),
+        account_refresh_s=number("account_refresh_s", raw.get("account_refresh_s", 10)),
+        account_min_interval_s=number("account_min_interval_s", raw.get("account_min_interval_s", 2)),
+        instrument_refresh_s=number("instrument_refresh_s", raw.get("instrument_refresh_s", 300)),
+        reconciliation_lookback_mins=number("reconciliation_lookback_mins", raw.get("reconciliation_lookback_mins", 1440), int),
         log_level=str(raw.get("log_level", "INFO")).upper(),
         log_dir=raw.get("log_dir"),
     )
@@ -451,15 +463,17 @@ def confirm_mainnet(args, s: LiveSettings) -> None:
 
 
 def cmd_live(args) -> int:
-    from botmm_nautilus.adapters.hyperliquid.config import HLKeyError
+    from botmm_nautilus.apps import options
 
     try:
+        options.positive(args.run_seconds, "--run-seconds")
+        options.output_file(args.json_path, "--json")
         s = load_live_settings(args.config if Path(args.config).is_file() or args.config != "configs/live.yaml" else None,
                                venue=args.venue, url=args.url, coins=[c.upper() for c in args.coins] if args.coins else None,
                                log_level=args.log_level.upper() if args.log_level else None, log_dir=args.log_dir)
         confirm_mainnet(args, s)
         result = run_live(s, run_seconds=args.run_seconds, json_path=args.json_path)
-    except (LiveError, ConfigError, HLKeyError) as exc:
+    except BotmmError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(json.dumps({k: result.get(k) for k in ("orders_submitted", "fills", "net_pnl_usd", "positions")}, default=str))

@@ -25,6 +25,7 @@ from botmm_nautilus.adapters.hyperliquid import VENUE_NAME
 from botmm_nautilus.adapters.hyperliquid import instrument_id_for
 from botmm_nautilus.config.asset import MMConfig
 from botmm_nautilus.data.catalog_io import CatalogError
+from botmm_nautilus.engine.times import parse_period_ns
 from botmm_nautilus.errors import ConfigError
 from botmm_nautilus.strategies import STRATEGIES
 from botmm_nautilus.strategies import importable_path
@@ -39,20 +40,6 @@ class BacktestOutcome:
     artifacts: Any
     json_path: Path | None
     report_path: Path | None
-
-
-def _to_ns(value: str | int | None) -> int | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, int):
-        return value
-    try:
-        ts = pd.Timestamp(value)
-    except Exception as exc:  # noqa: BLE001
-        raise ValueError(f"cannot parse time {value!r}: use ISO 8601 like 2025-09-04T19:50:00Z") from exc
-    if ts.tzinfo is None:
-        ts = ts.tz_localize("UTC")
-    return int(ts.value)
 
 
 def _data_range(catalog_path: str, type_dir: str, ident: str) -> tuple[int, int, int] | None:
@@ -111,7 +98,7 @@ def check_catalog(catalog_path: str, cfg: MMConfig, mode: str) -> dict:
         out["range"] = (bars[0], bars[1])
         out["bar_type"] = bar_type
     else:
-        raise ValueError(f"mode must be 'book' or 'candles', got {mode!r}")
+        raise ConfigError(f"mode must be 'book' or 'candles', got {mode!r}")
     return out
 
 
@@ -280,14 +267,14 @@ def run_backtest(
     from botmm_nautilus.reports import write_html_report
     from botmm_nautilus.reports import write_json
 
+    start_ns, end_ns = parse_period_ns(start, end)
     catalog_path = str(catalog_path or cfg.backtest.catalog)
     info = check_catalog(catalog_path, cfg, mode)
-    start_ns = _to_ns(start)
-    end_ns = _to_ns(end)
     data_start, data_end = info["range"]
     if start_ns is not None and start_ns > data_end or end_ns is not None and end_ns < data_start:
         raise CatalogError(
-            f"requested period [{start}, {end}] does not overlap the catalog's data for {info['instrument_id']} "
+            f"requested period [{start or 'start of data'}, {end or 'end of data'}] does not overlap the catalog's data "
+            f"for {info['instrument_id']} "
             f"[{pd.Timestamp(data_start, tz='UTC')}, {pd.Timestamp(data_end, tz='UTC')}]",
         )
     key = uuid.uuid4().hex

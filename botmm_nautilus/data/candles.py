@@ -21,11 +21,12 @@ Checks (``DataImportError`` naming file and row): positive prices, ``high >= max
 interval grid; across files, the same bar time twice is an error. Prices are rounded to the
 instrument's price precision (real Feather files carry float noise) and checked after rounding.
 The last candle of a live ``candleSnapshot`` download may still have been forming; it is kept.
+A file whose name names another coin than ``coin`` (``ETH_USDC_USDC-5m-futures.feather``
+imported as BTC) is refused unless ``force`` (``data.readers.check_file_coin``).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
@@ -42,9 +43,11 @@ from botmm_nautilus.data._common import NANOS_PER_SECOND
 from botmm_nautilus.data._common import as_path_list
 from botmm_nautilus.data._common import first_bad
 from botmm_nautilus.data._common import numeric_column
-from botmm_nautilus.data._common import require_columns
 from botmm_nautilus.data._common import time_column_to_ns
 from botmm_nautilus.data.catalog_io import StagedCatalogWriter
+from botmm_nautilus.data.readers import check_file_coin
+from botmm_nautilus.data.readers import read_json
+from botmm_nautilus.data.readers import read_table
 from botmm_nautilus.data.summary import ImportSummary
 from botmm_nautilus.errors import DataImportError
 from botmm_nautilus.venue import rules as hl_rules
@@ -54,7 +57,11 @@ _SPEC_RE = re.compile(r"^\s*(\d+)-(SECOND|MINUTE|HOUR|DAY|WEEK)\s*$", re.IGNOREC
 _FILE_INTERVAL_RE = re.compile(r"(?:^|[-_.])(\d+)([mhdw])(?=[-_.])", re.IGNORECASE)
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _SPEC_SECONDS = {"SECOND": 1, "MINUTE": 60, "HOUR": 3600, "DAY": 86400, "WEEK": 7 * 86400}
-TIME_COLUMNS = ("date", "time", "timestamp", "open_time")
+# accepted column names, the first one is the name used inside and shown when missing
+CANDLE_COLUMNS = {
+    "date": ("date", "time", "timestamp", "open_time"),
+    **{name: (name,) for name in ("open", "high", "low", "close", "volume")},
+}
 
 
 def parse_interval(text: str) -> int:
@@ -89,10 +96,7 @@ def _interval_from_name(path: Path) -> int | None:
 
 
 def _read_candle_json(path: Path, coin: str) -> tuple[pd.DataFrame, int | None]:
-    try:
-        payload = json.loads(path.read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataImportError(path, f"not valid JSON ({exc})") from exc
+    payload = read_json(path)
     if not isinstance(payload, list):
         raise DataImportError(path, "expected a JSON list of candles (Hyperliquid candleSnapshot)")
     rows = []
@@ -120,24 +124,10 @@ def _read_candle_json(path: Path, coin: str) -> tuple[pd.DataFrame, int | None]:
 
 def _read_table(path: Path, coin: str) -> tuple[pd.DataFrame, int | None]:
     """``(frame with date/open/high/low/close/volume, interval from content or None)``."""
-    name = path.name.lower()
-    try:
-        if name.endswith(".json"):
-            return _read_candle_json(path, coin)
-        if name.endswith(".feather") or name.endswith(".arrow"):
-            frame = pd.read_feather(path)
-        elif name.endswith(".parquet"):
-            frame = pd.read_parquet(path)
-        else:
-            frame = pd.read_csv(path)
-    except DataImportError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad input file
-        raise DataImportError(path, f"cannot read the file ({type(exc).__name__}: {exc})") from exc
-    frame = frame.rename(columns={c: str(c).strip().lower() for c in frame.columns})
-    time_col = next((c for c in TIME_COLUMNS if c in frame.columns), None)
-    require_columns(path, frame.columns, [time_col or "date", "open", "high", "low", "close", "volume"])
-    return frame.rename(columns={time_col: "date"}), None
+    if path.name.lower().endswith(".json"):
+        return _read_candle_json(path, coin)
+    frame, found = read_table(path, CANDLE_COLUMNS)
+    return frame.rename(columns={found["date"]: "date"}), None
 
 
 def import_candles(
@@ -148,11 +138,16 @@ def import_candles(
     replace: bool = False,
     *,
     sz_decimals: int | None = None,
+    force: bool = False,
 ) -> ImportSummary:
-    """Import candle files of one ``coin`` as bars closing at open time + interval."""
+    """Import candle files of one ``coin`` as bars closing at open time + interval.
+
+    A file whose name names another coin (``ETH_USDC_USDC-5m-futures.feather`` imported as BTC)
+    is refused unless ``force``."""
     started = time.perf_counter()
     coin = coin.upper()
     paths = as_path_list(files)
+    coin_notes = [note for note in (check_file_coin(path, coin, force) for path in paths) if note]
     fixed_interval_s = None
     if interval is not None:
         try:
@@ -160,6 +155,7 @@ def import_candles(
         except ValueError as exc:
             raise DataImportError(None, str(exc)) from exc
     summary = ImportSummary(source=", ".join(str(p) for p in paths), catalog_path=str(catalog_path))
+    summary.notes.extend(coin_notes)
 
     loaded = []  # (path, frame, interval_s)
     for path in paths:

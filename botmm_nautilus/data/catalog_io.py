@@ -43,7 +43,7 @@ class CatalogError(DataError):
 
 
 class CatalogConflictError(CatalogError):
-    pass
+    """New data overlaps data already in the catalog (and ``replace`` was not given)."""
 
 
 def _parse_ts(text: str) -> int:
@@ -83,7 +83,12 @@ class StagedCatalogWriter:
     def __init__(self, catalog_path: str | os.PathLike, replace: bool = False) -> None:
         self.target = Path(catalog_path)
         self.replace = replace
-        self.target.mkdir(parents=True, exist_ok=True)
+        if self.target.exists() and not self.target.is_dir():
+            raise CatalogError(f"catalog {self.target} is a file; give a folder")
+        try:
+            self.target.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a parent is a file, no permission, read-only file system
+            raise CatalogError(f"catalog {self.target}: cannot create the folder ({exc.strerror or exc})") from None
         self.staging = self.target / f".staging-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.staging.mkdir()
         self.catalog = ParquetDataCatalog(str(self.staging))

@@ -19,12 +19,12 @@ those rows get ``interval=480``. A missing hour in hourly data does not change t
 
 Checks (``DataImportError`` naming file and row): times sorted and unique, rates finite and
 within +-4 % (Hyperliquid caps funding at 4 % per hour; a larger value means the file holds
-percentages or something else).
+percentages or something else). A file whose name names another coin than ``coin`` is refused
+unless ``force`` (``data.readers.check_file_coin``).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from decimal import Decimal
@@ -32,7 +32,6 @@ from decimal import InvalidOperation
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from nautilus_trader.model.data import FundingRateUpdate
 
 from botmm_nautilus.adapters.hyperliquid import make_perpetual
@@ -40,10 +39,12 @@ from botmm_nautilus.data._common import NANOS_PER_MILLI
 from botmm_nautilus.data._common import NANOS_PER_SECOND
 from botmm_nautilus.data._common import first_bad
 from botmm_nautilus.data._common import numeric_column
-from botmm_nautilus.data._common import require_columns
 from botmm_nautilus.data._common import require_file
 from botmm_nautilus.data._common import time_column_to_ns
 from botmm_nautilus.data.catalog_io import StagedCatalogWriter
+from botmm_nautilus.data.readers import check_file_coin
+from botmm_nautilus.data.readers import read_json
+from botmm_nautilus.data.readers import read_table
 from botmm_nautilus.data.summary import ImportSummary
 from botmm_nautilus.errors import DataImportError
 
@@ -53,8 +54,11 @@ EIGHT_HOUR_INTERVAL_MIN = 480
 _EIGHT_HOURS_NS = 8 * 3600 * NANOS_PER_SECOND
 _INTERVAL_TOLERANCE_NS = 5 * 60 * NANOS_PER_SECOND
 
-TIME_COLUMNS = ("time", "date", "timestamp")
-RATE_COLUMNS = ("rate", "funding_rate", "fundingrate", "open")
+# accepted column names, the first one is the name shown when missing
+FUNDING_COLUMNS = {
+    "time": ("time", "date", "timestamp"),
+    "rate": ("rate", "funding_rate", "fundingrate", "open"),
+}
 
 
 def import_funding(
@@ -62,11 +66,17 @@ def import_funding(
     coin: str,
     catalog_path: str | os.PathLike,
     replace: bool = False,
+    *,
+    force: bool = False,
 ) -> ImportSummary:
-    """Import one funding history file of ``coin``."""
+    """Import one funding history file of ``coin``.
+
+    A file whose name names another coin (``ETH_USDC_USDC-1h-funding_rate.feather`` imported as
+    BTC) is refused unless ``force``."""
     started = time.perf_counter()
     coin = coin.upper()
     path = require_file(file)
+    coin_note = check_file_coin(path, coin, force)
     times_ns, rates = _read(path, coin)
     _validate(path, times_ns, rates)
     instrument = make_perpetual(coin)
@@ -76,6 +86,8 @@ def import_funding(
         for ts, rate, interval in zip(times_ns.tolist(), rates, intervals)
     ]
     summary = ImportSummary(source=str(path), catalog_path=str(catalog_path))
+    if coin_note:
+        summary.notes.append(coin_note)
     with StagedCatalogWriter(catalog_path, replace=replace) as writer:
         writer.write([instrument])
         writer.write(updates)
@@ -94,22 +106,10 @@ def import_funding(
 
 def _read(path: Path, coin: str) -> tuple[np.ndarray, list[Decimal]]:
     """``(funding times ns, rates as Decimal)`` in file order."""
-    name = path.name.lower()
-    if name.endswith(".json"):
+    if path.name.lower().endswith(".json"):
         return _read_json(path, coin)
-    try:
-        if name.endswith(".feather") or name.endswith(".arrow"):
-            frame = pd.read_feather(path)
-        elif name.endswith(".parquet"):
-            frame = pd.read_parquet(path)
-        else:
-            frame = pd.read_csv(path)
-    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad input file
-        raise DataImportError(path, f"cannot read the file ({type(exc).__name__}: {exc})") from exc
-    frame = frame.rename(columns={c: str(c).strip().lower() for c in frame.columns})
-    time_col = next((c for c in TIME_COLUMNS if c in frame.columns), None)
-    rate_col = next((c for c in RATE_COLUMNS if c in frame.columns), None)
-    require_columns(path, frame.columns, [time_col or "time", rate_col or "rate"])
+    frame, found = read_table(path, FUNDING_COLUMNS)
+    time_col, rate_col = found["time"], found["rate"]
     if len(frame) == 0:
         raise DataImportError(path, "no funding records in the file", row=1)
     times_ns = time_column_to_ns(frame[time_col], path, time_col)
@@ -120,10 +120,7 @@ def _read(path: Path, coin: str) -> tuple[np.ndarray, list[Decimal]]:
 
 
 def _read_json(path: Path, coin: str) -> tuple[np.ndarray, list[Decimal]]:
-    try:
-        payload = json.loads(path.read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataImportError(path, f"not valid JSON ({exc})") from exc
+    payload = read_json(path)
     if not isinstance(payload, list) or not payload:
         raise DataImportError(path, "expected a non-empty JSON list of funding records (Hyperliquid fundingHistory)")
     times, rates = [], []

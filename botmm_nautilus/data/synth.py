@@ -2,7 +2,7 @@
 
 The project's embedded default data (``make run`` builds it on first use with
 ``write_synthetic_catalog``). Every number the models use comes from ``synth_params`` (measured
-on real Hyperliquid data); ``tests/test_synth_stats.py`` measures the output the way a backtest
+on real Hyperliquid data); ``tests/integration/data/test_synth_stats.py`` measures the output the way a backtest
 reads it and compares it with the real data.
 
 L2 book model (``generate_l2_day``), one instrument, Hyperliquid's diffed-snapshot shape:
@@ -92,6 +92,8 @@ from botmm_nautilus.data.synth_params import NEAR_LEVELS
 from botmm_nautilus.data.synth_params import SIZE_QUANTILE_PROBS
 from botmm_nautilus.data.synth_params import CoinSynthParams
 from botmm_nautilus.data.synth_params import params_for
+from botmm_nautilus.engine.times import parse_time_ns
+from botmm_nautilus.errors import ConfigError
 from botmm_nautilus.venue import rules as hl_rules
 
 NANOS_PER_SECOND = 1_000_000_000
@@ -696,6 +698,15 @@ def generate_funding(
 # ---------------------------------------------------------------------------------- catalog
 
 
+def start_time_ns(start: str | int, name: str = "start") -> int:
+    """The synthetic market's first time (ISO time or unix ns) as unix ns; a ``ConfigError``
+    naming ``name`` unless it is a time on a whole hour (UTC)."""
+    start_ns = parse_time_ns(start, name)
+    if start_ns is None or start_ns % NANOS_PER_HOUR:
+        raise ConfigError(f"{name} {start!r} must be a time on a whole hour (UTC)")
+    return start_ns
+
+
 def write_synthetic_catalog(
     catalog_path,
     coins=COINS,
@@ -713,12 +724,14 @@ def write_synthetic_catalog(
     ``start``; 5-minute and 1-hour bars for ``bar_days`` from ``start``; hourly funding over the
     longer of the two spans. Bars and book tell one price history: bars over the L2 window are
     aggregated from its trades, and the bar random walk continues from the last L2 trade.
-    ``start`` must fall on a whole hour (UTC).
+    ``start`` (ISO time or unix ns) must fall on a whole hour (UTC). Bad arguments (an unknown
+    coin, a negative span or seed, a start that is not a time) raise ``ConfigError``.
     """
     t0 = time.perf_counter()
-    start_ns = int(pd.Timestamp(start, tz="UTC").value) if not isinstance(start, int) else int(start)
-    if start_ns % NANOS_PER_HOUR:
-        raise ValueError(f"start {start!r} must be on a whole hour (UTC)")
+    start_ns = start_time_ns(start)
+    for name, value in (("l2_hours", l2_hours), ("bar_days", bar_days), ("seed", seed)):
+        if not value >= 0:
+            raise ConfigError(f"{name} must be >= 0, got {value!r}")
     coins = tuple(c.upper() for c in coins)
     for coin in coins:
         params_for(coin)  # a clear error for unknown coins before anything is written

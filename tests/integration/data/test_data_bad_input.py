@@ -19,6 +19,7 @@ from botmm_nautilus.data.candles import import_candles
 from botmm_nautilus.data.funding import import_funding
 from botmm_nautilus.data.hl_s3 import import_hyperliquid_s3
 from botmm_nautilus.data.hl_ws import import_hyperliquid_ws
+from botmm_nautilus.data.readers import coins_in_file_name
 from botmm_nautilus.errors import DataImportError
 
 N_LEVELS = 3
@@ -203,6 +204,36 @@ def test_funding_in_percent_rejected(catalog, tmp_path):
     path = tmp_path / "funding.csv"
     path.write_text("time,rate\n2025-01-01T00:00:00Z,0.0012\n2025-01-01T01:00:00Z,1.25\n")
     assert_fails(catalog, lambda: import_funding(path, "BTC", catalog), "funding.csv row 2: funding rate 1.25 is outside")
+
+
+@pytest.mark.parametrize(("name", "coins"), [
+    ("ETH_USDC_USDC-5m-futures.feather", ["ETH"]),  # freqtrade's pair: any coin, known or not
+    ("DOGE_USDC_USDC-1h-funding_rate.feather", ["DOGE"]),
+    ("kPEPE-USDC-PERP.HL-5m.csv", ["KPEPE"]),  # this project's instrument id
+    ("candles_ETH_5m.csv", ["ETH"]),  # a coin the venue rules know, as a part of the name
+    ("sol_hourly.csv", ["SOL"]),
+    ("BTC-5m-candles.csv", ["BTC"]),
+    ("funding.csv", []),
+    ("console_5m.csv", []),  # "sol" inside a word is no coin
+    ("prices_in_USD.csv", []),
+    ("candles_DOGE_5m.csv", []),  # unknown coin outside a pair: not recognised
+])
+def test_coins_in_file_name(name, coins):
+    assert coins_in_file_name(Path(name)) == coins
+
+
+def test_file_named_for_another_coin_refused_unless_forced(catalog, tmp_path):
+    path = tmp_path / "ETH-1h.csv"
+    path.write_text("date,open,high,low,close,volume\n2025-01-01T00:00:00Z,100,101,99,100.5,1\n"
+                    "2025-01-01T01:00:00Z,100,101,99,100,1\n")
+    message = "the file name names ETH but the coin to import is BTC"
+    assert_fails(catalog, lambda: import_candles(path, "BTC", catalog), f"ETH-1h.csv: {message}")
+    summary = import_candles(path, "BTC", catalog, force=True)
+    assert summary.instruments["BTC-USDC-PERP.HL"].bars == 2
+    assert "ETH-1h.csv: imported as BTC although the file name names ETH (force)" in summary.notes
+    funding = tmp_path / "ETH_USDC_USDC-1h-funding_rate.csv"
+    funding.write_text("time,rate\n2025-01-01T00:00:00Z,0.0000125\n")
+    assert_fails(catalog, lambda: import_funding(funding, "BTC", catalog), message)
 
 
 # ------------------------------------------------------------------------------------ S3, Binance
