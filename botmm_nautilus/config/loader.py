@@ -118,7 +118,7 @@ def _explain(exc: msgspec.ValidationError, data: Any, cls: type) -> str:
     """``dotted.field: message`` for a msgspec validation error of ``data`` converted to ``cls``."""
     m = _AT.match(str(exc))
     text = m.group("text")
-    parts = [name if name is not None else int(index) for name, index in _PART.findall(m.group("path") or "")]
+    parts = [name if name else int(index) for name, index in _PART.findall(m.group("path") or "")]
     dotted = _dotted(parts)
     spec, owner, value = _resolve(cls, data, parts)
 
@@ -219,6 +219,11 @@ def _emit(obj: Any, pad: str, lines: list[str]) -> None:
             lines.append(f"{pad}{spec.name}:")
             _emit(value, pad + "  ", lines)
             continue
-        text = yaml.safe_dump([msgspec.to_builtins(value)], default_flow_style=True, width=1 << 30).strip()[1:-1]
+        text = yaml_scalar(value)
         unit = f"  # {spec.unit}" if spec.unit and spec.unit != "-" else ""
         lines.append(f"{pad}{spec.name}: {text}{unit}")
+
+
+def yaml_scalar(value: Any) -> str:
+    """``value`` as one line of YAML (flow style): ``0.05``, ``null``, ``[0.625, 0.375]``, ``5-MINUTE``."""
+    return yaml.safe_dump([msgspec.to_builtins(value)], default_flow_style=True, width=1 << 30).strip()[1:-1]

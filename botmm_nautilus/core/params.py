@@ -148,7 +148,7 @@ def expected(spec: FieldSpec) -> str:
     elif spec.kind == "choice":
         text = "one of " + ", ".join(repr(c) for c in spec.choices)
     elif spec.kind == "list":
-        text = f"a list of {expected(spec.item)}" if spec.item is not None else "a list"
+        text = f"a list (each item {expected(spec.item)})" if spec.item is not None else "a list"
     elif spec.kind == "section":
         text = "a mapping of settings"
     else:
