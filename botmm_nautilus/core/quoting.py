@@ -445,7 +445,7 @@ def classic_bps(
     sz_decimals: int | None = None,
     min_value_usd: float = hl_rules.MIN_ORDER_VALUE_USD,
 ) -> Ladder:
-    """BotMM's quote formula (``bot_mm/core/quoter.py``), reproduced with its quirks, for comparison.
+    """BotMM's quote formula (the seed system this project replaces), reproduced with its quirks, for comparison.
 
     ``params``: the ``classic_*`` fields, ``levels``, ``level_spacing_bps`` and ``order_size_usd``
     (``size_weights`` is not used: the seed has its own weights). All in bps of ``effective_mid``

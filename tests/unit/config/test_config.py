@@ -382,3 +382,11 @@ def test_check_reports_each_bad_file_and_exits_2(tmp_path, capsys):
     ]
     assert "Traceback" not in err
 
+
+
+def test_live_command_with_a_bad_live_yaml_is_one_line_error(tmp_path, capsys):
+    """A wrongly typed nested value of live.yaml: one ``error:`` line before anything connects."""
+    p = write(tmp_path, "venue: twin\nurl: http://127.0.0.1:9\ndead_man:\n  refresh_s: often\n", "live.yaml")
+    assert cli_main(["live", "--config", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: {p}: dead_man.refresh_s: must be a number > 0 and <= 86400, got 'often'\n"
