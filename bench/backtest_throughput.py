@@ -72,8 +72,7 @@ def child(kind: str, catalog: str) -> None:
     cfg = load_config(ROOT / "configs" / "btc.yaml")
     kwargs = {}
     if kind == "null":
-        kwargs = {"strategy": "DoNothing",
-                  "strategy_config": {"mm": None}}
+        kwargs = {"strategy": "DoNothing"}
     run_cfg = build_run_config(cfg, catalog, mode="book", **kwargs)
     node = build_node(run_cfg)
     t0 = time.perf_counter()

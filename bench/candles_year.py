@@ -55,7 +55,7 @@ def child(coin: str, catalog: str) -> None:
 
         coin = coin[:-5]
         cfg = load_config(ROOT / "configs" / f"{coin.lower()}.yaml")
-        run_cfg = build_run_config(cfg, catalog, mode="candles", strategy="DoNothing", strategy_config={"mm": None})
+        run_cfg = build_run_config(cfg, catalog, mode="candles", strategy="DoNothing")
         node = build_node(run_cfg)
         t0 = time.perf_counter()
         res = node.run()

@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 # The strategy config: configs/<coin>.yaml with the quoting tightened exactly as the live adapter
-# tests do (tests/test_live_adapter.py), so that 30 minutes give enough fills to compare. The
+# tests do (tests/integration/adapter/test_live_adapter.py), so that 30 minutes give enough fills to compare. The
 # same dict goes to both runs.
 TIGHTEN = {"fee_gate": "off", "min_half_spread_bps": 0.2, "expected_adverse_bps": 0.0, "gamma": 0.01}
 
@@ -128,12 +128,13 @@ def run_live_leg(mm: dict, catalog: str, start: str, end: str, coin: str, speed:
     import yaml
     from eth_account import Account
 
+    from botmm_nautilus.config.asset import config_from_dict
     from botmm_nautilus.twin import TwinServer
     from botmm_nautilus.twin.clock import wall_ms
 
     key = Account.create()
     addr = key.address
-    starting = float(mm.get("venue", {}).get("starting_balance_usd", 10000))
+    starting = config_from_dict(mm, source="parity").capital_usd
     clock = GatedClock(wall_ms(), speed)
     twin = TwinServer(catalog=catalog, coins=[coin], speed=speed, clock=clock, start_ns=to_ns(start), end_ns=to_ns(end))
     twin.start()

@@ -5,10 +5,11 @@ orders. ``STRATEGIES`` names the strategies a per-asset YAML or ``--strategy`` m
 ``importable_path`` gives the ``module:Class`` path Nautilus's importable configs need.
 """
 
+from .config import BotmmStrategyConfig
+from .config import DoNothingConfig
+from .config import MarketMakerConfig
 from .do_nothing import DoNothing
-from .do_nothing import DoNothingConfig
 from .market_maker import MarketMaker
-from .market_maker import MarketMakerConfig
 
 # name -> (strategy class, its config class)
 STRATEGIES: dict[str, tuple[type, type]] = {
@@ -22,4 +23,4 @@ def importable_path(cls: type) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
-__all__ = ["STRATEGIES", "DoNothing", "DoNothingConfig", "MarketMaker", "MarketMakerConfig", "importable_path"]
+__all__ = ["STRATEGIES", "BotmmStrategyConfig", "DoNothing", "DoNothingConfig", "MarketMaker", "MarketMakerConfig", "importable_path"]

@@ -6,18 +6,10 @@ catalog with a subscribed strategy.
 
 from __future__ import annotations
 
-from nautilus_trader.config import StrategyConfig
 from nautilus_trader.model.enums import BookType
-from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.trading.strategy import Strategy
 
-
-class DoNothingConfig(StrategyConfig, frozen=True):
-    instrument_id: InstrumentId
-    mm: dict | None = None  # accepted (and ignored) so the runner can pass the same config
-    mode: str = "book"
-    bar_type: str | None = None
-    sample_interval_s: float = 1.0
+from .config import DoNothingConfig
 
 
 class DoNothing(Strategy):

@@ -1,8 +1,9 @@
 """``MarketMaker``: the Nautilus strategy that runs the same in a backtest and live.
 
-Thin by design: it feeds book, trade and bar events into ``botmm_nautilus.mm_core.MarketMakerCore``
+Thin by design: it feeds book, trade and bar events into ``botmm_nautilus.core.decision.MarketMakerCore``
 and turns the desired ladder into post-only (ALO) limit orders through the pure order diff
-(``botmm_nautilus.order_diff``). There is no backtest-only branch: the only mode switch is the
+(``botmm_nautilus.core.order_diff``). Its config (``MarketMakerConfig``, strategies/config.py)
+carries the core's parameter sections, which the core reads as they are. There is no backtest-only branch: the only mode switch is the
 data it subscribes to (L2 book + trades, or bars for candle mode).
 
 It also keeps a small "tape" (mid changes, fills with the mid at fill time, and 1 s samples of
@@ -16,7 +17,6 @@ import math
 from datetime import timedelta
 from typing import Any
 
-from nautilus_trader.config import StrategyConfig
 from nautilus_trader.model.currencies import USDC
 from nautilus_trader.model.data import Bar
 from nautilus_trader.model.data import BarType
@@ -28,10 +28,8 @@ from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.enums import TimeInForce
 from nautilus_trader.model.events import OrderFilled
 from nautilus_trader.model.events import OrderRejected
-from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.trading.strategy import Strategy
 
-from botmm_nautilus.config.asset import config_from_dict
 from botmm_nautilus.core.decision import MarketMakerCore
 from botmm_nautilus.core.order_diff import CANCEL
 from botmm_nautilus.core.order_diff import MODIFY
@@ -39,41 +37,31 @@ from botmm_nautilus.core.order_diff import SUBMIT
 from botmm_nautilus.core.order_diff import LiveOrder
 from botmm_nautilus.core.order_diff import diff_ladder
 
-
-class MarketMakerConfig(StrategyConfig, frozen=True):
-    """``mm`` is the validated per-asset YAML (``MMConfig.to_dict()``); the rest is wiring."""
-
-    instrument_id: InstrumentId
-    mm: dict[str, Any]
-    mode: str = "book"  # "book": L2 deltas + trades; "candles": bars only
-    bar_type: str | None = None
-    record_tape: bool = True
-    sample_interval_s: float = 1.0
-    depth_levels_for_imbalance: int = 5
+from .config import MarketMakerConfig
 
 
 class MarketMaker(Strategy):
     def __init__(self, config: MarketMakerConfig) -> None:
         super().__init__(config)
-        self.mm = config_from_dict(config.mm, source=f"strategy {config.instrument_id}")
+        quoting = config.quoting
         self.instrument = None
         self.core: MarketMakerCore | None = None
         self._iid = config.instrument_id
         self._book = None
-        self._min_requote_ns = int(self.mm.quoting.min_requote_interval_ms * 1e6)
+        self._min_requote_ns = int(quoting.min_requote_interval_ms * 1e6)
         self._last_requote_ns = 0
         self._last_requote_mid = math.nan
         # A requote decision is skipped when nothing it depends on changed: the mid moved less
         # than half the requote tolerance (quotes are mid-relative, so the diff would keep every
         # order), no order event since the last decision, and less than max idle since the last.
         self._max_idle_ns = 5_000_000_000
-        self._mid_move_frac = 0.5 * self.mm.quoting.requote_tolerance_bps * 1e-4
+        self._mid_move_frac = 0.5 * quoting.requote_tolerance_bps * 1e-4
         self._dirty = True
         self._live: dict = {}  # client_order_id -> Order, our open or in-flight orders
         self._samples_since_refresh = 0
         self._refresh_every_samples = max(1, int(60.0 / config.sample_interval_s))
-        self._tol_bps = self.mm.quoting.requote_tolerance_bps
-        self._size_tol = self.mm.quoting.requote_size_tolerance_pct / 100.0
+        self._tol_bps = quoting.requote_tolerance_bps
+        self._size_tol = quoting.requote_size_tolerance_pct / 100.0
         self._balance = 0.0
         self._position = 0.0
         self._avg_px = 0.0
@@ -100,7 +88,15 @@ class MarketMaker(Strategy):
             self.stop()
             return
         sz_decimals = self.instrument.size_precision
-        self.core = MarketMakerCore(self.mm, sz_decimals=sz_decimals)
+        c = self.config
+        self.core = MarketMakerCore(
+            c.quoting,
+            c.calibration,
+            c.risk,
+            capital_usd=c.capital_usd,
+            maker_fee_bps=c.maker_fee_bps,
+            sz_decimals=sz_decimals,
+        )
         self._refresh_account()
         # orders of this strategy already known (live: reconciled from the venue at start)
         for order in self.cache.orders_open(instrument_id=self._iid, strategy_id=self.id):
@@ -123,7 +119,7 @@ class MarketMaker(Strategy):
 
     def on_stop(self) -> None:
         self.cancel_all_orders(self._iid)
-        if self.mm.risk.flatten_on_stop:
+        if self.config.risk.flatten_on_stop:
             self.close_all_positions(self._iid)
 
     def on_instrument(self, instrument) -> None:
@@ -189,9 +185,10 @@ class MarketMaker(Strategy):
         self._requote(bar.ts_init)
 
     def _update_imbalance(self, book) -> None:
-        n = self.config.depth_levels_for_imbalance
-        if self.mm.quoting.imbalance_weight_bps == 0.0 or n <= 0:
+        quoting = self.config.quoting
+        if quoting.imbalance_weight_bps == 0.0:
             return
+        n = quoting.imbalance_depth_levels
         bid_depth = sum(level.size() for level in book.bids()[:n])
         ask_depth = sum(level.size() for level in book.asks()[:n])
         tot = bid_depth + ask_depth

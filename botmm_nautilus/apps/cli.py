@@ -13,6 +13,9 @@
     botmm live [--config configs/live.yaml] [--venue testnet|mainnet|twin] [--url URL] [--run-seconds N] [--json FILE]
     botmm record --coins BTC ETH --catalog CAT [--url URL] [--venue testnet|mainnet] [--run-seconds N]
                  [--flush-seconds 60] [--part-seconds 3600] [--json FILE]
+    botmm config show FILE [--kind asset|live]
+    botmm config check FILE... [--kind asset|live]
+    botmm config docs [--out docs/CONFIG.md]
 
     botmm --version
 
@@ -243,6 +246,66 @@ def cmd_record(args) -> int:
     return 1 if summary.get("rescue_path") else 0
 
 
+# ----------------------------------------------------------------------------------------- config
+
+
+def cmd_config_show(args) -> int:
+    from botmm_nautilus.config.loader import dump_yaml
+    from botmm_nautilus.config.schema import load_any
+
+    kind, cfg = load_any(args.file, args.kind)
+    print(f"# {args.file}: every {kind} setting with its effective value (defaults included)")
+    print(dump_yaml(cfg), end="")
+    return 0
+
+
+def cmd_config_check(args) -> int:
+    from botmm_nautilus.config.schema import load_any
+    from botmm_nautilus.errors import ConfigError
+
+    failed = 0
+    for path in args.files:
+        try:
+            kind, _ = load_any(path, args.kind)
+        except ConfigError as exc:
+            failed += 1
+            print(f"error: {exc}", file=sys.stderr)
+        else:
+            print(f"ok: {path} ({kind} config)")
+    return 2 if failed else 0
+
+
+def cmd_config_docs(args) -> int:
+    from botmm_nautilus.config.docs import render_config_docs
+
+    text = render_config_docs()
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text)
+        print(f"wrote {args.out}")
+    else:
+        print(text, end="")
+    return 0
+
+
+def add_config_parser(sub) -> None:
+    """``botmm config show|check|docs``: the YAML configuration, its effective values and its reference."""
+    kinds = ["asset", "live"]
+    cfg = sub.add_parser("config", help="show, check and document the YAML configuration (per-asset files, live.yaml)")
+    csub = cfg.add_subparsers(dest="config_command", required=True)
+    sp = csub.add_parser("show", help="every setting of a file with its effective value (defaults included), as YAML")
+    sp.add_argument("file")
+    sp.add_argument("--kind", choices=kinds, default=None, help="per-asset file or live.yaml (default: from its keys)")
+    sp.set_defaults(func=cmd_config_show)
+    sp = csub.add_parser("check", help="validate files: exit 0 if all are valid, 2 naming the file and field otherwise")
+    sp.add_argument("files", nargs="+")
+    sp.add_argument("--kind", choices=kinds, default=None, help="per-asset file or live.yaml (default: from its keys)")
+    sp.set_defaults(func=cmd_config_check)
+    sp = csub.add_parser("docs", help="the configuration reference (docs/CONFIG.md) generated from the schema")
+    sp.add_argument("--out", default=None, help="write it here (default: print it)")
+    sp.set_defaults(func=cmd_config_docs)
+
+
 # ---------------------------------------------------------------------------------------- parser
 
 
@@ -349,6 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
     from botmm_nautilus.apps.live import add_live_parser
 
     add_live_parser(sub)
+    add_config_parser(sub)
     return p
 
 

@@ -21,123 +21,26 @@ import asyncio
 import json
 import signal
 import sys
-from dataclasses import dataclass
-from dataclasses import field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import yaml
+import msgspec
 
+from botmm_nautilus.config.live import VENUES
+from botmm_nautilus.config.live import LiveConfig
+from botmm_nautilus.config.live import load_live_config
 from botmm_nautilus.errors import BotmmError
 from botmm_nautilus.errors import ConfigError
-
-VENUES = ("testnet", "mainnet", "twin")
 
 
 class LiveError(BotmmError):
     """A user-facing problem: printed as one line ``error: ...``."""
 
 
-@dataclass
-class LiveSettings:
-    venue: str = "testnet"
-    url: str | None = None
-    ws_url: str | None = None
-    coins: list[str] = field(default_factory=lambda: ["BTC"])
-    configs_dir: str = "configs"
-    trader_id: str = "BOTMM-001"
-    key_env: str | None = None
-    keystore: str | None = None
-    keystore_password_env: str | None = "HYPERLIQUID_KEYSTORE_PASSWORD"
-    account_address: str | None = None
-    vault_address: str | None = None
-    dead_man_deadline_s: float = 30.0
-    dead_man_refresh_s: float = 15.0
-    account_refresh_s: float = 10.0
-    account_min_interval_s: float = 2.0  # clearinghouseState after fills at most this often
-    instrument_refresh_s: float = 300.0  # meta reload: notices szDecimals changes
-    reconciliation_lookback_mins: int = 1440
-    log_level: str = "INFO"
-    log_dir: str | None = None
-    mm_overrides: dict[str, dict] = field(default_factory=dict)  # coin -> raw per-asset dict (tests)
-
-    @property
-    def testnet(self) -> bool:
-        return self.venue != "mainnet"
-
-
-def load_live_settings(path: str | Path | None, **overrides: Any) -> LiveSettings:
-    raw: dict = {}
-    if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise ConfigError(f"{p}: live config file not found")
-        try:
-            raw = yaml.safe_load(p.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{p}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{p}: the top level must be a mapping")
-    src = str(path) if path else "<live settings>"
-    allowed = {"venue", "url", "ws_url", "coins", "configs_dir", "trader_id", "key", "account_address", "vault_address",
-               "dead_man", "account_refresh_s", "account_min_interval_s", "instrument_refresh_s", "reconciliation_lookback_mins", "log_level", "log_dir"}
-    unknown = sorted(set(raw) - allowed)
-    if unknown:
-        raise ConfigError(f"{src}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
-    key = raw.get("key") or {}
-    dm = raw.get("dead_man") or {}
-    for where, value in (("key", key), ("dead_man", dm)):
-        if not isinstance(value, dict):
-            raise ConfigError(f"{src}: {where}: expected a mapping, got {value!r}")
-    if not isinstance(raw.get("coins") or [], list):
-        raise ConfigError(f"{src}: coins: expected a list such as [BTC, ETH], got {raw['coins']!r}")
-
-    def number(where: str, value, kind=float):
-        try:
-            return kind(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{src}: {where}: expected a number, got {value!r}") from None
-
-    s = LiveSettings(
-        venue=str(raw.get("venue", "testnet")),
-        url=raw.get("url"),
-        ws_url=raw.get("ws_url"),
-        coins=[str(c).upper() for c in (raw.get("coins") or ["BTC"])],
-        configs_dir=str(raw.get("configs_dir", "configs")),
-        trader_id=str(raw.get("trader_id", "BOTMM-001")),
-        key_env=key.get("env"),
-        keystore=key.get("keystore"),
-        keystore_password_env=key.get("keystore_password_env", "HYPERLIQUID_KEYSTORE_PASSWORD"),
-        account_address=raw.get("account_address"),
-        vault_address=raw.get("vault_address"),
-        dead_man_deadline_s=number("dead_man.deadline_s", dm.get("deadline_s", 30)),
-        dead_man_refresh_s=number("dead_man.refresh_s", dm.get("refresh_s", 15)),
-        account_refresh_s=number("account_refresh_s", raw.get("account_refresh_s", 10)),
-        account_min_interval_s=number("account_min_interval_s", raw.get("account_min_interval_s", 2)),
-        instrument_refresh_s=number("instrument_refresh_s", raw.get("instrument_refresh_s", 300)),
-        reconciliation_lookback_mins=number("reconciliation_lookback_mins", raw.get("reconciliation_lookback_mins", 1440), int),
-        log_level=str(raw.get("log_level", "INFO")).upper(),
-        log_dir=raw.get("log_dir"),
-    )
-    for k, v in overrides.items():
-        if v is not None:
-            setattr(s, k, v)
-    if s.venue not in VENUES:
-        raise ConfigError(f"{src}: venue: {s.venue!r} is not one of {', '.join(VENUES)}")
-    if s.venue == "twin" and not s.url:
-        raise ConfigError(f"{src}: venue twin needs url (e.g. --url http://127.0.0.1:3001)")
-    if s.dead_man_deadline_s and s.dead_man_deadline_s < 5:
-        raise ConfigError(f"{src}: dead_man.deadline_s must be 0 (off) or >= 5 (venue minimum)")
-    if s.dead_man_deadline_s and s.dead_man_refresh_s >= s.dead_man_deadline_s:
-        raise ConfigError(f"{src}: dead_man.refresh_s must be below deadline_s")
-    return s
-
-
 # ------------------------------------------------------------------------------------------ configs
 
 
-def client_configs(s: LiveSettings):
+def client_configs(s: LiveConfig):
     from nautilus_trader.config import InstrumentProviderConfig
 
     from botmm_nautilus.adapters.hyperliquid import HLDataClientConfig
@@ -148,27 +51,30 @@ def client_configs(s: LiveSettings):
                               coins=list(s.coins), instrument_refresh_secs=s.instrument_refresh_s)
     exec_ = HLExecClientConfig(
         instrument_provider=ipc, testnet=s.testnet, base_url_http=s.url, base_url_ws=s.ws_url, coins=list(s.coins),
-        private_key_env=s.key_env, keystore_path=s.keystore, keystore_password_env=s.keystore_password_env,
+        private_key_env=s.key.env, keystore_path=s.key.keystore, keystore_password_env=s.key.keystore_password_env,
         account_address=s.account_address, vault_address=s.vault_address,
-        dead_man_deadline_secs=s.dead_man_deadline_s, dead_man_refresh_secs=s.dead_man_refresh_s,
+        dead_man_deadline_secs=s.dead_man.deadline_s, dead_man_refresh_secs=s.dead_man.refresh_s,
         account_refresh_secs=s.account_refresh_s, account_min_interval_secs=s.account_min_interval_s,
     )
     return data, exec_
 
 
-def mm_dict(s: LiveSettings, coin: str) -> dict:
-    from botmm_nautilus.config.asset import config_from_dict
+def asset_config(s: LiveConfig, coin: str):
+    """The per-asset config ``<configs_dir>/<coin>.yaml`` of ``coin`` (``AssetConfig``)."""
     from botmm_nautilus.config.asset import load_config
 
-    if coin in s.mm_overrides:
-        return config_from_dict(s.mm_overrides[coin], source=f"override {coin}").to_dict()
     path = Path(s.configs_dir) / f"{coin.lower()}.yaml"
     if not path.is_file():
         raise ConfigError(f"{path}: per-asset config for {coin} not found (configs_dir: {s.configs_dir})")
-    return load_config(path).to_dict()
+    cfg = load_config(path)
+    if cfg.coin != coin:
+        raise ConfigError(f"{path}: coin: {cfg.coin!r}, but the file is read for {coin}")
+    if cfg.strategy != "MarketMaker":
+        raise ConfigError(f"{path}: strategy: botmm live runs the MarketMaker, got {cfg.strategy!r}")
+    return cfg
 
 
-async def _preflight_async(s: LiveSettings, exec_cfg) -> dict:
+async def _preflight_async(s: LiveConfig, exec_cfg) -> dict:
     from botmm_nautilus.adapters.hyperliquid.factories import make_exec_http
 
     http = make_exec_http(exec_cfg)  # HLKeyError if the key is missing or bad
@@ -194,19 +100,19 @@ async def _preflight_async(s: LiveSettings, exec_cfg) -> dict:
         await http.close()
 
 
-def preflight(s: LiveSettings) -> dict:
+def preflight(s: LiveConfig) -> dict:
     from botmm_nautilus.adapters.hyperliquid.config import HLKeyError
 
     _, exec_cfg = client_configs(s)
     for coin in s.coins:
-        mm_dict(s, coin)
+        asset_config(s, coin)
     try:
         return asyncio.run(_preflight_async(s, exec_cfg))
     except HLKeyError as exc:
         raise LiveError(str(exc)) from None
 
 
-def build_node(s: LiveSettings):
+def build_node(s: LiveConfig):
     """A built TradingNode and the list of MarketMaker strategies (one per coin)."""
     from nautilus_trader.config import LiveExecEngineConfig
     from nautilus_trader.config import LoggingConfig
@@ -218,7 +124,6 @@ def build_node(s: LiveSettings):
     from botmm_nautilus.adapters.hyperliquid import HLLiveExecClientFactory
     from botmm_nautilus.adapters.hyperliquid import instrument_id_for
     from botmm_nautilus.strategies import MarketMaker
-    from botmm_nautilus.strategies import MarketMakerConfig
 
     data_cfg, exec_cfg = client_configs(s)
     logging = LoggingConfig(log_level=s.log_level, log_colors=False, bypass_logging=False,
@@ -241,8 +146,8 @@ def build_node(s: LiveSettings):
     strategies = []
     for i, coin in enumerate(s.coins):
         iid = instrument_id_for(coin)
-        strat = MarketMaker(MarketMakerConfig(instrument_id=iid, mm=mm_dict(s, coin), mode="book",
-                                              order_id_tag=f"{i + 1:03d}", external_order_claims=[iid]))
+        config = asset_config(s, coin).strategy_config(iid, mode="book", order_id_tag=f"{i + 1:03d}", external_order_claims=[iid])
+        strat = MarketMaker(config)
         node.trader.add_strategy(strat)
         strategies.append(strat)
     node.add_data_client_factory(HL, HLLiveDataClientFactory)
@@ -386,7 +291,7 @@ def _stopper(node):
     return stop
 
 
-def run_live(s: LiveSettings, run_seconds: float | None = None, json_path: str | None = None) -> dict:
+def run_live(s: LiveConfig, run_seconds: float | None = None, json_path: str | None = None) -> dict:
     info = preflight(s)
     print(f"botmm live: venue {s.venue} {s.url or ''} coins {', '.join(s.coins)} account {info['user']}", flush=True)
     node, strategies = build_node(s)
@@ -415,7 +320,7 @@ def run_live(s: LiveSettings, run_seconds: float | None = None, json_path: str |
     try:
         node.run()
         result = summarize(node, strategies, start["balance"])
-        result.update({"venue": s.venue, "url": s.url, "coins": s.coins, "account": info["user"]})
+        result.update({"venue": s.venue, "url": s.url, "coins": list(s.coins), "account": info["user"]})
         if json_path:
             Path(json_path).write_text(json.dumps(result, indent=2, default=str))
     finally:
@@ -447,19 +352,21 @@ def _add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--yes-i-mean-mainnet", action="store_true", help="skip the interactive mainnet confirmation")
 
 
-def confirm_mainnet(args, s: LiveSettings) -> None:
+def confirm_mainnet(args, s: LiveConfig) -> LiveConfig:
+    """The settings to run with: ``s``, or ``s`` switched to mainnet once mainnet is confirmed."""
     if s.venue != "mainnet" and not args.mainnet:
-        return
+        return s
     if not args.mainnet:
         raise LiveError("venue mainnet needs the --mainnet flag")
-    s.venue = "mainnet"
+    s = msgspec.structs.replace(s, venue="mainnet")
     if args.yes_i_mean_mainnet:
-        return
+        return s
     if not sys.stdin.isatty():
         raise LiveError("mainnet needs an interactive confirmation (stdin is not a TTY); pass --yes-i-mean-mainnet")
     answer = input(f"Trade REAL money on Hyperliquid MAINNET ({', '.join(s.coins)})? type 'yes': ")
     if answer.strip().lower() != "yes":
         raise LiveError("mainnet not confirmed")
+    return s
 
 
 def cmd_live(args) -> int:
@@ -468,10 +375,9 @@ def cmd_live(args) -> int:
     try:
         options.positive(args.run_seconds, "--run-seconds")
         options.output_file(args.json_path, "--json")
-        s = load_live_settings(args.config if Path(args.config).is_file() or args.config != "configs/live.yaml" else None,
-                               venue=args.venue, url=args.url, coins=[c.upper() for c in args.coins] if args.coins else None,
-                               log_level=args.log_level.upper() if args.log_level else None, log_dir=args.log_dir)
-        confirm_mainnet(args, s)
+        s = load_live_config(args.config if Path(args.config).is_file() or args.config != "configs/live.yaml" else None,
+                             venue=args.venue, url=args.url, coins=args.coins, log_level=args.log_level, log_dir=args.log_dir)
+        s = confirm_mainnet(args, s)
         result = run_live(s, run_seconds=args.run_seconds, json_path=args.json_path)
     except BotmmError as exc:
         print(f"error: {exc}", file=sys.stderr)

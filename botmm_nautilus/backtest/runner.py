@@ -19,18 +19,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pandas as pd
 
 from botmm_nautilus.adapters.hyperliquid import VENUE_NAME
 from botmm_nautilus.adapters.hyperliquid import instrument_id_for
-from botmm_nautilus.config.asset import MMConfig
+from botmm_nautilus.config.asset import BAR_SECONDS
+from botmm_nautilus.config.asset import AssetConfig
+from botmm_nautilus.core.params import fee_fraction
 from botmm_nautilus.data.catalog_io import CatalogError
 from botmm_nautilus.engine.times import parse_period_ns
 from botmm_nautilus.errors import ConfigError
 from botmm_nautilus.strategies import STRATEGIES
 from botmm_nautilus.strategies import importable_path
-
-BAR_SPECS = {"1-MINUTE": 60, "5-MINUTE": 300, "15-MINUTE": 900, "1-HOUR": 3600}
 
 
 @dataclass
@@ -66,7 +67,7 @@ def _describe_catalog(catalog_path: str) -> str:
     return "; ".join(lines) or "it holds no data"
 
 
-def check_catalog(catalog_path: str, cfg: MMConfig, mode: str) -> dict:
+def check_catalog(catalog_path: str, cfg: AssetConfig, mode: str) -> dict:
     """Which data the run will read; a clear error if the catalog cannot support the run."""
     cat = Path(catalog_path)
     if not (cat / "data").is_dir():
@@ -103,14 +104,13 @@ def check_catalog(catalog_path: str, cfg: MMConfig, mode: str) -> dict:
 
 
 def build_run_config(
-    cfg: MMConfig,
+    cfg: AssetConfig,
     catalog_path: str,
     mode: str = "book",
     start_ns: int | None = None,
     end_ns: int | None = None,
     record_key: str = "default",
-    strategy: str = "MarketMaker",
-    strategy_config: dict | None = None,
+    strategy: str | None = None,
     bypass_logging: bool = True,
     log_level: str = "ERROR",
 ):
@@ -132,9 +132,10 @@ def build_run_config(
     from nautilus_trader.model.data import TradeTick
     from nautilus_trader.model.identifiers import InstrumentId
 
+    strategy = strategy or cfg.strategy
     if strategy not in STRATEGIES:
         raise ConfigError(f"unknown strategy {strategy!r}; known: {', '.join(STRATEGIES)}")
-    strategy_cls, config_cls = STRATEGIES[strategy]
+    strategy_cls, _ = STRATEGIES[strategy]
     iid = instrument_id_for(cfg.coin)
     latency_ns = int(cfg.venue.latency_ms * 1_000_000)
     venue = BacktestVenueConfig(
@@ -142,7 +143,7 @@ def build_run_config(
         oms_type="NETTING",
         account_type="MARGIN",
         base_currency="USDC",
-        starting_balances=[f"{cfg.venue.starting_balance_usd} USDC"],
+        starting_balances=[f"{cfg.capital_usd} USDC"],
         default_leverage=float(cfg.venue.leverage),
         book_type="L2_MBP" if mode == "book" else "L1_MBP",
         trade_execution=(mode == "book"),
@@ -167,7 +168,7 @@ def build_run_config(
         fee_model=ImportableFeeModelConfig(
             fee_model_path="botmm_nautilus.backtest.venue_models:HyperliquidFeeModel",
             config_path="botmm_nautilus.backtest.venue_models:HyperliquidFeeModelConfig",
-            config={"maker_fee": repr(cfg.venue.maker_fee), "taker_fee": repr(cfg.venue.taker_fee)},
+            config={"maker_fee": repr(fee_fraction(cfg.venue.maker_fee_bps)), "taker_fee": repr(fee_fraction(cfg.venue.taker_fee_bps))},
         ),
         modules=[
             ImportableActorConfig(
@@ -194,24 +195,23 @@ def build_run_config(
         data = [
             BacktestDataConfig(catalog_path=str(catalog_path), data_cls=Bar, bar_types=[bar_type], instrument_id=InstrumentId.from_str(str(iid)), start_time=start_ns, end_time=end_ns),
         ]
-    strat_cfg = {
-        "instrument_id": str(iid),
-        "mm": cfg.to_dict(),
-        "mode": mode,
-        "bar_type": bar_type,
-        "sample_interval_s": cfg.backtest.sample_interval_s if mode == "book" else float(BAR_SPECS[cfg.backtest.bar_interval]),
-        "log_events": False,
-        "log_commands": False,
-        "log_rejected_due_post_only_as_warning": False,
-    }
-    if strategy_config:
-        strat_cfg.update(strategy_config)
+    strat_cfg = cfg.strategy_config(
+        iid,
+        strategy=strategy,
+        mode=mode,
+        bar_type=bar_type,
+        sample_interval_s=cfg.backtest.sample_interval_s if mode == "book" else float(BAR_SECONDS[cfg.backtest.bar_interval]),
+        log_events=False,
+        log_commands=False,
+        log_rejected_due_post_only_as_warning=False,
+    )
     engine = BacktestEngineConfig(
         strategies=[
+            # Nautilus rebuilds the config from these JSON primitives (``config_cls.parse``)
             ImportableStrategyConfig(
                 strategy_path=importable_path(strategy_cls),
-                config_path=importable_path(config_cls),
-                config=strat_cfg,
+                config_path=importable_path(type(strat_cfg)),
+                config=strat_cfg.json_primitives(),
             ),
         ],
         logging=LoggingConfig(log_level=log_level, bypass_logging=bypass_logging),
@@ -249,7 +249,7 @@ def build_node(run_cfg):
 
 
 def run_backtest(
-    cfg: MMConfig,
+    cfg: AssetConfig,
     catalog_path: str | None = None,
     start: str | int | None = None,
     end: str | int | None = None,
@@ -258,7 +258,6 @@ def run_backtest(
     report_dir: str | Path | None = None,
     data_description: str | None = None,
     progress: bool = True,
-    strategy_config: dict | None = None,
 ) -> BacktestOutcome:
     """Run one backtest and build its summary, attribution, JSON and HTML report."""
     from botmm_nautilus.backtest.venue_models import FUNDING_RECORDS
@@ -278,7 +277,7 @@ def run_backtest(
             f"[{pd.Timestamp(data_start, tz='UTC')}, {pd.Timestamp(data_end, tz='UTC')}]",
         )
     key = uuid.uuid4().hex
-    run_cfg = build_run_config(cfg, catalog_path, mode, start_ns, end_ns, record_key=key, strategy_config=strategy_config)
+    run_cfg = build_run_config(cfg, catalog_path, mode, start_ns, end_ns, record_key=key)
     node = build_node(run_cfg)
     if progress:
         print(
@@ -320,7 +319,7 @@ def run_backtest(
     return BacktestOutcome(summary, attribution, art, json_out, report_out)
 
 
-def collect_artifacts(engine, cfg: MMConfig, info: dict, mode: str, funding_records: list[dict], wall: float, result) -> Any:
+def collect_artifacts(engine, cfg: AssetConfig, info: dict, mode: str, funding_records: list[dict], wall: float, result) -> Any:
     """Read the strategy's tape and the engine's account into ``BacktestArtifacts``."""
     from nautilus_trader.model.currencies import USDC
     from nautilus_trader.model.identifiers import Venue
@@ -366,7 +365,7 @@ def collect_artifacts(engine, cfg: MMConfig, info: dict, mode: str, funding_reco
         mids=mids,
         samples=samples,
         funding=funding,
-        starting_balance_usd=cfg.venue.starting_balance_usd,
+        starting_balance_usd=cfg.capital_usd,
         final_balance_usd=final_balance,
         final_position_base=final_position,
         final_mid=final_mid,
@@ -380,7 +379,7 @@ def collect_artifacts(engine, cfg: MMConfig, info: dict, mode: str, funding_reco
         mode=mode,
         data_description="",
         sample_label=cfg.backtest.sample_label,
-        config=cfg.to_dict(),
+        config=msgspec.to_builtins(cfg),
         orders_submitted=strategy.orders_submitted,
         orders_modified=strategy.orders_modified,
         orders_canceled=strategy.orders_canceled,

@@ -13,13 +13,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from botmm_nautilus.config.asset import MMConfig
 from botmm_nautilus.core.estimators import ArrivalIntensityEstimator
 from botmm_nautilus.core.estimators import EwmaVolatility
+from botmm_nautilus.core.params import CalibrationParams
+from botmm_nautilus.core.params import QuotingParams
+from botmm_nautilus.core.params import RiskParams
+from botmm_nautilus.core.params import fee_fraction
 from botmm_nautilus.core.quoting import QuoteInputs
-from botmm_nautilus.core.quoting import QuoteParams
 from botmm_nautilus.core.quoting import compute_ladder
-from botmm_nautilus.core.risk import RiskConfig
 from botmm_nautilus.core.risk import RiskDecision
 from botmm_nautilus.core.risk import RiskManager
 from botmm_nautilus.venue import rules as hl_rules
@@ -33,62 +34,33 @@ class QuoteDecision:
     mid: float
 
 
-def quote_params_from_config(cfg: MMConfig) -> QuoteParams:
-    q = cfg.quoting
-    return QuoteParams(
-        gamma=q.gamma,
-        horizon_s=q.horizon_s,
-        levels=q.levels,
-        level_spacing_bps=q.level_spacing_bps,
-        size_weights=tuple(q.size_weights[: q.levels]),
-        order_size_usd=q.order_size_usd,
-        max_position_usd=cfg.risk.max_position_usd,
-        min_half_spread_bps=q.min_half_spread_bps,
-        max_half_spread_bps=q.max_half_spread_bps,
-        adj_spread=q.adj_spread,
-        adj_skew=q.adj_skew,
-        imbalance_weight_bps=q.imbalance_weight_bps,
-        bias_weight_bps=q.bias_weight_bps,
-        fee_gate=q.fee_gate,
-        maker_fee=cfg.venue.maker_fee,
-        expected_adverse_bps=q.expected_adverse_bps,
-        classic_base_spread_bps=q.classic_base_spread_bps,
-        classic_vol_multiplier=q.classic_vol_multiplier,
-        classic_min_spread_bps=q.classic_min_spread_bps,
-        classic_max_spread_bps=q.classic_max_spread_bps,
-        classic_skew_factor=q.classic_skew_factor,
-    )
-
-
-def risk_config_from_config(cfg: MMConfig) -> RiskConfig:
-    r = cfg.risk
-    return RiskConfig(
-        max_position_usd=r.max_position_usd,
-        one_side_stop_ratio=r.one_side_stop_ratio,
-        max_daily_loss_frac=r.max_daily_loss_frac,
-        max_drawdown_frac=r.max_drawdown_frac,
-        vol_spike_ratio=r.vol_spike_ratio,
-        vol_spike_cooldown_s=r.vol_spike_cooldown_s,
-        stale_book_s=r.stale_book_s,
-        post_only_reject_count=r.post_only_reject_count,
-        post_only_reject_window_s=r.post_only_reject_window_s,
-        post_only_reject_pause_s=r.post_only_reject_pause_s,
-        flatten_on_kill=r.flatten_on_stop,
-    )
-
-
 class MarketMakerCore:
-    """Estimators + risk + quote model for one instrument."""
+    """Estimators + risk + quote model for one instrument.
 
-    def __init__(self, cfg: MMConfig, sz_decimals: int) -> None:
-        self.cfg = cfg
+    It reads its parameters from the configuration sections themselves (``QuotingParams``,
+    ``CalibrationParams``, ``RiskParams``); the inputs no section holds are arguments:
+    ``capital_usd`` (what the risk limits scale with), ``maker_fee_bps`` (the fee gates' cost of a
+    maker fill) and ``sz_decimals`` (the instrument's lot rule).
+    """
+
+    def __init__(
+        self,
+        quoting: QuotingParams,
+        calibration: CalibrationParams,
+        risk: RiskParams,
+        *,
+        capital_usd: float,
+        maker_fee_bps: float,
+        sz_decimals: int,
+    ) -> None:
+        self.quoting = quoting
+        self.calibration = calibration
+        self.maker_fee = fee_fraction(maker_fee_bps)
         self.sz_decimals = sz_decimals
-        self.params = quote_params_from_config(cfg)
-        c = cfg.calibration
-        # 1 s sampling: at tick level the bid-ask bounce of the mid inflates sigma
-        self.vol = EwmaVolatility(half_life_s=c.vol_half_life_s, sample_interval_s=1.0)
+        c = calibration
+        self.vol = EwmaVolatility(half_life_s=c.vol_half_life_s, sample_interval_s=c.vol_sample_interval_s)
         self.intensity = ArrivalIntensityEstimator(window_s=c.intensity_window_s, refit_every_s=c.intensity_refit_every_s)
-        self.risk = RiskManager(risk_config_from_config(cfg), capital_usd=cfg.capital_usd)
+        self.risk = RiskManager(risk, capital_usd=capital_usd)
         self.mid = math.nan
         self.best_bid = math.nan
         self.best_ask = math.nan
@@ -128,7 +100,7 @@ class MarketMakerCore:
     def sigma_price_per_sqrt_s(self) -> float:
         s = self.vol.sigma_price
         if not self.vol.ready or not s > 0:
-            return self.cfg.calibration.default_sigma_bps_per_sqrt_s * 1e-4 * self.mid
+            return self.calibration.default_sigma_bps_per_sqrt_s * 1e-4 * self.mid
         return s
 
     def arrival_params(self) -> tuple[float, float]:
@@ -136,7 +108,7 @@ class MarketMakerCore:
         fit = self.intensity.fit()
         if fit is not None and fit.valid:
             return fit.A, fit.k
-        c = self.cfg.calibration
+        c = self.calibration
         k_per_price = c.default_k_per_bps / (1e-4 * self.mid)
         return c.default_A_per_s, k_per_price
 
@@ -175,14 +147,15 @@ class MarketMakerCore:
             vol_frac=self.vol_frac_hourly(),
             imbalance=self.imbalance,
             bias=self.bias,
-            time_left_s=self.cfg.quoting.horizon_s,
+            time_left_s=self.quoting.horizon_s,
             sz_decimals=self.sz_decimals,
             best_bid=self.best_bid if self.best_bid == self.best_bid else None,
             best_ask=self.best_ask if self.best_ask == self.best_ask else None,
             skip_buy=not decision.can_quote_bid,
             skip_sell=not decision.can_quote_ask,
         )
-        ladder = compute_ladder(self.cfg.quoting.model, inputs, self.params)
+        max_pos_usd = self.risk.max_position_usd  # the effective limit (absolute cap and capital multiple)
+        ladder = compute_ladder(inputs, self.quoting, maker_fee=self.maker_fee, max_position_usd=max_pos_usd)
         bids = [(q.price, q.size) for q in ladder.bids] if decision.can_quote_bid else []
         asks = [(q.price, q.size) for q in ladder.asks] if decision.can_quote_ask else []
         if decision.spread_multiplier != 1.0:
@@ -191,7 +164,7 @@ class MarketMakerCore:
             bids = self._scale(bids, decision.size_multiplier)
             asks = self._scale(asks, decision.size_multiplier)
         # Worst-case exposure: in-flight orders count toward the position limit.
-        max_pos_base = self.cfg.risk.max_position_usd / mid
+        max_pos_base = max_pos_usd / mid
         bids = self._cap(bids, max_pos_base - position_base - open_buy_qty)
         asks = self._cap(asks, max_pos_base + position_base - open_sell_qty)
         return QuoteDecision(bids, asks, decision, mid)

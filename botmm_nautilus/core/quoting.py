@@ -29,6 +29,7 @@ import math
 from dataclasses import dataclass
 from dataclasses import field
 
+from botmm_nautilus.core.params import QuotingParams
 from botmm_nautilus.venue import rules as hl_rules
 
 BPS = 1e-4
@@ -409,25 +410,12 @@ def build_ladder(
 CLASSIC_BASE_WEIGHTS = (0.50, 0.30, 0.15, 0.05)
 
 
-@dataclass(slots=True)
-class ClassicParams:
-    """BotMM's ``QuoteParams`` (seed defaults). Spreads and spacing in bps, sizes in USD."""
-
-    base_spread_bps: float = 2.0
-    vol_multiplier: float = 1.5
-    skew_factor: float = 0.5  # the seed's inventory_skew_factor
-    min_spread_bps: float = 0.5
-    max_spread_bps: float = 20.0
-    order_size_usd: float = 100.0  # per side, split over the levels
-    num_levels: int = 1
-    level_spacing_bps: float = 1.0
-
-
-def classic_spread_bps(vol_frac: float, inventory_usd: float, max_position_usd: float, params: ClassicParams) -> float:
-    """Seed total spread: clamp(base + vol·1e4·vol_multiplier + 2·|inv|/max(max_pos, 1), min, max) in bps."""
+def classic_spread_bps(vol_frac: float, inventory_usd: float, max_position_usd: float, params: QuotingParams) -> float:
+    """Seed total spread: clamp(base + vol·1e4·vol_multiplier + 2·|inv|/max(max_pos, 1), min, max) in bps
+    (the ``classic_*`` fields of ``params``)."""
     inv_ratio = abs(inventory_usd) / max(max_position_usd, 1.0)
-    spread = params.base_spread_bps + vol_frac * 1e4 * params.vol_multiplier + 2.0 * inv_ratio
-    return max(params.min_spread_bps, min(spread, params.max_spread_bps))
+    spread = params.classic_base_spread_bps + vol_frac * 1e4 * params.classic_vol_multiplier + 2.0 * inv_ratio
+    return max(params.classic_min_spread_bps, min(spread, params.classic_max_spread_bps))
 
 
 def classic_skew_bps(inventory_usd: float, max_position_usd: float, vol_frac: float, skew_factor: float) -> float:
@@ -449,7 +437,7 @@ def classic_bps(
     max_position_usd: float,
     imbalance: float,
     bias: float,
-    params: ClassicParams,
+    params: QuotingParams,
     maker_fee: float | None = None,
     level_count: int | None = None,
     skip_buy: bool = False,
@@ -457,9 +445,11 @@ def classic_bps(
     sz_decimals: int | None = None,
     min_value_usd: float = hl_rules.MIN_ORDER_VALUE_USD,
 ) -> Ladder:
-    """BotMM's quote formula (``bot_mm/core/quoter.py``), reproduced with its quirks, for comparison.
+    """BotMM's quote formula (the seed system this project replaces), reproduced with its quirks, for comparison.
 
-    All in bps of ``effective_mid`` unless stated (ANCHORS_AND_SEED_REVIEW.md §1.2):
+    ``params``: the ``classic_*`` fields, ``levels``, ``level_spacing_bps`` and ``order_size_usd``
+    (``size_weights`` is not used: the seed has its own weights). All in bps of ``effective_mid``
+    unless stated:
 
     * effective_mid = mid·(1 + bias·vol·0.5)            (``vol_frac``: ATR as a fraction of price)
     * spread = clamp(base + vol·1e4·vol_mult + 2·|inv|/max(max_pos, 1), min, max)
@@ -480,10 +470,10 @@ def classic_bps(
     whose ``half_spread`` is spread/2 in price units of ``effective_mid`` and ``reservation_price``
     is the midpoint of level 0.
     """
-    n = params.num_levels if level_count is None else level_count
+    n = params.levels if level_count is None else level_count
     effective_mid = mid * (1.0 + bias * vol_frac * 0.5)
     spread_bps = classic_spread_bps(vol_frac, inventory_usd, max_position_usd, params)
-    skew_bps = classic_skew_bps(inventory_usd, max_position_usd, vol_frac, params.skew_factor)
+    skew_bps = classic_skew_bps(inventory_usd, max_position_usd, vol_frac, params.classic_skew_factor)
     if maker_fee is not None:
         fee_bps = abs(maker_fee) * 1e4
         if fee_bps > 0:
@@ -527,7 +517,7 @@ class QuoteInputs:
     in USD. sigma: σ in price units per √s. A: arrivals per second per side. k: 1/price unit.
     vol_frac: volatility as a fraction of price for the classic model (the seed used hourly ATR%).
     imbalance: book imbalance in [−1, 1] (+ = more bid size). bias: directional bias in [−1, 1].
-    time_left_s: A-S horizon T − t (None: ``QuoteParams.horizon_s``). sz_decimals: the perp's
+    time_left_s: A-S horizon T − t (None: ``QuotingParams.horizon_s``). sz_decimals: the perp's
     szDecimals. microprice: optional fair value. best_bid/best_ask: optional touch; when given, a bid
     is kept strictly below the best ask and an ask strictly above the best bid (post-only safe).
     """
@@ -550,55 +540,19 @@ class QuoteInputs:
     skip_sell: bool = False
 
 
-@dataclass(slots=True)
-class QuoteParams:
-    """Every knob of ``compute_ladder``.
+def compute_ladder(
+    inputs: QuoteInputs,
+    params: QuotingParams,
+    *,
+    maker_fee: float,
+    max_position_usd: float,
+    min_value_usd: float = hl_rules.MIN_ORDER_VALUE_USD,
+) -> Ladder:
+    """The desired ladder of ``params.model`` in {"as", "glft", "classic"}.
 
-    gamma: γ per (bp of mid · lot), lot = the per-side order size (``order_size_usd``).
-    horizon_s: A-S T − t when the inputs do not give one. levels, level_spacing_bps, size_weights:
-    the ladder. order_size_usd: total per side. max_position_usd: for the classic model's inventory
-    terms. min/max_half_spread_bps: clamp of the model half-spread (before skew; A-S and GLFT only).
-    adj_spread/adj_skew: hftbacktest's adj₁/adj₂ (GLFT). xi: Guéant's ξ (None = γ).
-    imbalance_weight_bps/bias_weight_bps: fair value = base·(1 + (imb·w_imb + bias·w_bias)·1e-4)
-    (A-S and GLFT; the classic model has its own bias and imbalance terms). use_microprice: base =
-    microprice when the inputs carry one, else mid. fee_gate: "widen" | "suppress" | "off" with
-    maker_fee (fraction, + = cost), expected_adverse_bps and fee_gate_buffer_bps (see
-    ``apply_fee_gate``). classic_*: BotMM's knobs; the classic model gets ``maker_fee`` for its own
-    2·|fee| gate unless fee_gate is "off". min_value_usd: venue minimum order value.
-    """
-
-    gamma: float = 0.05
-    horizon_s: float = 300.0
-    levels: int = 2
-    level_spacing_bps: float = 1.0
-    size_weights: tuple[float, ...] = (0.625, 0.375)
-    order_size_usd: float = 150.0
-    max_position_usd: float = 500.0
-    min_half_spread_bps: float = 0.5
-    max_half_spread_bps: float = 50.0
-    adj_spread: float = 1.0
-    adj_skew: float = 1.0
-    xi: float | None = None
-    imbalance_weight_bps: float = 0.0
-    bias_weight_bps: float = 0.0
-    use_microprice: bool = True
-    fee_gate: str = "widen"
-    maker_fee: float = hl_rules.BASE_MAKER_FEE
-    expected_adverse_bps: float = 0.5
-    fee_gate_buffer_bps: float = 0.0
-    min_value_usd: float = hl_rules.MIN_ORDER_VALUE_USD
-    classic_base_spread_bps: float = 2.0
-    classic_vol_multiplier: float = 1.5
-    classic_min_spread_bps: float = 0.5
-    classic_max_spread_bps: float = 20.0
-    classic_skew_factor: float = 0.3
-
-
-MODELS = ("as", "glft", "classic")
-
-
-def compute_ladder(model: str, inputs: QuoteInputs, params: QuoteParams) -> Ladder:
-    """The desired ladder for ``model`` in {"as", "glft", "classic"}.
+    Inputs the quoting section does not hold are passed explicitly: ``maker_fee`` (fraction of
+    notional, + = cost) for the fee gates, ``max_position_usd`` for the classic model's inventory
+    terms and ``min_value_usd``, the venue's minimum order value.
 
     A-S and GLFT, in bps of the mid (module docstring):
       1. fair = (microprice or mid)·(1 + (imbalance·w_imb + bias·w_bias)·1e-4);
@@ -607,36 +561,27 @@ def compute_ladder(model: str, inputs: QuoteInputs, params: QuoteParams) -> Ladd
          bid = r − h, ask = r + h;
       4. fee gate (per side, against the mid), then the post-only clamp when the touch is known;
       5. ``build_ladder`` with total size order_size_usd/mid per side.
-    "classic": ``classic_bps`` with ``ClassicParams`` from the classic_* knobs, the seed's weights
-    and its own fee gate; prices rounded like ``build_ladder``.
+    "classic": ``classic_bps`` with the classic_* knobs, the seed's weights and its own fee gate
+    (given ``maker_fee`` unless fee_gate is "off"); prices rounded like ``build_ladder``.
     """
+    model = params.model
     mid = inputs.mid
     _check_positive("mid", mid)
     sz = inputs.sz_decimals
     if model == "classic":
-        cp = ClassicParams(
-            base_spread_bps=params.classic_base_spread_bps,
-            vol_multiplier=params.classic_vol_multiplier,
-            skew_factor=params.classic_skew_factor,
-            min_spread_bps=params.classic_min_spread_bps,
-            max_spread_bps=params.classic_max_spread_bps,
-            order_size_usd=params.order_size_usd,
-            num_levels=params.levels,
-            level_spacing_bps=params.level_spacing_bps,
-        )
         return classic_bps(
             mid,
             inputs.vol_frac,
             inputs.position_usd,
-            params.max_position_usd,
+            max_position_usd,
             inputs.imbalance,
             inputs.bias,
-            cp,
-            maker_fee=None if params.fee_gate == "off" else params.maker_fee,
+            params,
+            maker_fee=None if params.fee_gate == "off" else maker_fee,
             skip_buy=inputs.skip_buy,
             skip_sell=inputs.skip_sell,
             sz_decimals=sz,
-            min_value_usd=params.min_value_usd,
+            min_value_usd=min_value_usd,
         )
 
     _check_positive("order_size_usd", params.order_size_usd)
@@ -653,7 +598,7 @@ def compute_ladder(model: str, inputs: QuoteInputs, params: QuoteParams) -> Ladd
         t_left = params.horizon_s if inputs.time_left_s is None else inputs.time_left_s
         pair = avellaneda_stoikov(0.0, q, params.gamma, sigma_bps, k_bps, t_left)
     else:
-        raise ValueError(f"model must be one of {MODELS}, got {model!r}")
+        raise ValueError(f"model must be 'as', 'glft' or 'classic', got {model!r}")
     # pair is in bps relative to the fair value (mid argument 0).
     half_bps = min(max(pair.half_spread, params.min_half_spread_bps), params.max_half_spread_bps)
     r = fair + pair.reservation_price * u
@@ -664,7 +609,7 @@ def compute_ladder(model: str, inputs: QuoteInputs, params: QuoteParams) -> Ladd
         gated = apply_fee_gate(
             QuotePair(bid, ask, r, half),
             mid,
-            params.maker_fee,
+            maker_fee,
             params.expected_adverse_bps,
             params.fee_gate_buffer_bps,
             params.fee_gate,
@@ -685,7 +630,7 @@ def compute_ladder(model: str, inputs: QuoteInputs, params: QuoteParams) -> Ladd
         params.level_spacing_bps,
         params.size_weights,
         sz,
-        params.min_value_usd,
+        min_value_usd,
         inputs.skip_buy,
         inputs.skip_sell,
     )

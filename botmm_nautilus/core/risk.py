@@ -14,7 +14,7 @@ States, from least to most severe (the most severe active condition wins):
 * ``PAUSED``       cancel all, quote nothing, resume automatically when the pause's resume
                    condition holds (each pause names it in its reason).
 * ``HALTED``       drawdown from peak equity: cancel all; needs ``reset_halt`` unless
-                   ``RiskConfig.drawdown_resume_after_s`` is set. Flattens if ``halt_flatten``.
+                   ``RiskParams.drawdown_resume_after_s`` is set. Flattens if ``halt_flatten``.
 * ``KILLED``       kill switch (manual via ``kill`` or automatic via ``kill_drawdown_frac``):
                    cancel all, optionally flatten, until ``reset_kill``.
 
@@ -76,9 +76,10 @@ from datetime import timezone
 from enum import Enum
 from typing import NamedTuple
 
+from botmm_nautilus.core.params import RiskParams
+
 __all__ = [
     "NS_PER_DAY",
-    "RiskConfig",
     "RiskDecision",
     "RiskEvent",
     "RiskManager",
@@ -118,128 +119,6 @@ def _iso(ts_ns: int) -> str:
 
 def _pct(x: float) -> str:
     return f"{x * 100:.1f}%"
-
-
-@dataclass(frozen=True, slots=True)
-class RiskConfig:
-    """Risk limits. Fractions are plain fractions (0.05 = 5 %); times are seconds.
-
-    Max position: the effective limit is the smaller of ``max_position_usd`` (absolute cap) and
-    ``max_position_capital_mult`` x capital (scales with ``set_capital``); set either to None to
-    drop it, at least one must be set.
-    """
-
-    # --- position (worst-case exposure, USD notional) ---
-    max_position_usd: float | None = None
-    max_position_capital_mult: float | None = 1.0
-    one_side_stop_ratio: float = 0.8
-    # --- losses ---
-    max_daily_loss_frac: float = 0.05  # of capital, per UTC day
-    max_drawdown_frac: float = 0.10  # of peak equity, trailing
-    drawdown_resume_after_s: float | None = None  # None = HALTED until reset_halt
-    halt_flatten: bool = False
-    kill_drawdown_frac: float | None = None  # automatic kill switch, deeper than max_drawdown_frac
-    flatten_on_kill: bool = True
-    # --- volatility (sigma in any unit, as long as it is always the same one) ---
-    vol_spike_ratio: float = 3.0
-    vol_resume_ratio: float | None = None  # None = 2/3 of vol_spike_ratio (2.0 for 3.0), at least 1
-    vol_spike_cooldown_s: float = 300.0
-    vol_baseline_halflife_s: float = 3600.0
-    vol_baseline_sample_s: float = 1.0  # the baseline takes at most one sample per this interval
-    vol_min_samples: int = 60
-    vol_widen_start_ratio: float | None = None  # None = half of vol_spike_ratio (1.5 for 3.0), at least 1
-    vol_max_spread_multiplier: float = 2.0
-    vol_min_size_multiplier: float = 0.5
-    # --- mid jump circuit breaker ---
-    mid_jump_frac: float | None = 0.02
-    mid_jump_window_s: float = 60.0
-    mid_jump_pause_s: float = 120.0
-    # --- market data freshness ---
-    stale_book_s: float | None = 10.0
-    # --- post-only reject storm ---
-    post_only_reject_count: int = 5
-    post_only_reject_window_s: float = 10.0
-    post_only_reject_pause_s: float = 30.0
-    # --- API error storm ---
-    api_error_count: int = 5
-    api_error_window_s: float = 60.0
-    api_error_pause_s: float = 120.0
-
-    def __post_init__(self) -> None:
-        def bad(field: str, value: object, allowed: str) -> ValueError:
-            return ValueError(f"RiskConfig.{field} = {value!r}: must be {allowed}")
-
-        def positive(field: str, allow_none: bool = False) -> None:
-            v = getattr(self, field)
-            if v is None and allow_none:
-                return
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (v > 0 and math.isfinite(v)):
-                raise bad(field, v, "a positive finite number" + (" or None" if allow_none else ""))
-
-        def nonneg(field: str) -> None:
-            v = getattr(self, field)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (v >= 0 and math.isfinite(v)):
-                raise bad(field, v, "a finite number >= 0")
-
-        def frac(field: str, allow_none: bool = False) -> None:
-            v = getattr(self, field)
-            if v is None and allow_none:
-                return
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (0 < v <= 1):
-                raise bad(field, v, "a fraction in (0, 1]" + (" or None" if allow_none else ""))
-
-        positive("max_position_usd", allow_none=True)
-        positive("max_position_capital_mult", allow_none=True)
-        if self.max_position_usd is None and self.max_position_capital_mult is None:
-            raise ValueError("RiskConfig: set max_position_usd or max_position_capital_mult (both are None)")
-        if not (0 < self.one_side_stop_ratio <= 1):
-            raise bad("one_side_stop_ratio", self.one_side_stop_ratio, "in (0, 1]")
-        frac("max_daily_loss_frac")
-        frac("max_drawdown_frac")
-        positive("drawdown_resume_after_s", allow_none=True)
-        frac("kill_drawdown_frac", allow_none=True)
-        if self.kill_drawdown_frac is not None and self.kill_drawdown_frac <= self.max_drawdown_frac:
-            raise bad("kill_drawdown_frac", self.kill_drawdown_frac, f"> max_drawdown_frac ({self.max_drawdown_frac})")
-        if not (self.vol_spike_ratio > 1 and math.isfinite(self.vol_spike_ratio)):
-            raise bad("vol_spike_ratio", self.vol_spike_ratio, "a finite number > 1")
-        if not (1 <= self.effective_vol_resume_ratio <= self.vol_spike_ratio):
-            raise bad("vol_resume_ratio", self.vol_resume_ratio, f"in [1, vol_spike_ratio={self.vol_spike_ratio}] or None")
-        if not (1 <= self.effective_vol_widen_start_ratio < self.vol_spike_ratio):
-            raise bad(
-                "vol_widen_start_ratio", self.vol_widen_start_ratio,
-                f"in [1, vol_spike_ratio={self.vol_spike_ratio}) or None",
-            )
-        if not (1 <= self.vol_max_spread_multiplier and math.isfinite(self.vol_max_spread_multiplier)):
-            raise bad("vol_max_spread_multiplier", self.vol_max_spread_multiplier, "a finite number >= 1")
-        if not (0 < self.vol_min_size_multiplier <= 1):
-            raise bad("vol_min_size_multiplier", self.vol_min_size_multiplier, "in (0, 1]")
-        nonneg("vol_spike_cooldown_s")
-        positive("vol_baseline_halflife_s")
-        positive("vol_baseline_sample_s")
-        if isinstance(self.vol_min_samples, bool) or not isinstance(self.vol_min_samples, int) or self.vol_min_samples < 1:
-            raise bad("vol_min_samples", self.vol_min_samples, "an integer >= 1")
-        frac("mid_jump_frac", allow_none=True)
-        positive("mid_jump_window_s")
-        nonneg("mid_jump_pause_s")
-        positive("stale_book_s", allow_none=True)
-        for prefix in ("post_only_reject", "api_error"):
-            n = getattr(self, f"{prefix}_count")
-            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-                raise bad(f"{prefix}_count", n, "an integer >= 1")
-            positive(f"{prefix}_window_s")
-            nonneg(f"{prefix}_pause_s")
-
-    @property
-    def effective_vol_resume_ratio(self) -> float:
-        if self.vol_resume_ratio is not None:
-            return self.vol_resume_ratio
-        return max(1.0, self.vol_spike_ratio * 2.0 / 3.0)
-
-    @property
-    def effective_vol_widen_start_ratio(self) -> float:
-        if self.vol_widen_start_ratio is not None:
-            return self.vol_widen_start_ratio
-        return max(1.0, self.vol_spike_ratio * 0.5)
 
 
 class RiskDecision(NamedTuple):
@@ -294,10 +173,10 @@ _TIMED = frozenset(("mid_jump", "post_only_storm", "api_errors", "drawdown"))
 
 
 class RiskManager:
-    """Stateful evaluator of the ``RiskConfig`` rules for one strategy with ``capital_usd``."""
+    """Stateful evaluator of the ``RiskParams`` rules (core/params.py) for one strategy with ``capital_usd``."""
 
-    def __init__(self, config: RiskConfig | None = None, capital_usd: float = 1_000.0, max_events: int = 10_000) -> None:
-        self.config = config if config is not None else RiskConfig()
+    def __init__(self, config: RiskParams, capital_usd: float, max_events: int = 10_000) -> None:
+        self.config = config
         c = self.config
         self._stop_ratio = c.one_side_stop_ratio
         self._cooldown_ns = int(c.vol_spike_cooldown_s * NS_PER_S)

@@ -300,7 +300,7 @@ def test_parsing_and_mainnet_guard(tmp_path):
     from botmm_nautilus.adapters.hyperliquid import parsing
     from botmm_nautilus.apps.live import LiveError
     from botmm_nautilus.apps.live import confirm_mainnet
-    from botmm_nautilus.apps.live import load_live_settings
+    from botmm_nautilus.config.live import load_live_config
 
     c = parsing.cloid_for("O-20250904-000000-001-001-1")
     assert parsing.is_cloid(c) and c == parsing.cloid_for("O-20250904-000000-001-001-1") and parsing.cloid_for(c) == c
@@ -314,7 +314,7 @@ def test_parsing_and_mainnet_guard(tmp_path):
         mainnet = True
         yes_i_mean_mainnet = False
 
-    s = load_live_settings(None, venue="testnet")
+    s = load_live_config(None, venue="testnet")
     import io
     import sys as _sys
 
@@ -326,5 +326,5 @@ def test_parsing_and_mainnet_guard(tmp_path):
     finally:
         _sys.stdin = old
     Args.yes_i_mean_mainnet = True
-    confirm_mainnet(Args, s)
+    s = confirm_mainnet(Args, s)
     assert s.venue == "mainnet" and not s.testnet

@@ -19,7 +19,7 @@ from botmm_nautilus.adapters.hyperliquid.instruments import instrument_id_for
 from botmm_nautilus.apps.cli import main as cli_main
 from botmm_nautilus.backtest.runner import run_backtest
 from botmm_nautilus.config.asset import load_config
-from botmm_nautilus.config.asset import override
+from botmm_nautilus.config.loader import override
 from botmm_nautilus.data.catalog_io import CatalogError
 from botmm_nautilus.data.catalog_io import StagedCatalogWriter
 from botmm_nautilus.data.hl_ws import import_hyperliquid_ws
@@ -122,7 +122,7 @@ def test_funding_is_paid_hourly_with_hyperliquid_sign(real_catalog, project_root
 
 
 def test_rebate_is_credited_when_configured(real_catalog, project_root):
-    cfg = override(load_config(project_root / "configs" / "btc.yaml"), **{"venue.maker_fee": -0.00003})
+    cfg = override(load_config(project_root / "configs" / "btc.yaml"), **{"venue.maker_fee_bps": -0.3})
     out = run_backtest(cfg, str(real_catalog), progress=False)
     assert out.summary["venue_fills"] > 0
     assert out.summary["fees_usd"] < 0, "a negative maker fee is a rebate: fees are a credit"

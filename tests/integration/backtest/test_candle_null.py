@@ -85,7 +85,7 @@ def test_candle_mode_has_no_edge_on_a_random_walk(random_walk_catalog, project_r
     smp = out.artifacts.samples
     day = (smp["ts_ns"] - smp["ts_ns"].iloc[0]) // (86_400 * 10**9)
     eod = smp.groupby(day)["equity_usd"].last().to_numpy()
-    daily = np.diff(np.concatenate([[cfg.venue.starting_balance_usd], eod]))
+    daily = np.diff(np.concatenate([[cfg.capital_usd], eod]))
     m, lo, hi = _mean_ci(daily)
     s = out.summary
     print(f"\ncandle mode (MarketMaker, Nautilus bar execution, base-tier fees) on {DAYS} d of driftless 5m candles: "

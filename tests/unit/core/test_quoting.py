@@ -7,12 +7,11 @@ import random
 
 import pytest
 
-from botmm_nautilus.core.quoting import ClassicParams
+from botmm_nautilus.core.params import QuotingParams
 from botmm_nautilus.core.quoting import Ladder
 from botmm_nautilus.core.quoting import Quote
 from botmm_nautilus.core.quoting import QuoteInputs
 from botmm_nautilus.core.quoting import QuotePair
-from botmm_nautilus.core.quoting import QuoteParams
 from botmm_nautilus.core.quoting import apply_fee_gate
 from botmm_nautilus.core.quoting import avellaneda_stoikov
 from botmm_nautilus.core.quoting import build_ladder
@@ -26,6 +25,17 @@ from botmm_nautilus.core.quoting import min_profitable_half_spread_bps
 from botmm_nautilus.venue import rules as hl_rules
 
 APPROX = dict(rel=1e-12, abs=1e-12)
+
+
+def seed(**kw) -> QuotingParams:
+    """The classic model with the BotMM seed's defaults: one level of 100 USD, skew factor 0.5."""
+    base = dict(model="classic", levels=1, size_weights=(1.0,), order_size_usd=100.0, classic_skew_factor=0.5)
+    base.update(kw)
+    return QuotingParams(**base)
+
+
+# compute_ladder's inputs that the quoting section does not hold (the former QuoteParams defaults)
+EXTRA = dict(maker_fee=hl_rules.BASE_MAKER_FEE, max_position_usd=500.0)
 
 # ----------------------------------------------------------------------------- Avellaneda & Stoikov
 
@@ -129,32 +139,32 @@ def test_glft_xi_zero_limit_and_adj_factors():
 def test_classic_point_1_plain():
     # mid=100, vol=0.1%, flat: spread = 2 + 0.001*1e4*1.5 + 0 = 17 bps; no skew, no bias, no imbalance
     # bid = 100*(1 - 0.00085) = 99.915 ; ask = 100.085 ; one level, size = 100 USD / 100 = 1.0
-    lad = classic_bps(100.0, 0.001, 0.0, 500.0, 0.0, 0.0, ClassicParams())
+    lad = classic_bps(100.0, 0.001, 0.0, 500.0, 0.0, 0.0, seed())
     assert lad.bids[0].price == pytest.approx(99.915, rel=1e-14)
     assert lad.asks[0].price == pytest.approx(100.085, rel=1e-14)
     assert lad.bids[0].size == pytest.approx(1.0) and len(lad.bids) == 1
 
 
 def test_classic_point_2_clamp_and_fee_gate_after_clamp():
-    p = ClassicParams()
+    p = seed()
     # vol 0.5%: 2 + 75 = 77 -> clamped to 20 bps; fee gate 2*1.5 = 3 bps does not bind
     assert classic_spread_bps(0.005, 0.0, 500.0, p) == 20.0
     lad = classic_bps(100.0, 0.005, 0.0, 500.0, 0.0, 0.0, p, maker_fee=0.00015)
     assert lad.asks[0].price - lad.bids[0].price == pytest.approx(100 * 20e-4, rel=1e-12)
     # quirk: the gate comes after the clamp, so it can exceed max_spread_bps (2.5 -> 3.0)
-    p2 = ClassicParams(base_spread_bps=2.0, vol_multiplier=0.0, max_spread_bps=2.5)
+    p2 = seed(classic_base_spread_bps=2.0, classic_vol_multiplier=0.0, classic_max_spread_bps=2.5)
     lad = classic_bps(100.0, 0.001, 0.0, 500.0, 0.0, 0.0, p2, maker_fee=0.00015)
     assert lad.asks[0].price - lad.bids[0].price == pytest.approx(100 * 3e-4, rel=1e-12)
     # quirk: a rebate is gated as if it were a cost (abs)
     lad = classic_bps(100.0, 0.001, 0.0, 500.0, 0.0, 0.0, p2, maker_fee=-0.00015)
     assert lad.asks[0].price - lad.bids[0].price == pytest.approx(100 * 3e-4, rel=1e-12)
     # inventory penalty: |inv|/max_pos*2 bps, min floor 0.5
-    assert classic_spread_bps(0.0, -250.0, 500.0, ClassicParams(base_spread_bps=0.0)) == pytest.approx(1.0)
-    assert classic_spread_bps(0.0, 0.0, 500.0, ClassicParams(base_spread_bps=0.0)) == 0.5
+    assert classic_spread_bps(0.0, -250.0, 500.0, seed(classic_base_spread_bps=0.0)) == pytest.approx(1.0)
+    assert classic_spread_bps(0.0, 0.0, 500.0, seed(classic_base_spread_bps=0.0)) == 0.5
 
 
 def test_classic_point_3_skew_amplification_bias_imbalance_levels():
-    p = ClassicParams(skew_factor=0.5, num_levels=2, level_spacing_bps=1.0, order_size_usd=100.0)
+    p = seed(classic_skew_factor=0.5, levels=2, size_weights=(1.0, 1.0), level_spacing_bps=1.0, order_size_usd=100.0)
     # inv 400 of 500 -> ratio 0.8 > 0.6: skew = 0.8*0.5*0.002*1e4 = 8 bps, x (1 + 0.2*1.5) = 1.3 -> 10.4 bps
     assert classic_skew_bps(400.0, 500.0, 0.002, 0.5) == pytest.approx(10.4, rel=1e-12)
     assert classic_skew_bps(-400.0, 500.0, 0.002, 0.5) == pytest.approx(-10.4, rel=1e-12)
@@ -178,14 +188,14 @@ def test_classic_point_3_skew_amplification_bias_imbalance_levels():
 
 
 def test_classic_four_level_weights_and_rounding():
-    p = ClassicParams(num_levels=4, order_size_usd=1000.0)
+    p = seed(levels=4, size_weights=(1.0,) * 4, order_size_usd=1000.0)
     lad = classic_bps(100.0, 0.0, 0.0, 500.0, 0.0, 0.0, p)
     assert [q.size for q in lad.asks] == pytest.approx([5.0, 3.0, 1.5, 0.5])
-    lad5 = classic_bps(100.0, 0.0, 0.0, 500.0, 0.0, 0.0, ClassicParams(num_levels=5, order_size_usd=1050.0))
+    lad5 = classic_bps(100.0, 0.0, 0.0, 500.0, 0.0, 0.0, seed(levels=5, size_weights=(1.0,) * 5, order_size_usd=1050.0))
     # 5 levels pad with 0.05: raw 0.5,0.3,0.15,0.05,0.05 (sum 1.05)
     assert [q.size for q in lad5.asks] == pytest.approx([5.0, 3.0, 1.5, 0.5, 0.5])
     # with sz_decimals the seed's prices are rounded (bids down, asks up): XRP-like at 2.8
-    lad = classic_bps(2.8, 0.001, 0.0, 500.0, 0.0, 0.0, ClassicParams(order_size_usd=100.0), sz_decimals=0)
+    lad = classic_bps(2.8, 0.001, 0.0, 500.0, 0.0, 0.0, seed(order_size_usd=100.0), sz_decimals=0)
     # spread 17 bps: bid 2.8*(1-0.00085) = 2.797620 -> 2.7976 ; ask 2.802380 -> 2.8024 ; size 100/2.8 = 35.7 -> 35
     assert lad.bids[0].price == 2.7976 and lad.asks[0].price == 2.8024 and lad.bids[0].size == 35.0
 
@@ -296,59 +306,59 @@ def test_compute_ladder_glft_hand_computed():
     # rounding (szDecimals 4, 5 significant figures): tick 0.1 below 10000, tick 1 from 10000 up:
     # bid 9997.1495512 -> down 9997.1 ; level 1: 9997.1495512*(1-1e-4) = 9996.1498 -> 9996.1
     # ask 10002 ; level 1: 10002*1.0001 = 10003.0002 -> up 10004 ; sizes: 150/10000 = 0.015 -> 0.0093 / 0.0057
-    p = QuoteParams(gamma=0.05, levels=2, level_spacing_bps=1.0, order_size_usd=150.0)
-    lad = compute_ladder("glft", _inputs(position_base=0.03, position_usd=300.0), p)
+    p = QuotingParams(model="glft", gamma=0.05, levels=2, level_spacing_bps=1.0, order_size_usd=150.0)
+    lad = compute_ladder(_inputs(position_base=0.03, position_usd=300.0), p, **EXTRA)
     assert lad.reservation_price == pytest.approx(9999.2446038514646, rel=1e-13)
     assert lad.half_spread == pytest.approx(2.0950526332203, rel=1e-10)
     assert [q.price for q in lad.bids] == [9997.1, 9996.1]
     assert [q.price for q in lad.asks] == [10002.0, 10004.0]
     assert [q.size for q in lad.bids] == [0.0093, 0.0057]
     # suppress instead of widen: the ask side disappears
-    lad = compute_ladder("glft", _inputs(position_base=0.03, position_usd=300.0), QuoteParams(fee_gate="suppress"))
+    lad = compute_ladder(_inputs(position_base=0.03, position_usd=300.0), QuotingParams(model="glft", fee_gate="suppress"), **EXTRA)
     assert lad.asks == [] and lad.bids[0].price == 9997.1
 
 
 def test_compute_ladder_as_hand_computed_and_clamps():
     # horizon 10 s, q=0: spread = 0.05*1*10 + (2/0.05) ln(1 + 0.05/0.5) = 0.5 + 40*0.0953101798 = 4.3124071922
     # half = 2.1562035961 bps = USD -> bid 9997.8438 -> 9997.8 (tick 0.1) ; ask 10002.1562 -> 10003 (tick 1)
-    p = QuoteParams(gamma=0.05, horizon_s=10.0, levels=1, size_weights=(1.0,))
-    lad = compute_ladder("as", _inputs(), p)
+    p = QuotingParams(model="as", gamma=0.05, horizon_s=10.0, levels=1, size_weights=(1.0,))
+    lad = compute_ladder(_inputs(), p, **EXTRA)
     assert lad.half_spread == pytest.approx(2.1562035960864972, rel=1e-12)
     assert (lad.bids[0].price, lad.asks[0].price) == (9997.8, 10003.0)
     # time_left from the inputs wins over horizon_s: T-t = 0 -> half = 20*ln(1.1) = 1.906 -> gate widens to 2
-    lad = compute_ladder("as", _inputs(time_left_s=0.0), p)
+    lad = compute_ladder(_inputs(time_left_s=0.0), p, **EXTRA)
     assert (lad.bids[0].price, lad.asks[0].price) == (9998.0, 10002.0)
     # max_half_spread clamp 1 bp, gate off -> 9999 / 10001
-    p2 = QuoteParams(gamma=0.05, horizon_s=10.0, levels=1, size_weights=(1.0,), max_half_spread_bps=1.0, fee_gate="off")
-    lad = compute_ladder("as", _inputs(), p2)
+    p2 = QuotingParams(model="as", gamma=0.05, horizon_s=10.0, levels=1, size_weights=(1.0,), max_half_spread_bps=1.0, fee_gate="off")
+    lad = compute_ladder(_inputs(), p2, **EXTRA)
     assert (lad.bids[0].price, lad.asks[0].price) == (9999.0, 10001.0)
     # min_half_spread clamp 5 bps -> 9995 / 10005
-    p3 = QuoteParams(gamma=0.05, horizon_s=10.0, levels=1, size_weights=(1.0,), min_half_spread_bps=5.0)
-    lad = compute_ladder("as", _inputs(), p3)
+    p3 = QuotingParams(model="as", gamma=0.05, horizon_s=10.0, levels=1, size_weights=(1.0,), min_half_spread_bps=5.0)
+    lad = compute_ladder(_inputs(), p3, **EXTRA)
     assert (lad.bids[0].price, lad.asks[0].price) == (9995.0, 10005.0)
 
 
 def test_compute_ladder_fair_value_shift_microprice_and_post_only_clamp():
-    p = QuoteParams(levels=1, size_weights=(1.0,), fee_gate="off", max_half_spread_bps=1.0, imbalance_weight_bps=2.0)
+    p = QuotingParams(model="glft", levels=1, size_weights=(1.0,), fee_gate="off", max_half_spread_bps=1.0, imbalance_weight_bps=2.0)
     # imbalance 0.5 * 2 bps = +1 bp -> fair 10001: bid 10000, ask 10002
-    lad = compute_ladder("glft", _inputs(imbalance=0.5), p)
+    lad = compute_ladder(_inputs(imbalance=0.5), p, **EXTRA)
     assert (lad.bids[0].price, lad.asks[0].price) == (10000.0, 10002.0)
     # microprice 10003 as the base: fair = 10003*(1+1e-4) = 10004.0003 -> bid 10003.0003 -> 10003, ask 10005.0003 -> 10006
-    lad = compute_ladder("glft", _inputs(imbalance=0.5, microprice=10003.0), p)
+    lad = compute_ladder(_inputs(imbalance=0.5, microprice=10003.0), p, **EXTRA)
     assert (lad.bids[0].price, lad.asks[0].price) == (10003.0, 10006.0)
     # touch known (9999.5 / 10000.5 on a 0.5-wide book, tick 1 here): a bid at 10003 would cross -> best valid
     # price below the ask 10000.5 (rounded up to 10001) is 10000
-    lad = compute_ladder("glft", _inputs(imbalance=0.5, microprice=10003.0, best_bid=9999.0, best_ask=10001.0), p)
+    lad = compute_ladder(_inputs(imbalance=0.5, microprice=10003.0, best_bid=9999.0, best_ask=10001.0), p, **EXTRA)
     assert lad.bids[0].price == 10000.0 and lad.asks[0].price == 10006.0
 
 
 def test_compute_ladder_classic_dispatch():
-    p = QuoteParams(levels=2, size_weights=(0.625, 0.375), order_size_usd=150.0, classic_skew_factor=0.3, fee_gate="off")
+    p = QuotingParams(model="classic", levels=2, size_weights=(0.625, 0.375), order_size_usd=150.0, classic_skew_factor=0.3, fee_gate="off")
     # vol 0.1% -> spread 2 + 15 = 17 bps: bid 10000*(1-0.00085) = 9991.5 (valid) ; ask 10008.5 -> up 10009
-    lad = compute_ladder("classic", _inputs(), p)
+    lad = compute_ladder(_inputs(), p, **EXTRA)
     assert lad.bids[0].price == 9991.5 and lad.asks[0].price == 10009.0
     with pytest.raises(ValueError):
-        compute_ladder("nope", _inputs(), p)
+        QuotingParams(model="nope")
 
 
 # ------------------------------------------------------------------------- property: always a sane ladder
@@ -375,7 +385,8 @@ def test_property_bid_below_ask_and_valid_everywhere():
             bias=rng.uniform(-1, 1),
             sz_decimals=sz,
         )
-        params = QuoteParams(
+        params = QuotingParams(
+            model=model,
             gamma=10 ** rng.uniform(-3, 0),
             horizon_s=rng.uniform(0, 600),
             levels=rng.randint(1, 4),
@@ -389,7 +400,7 @@ def test_property_bid_below_ask_and_valid_everywhere():
             bias_weight_bps=rng.uniform(-3, 3),
             adj_skew=rng.uniform(0, 2),
         )
-        lad = compute_ladder(model, inputs, params)
+        lad = compute_ladder(inputs, params, **EXTRA)
         total = params.order_size_usd / mid
         for side, quotes, sign in (("bid", lad.bids, -1), ("ask", lad.asks, 1)):
             prices = [q.price for q in quotes]

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from botmm_nautilus.core.inventory import Inventory
-from botmm_nautilus.core.risk import RiskConfig
+from botmm_nautilus.core.params import RiskParams
 from botmm_nautilus.core.risk import RiskDecision
 from botmm_nautilus.core.risk import RiskEvent
 from botmm_nautilus.core.risk import RiskManager
@@ -22,7 +22,17 @@ def at(h: int = 0, m: int = 0, s: float = 0.0, day0: int = DAY1) -> int:
     return day0 + h * 3600 * S + m * 60 * S + int(s * S)
 
 
-def quiet(**overrides) -> RiskConfig:
+# The rules these tests were written against: no absolute position cap (capital x 1 only), a
+# post-only storm at 5 rejects, the kill switch flattens. (The shipped defaults differ: 500 USD,
+# 20 rejects, no flatten; see docs/CONFIG.md.)
+BASE = dict(max_position_usd=None, post_only_reject_count=5, flatten_on_kill=True)
+
+
+def params(**overrides) -> RiskParams:
+    return RiskParams(**{**BASE, **overrides})
+
+
+def quiet(**overrides) -> RiskParams:
     """A config whose other rules stay out of the way of the rule under test."""
     base = dict(
         max_daily_loss_frac=0.5,
@@ -31,7 +41,7 @@ def quiet(**overrides) -> RiskConfig:
         stale_book_s=None,
     )
     base.update(overrides)
-    return RiskConfig(**base)
+    return params(**base)
 
 
 def assert_quoting(d: RiskDecision) -> None:
@@ -417,7 +427,7 @@ def test_clock_going_backwards_is_clamped():
 
 def test_deterministic_replay():
     def run() -> tuple[list, list]:
-        rm = RiskManager(RiskConfig(vol_min_samples=3), capital_usd=1_000.0)
+        rm = RiskManager(params(vol_min_samples=3), capital_usd=1_000.0)
         out = []
         for k in range(600):
             eq = 1_000.0 - 0.2 * k if k < 400 else 920.0 + k * 0.01
@@ -435,23 +445,23 @@ def test_deterministic_replay():
 
 def test_config_errors_name_the_field():
     with pytest.raises(ValueError, match="max_daily_loss_frac"):
-        RiskConfig(max_daily_loss_frac=5.0)
+        params(max_daily_loss_frac=5.0)
     with pytest.raises(ValueError, match="kill_drawdown_frac"):
-        RiskConfig(max_drawdown_frac=0.1, kill_drawdown_frac=0.05)
+        params(max_drawdown_frac=0.1, kill_drawdown_frac=0.05)
     with pytest.raises(ValueError, match="vol_resume_ratio"):
-        RiskConfig(vol_spike_ratio=3.0, vol_resume_ratio=4.0)
+        params(vol_spike_ratio=3.0, vol_resume_ratio=4.0)
     with pytest.raises(ValueError, match="max_position"):
-        RiskConfig(max_position_usd=None, max_position_capital_mult=None)
+        params(max_position_usd=None, max_position_capital_mult=None)
     with pytest.raises(ValueError, match="capital_usd"):
-        RiskManager(RiskConfig(), capital_usd=0.0)
+        RiskManager(params(), capital_usd=0.0)
 
 
 def test_vol_thresholds_default_relative_to_spike_ratio():
-    c = RiskConfig()  # spike 3.0
+    c = params()  # spike 3.0
     assert c.effective_vol_resume_ratio == pytest.approx(2.0)
     assert c.effective_vol_widen_start_ratio == pytest.approx(1.5)
-    c = RiskConfig(vol_spike_ratio=6.0)
+    c = params(vol_spike_ratio=6.0)
     assert c.effective_vol_resume_ratio == pytest.approx(4.0)
     assert c.effective_vol_widen_start_ratio == pytest.approx(3.0)
-    c = RiskConfig(vol_spike_ratio=3.0, vol_resume_ratio=1.2, vol_widen_start_ratio=2.0)
+    c = params(vol_spike_ratio=3.0, vol_resume_ratio=1.2, vol_widen_start_ratio=2.0)
     assert c.effective_vol_resume_ratio == 1.2 and c.effective_vol_widen_start_ratio == 2.0

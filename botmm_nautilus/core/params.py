@@ -1,0 +1,359 @@
+"""The parameters the decision core reads: the ``quoting``, ``calibration`` and ``risk`` sections.
+
+Each section is a frozen ``msgspec.Struct`` (unknown fields rejected). Every field carries its type,
+its one default, its allowed range and, in ``Meta(description=..., extra={"unit": ...})``, its unit
+and meaning. The per-asset YAML (``botmm_nautilus.config.asset``), the strategy's Nautilus config
+(``strategies/config.py``) and the core (``MarketMakerCore``, ``RiskManager``, ``compute_ladder``)
+all use these very objects: there is no second copy of a parameter and no second default.
+``docs/CONFIG.md`` is generated from them.
+
+Ranges are checked when msgspec decodes a section (YAML, JSON) *and* when one is built in code
+(``__post_init__``), so a bad value always fails with ``field: must be ...``; rules that tie two
+fields together (``max_half_spread_bps >= min_half_spread_bps``, ...) live in each section's
+``_check``.
+
+Units: ``_bps`` basis points (1e-4), ``_frac`` a plain fraction (0.05 = 5 %), ``_pct`` percent,
+``_s`` / ``_ms`` seconds / milliseconds, ``_usd`` US dollars (USDC). A name without a unit states it
+in its description.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from typing import Annotated
+from typing import Any
+from typing import Literal
+
+import msgspec
+import msgspec.inspect as mi
+from msgspec import Meta
+
+BPS_PER_UNIT = 10_000
+
+
+# A fee in basis points of notional: + = a cost, - = a rebate (Hyperliquid's base tier: maker +1.5, taker +4.5).
+FeeBps = Annotated[float, Meta(ge=-10, le=100)]
+
+
+def fee_fraction(fee_bps: float) -> float:
+    """A fee in basis points as the fraction of notional the fee and quote formulas use (1.5 -> 0.00015)."""
+    return fee_bps / BPS_PER_UNIT
+
+
+def float_or_none(**bounds: float) -> Any:
+    """The type of an optional number with a range (msgspec needs the range on the number, not on the union)."""
+    return Annotated[float, Meta(**bounds)] | None
+
+
+def setting(unit: str, description: str, **bounds: float) -> Meta:
+    """The ``Meta`` of one setting: its unit (shown in docs/CONFIG.md and ``botmm config show``), meaning and range."""
+    return Meta(description=description, extra={"unit": unit}, **bounds)
+
+
+# ------------------------------------------------------------------------------------ field specs
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of a section, as read from its type annotation (for checks, messages and docs).
+
+    ``kind``: "float", "int", "bool", "str", "choice", "list" (of ``item``) or "section" (a nested
+    struct, ``section``). ``bounds``: msgspec's gt/ge/lt/le. ``nullable``: None is allowed.
+    """
+
+    name: str
+    kind: str
+    default: Any
+    required: bool
+    nullable: bool = False
+    bounds: tuple[tuple[str, float], ...] = ()
+    choices: tuple[Any, ...] = ()
+    item: FieldSpec | None = None
+    section: type | None = None
+    unit: str = ""
+    description: str = ""
+
+
+_BOUND_OPS = (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<="))
+
+
+def _spec_of(name: str, t: Any, default: Any, required: bool) -> FieldSpec:
+    unit = ""
+    description = ""
+    while isinstance(t, mi.Metadata):
+        unit = (t.extra or {}).get("unit", unit)
+        description = (t.extra_json_schema or {}).get("description", description)
+        t = t.type
+    nullable = False
+    if isinstance(t, mi.UnionType):
+        others = [x for x in t.types if not isinstance(x, mi.NoneType)]
+        nullable = len(others) < len(t.types)
+        if len(others) != 1:
+            raise TypeError(f"{name}: unsupported union type {t!r}")
+        t = others[0]
+        while isinstance(t, mi.Metadata):
+            t = t.type
+    kw: dict[str, Any] = {}
+    if isinstance(t, (mi.FloatType, mi.IntType)):
+        kind = "float" if isinstance(t, mi.FloatType) else "int"
+        kw["bounds"] = tuple((op, getattr(t, op)) for op, _ in _BOUND_OPS if getattr(t, op) is not None)
+    elif isinstance(t, mi.BoolType):
+        kind = "bool"
+    elif isinstance(t, mi.StrType):
+        kind = "str"
+    elif isinstance(t, mi.LiteralType):
+        kind = "choice"
+        kw["choices"] = tuple(t.values)
+    elif isinstance(t, (mi.VarTupleType, mi.ListType)):
+        kind = "list"
+        kw["item"] = _spec_of(f"{name}[]", t.item_type, None, True)
+    elif isinstance(t, mi.StructType):
+        kind = "section"
+        kw["section"] = t.cls
+    else:
+        kind = "other"
+    return FieldSpec(name, kind, default, required, nullable, unit=unit, description=description, **kw)
+
+
+@functools.cache
+def field_specs(cls: type) -> tuple[FieldSpec, ...]:
+    """The fields of a msgspec struct class in declaration order, with kind, range, unit and meaning."""
+    info = mi.type_info(cls)
+    out = []
+    for f in info.fields:
+        default = None if f.required else (f.default_factory() if f.default is msgspec.NODEFAULT else f.default)
+        out.append(_spec_of(f.name, f.type, default, f.required))
+    return tuple(out)
+
+
+def format_number(x: float) -> str:
+    """``1e+06`` style for big/small bounds, plain otherwise (messages and docs)."""
+    if isinstance(x, int) or float(x).is_integer() and abs(x) < 1e6:
+        return str(int(x))
+    return f"{x:g}"
+
+
+def expected(spec: FieldSpec) -> str:
+    """What a field accepts, in words: 'a number > 0 and <= 1e+06', 'one of 'as', 'glft'', ..."""
+    if spec.kind in ("float", "int"):
+        text = "a number" if spec.kind == "float" else "an integer"
+        if spec.bounds:
+            text += " " + " and ".join(f"{dict(_BOUND_OPS)[op]} {format_number(v)}" for op, v in spec.bounds)
+    elif spec.kind == "bool":
+        text = "true or false"
+    elif spec.kind == "str":
+        text = "a string"
+    elif spec.kind == "choice":
+        text = "one of " + ", ".join(repr(c) for c in spec.choices)
+    elif spec.kind == "list":
+        text = f"a list (each item {expected(spec.item)})" if spec.item is not None else "a list"
+    elif spec.kind == "section":
+        text = "a mapping of settings"
+    else:
+        text = "a value"
+    return text + (" or null" if spec.nullable else "")
+
+
+def field_problem(spec: FieldSpec, value: Any, name: str | None = None) -> str | None:
+    """None if ``value`` is allowed for ``spec``, else ``"name: must be ..., got ..."`` (``name[i]`` for a list item)."""
+    name = spec.name if name is None else name
+    if value is None:
+        return None if spec.nullable else f"{name}: must be {expected(spec)}, got null"
+    ok = True
+    if spec.kind == "float":
+        ok = not isinstance(value, bool) and isinstance(value, (int, float)) and not math.isnan(value)
+    elif spec.kind == "int":
+        ok = not isinstance(value, bool) and isinstance(value, int)
+    elif spec.kind == "bool":
+        ok = isinstance(value, bool)
+    elif spec.kind == "str":
+        ok = isinstance(value, str)
+    elif spec.kind == "choice":
+        ok = value in spec.choices and type(value) is type(spec.choices[0])
+    elif spec.kind == "list":
+        ok = isinstance(value, (list, tuple))
+        if ok and spec.item is not None:
+            for i, v in enumerate(value):
+                problem = field_problem(spec.item, v, f"{name}[{i}]")
+                if problem is not None:
+                    return problem
+    elif spec.kind == "section":
+        ok = spec.section is not None and isinstance(value, spec.section)
+    if ok and spec.kind in ("float", "int"):
+        for op, bound in spec.bounds:
+            if not {"gt": value > bound, "ge": value >= bound, "lt": value < bound, "le": value <= bound}[op]:
+                ok = False
+                break
+    if ok:
+        return None
+    if spec.kind == "choice":
+        return f"{name}: {value!r} is not {expected(spec)}"
+    return f"{name}: must be {expected(spec)}, got {value!r}"
+
+
+class Section(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Base of every configuration section: frozen, unknown fields rejected, ranges checked on construction."""
+
+    def __post_init__(self) -> None:
+        for spec in field_specs(type(self)):
+            problem = field_problem(spec, getattr(self, spec.name))
+            if problem is not None:
+                raise ValueError(problem)
+        self._check()
+
+    def _check(self) -> None:
+        """Rules across fields; raise ``ValueError("field: message")``."""
+
+
+# ---------------------------------------------------------------------------------------- quoting
+
+
+class QuotingParams(Section, frozen=True, kw_only=True):
+    """The quote model, its ladder and the requote policy (``compute_ladder`` and the strategy's order diff)."""
+
+    model: Annotated[
+        Literal["glft", "as", "classic"],
+        setting("-", "quote model: 'glft' (Gueant closed form), 'as' (Avellaneda-Stoikov), 'classic' (BotMM's bps heuristic, for comparison)"),
+    ] = "glft"
+    gamma: Annotated[float, setting("1/(bp·lot)", "risk aversion γ per bp of mid and per lot (one lot = order_size_usd of inventory); A-S and GLFT", gt=0, le=1e6)] = 0.05
+    horizon_s: Annotated[float, setting("s", "A-S horizon T - t (rolling)", ge=0, le=31_536_000)] = 300.0
+    levels: Annotated[int, setting("orders per side", "price levels quoted on each side", ge=1, le=20)] = 2
+    level_spacing_bps: Annotated[float, setting("bps", "distance between two levels of a side, relative to the best level", ge=0, le=1_000)] = 1.0
+    size_weights: Annotated[
+        tuple[Annotated[float, Meta(ge=0, le=1e6)], ...],
+        setting("relative weights", "share of order_size_usd per level, best level first (normalised over the first `levels`; A-S and GLFT)"),
+    ] = (0.625, 0.375)
+    order_size_usd: Annotated[float, setting("USD", "total size quoted per side, split over the levels; also the inventory lot of gamma", ge=10, le=1e9)] = 150.0
+    min_half_spread_bps: Annotated[float, setting("bps", "lower clamp of the model half-spread (A-S and GLFT)", ge=0, le=10_000)] = 0.5
+    max_half_spread_bps: Annotated[float, setting("bps", "upper clamp of the model half-spread (A-S and GLFT)", ge=0, le=10_000)] = 50.0
+    adj_spread: Annotated[float, setting("factor", "GLFT half-spread tuning factor (hftbacktest adj1)", ge=0, le=1_000)] = 1.0
+    adj_skew: Annotated[float, setting("factor", "GLFT inventory-skew tuning factor (hftbacktest adj2)", ge=0, le=1_000)] = 1.0
+    xi: Annotated[float_or_none(ge=0, le=1e6), setting("1/(bp·lot)", "GLFT ξ of the objective; null = gamma (CARA), 0 = risk-neutral limit")] = None
+    imbalance_weight_bps: Annotated[float, setting("bps", "fair-value shift per unit of book imbalance in [-1, 1] (A-S and GLFT)", ge=-1_000, le=1_000)] = 0.0
+    imbalance_depth_levels: Annotated[int, setting("book levels", "book levels per side summed into the imbalance (used when imbalance_weight_bps != 0)", ge=1, le=1_000)] = 5
+    bias_weight_bps: Annotated[float, setting("bps", "fair-value shift per unit of directional bias in [-1, 1] (A-S and GLFT)", ge=-1_000, le=1_000)] = 0.0
+    use_microprice: Annotated[bool, setting("-", "use the microprice as the base of the fair value when the inputs carry one (else the mid)")] = True
+    fee_gate: Annotated[
+        Literal["widen", "suppress", "off"],
+        setting("-", "a quote closer to the mid than maker fee + expected_adverse_bps + fee_gate_buffer_bps is moved out ('widen'), dropped ('suppress') or kept ('off')"),
+    ] = "widen"
+    expected_adverse_bps: Annotated[float, setting("bps", "expected adverse selection per fill, for the fee gate", ge=0, le=1_000)] = 0.5
+    fee_gate_buffer_bps: Annotated[float, setting("bps", "extra margin the fee gate adds", ge=0, le=1_000)] = 0.0
+    requote_tolerance_bps: Annotated[float, setting("bps", "a resting order is not moved for less than this (keeps queue priority)", ge=0, le=1_000)] = 1.0
+    requote_size_tolerance_pct: Annotated[float, setting("%", "a resting order is not resized for less than this share of its size", ge=0, le=100)] = 20.0
+    min_requote_interval_ms: Annotated[float, setting("ms", "minimum time between two requote decisions", ge=0, le=3_600_000)] = 250.0
+    # BotMM's classic bps heuristic (model: classic); defaults as in the seed except the skew factor
+    classic_base_spread_bps: Annotated[float, setting("bps", "classic: base total spread", ge=0, le=10_000)] = 2.0
+    classic_vol_multiplier: Annotated[float, setting("bps per bp of hourly volatility", "classic: spread added per unit of volatility", ge=0, le=1_000)] = 1.5
+    classic_min_spread_bps: Annotated[float, setting("bps", "classic: lower clamp of the total spread", ge=0, le=10_000)] = 0.5
+    classic_max_spread_bps: Annotated[float, setting("bps", "classic: upper clamp of the total spread (its own fee gate may exceed it)", ge=0, le=10_000)] = 20.0
+    classic_skew_factor: Annotated[float, setting("factor", "classic: inventory skew per unit of inventory / max position and of volatility (the seed used 0.5)", ge=0, le=1_000)] = 0.3
+
+    def _check(self) -> None:
+        if self.max_half_spread_bps < self.min_half_spread_bps:
+            raise ValueError(
+                f"max_half_spread_bps: must be >= min_half_spread_bps ({self.min_half_spread_bps:g}), got {self.max_half_spread_bps:g}",
+            )
+        if self.classic_max_spread_bps < self.classic_min_spread_bps:
+            raise ValueError(
+                f"classic_max_spread_bps: must be >= classic_min_spread_bps ({self.classic_min_spread_bps:g}), "
+                f"got {self.classic_max_spread_bps:g}",
+            )
+        if len(self.size_weights) < self.levels:
+            raise ValueError(f"size_weights: needs at least `levels` ({self.levels}) weights, got {len(self.size_weights)}")
+        if not sum(self.size_weights[: self.levels]) > 0:
+            raise ValueError("size_weights: the first `levels` weights must have a positive sum")
+
+
+# ------------------------------------------------------------------------------------ calibration
+
+
+class CalibrationParams(Section, frozen=True, kw_only=True):
+    """The estimators of volatility and fill intensity, and the values used until they are ready."""
+
+    vol_half_life_s: Annotated[float, setting("s", "half-life of the EWMA volatility of the mid", ge=1, le=86_400)] = 120.0
+    vol_sample_interval_s: Annotated[float, setting("s", "the volatility takes at most one mid sample per this interval (tick-level bid-ask bounce inflates it)", ge=0, le=3_600)] = 1.0
+    intensity_window_s: Annotated[float, setting("s", "trailing window of trades the fill-intensity fit uses", ge=10, le=86_400)] = 600.0
+    intensity_refit_every_s: Annotated[float, setting("s", "how often the fill intensity A·exp(-k·depth) is refitted", ge=0.1, le=86_400)] = 5.0
+    default_sigma_bps_per_sqrt_s: Annotated[float, setting("bps/√s", "volatility used until the estimator is ready (and in candle mode)", ge=1e-6, le=1e4)] = 1.0
+    default_A_per_s: Annotated[float, setting("1/s", "fill intensity at zero depth, per side, until a fit is valid", ge=1e-9, le=1e6)] = 1.0
+    default_k_per_bps: Annotated[float, setting("1/bps", "decay of the fill intensity with depth, until a fit is valid", ge=1e-9, le=1e6)] = 0.5
+
+
+# ------------------------------------------------------------------------------------------- risk
+
+
+class RiskParams(Section, frozen=True, kw_only=True):
+    """Every rule of ``RiskManager`` (core/risk.py has the table of triggers and resumes), and the stop policy.
+
+    Max position: the effective limit is the smaller of ``max_position_usd`` (absolute cap) and
+    ``max_position_capital_mult`` x capital; either may be null (not both).
+    """
+
+    # --- position (worst-case exposure, USD notional)
+    max_position_usd: Annotated[float_or_none(ge=10, le=1e12), setting("USD", "absolute cap of the worst-case position (position + open orders of a side)")] = 500.0
+    max_position_capital_mult: Annotated[float_or_none(gt=0, le=1_000), setting("x capital", "cap of the worst-case position as a multiple of capital_usd")] = 1.0
+    one_side_stop_ratio: Annotated[float, setting("fraction of max position", "at this worst-case exposure the side that adds to it stops quoting", gt=0, le=1)] = 0.8
+    # --- losses
+    max_daily_loss_frac: Annotated[float, setting("fraction of capital", "loss since the first update of the UTC day that pauses quoting until the next day", gt=0, le=1)] = 0.05
+    max_drawdown_frac: Annotated[float, setting("fraction of peak equity", "drawdown from the peak that halts quoting", gt=0, le=1)] = 0.10
+    drawdown_resume_after_s: Annotated[float_or_none(gt=0, le=31_536_000), setting("s", "a drawdown halt ends by itself after this long; null = only an operator's reset_halt")] = None
+    halt_flatten: Annotated[bool, setting("-", "close the position when the drawdown halt starts")] = False
+    kill_drawdown_frac: Annotated[float_or_none(gt=0, le=1), setting("fraction of peak equity", "drawdown that triggers the kill switch (must exceed max_drawdown_frac); null = off")] = None
+    flatten_on_kill: Annotated[bool, setting("-", "the automatic kill switch also closes the position")] = False
+    flatten_on_stop: Annotated[bool, setting("-", "stopping the strategy also closes the position (after canceling its orders)")] = False
+    # --- volatility
+    vol_spike_ratio: Annotated[float, setting("x baseline", "volatility at this multiple of its slow baseline pauses quoting", gt=1, le=1_000)] = 3.0
+    vol_resume_ratio: Annotated[float_or_none(ge=1, le=1_000), setting("x baseline", "a volatility pause ends below this multiple (after the cooldown); null = 2/3 of vol_spike_ratio, at least 1")] = None
+    vol_spike_cooldown_s: Annotated[float, setting("s", "a volatility pause lasts at least this long after the last spiking reading", ge=0, le=86_400)] = 300.0
+    vol_baseline_halflife_s: Annotated[float, setting("s", "half-life of the slow volatility baseline", gt=0, le=31_536_000)] = 3600.0
+    vol_baseline_sample_s: Annotated[float, setting("s", "the baseline takes at most one sample per this interval", gt=0, le=86_400)] = 1.0
+    vol_min_samples: Annotated[int, setting("samples", "baseline samples before the volatility rules act", ge=1, le=100_000_000)] = 60
+    vol_widen_start_ratio: Annotated[float_or_none(ge=1, le=1_000), setting("x baseline", "from this multiple up spreads widen and sizes shrink linearly until vol_spike_ratio; null = half of vol_spike_ratio, at least 1")] = None
+    vol_max_spread_multiplier: Annotated[float, setting("x", "spread multiplier reached at vol_spike_ratio", ge=1, le=1_000)] = 2.0
+    vol_min_size_multiplier: Annotated[float, setting("x", "size multiplier reached at vol_spike_ratio", gt=0, le=1)] = 0.5
+    # --- mid jump circuit breaker
+    mid_jump_frac: Annotated[float_or_none(gt=0, le=1), setting("fraction of mid", "a mid move this large from the reference pauses quoting; null = off")] = 0.02
+    mid_jump_window_s: Annotated[float, setting("s", "the mid-jump reference is re-taken this often", gt=0, le=86_400)] = 60.0
+    mid_jump_pause_s: Annotated[float, setting("s", "length of a mid-jump pause", ge=0, le=86_400)] = 120.0
+    # --- market data freshness
+    stale_book_s: Annotated[float_or_none(ge=0.1, le=86_400), setting("s", "no book update for this long pauses quoting; null = off")] = 10.0
+    # --- post-only reject storm
+    post_only_reject_count: Annotated[int, setting("rejects", "this many post-only rejects within post_only_reject_window_s pause quoting", ge=1, le=1_000_000)] = 20
+    post_only_reject_window_s: Annotated[float, setting("s", "window of the post-only reject count", ge=0.1, le=86_400)] = 10.0
+    post_only_reject_pause_s: Annotated[float, setting("s", "length of a post-only reject pause", ge=0, le=86_400)] = 30.0
+    # --- API error storm
+    api_error_count: Annotated[int, setting("errors", "this many API errors within api_error_window_s pause quoting", ge=1, le=1_000_000)] = 5
+    api_error_window_s: Annotated[float, setting("s", "window of the API error count", gt=0, le=86_400)] = 60.0
+    api_error_pause_s: Annotated[float, setting("s", "length of an API error pause", ge=0, le=86_400)] = 120.0
+
+    def _check(self) -> None:
+        if self.max_position_usd is None and self.max_position_capital_mult is None:
+            raise ValueError("max_position_usd: set max_position_usd or max_position_capital_mult (both are null)")
+        if self.kill_drawdown_frac is not None and self.kill_drawdown_frac <= self.max_drawdown_frac:
+            raise ValueError(
+                f"kill_drawdown_frac: must be > max_drawdown_frac ({self.max_drawdown_frac:g}), got {self.kill_drawdown_frac:g}",
+            )
+        if not (1 <= self.effective_vol_resume_ratio <= self.vol_spike_ratio):
+            raise ValueError(
+                f"vol_resume_ratio: must be in [1, vol_spike_ratio ({self.vol_spike_ratio:g})] or null, got {self.vol_resume_ratio!r}",
+            )
+        if not (1 <= self.effective_vol_widen_start_ratio < self.vol_spike_ratio):
+            raise ValueError(
+                f"vol_widen_start_ratio: must be in [1, vol_spike_ratio ({self.vol_spike_ratio:g})) or null, "
+                f"got {self.vol_widen_start_ratio!r}",
+            )
+
+    @property
+    def effective_vol_resume_ratio(self) -> float:
+        if self.vol_resume_ratio is not None:
+            return self.vol_resume_ratio
+        return max(1.0, self.vol_spike_ratio * 2.0 / 3.0)
+
+    @property
+    def effective_vol_widen_start_ratio(self) -> float:
+        if self.vol_widen_start_ratio is not None:
+            return self.vol_widen_start_ratio
+        return max(1.0, self.vol_spike_ratio * 0.5)

@@ -1,0 +1,59 @@
+"""The strategies' Nautilus configs: frozen msgspec structs, unknown fields rejected.
+
+``MarketMakerConfig`` holds the core's own parameter sections (``QuotingParams``,
+``CalibrationParams``, ``RiskParams`` from core/params.py) as nested fields, so the per-asset
+YAML, Nautilus's ``ImportableStrategyConfig`` (JSON -> ``MarketMakerConfig.parse``) and the core
+all see the same objects. ``botmm_nautilus.config.asset.AssetConfig.strategy_config`` builds these
+configs from a per-asset YAML.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from typing import Literal
+
+from msgspec import Meta
+from nautilus_trader.config import StrategyConfig
+from nautilus_trader.model.identifiers import InstrumentId
+
+from botmm_nautilus.core.params import CalibrationParams
+from botmm_nautilus.core.params import FeeBps
+from botmm_nautilus.core.params import QuotingParams
+from botmm_nautilus.core.params import RiskParams
+
+DEFAULT_SAMPLE_INTERVAL_S = 1.0
+
+
+class BotmmStrategyConfig(StrategyConfig, frozen=True, kw_only=True):
+    """The wiring every strategy of this package takes: what it trades and which data it subscribes to.
+
+    ``mode``: "book" (L2 deltas + trades) or "candles" (bars of ``bar_type`` only).
+    ``record_tape``: keep mids, fills and periodic samples for the reports, sampled every
+    ``sample_interval_s`` seconds.
+    """
+
+    instrument_id: InstrumentId
+    mode: Literal["book", "candles"] = "book"
+    bar_type: str | None = None
+    record_tape: bool = True
+    sample_interval_s: Annotated[float, Meta(gt=0, le=86_400)] = DEFAULT_SAMPLE_INTERVAL_S
+
+
+class DoNothingConfig(BotmmStrategyConfig, frozen=True, kw_only=True):
+    """``DoNothing`` takes the wiring only."""
+
+
+class MarketMakerConfig(BotmmStrategyConfig, frozen=True, kw_only=True):
+    """``MarketMaker``: the wiring plus the core's parameter sections.
+
+    ``capital_usd``: what the risk limits scale with (daily loss, capital-relative max position).
+    ``maker_fee_bps``: the maker fee the fee gates assume (+ = a cost, - = a rebate).
+    Both come from the per-asset YAML (``capital_usd`` and ``venue.maker_fee_bps``); they have no
+    default here so that they are defined once, there.
+    """
+
+    capital_usd: Annotated[float, Meta(gt=0, le=1e12)]
+    maker_fee_bps: FeeBps
+    quoting: QuotingParams = QuotingParams()
+    calibration: CalibrationParams = CalibrationParams()
+    risk: RiskParams = RiskParams()
