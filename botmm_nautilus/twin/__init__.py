@@ -21,8 +21,7 @@ limits), ``signing`` (signature recovery), ``replay`` (market data), ``candles``
 
 from .accounts import FeeSchedule
 from .clock import TwinClock
-from .engine import TwinConfig
-from .engine import TwinExchange
+from .exchange import TwinExchange
 from .faults import FaultInjector
 from .replay import CoinSpec
 from .replay import MarketData
@@ -30,6 +29,7 @@ from .replay import Scenario
 from .replay import load_catalog
 from .server import TwinServer
 from .server import serve
+from .settings import TwinConfig
 
 __all__ = [
     "CoinSpec",

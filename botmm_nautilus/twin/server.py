@@ -38,15 +38,14 @@ from aiohttp import WSMsgType
 from aiohttp import web
 
 from .clock import TwinClock
-from .clock import wall_ms
-from .engine import TwinConfig
-from .engine import TwinExchange
 from .errors import TwinConfigError
+from .exchange import TwinExchange
 from .faults import FaultInjector
 from .faults import apply_admin_request
 from .replay import MarketData
 from .replay import Scenario
 from .replay import load_catalog
+from .settings import TwinConfig
 from .wire import is_address
 
 log = logging.getLogger("botmm.twin")
