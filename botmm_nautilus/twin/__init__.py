@@ -28,8 +28,8 @@ from .replay import MarketData
 from .replay import Scenario
 from .replay import load_catalog
 from .server import TwinServer
-from .server import serve
 from .settings import TwinConfig
+from .standalone import serve
 
 __all__ = [
     "CoinSpec",

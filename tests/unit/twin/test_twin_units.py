@@ -388,7 +388,7 @@ def test_manual_clock_and_cursor_loop():
 
 
 def test_accounts_file(tmp_path):
-    from botmm_nautilus.twin.server import load_accounts_file
+    from botmm_nautilus.twin.standalone import load_accounts_file
 
     a, b = "0x" + "a" * 40, "0x" + "B" * 40
     (tmp_path / "flat.json").write_text(json.dumps({a: 5000}))
