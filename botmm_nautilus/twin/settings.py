@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from dataclasses import field
 from decimal import Decimal
 
+from botmm_nautilus.venue import rules as hl_rules
+
 from .accounts import FeeSchedule
 
 
@@ -27,7 +29,7 @@ class TwinConfig:
     hyperliquid_chain: str = "Testnet"  # expected in user-signed actions
     strict_key_order: bool = False
     nonce_clock: str = "wall"  # "wall" | "twin"
-    min_order_value_usd: Decimal = Decimal(10)
+    min_order_value_usd: Decimal = Decimal(str(hl_rules.MIN_ORDER_VALUE_USD))
     min_value_exempt_reduce_only: bool = True
     funding_rate_hourly: Decimal | None = Decimal("0.0000125")  # used for coins without a funding series
     schedule_cancel_min_delay_ms: int = 5_000

@@ -95,7 +95,7 @@ class TwinState:
         self.accounts: dict[str, Account] = {}
         self.nonces = NonceTracker()
         self.agents = AgentRegistry()
-        self.ip_limiter = IpWeightLimiter(config.ip_weight_per_minute)
+        self.ip_limiter = IpWeightLimiter()
         self.orders: dict[int, TwinOrder] = {}
         self.open_orders: dict[int, TwinOrder] = {}
         self.cloid_index: dict[tuple[str, str], TwinOrder] = {}

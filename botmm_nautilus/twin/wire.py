@@ -6,7 +6,7 @@ use the shortest exact form (``"0.0147"``). USD amounts are booked at 1e-6 (USDC
 
 Parsing raises :class:`DeserializeError` for bodies that do not fit the request type; the server
 turns that into HTTP 422 ``Failed to deserialize the JSON body into the target type: ...`` (the
-venue's reply to undeserializable bodies, PROTOCOL section 1.2).
+venue's reply to undeserializable bodies).
 """
 
 from __future__ import annotations
