@@ -8,6 +8,7 @@ option and what is wrong; a missing or empty catalog raises ``CatalogDataError``
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import threading
@@ -25,11 +26,13 @@ def load_accounts_file(path: str | os.PathLike) -> tuple[dict[str, Decimal], dic
 
     Raises ``TwinConfigError`` (a ValueError) naming the file and the bad entry.
     """
-    with open(path, encoding="utf-8") as fh:
-        try:
+    try:
+        with open(path, encoding="utf-8") as fh:
             data = json.load(fh)
-        except ValueError as exc:
-            raise TwinConfigError(f"accounts file {path}: not valid JSON ({exc})") from None
+    except OSError as exc:
+        raise TwinConfigError(f"accounts file {path}: cannot be read ({exc.strerror or exc})") from None
+    except ValueError as exc:
+        raise TwinConfigError(f"accounts file {path}: not valid JSON ({exc})") from None
     if not isinstance(data, dict):
         raise TwinConfigError(f"accounts file {path}: expected a JSON object of address -> USDC balance")
     accounts_raw = data.get("accounts", data if "subAccounts" not in data else {})
@@ -38,16 +41,27 @@ def load_accounts_file(path: str | os.PathLike) -> tuple[dict[str, Decimal], dic
     for address, usdc in accounts_raw.items():
         if not is_address(address):
             raise TwinConfigError(f"accounts file {path}: {address!r} is not a 0x-prefixed 40-hex-digit address")
-        try:
-            accounts[address.lower()] = Decimal(str(usdc))
-        except ArithmeticError:
-            raise TwinConfigError(f"accounts file {path}: balance of {address} must be a number, got {usdc!r}") from None
+        amount = _usdc(usdc)
+        if amount is None:
+            raise TwinConfigError(f"accounts file {path}: balance of {address} must be a number >= 0, got {usdc!r}")
+        accounts[address.lower()] = amount
     subs: dict[str, list[str]] = {}
     for master, lst in subs_raw.items():
         if not is_address(master) or not isinstance(lst, list) or not all(is_address(x) for x in lst):
             raise TwinConfigError(f"accounts file {path}: subAccounts must map a master address to a list of addresses")
         subs[master.lower()] = [x.lower() for x in lst]
     return accounts, subs
+
+
+def _usdc(value) -> Decimal | None:
+    """``value`` as a finite USDC amount >= 0, or None."""
+    if isinstance(value, bool):
+        return None
+    try:
+        amount = Decimal(str(value))
+    except ArithmeticError:
+        return None
+    return amount if amount.is_finite() and amount >= 0 else None
 
 
 def to_ns(value: int | str | None, name: str) -> int | None:
@@ -91,10 +105,13 @@ def serve(
     User errors raise ``CatalogDataError`` (catalog missing or without data for the coins) or
     ``TwinConfigError`` (bad accounts file, bad time, port not available) with one clear message.
     """
-    if speed <= 0:
+    if not (math.isfinite(speed) and speed > 0):
         raise TwinConfigError(f"--speed must be > 0, got {speed}")
+    starting_balance = _usdc(balance)
+    if starting_balance is None:
+        raise TwinConfigError(f"--balance must be a number of USDC >= 0, got {balance!r}")
     cfg = config or TwinConfig()
-    cfg.starting_balance_usd = Decimal(str(balance))
+    cfg.starting_balance_usd = starting_balance
     cfg.auto_create_accounts = auto_create_accounts
     cfg.loop_replay = loop
     subs: dict[str, list[str]] = {}
