@@ -19,6 +19,7 @@ from .candles import INTERVALS
 from .margin import clearinghouse_state
 from .state import TwinState
 from .wire import DeserializeError
+from .wire import bad_l2_aggregation
 from .wire import fmt_decimal
 from .wire import fmt_usd
 from .wire import json_type_name
@@ -95,9 +96,10 @@ class InfoHandlers:
         coin = require_str(body, "coin")
         n_sig = body.get("nSigFigs")
         mantissa = body.get("mantissa")
-        if n_sig is not None and (not isinstance(n_sig, int) or isinstance(n_sig, bool) or not 2 <= n_sig <= 5):
+        bad = bad_l2_aggregation(n_sig, mantissa)
+        if bad == "nSigFigs":
             raise DeserializeError(f"invalid value: {json_type_name(n_sig)}, expected nSigFigs in 2..5 or null")
-        if mantissa is not None and (mantissa not in (1, 2, 5) or n_sig != 5):
+        if bad == "mantissa":
             raise DeserializeError(f"invalid value: {json_type_name(mantissa)}, mantissa must be 1, 2 or 5 and needs nSigFigs 5")
         if coin not in self.state.books:
             return None

@@ -200,7 +200,9 @@ class Trading:
             self._reduce_only_housekeeping(state.accounts[address], order.coin, now)
 
     # ------------------------------------------------------------------ fills
-    def _book_fill(self, account: Account, order: TwinOrder, px: Decimal, sz: Decimal, is_taker: bool, now: int, tid: int) -> dict:
+    def _book_fill(
+        self, account: Account, order: TwinOrder, px: Decimal, sz: Decimal, is_taker: bool, now: int, tid: int
+    ) -> dict:
         rate = self.state.config.fees.rate(order.coin, is_taker)
         booking = account.book_fill(order.coin, order.side == BID, px, sz, rate)
         fill = {

@@ -169,7 +169,8 @@ def user_fundings_snapshot(state: TwinState, user: str) -> list[dict]:
         account = state.accounts.get(user.lower())
         if account is None:
             return []
-        return [{"time": r["time"], **{k: r["delta"][k] for k in ("coin", "usdc", "szi", "fundingRate")}} for r in account.fundings]
+        keys = ("coin", "usdc", "szi", "fundingRate")
+        return [{"time": r["time"], **{k: r["delta"][k] for k in keys}} for r in account.fundings]
 
 
 def recent_trades_snapshot(state: TwinState, coin: str) -> list[dict]:

@@ -165,6 +165,16 @@ def require_bool(body: dict, name: str) -> bool:
     return value
 
 
+def bad_l2_aggregation(n_sig_figs: Any, mantissa: Any) -> str | None:
+    """The invalid one of an l2Book request's ``nSigFigs`` (2..5 or null) and ``mantissa`` (1, 2 or 5,
+    only with ``nSigFigs`` 5), or None if both are fine (``/info`` and WebSocket subscriptions alike)."""
+    if n_sig_figs is not None and (not isinstance(n_sig_figs, int) or isinstance(n_sig_figs, bool) or not 2 <= n_sig_figs <= 5):
+        return "nSigFigs"
+    if mantissa is not None and (mantissa not in (1, 2, 5) or n_sig_figs != 5):
+        return "mantissa"
+    return None
+
+
 # ----------------------------------------------------------------------------------- order wire
 
 

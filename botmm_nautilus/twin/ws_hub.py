@@ -26,6 +26,7 @@ from aiohttp import web
 from .candles import INTERVALS
 from .exchange import TwinExchange
 from .faults import FaultInjector
+from .wire import bad_l2_aggregation
 from .wire import is_address
 
 GREETING = "Websocket connection established."
@@ -39,10 +40,10 @@ _COIN_SUBS = ("l2Book", "trades", "bbo", "candle", "activeAssetCtx")
 @dataclass
 class Subscription:
     key: str  # canonical JSON of the subscription (duplicate detection, unsubscribe)
-    topic: tuple  # engine event key it listens to
+    topic: tuple  # exchange event key it listens to
     raw: dict  # the subscription object as the client sent it (echoed in acks)
     params: dict = field(default_factory=dict)
-    since_seq: int = 0  # engine events up to this sequence number are already in the snapshot
+    since_seq: int = 0  # exchange events up to this sequence number are already in the snapshot
 
 
 def parse_subscription(raw: Any, coins: set[str]) -> Subscription:
@@ -64,9 +65,7 @@ def parse_subscription(raw: Any, coins: set[str]) -> Subscription:
         if kind == "l2Book":
             n_sig = raw.get("nSigFigs")
             mantissa = raw.get("mantissa")
-            if n_sig is not None and (not isinstance(n_sig, int) or not 2 <= n_sig <= 5):
-                raise ValueError(f"Invalid subscription {text}")
-            if mantissa is not None and (mantissa not in (1, 2, 5) or n_sig != 5):
+            if bad_l2_aggregation(n_sig, mantissa):
                 raise ValueError(f"Invalid subscription {text}")
             params = {"nSigFigs": n_sig, "mantissa": mantissa}
         elif kind == "candle":
@@ -110,7 +109,7 @@ class WsConnection:
 
 
 class WsHub:
-    """Routes engine events to subscribed connections (runs on the server loop)."""
+    """The connections and their subscriptions; routes exchange events to them (runs on the server loop)."""
 
     def __init__(self, engine: TwinExchange, faults: FaultInjector) -> None:
         self.engine = engine
@@ -143,8 +142,8 @@ class WsHub:
             if kind == "allMids":
                 return [{"channel": "allMids", "data": {"mids": engine.all_mids()}}]
             if kind == "l2Book":
-                coin = sub.topic[1]
-                return [{"channel": "l2Book", "data": engine.l2_book_wire(coin, now, sub.params["nSigFigs"], sub.params["mantissa"])}]
+                book = engine.l2_book_wire(sub.topic[1], now, sub.params["nSigFigs"], sub.params["mantissa"])
+                return [{"channel": "l2Book", "data": book}]
             if kind == "bbo":
                 return [{"channel": "bbo", "data": engine.bbo_wire(sub.topic[1], now)}]
             if kind == "candle":
@@ -159,14 +158,15 @@ class WsHub:
                 return []
             if kind == "userFills":
                 user = sub.params["user"]
-                return [{"channel": "userFills", "data": {"user": user, "isSnapshot": True, "fills": engine.user_fills_snapshot(user)}}]
+                fills = engine.user_fills_snapshot(user)
+                return [{"channel": "userFills", "data": {"user": user, "isSnapshot": True, "fills": fills}}]
             if kind == "userFundings":
                 user = sub.params["user"]
                 return [{"channel": "userFundings", "data": {"user": user, "isSnapshot": True,
                                                             "fundings": engine.user_fundings_snapshot(user)}}]
             return []  # orderUpdates, userEvents: no snapshot
 
-    # ---------------------------------------------------------------- dispatch of engine events
+    # ---------------------------------------------------------------- dispatch of exchange events
     def dispatch(self, seq: int, key: tuple, payload: Any) -> None:
         entries = self.by_topic.get(key)
         if not entries:
@@ -306,7 +306,8 @@ class WsHub:
             else:
                 existing = conn.subs.get(sub.key)
                 if existing is None:
-                    conn.send_json({"channel": "error", "data": f"Already unsubscribed: {json.dumps(raw, separators=(',', ':'))}"})
+                    shown = json.dumps(raw, separators=(",", ":"))
+                    conn.send_json({"channel": "error", "data": f"Already unsubscribed: {shown}"})
                     return
                 self.remove(conn, existing)
                 conn.send_json(ack)

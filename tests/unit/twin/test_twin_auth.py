@@ -136,7 +136,8 @@ def test_over_the_address_budget_one_request_per_ten_seconds_gets_through():
     account.n_requests_used = 10_000  # the base budget of an account that has not traded
     admit(state, l1_body(master, NOOP, T0))  # the first request over the budget passes
     state.clock.advance_ms(9_999)
-    with pytest.raises(ExchangeError, match=r"^Too many cumulative requests sent \(10002 > 10000\) for cumulative volume traded \$0\.00\.$"):
+    refused = r"^Too many cumulative requests sent \(10002 > 10000\) for cumulative volume traded \$0\.00\.$"
+    with pytest.raises(ExchangeError, match=refused):
         admit(state, l1_body(master, NOOP, T0 + 1))
     state.clock.advance_ms(1)
     admit(state, l1_body(master, NOOP, T0 + 1))  # 10 s later; the refused request did not use its nonce
