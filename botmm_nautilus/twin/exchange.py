@@ -93,10 +93,6 @@ class TwinExchange:
         return self.state.config
 
     @property
-    def clock(self) -> TwinClock:
-        return self.state.clock
-
-    @property
     def lock(self):
         return self.state.lock
 
