@@ -51,7 +51,7 @@ def run(catalog: str, coins: list[str], seconds: float, speed: float, workdir: P
     from botmm_nautilus.twin import TwinServer
 
     key = Account.create()
-    from botmm_nautilus.twin.server import to_ns
+    from botmm_nautilus.twin.standalone import to_ns
 
     twin = TwinServer(catalog=catalog, coins=coins, speed=speed, start_ns=to_ns(start, "start"), end_ns=to_ns(end, "end"))
     twin.start()

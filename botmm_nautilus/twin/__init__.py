@@ -13,23 +13,37 @@ trading).
 
     serve("catalog", ["BTC", "ETH"], port=3001, speed=10)   # blocking; the ``botmm twin`` command
 
-Module map: ``server`` (aiohttp app, :class:`TwinServer`, :func:`serve`), ``engine`` (exchange
-state and actions), ``matching`` (book, queue, fills), ``accounts`` (money, nonces, agents, rate
-limits), ``signing`` (signature recovery), ``replay`` (market data), ``candles``, ``faults``,
-``clock``, ``wire`` (formatting and request parsing).
+The twin is an independent check of the project's Hyperliquid client: it imports only the venue
+rules (``botmm_nautilus.venue``), the error base (``botmm_nautilus.errors``) and third-party
+libraries, and keeps its own signature recovery and wire formatting.
+
+Module map:
+
+* rules and formats: ``settings`` (:class:`TwinConfig`), ``wire`` (number formats, request
+  parsing), ``signing`` (signer recovery), ``errors`` (user-facing errors, :class:`TwinError`);
+* market and money: ``replay`` (market data: catalog, :class:`Scenario`, replay cursor),
+  ``matching`` (one coin's book, queue model, fills), ``accounts`` (balances, positions, fees,
+  nonces, agents, rate limits), ``candles``, ``clock``, ``faults``;
+* the exchange, parts over one shared ``state``: ``feed`` (throttled market pushes), ``views``
+  (wire forms of books, contexts, orders), ``margin``, ``trading`` (place, match, fill, cancel),
+  ``funding``, ``timeline`` (replay events and timers), ``info`` (``/info``), ``envelope`` and
+  ``auth`` (``/exchange`` bodies, signer, account, nonces), ``actions`` (``/exchange``), and
+  ``exchange`` (:class:`TwinExchange`, the facade that puts them together);
+* serving: ``ws_hub`` (WebSocket), ``http_app`` (HTTP routes, admin endpoints), ``server``
+  (:class:`TwinServer`), ``standalone`` (:func:`serve`, the ``botmm twin`` command).
 """
 
 from .accounts import FeeSchedule
 from .clock import TwinClock
-from .engine import TwinConfig
-from .engine import TwinExchange
+from .exchange import TwinExchange
 from .faults import FaultInjector
 from .replay import CoinSpec
 from .replay import MarketData
 from .replay import Scenario
 from .replay import load_catalog
 from .server import TwinServer
-from .server import serve
+from .settings import TwinConfig
+from .standalone import serve
 
 __all__ = [
     "CoinSpec",

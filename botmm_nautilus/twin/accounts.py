@@ -2,7 +2,7 @@
 
 Pure bookkeeping; nothing here does I/O or reads a clock (times are passed in).
 
-Money conventions (Hyperliquid's, PROTOCOL 7.4-7.5):
+Money conventions (Hyperliquid's fee and funding rules):
 
 * ``balance_usd`` is the cash ledger: deposits + realised PnL - fees - funding paid. Every booked
   amount is rounded to 1e-6 USDC.
@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from dataclasses import field
 from decimal import Decimal
 
+from botmm_nautilus.venue import rules as hl_rules
+
 from .wire import ZERO
 from .wire import quantize_usd
 
@@ -39,8 +41,8 @@ DEFAULT_LEVERAGE = 20
 class FeeSchedule:
     """Maker/taker fee rates (fractions). Per-coin overrides for maker rebates."""
 
-    maker_rate: Decimal = Decimal("0.00015")
-    taker_rate: Decimal = Decimal("0.00045")
+    maker_rate: Decimal = Decimal(str(hl_rules.BASE_MAKER_FEE))
+    taker_rate: Decimal = Decimal(str(hl_rules.BASE_TAKER_FEE))
     maker_rate_by_coin: dict[str, Decimal] = field(default_factory=dict)
     taker_rate_by_coin: dict[str, Decimal] = field(default_factory=dict)
 
@@ -226,7 +228,7 @@ class NonceError(ValueError):
 
 class NonceTracker:
     """Per-signer nonce set: the 100 highest nonces; new ones unique, above the set's minimum when
-    full, and within ``(now - 2 days, now + 1 day)`` (PROTOCOL 4.8)."""
+    full, and within ``(now - 2 days, now + 1 day)`` (the venue's nonce rules)."""
 
     def __init__(self, set_size: int = NONCE_SET_SIZE) -> None:
         self.set_size = set_size
@@ -252,9 +254,6 @@ class NonceTracker:
         bisect.insort(used, nonce)
         if len(used) > self.set_size:
             del used[0 : len(used) - self.set_size]
-
-    def forget(self, signer: str) -> None:
-        self._by_signer.pop(signer, None)
 
 
 # ------------------------------------------------------------------------------------ agents
@@ -311,7 +310,6 @@ class AgentRegistry:
 # ------------------------------------------------------------------------------------ rate limits
 
 ADDRESS_BASE_BUDGET = 10_000
-IP_WEIGHT_PER_MINUTE = 1200
 
 
 def address_request_cap(account: Account) -> int:
@@ -322,8 +320,7 @@ def address_request_cap(account: Account) -> int:
 class IpWeightLimiter:
     """Sliding one-minute window of REST weight per client IP (monotonic seconds passed in)."""
 
-    def __init__(self, limit_per_minute: int = IP_WEIGHT_PER_MINUTE) -> None:
-        self.limit = limit_per_minute
+    def __init__(self) -> None:
         self._events: dict[str, collections.deque] = {}
 
     def used(self, ip: str, now_s: float) -> int:
@@ -347,7 +344,9 @@ INFO_PER_ITEMS_20 = {"userFills", "userFillsByTime", "fundingHistory", "userFund
 
 
 def info_weight(request_type: str, n_items: int = 0) -> int:
-    """REST weight of an /info request (PROTOCOL 7.6)."""
+    """REST weight of an /info request as the venue counts it against an IP's per-minute budget: 2 for the
+    cheap requests, 60 for ``userRole``, 20 for the others; history requests add 1 per 20 items returned,
+    ``candleSnapshot`` 1 per 60 candles."""
     if request_type in INFO_WEIGHT_2:
         base = 2
     elif request_type in INFO_WEIGHT_60:

@@ -1,4 +1,4 @@
-"""Fault injection for the twin (thread-safe state; the server and engine consult it).
+"""Fault injection for the twin (thread-safe state; the HTTP app, the WebSocket hub and order placement consult it).
 
 Set from tests through ``TwinServer.faults`` (an instance of :class:`FaultInjector`) or over HTTP
 with ``POST /_twin/faults`` (see :func:`apply_admin_request` for the JSON keys). Admin endpoints
@@ -89,7 +89,7 @@ class FaultInjector:
             self.http_delay_ms = 0
             self._ws_stall_until = 0.0
 
-    # ---------------------------------------------------------------- consumers (server / engine)
+    # ---------------------------------------------------------------- consumers (http_app, ws_hub, trading)
     def on_drop(self, callback) -> None:
         with self._lock:
             self._drop_callbacks.append(callback)

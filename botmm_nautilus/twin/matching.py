@@ -34,7 +34,7 @@ Queue model (documented rules; conservative, the same idea as Nautilus's queue p
    crossing size. A partly filled order therefore leaves the crossing levels fully consumed:
    they are hidden until the data next updates them, which resets ``consumed`` like any data
    update (the whole new size can then fill the order again). The displayed book (replayed
-   minus consumed, plus twin orders) is thus never crossed against a twin order. The engine books
+   minus consumed, plus twin orders) is thus never crossed against a twin order. The exchange books
    these fills like print-driven maker fills (maker fee, ``crossed: false``) and publishes each as
    a trade on the ``trades`` feed at the order's price, aggressor = the crossing (replayed) side,
    as the venue would print it.

@@ -1,4 +1,4 @@
-"""Server-side signature verification for ``/exchange`` (PROTOCOL section 5).
+"""Server-side signature verification for ``/exchange``: who signed an action.
 
 * L1 actions (order, cancel, modify, scheduleCancel, updateLeverage, ...): the action hash is
   ``keccak256(msgpack(action) || nonce_u64_be || vault flag [|| vault20] [|| 0x00 || expiresAfter_u64_be])``
@@ -25,7 +25,7 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 
-ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+from .wire import ZERO_ADDRESS
 
 EIP712_DOMAIN_TYPE = [
     {"name": "name", "type": "string"},
@@ -52,7 +52,7 @@ USER_SIGNED_TYPES: dict[str, tuple[str, list[dict[str, str]]]] = {
     ),
 }
 
-# Canonical key orders (PROTOCOL 5.2) for strict mode.
+# Canonical key orders for strict mode: the field order of the venue's own action types (and the SDK's).
 _ORDER_KEYS = ("a", "b", "p", "s", "r", "t", "c")
 _TRIGGER_KEYS = ("isMarket", "triggerPx", "tpsl")
 _CANONICAL_TOP = {
@@ -85,7 +85,7 @@ def parse_signature(signature: Any) -> tuple[int, int, int]:
 
 
 def l1_action_hash(action: Any, vault_address: str | None, nonce: int, expires_after: int | None) -> bytes:
-    """The ``connectionId`` of an L1 action (PROTOCOL 5.1 step 1)."""
+    """The ``connectionId`` of an L1 action: keccak256 of msgpack(action), nonce, vault flag/address, expiresAfter."""
     data = msgpack.packb(action)
     data += int(nonce).to_bytes(8, "big")
     if vault_address is None:

@@ -6,7 +6,7 @@ use the shortest exact form (``"0.0147"``). USD amounts are booked at 1e-6 (USDC
 
 Parsing raises :class:`DeserializeError` for bodies that do not fit the request type; the server
 turns that into HTTP 422 ``Failed to deserialize the JSON body into the target type: ...`` (the
-venue's reply to undeserializable bodies, PROTOCOL section 1.2).
+venue's reply to undeserializable bodies).
 """
 
 from __future__ import annotations
@@ -163,6 +163,16 @@ def require_bool(body: dict, name: str) -> bool:
     if not isinstance(value, bool):
         raise DeserializeError(f"invalid type: {json_type_name(value)}, expected a boolean for `{name}`")
     return value
+
+
+def bad_l2_aggregation(n_sig_figs: Any, mantissa: Any) -> str | None:
+    """The invalid one of an l2Book request's ``nSigFigs`` (2..5 or null) and ``mantissa`` (1, 2 or 5,
+    only with ``nSigFigs`` 5), or None if both are fine (``/info`` and WebSocket subscriptions alike)."""
+    if n_sig_figs is not None and (not isinstance(n_sig_figs, int) or isinstance(n_sig_figs, bool) or not 2 <= n_sig_figs <= 5):
+        return "nSigFigs"
+    if mantissa is not None and (mantissa not in (1, 2, 5) or n_sig_figs != 5):
+        return "mantissa"
+    return None
 
 
 # ----------------------------------------------------------------------------------- order wire

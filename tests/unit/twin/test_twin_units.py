@@ -388,7 +388,7 @@ def test_manual_clock_and_cursor_loop():
 
 
 def test_accounts_file(tmp_path):
-    from botmm_nautilus.twin.server import load_accounts_file
+    from botmm_nautilus.twin.standalone import load_accounts_file
 
     a, b = "0x" + "a" * 40, "0x" + "B" * 40
     (tmp_path / "flat.json").write_text(json.dumps({a: 5000}))
@@ -398,6 +398,26 @@ def test_accounts_file(tmp_path):
     (tmp_path / "bad.json").write_text(json.dumps({"alice": 1}))
     with pytest.raises(ValueError, match="bad.json: 'alice' is not a 0x-prefixed"):
         load_accounts_file(tmp_path / "bad.json")
+
+
+def test_bad_accounts_file_balance_and_speed_are_one_line_twin_errors(tmp_path):
+    from botmm_nautilus.twin.errors import TwinConfigError
+    from botmm_nautilus.twin.standalone import load_accounts_file
+    from botmm_nautilus.twin.standalone import serve
+
+    with pytest.raises(TwinConfigError, match=r"missing.json: cannot be read \(No such file or directory\)$"):
+        load_accounts_file(tmp_path / "missing.json")
+    a = "0x" + "a" * 40
+    for bad in (-5, "lots", None, True):
+        (tmp_path / "neg.json").write_text(json.dumps({a: bad}))
+        with pytest.raises(TwinConfigError, match=f"neg.json: balance of {a} must be a number >= 0, got {bad!r}$"):
+            load_accounts_file(tmp_path / "neg.json")
+    for balance in (-1, float("nan"), float("inf"), "abc"):  # checked before the catalog is read
+        with pytest.raises(TwinConfigError, match=f"^--balance must be a number of USDC >= 0, got {balance!r}$"):
+            serve(tmp_path / "no-catalog", ["BTC"], balance=balance, print_fn=lambda _: None)
+    for speed in (0, -2.0, float("nan")):
+        with pytest.raises(TwinConfigError, match="^--speed must be > 0"):
+            serve(tmp_path / "no-catalog", ["BTC"], speed=speed, print_fn=lambda _: None)
 
 
 def test_wire_number_format():
