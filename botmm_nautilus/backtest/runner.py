@@ -387,4 +387,5 @@ def collect_artifacts(engine, cfg: AssetConfig, info: dict, mode: str, funding_r
         wall_seconds=wall,
         events_processed=int(getattr(result, "iterations", 0) or 0),
         final_market_spread=final_spread,
+        taker_fee_frac=fee_fraction(cfg.venue.taker_fee_bps),
     )

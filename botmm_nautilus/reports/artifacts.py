@@ -93,6 +93,7 @@ class BacktestArtifacts:
     wall_seconds: float = float("nan")
     events_processed: int = 0
     final_market_spread: float = float("nan")  # best ask - best bid of the book at the end; NaN when unknown (candles)
+    taker_fee_frac: float = float("nan")  # the simulated venue's taker fee (fraction of notional); NaN when unknown
 
     def validate(self) -> "BacktestArtifacts":
         """Check columns and labels; raise ``ArtifactsError`` naming the frame and column."""

@@ -25,7 +25,7 @@ Definitions (all USD unless the name says otherwise):
   ``avg_entry``; ``fees_usd``: sum of fees (positive = cost); ``funding_usd``: sum of payments
   (positive = received). From the fills tape: ``net = realized + unrealized - fees + funding``.
 - ``est_exit_cost_usd``: an estimate of what closing the final position would cost: the taker fee
-  (``taker_fee`` of the config) on its notional at ``final_mid`` plus half the final market spread
+  (the simulated venue's taker fee, ``BacktestArtifacts.taker_fee_frac``) on its notional at ``final_mid`` plus half the final market spread
   times its size when the spread is known; ``net_pnl_after_est_exit_cost_usd`` = ``net_pnl_usd -
   est_exit_cost_usd``. Both are 0 / equal to net when the run ends flat.
 - ``sharpe``: mean / std (ddof=1) of daily mark-to-market equity changes times sqrt(365). Days are
@@ -310,7 +310,7 @@ def exit_cost_figures(
     notional = size * final_mid
     if taker_fee_rate is None:
         fee = math.nan
-        fee_text = "taker fee unknown (no taker_fee in the config)"
+        fee_text = "taker fee unknown (the artifacts carry no taker fee)"
     else:
         fee = taker_fee_rate * notional
         fee_text = f"taker fee {taker_fee_rate * 1e4:g} bps on {notional:,.2f} USD notional"
@@ -564,7 +564,7 @@ def compute_summary(art: BacktestArtifacts) -> dict:
     pnl, n = pnl_figures(tp, art.final_balance_usd, art.starting_balance_usd, final_mid)
     notes += n
     out.update(pnl)
-    taker_fee = _number_or_none(find_config_value(art.config, "taker_fee"))
+    taker_fee = float(art.taker_fee_frac) if math.isfinite(art.taker_fee_frac) else None
     exit_cost, n = exit_cost_figures(pnl["net_pnl_usd"], tp.final_position, final_mid, taker_fee, float(art.final_market_spread))
     notes += n
     out.update(exit_cost)

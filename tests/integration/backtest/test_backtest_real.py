@@ -62,7 +62,7 @@ def test_open_position_exit_cost_from_the_final_book(btc_outcome, project_root):
     assert spread == 1.0  # best ask 110191 - best bid 110190 at the end of the recording
     assert s["final_position_open"] and s["final_position_base"] != 0.0
     size = abs(s["final_position_base"])
-    taker = load_config(project_root / "configs" / "btc.yaml").venue.taker_fee
+    taker = load_config(project_root / "configs" / "btc.yaml").venue.taker_fee_bps / 10_000
     assert s["est_exit_cost_usd"] == pytest.approx(taker * size * s["final_mid"] + size * spread / 2, rel=1e-9)
     assert s["net_pnl_after_est_exit_cost_usd"] == pytest.approx(s["net_pnl_usd"] - s["est_exit_cost_usd"], abs=1e-12)
     assert 0 < s["venue_fills"] < s["order_filled_events"]  # queue slices of one match merged

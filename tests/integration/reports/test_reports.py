@@ -422,7 +422,7 @@ def test_open_position_exit_cost_estimate(tmp_path):
     f = empty_frames()
     art = make_artifacts(
         fills, mids, f["samples"], funding, final_balance_usd=math.nan, final_position_base=pos, final_mid=final_mid,
-        final_market_spread=0.02, config={"venue": {"taker_fee": 0.00045}, "risk": {"max_position_usd": 120.0}},
+        final_market_spread=0.02, taker_fee_frac=0.00045, config={"risk": {"max_position_usd": 120.0}},
     )
     s = compute_summary(art)
     expected = 0.00045 * abs(pos) * final_mid + abs(pos) * 0.02 / 2
