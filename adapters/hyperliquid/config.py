@@ -16,10 +16,11 @@ import os
 from nautilus_trader.config import LiveDataClientConfig
 from nautilus_trader.config import LiveExecClientConfig
 
+from botmm_nautilus.venue.urls import http_url
+from botmm_nautilus.venue.urls import ws_url_from_http
+
 from .constants import ENV_MAINNET_PK
 from .constants import ENV_TESTNET_PK
-from .constants import http_url
-from .constants import ws_url_from_http
 
 
 class HLKeyError(ValueError):

@@ -122,8 +122,8 @@ def resolve_urls(url: str | None, testnet: bool = True) -> tuple[str, str]:
     """``(http base, ws url)`` the way the adapter derives them (``HLDataClientConfig``): no URL ->
     the venue's default (testnet unless ``testnet`` is false); an ``http(s)://`` base -> its
     ``/ws``; a ``ws(s)://.../ws`` URL -> itself, with the HTTP base (for ``meta``) derived back."""
-    from botmm_nautilus.adapters.hyperliquid.constants import http_url
-    from botmm_nautilus.adapters.hyperliquid.constants import ws_url_from_http
+    from botmm_nautilus.venue.urls import http_url
+    from botmm_nautilus.venue.urls import ws_url_from_http
 
     if not url:
         base = http_url(testnet)
