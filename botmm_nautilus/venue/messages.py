@@ -156,7 +156,12 @@ def l2book_coin_time(data: Any) -> tuple[str, int]:
 def decode_l2book(data: Any, grid: TickGrid) -> L2Book:
     """An ``l2Book`` message ``{"coin", "time", "levels": [[bids], [asks]]}`` (levels
     ``{"px", "sz", "n"}``) with its prices and sizes on ``grid``."""
-    coin, time_ms = l2book_coin_time(data)
+    if data.__class__ is not dict:
+        l2book_coin_time(data)  # raises, naming what is wrong
+    coin = data.get("coin")
+    time_ms = data.get("time")
+    if coin.__class__ is not str or time_ms.__class__ is not int or not coin:
+        l2book_coin_time(data)
     levels = data.get("levels")
     if levels.__class__ is not list or len(levels) != 2 or levels[0].__class__ is not list \
             or levels[1].__class__ is not list:
