@@ -220,6 +220,10 @@ def _convert(kind: str, obj: Any, typ: type):
         if missing != reason:  # "Object missing required field `tid`": name the field itself
             field = f"{field}.{missing.rstrip('`')}" if field else missing.rstrip("`")
             reason = "missing"
+        elif reason.startswith("Invalid enum value ") and field.endswith("side"):
+            reason = f"{reason.removeprefix('Invalid enum value ')} is not B (bid, buy) or A (ask, sell)"
+        elif reason.startswith("Expected `"):  # "Expected `int`, got `str`"
+            reason = "e" + reason.replace("`", "")[1:]
         raise MalformedMessage(kind, field, reason) from None
 
 

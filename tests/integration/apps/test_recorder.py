@@ -1,4 +1,4 @@
-"""``botmm record`` (botmm_nautilus/apps/recorder.py): real sockets on 127.0.0.1 against the exchange twin.
+"""``botmm record`` (botmm_nautilus/apps/recorder/): real sockets on 127.0.0.1 against the exchange twin.
 
 The twin replays a small synthetic catalog (BTC and ETH, 120 s of L2 + trades from
 ``data/synth.generate_l2_day``, looped) at x10 speed; the book/trade comparison also runs on real
@@ -500,7 +500,7 @@ def test_overlapping_data_is_refused_kept_or_repaired_never_corrupting_the_catal
     blocker = deltas_dir / "2025-01-01T00-00-00-000000000Z_2030-01-01T00-00-00-000000000Z.parquet"
     blocker.write_bytes(b"")
     rec.flush(wait=True)
-    assert rec.flush_failures == 1 and "overlapping" in rec.last_flush_error
+    assert rec.writer.flush_failures == 1 and "overlapping" in rec.writer.last_flush_error
     blocker.unlink()
     summary = rec.close()
     assert summary["coins"]["BTC"]["deltas"] == 4 and summary["rescue_path"] is None
