@@ -29,7 +29,7 @@ def test_fast_signer_matches_protocol_vectors_and_sdk():
     signer = L1Signer(wallet)
     order = {"type": "order", "orders": [{"a": 1, "b": True, "p": "100", "s": "100", "r": False,
                                           "t": {"limit": {"tif": "Gtc"}}}], "grouping": "na"}
-    # PROTOCOL 5.4 test vectors (mainnet)
+    # test vectors of the Hyperliquid Python SDK's own signing tests (tests/signing_test.py, mainnet)
     assert signer.sign(order, None, 0, None, True) == {
         "r": "0xd65369825a9df5d80099e513cce430311d7d26ddf477f5b3a33d2806b100d78e",
         "s": "0x2b54116ff64054968aa237c20ca9ff68000f977c93289157748a3162b6ea940e",
