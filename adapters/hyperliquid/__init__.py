@@ -1,9 +1,10 @@
 """The botmm Hyperliquid adapter for Nautilus (installed as ``botmm_nautilus.adapters.hyperliquid``).
 
 Shaped like Nautilus's own adapters: ``config`` (client configs), ``constants`` (the venue id
-``HL``, URLs, error texts), ``instruments`` and ``providers`` (perpetual definitions), ``data`` and
-``execution`` (the live clients), ``factories`` (what a ``TradingNode`` registers), ``http`` and
-``ws`` (transport), ``parsing`` (wire dicts to Nautilus objects).
+``HL`` and the other Nautilus ids), ``instruments`` and ``providers`` (perpetual definitions),
+``data`` and ``execution`` (the live clients), ``factories`` (what a ``TradingNode`` registers),
+``http`` and ``ws`` (transport), ``parsing`` (decoded messages to Nautilus objects). Hyperliquid's
+wire formats themselves (message decoders, actions, URLs, error texts) are in ``botmm_nautilus.venue``.
 
     node.add_data_client_factory(HL, HLLiveDataClientFactory)
     node.add_exec_client_factory(HL, HLLiveExecClientFactory)

@@ -17,11 +17,11 @@ from nautilus_trader.config import LiveDataClientConfig
 from nautilus_trader.config import LiveExecClientConfig
 
 from botmm_nautilus.errors import ConfigError
+from botmm_nautilus.venue.urls import http_url
+from botmm_nautilus.venue.urls import ws_url_from_http
 
 from .constants import ENV_MAINNET_PK
 from .constants import ENV_TESTNET_PK
-from .constants import http_url
-from .constants import ws_url_from_http
 
 
 class HLKeyError(ConfigError):

@@ -1,4 +1,7 @@
-"""Constants of the botmm Hyperliquid live adapter (venue ``HL``, see botmm_nautilus.instruments)."""
+"""Constants of the botmm Hyperliquid live adapter: the Nautilus ids (venue ``HL``, client id,
+account id), the private-key environment variables and the request-weight budget the HTTP client
+paces itself by. Hyperliquid's own wire facts (URLs, actions, error texts, message formats) are in
+``botmm_nautilus.venue``."""
 
 from __future__ import annotations
 
@@ -14,40 +17,14 @@ HL_VENUE: Final[Venue] = Venue(HL)
 HL_CLIENT_ID: Final[ClientId] = ClientId(HL)
 ACCOUNT_ID: Final[str] = f"{HL}-master"
 
-MAINNET_HTTP: Final[str] = "https://api.hyperliquid.xyz"
-TESTNET_HTTP: Final[str] = "https://api.hyperliquid-testnet.xyz"
-
 ENV_TESTNET_PK: Final[str] = "HYPERLIQUID_TESTNET_PK"
 ENV_MAINNET_PK: Final[str] = "HYPERLIQUID_PK"
 
-POST_ONLY_WOULD_MATCH: Final[str] = "Post only order would have immediately matched"
-MISSING_ORDER: Final[str] = "Order was never placed, already canceled, or filled"
-CANNOT_MODIFY: Final[str] = "Cannot modify canceled or filled order"
-
+# The venue's budgets: 1200 IP weight per minute; 10,000 address actions (+1 per USDC traded)
 IP_WEIGHT_PER_MINUTE: Final[int] = 1200
 ADDRESS_BASE_BUDGET: Final[int] = 10_000
 
-# /info request weights (PROTOCOL 7.6)
+# /info request types of weight 2 (all others weigh 20)
 INFO_WEIGHT_2: Final[frozenset] = frozenset(
     {"l2Book", "allMids", "clearinghouseState", "orderStatus", "spotClearinghouseState", "exchangeStatus"},
 )
-
-CLOSED_STATUSES: Final[frozenset] = frozenset(
-    {"filled", "canceled", "rejected", "marginCanceled", "scheduledCancel", "reduceOnlyCanceled",
-     "selfTradeCanceled", "siblingFilledCanceled", "liquidatedCanceled", "delistedCanceled",
-     "vaultWithdrawalCanceled", "openInterestCapCanceled", "internalCancel", "outcomeSettledCanceled"},
-)
-
-
-def http_url(testnet: bool) -> str:
-    return TESTNET_HTTP if testnet else MAINNET_HTTP
-
-
-def ws_url_from_http(base_url_http: str) -> str:
-    """``http(s)://host[:port]`` -> ``ws(s)://host[:port]/ws``."""
-    base = base_url_http.rstrip("/")
-    if base.startswith("https://"):
-        return "wss://" + base[len("https://"):] + "/ws"
-    if base.startswith("http://"):
-        return "ws://" + base[len("http://"):] + "/ws"
-    return base + "/ws"

@@ -8,6 +8,10 @@
 | bars | ``candle`` | ``Bar`` (on candle close) |
 | mark prices / funding rates | ``activeAssetCtx`` | ``MarkPriceUpdate`` / ``FundingRateUpdate`` |
 
+``l2Book`` and ``trades`` messages are decoded by ``botmm_nautilus.venue.messages`` (prices and
+sizes straight to integer ticks and lots on the instrument's grid, memoised per coin); a message
+that does not decode is dropped and logged.
+
 Book safety: after a (re)connect every differ is resynced, so the first snapshot is CLEAR + full
 book; a crossed snapshot (best bid >= best ask) is dropped and logged and never reaches the
 engine.
@@ -28,6 +32,10 @@ from nautilus_trader.model.data import OrderBookDeltas
 
 from botmm_nautilus.engine.book_diff import BookDeltaEncoder
 from botmm_nautilus.engine.book_diff import SnapshotDiffer
+from botmm_nautilus.venue.errors import MalformedMessage
+from botmm_nautilus.venue.messages import TickGrid
+from botmm_nautilus.venue.messages import decode_l2book
+from botmm_nautilus.venue.messages import decode_trade
 
 from . import latency
 from . import parsing
@@ -79,8 +87,8 @@ class HLDataClient(LiveMarketDataClient):
         self._last_candle: dict[tuple[str, str], dict] = {}
         self._refresh_task: asyncio.Task | None = None
         self._probe_hooks: dict[str, tuple] = {}
-        self._tick_caches: dict[str, tuple[dict, dict]] = {}
-        self._trade_encoders: dict[str, BookDeltaEncoder] = {}
+        self._grids: dict[str, TickGrid] = {}  # the book's grid (the differ's precision) per coin
+        self._trade_encoders: dict[str, tuple[BookDeltaEncoder, TickGrid]] = {}
         # counters (tests)
         self.crossed_dropped = 0
         self.book_messages = 0
@@ -262,37 +270,23 @@ class HLDataClient(LiveMarketDataClient):
         differ = self._differs.get(coin)
         if differ is None:
             differ = self._differs[coin] = SnapshotDiffer(inst)
-            self._tick_caches[coin] = ({}, {})  # text -> ticks / lots (same grid as the differ)
-        enc = differ.encoder
-        pxc, szc = self._tick_caches[coin]
-        levels = data.get("levels") or ((), ())
-        # fast path: exact integer parsing of the decimal strings, memoised per coin (the generic
-        # route below goes through float + numpy per value, ~10x slower; kept for unusual text)
-        bid_levels = parsing.book_level_ticks(levels[0], enc.price_precision, enc.size_precision, pxc, szc)
-        ask_levels = parsing.book_level_ticks(levels[1], enc.price_precision, enc.size_precision, pxc, szc) \
-            if bid_levels is not None else None
+            self._grids[coin] = TickGrid(differ.encoder.price_precision, differ.encoder.size_precision)
         try:
-            time_ms = int(data["time"])
-            if ask_levels is not None:
-                if bid_levels and ask_levels and max(t for t, _ in bid_levels) >= min(t for t, _ in ask_levels):
-                    self._drop_crossed(coin)
-                    return
-                deltas = differ.diff_ticks(bid_levels, ask_levels, time_ms * parsing.NS_PER_MS, ts_init)
-            else:
-                bids, asks = parsing.book_levels(data)
-                if parsing.is_crossed(bids, asks):
-                    self._drop_crossed(coin)
-                    return
-                deltas = differ.diff(bids, asks, time_ms * parsing.NS_PER_MS, ts_init)
-        except Exception as exc:  # noqa: BLE001 - invalid snapshot: drop it, start over cleanly
+            book = decode_l2book(data, self._grids[coin])
+            bids, asks = book.bids, book.asks
+            if bids and asks and max(t for t, _ in bids) >= min(t for t, _ in asks):
+                self._drop_crossed(coin)
+                return
+            deltas = differ.diff_ticks(bids, asks, book.time * parsing.NS_PER_MS, ts_init)
+        except Exception as exc:  # noqa: BLE001 - malformed or invalid snapshot: drop it, start over cleanly
             self._log.warning(f"{coin}: invalid l2Book snapshot dropped ({exc})")
             differ.resync()
             return
-        venue_clock.observe(time_ms)
+        venue_clock.observe(book.time)
         if deltas:
-            book = OrderBookDeltas(inst.id, deltas)
+            book_deltas = OrderBookDeltas(inst.id, deltas)
             latency.on_book(coin, ts_init)
-            self._handle_data(book)
+            self._handle_data(book_deltas)
 
     def _drop_crossed(self, coin: str) -> None:
         self.crossed_dropped += 1
@@ -300,25 +294,27 @@ class HLDataClient(LiveMarketDataClient):
 
     def _on_trades(self, data: list) -> None:
         ts_init = self._clock.timestamp_ns()
-        for t in data or []:
-            coin = t.get("coin")
+        for item in data or []:
+            coin = item.get("coin")
             if coin not in self._trade_coins:
                 continue
             inst = self._provider.instrument_for_coin(coin)
             if inst is None:
                 continue
-            enc = self._trade_encoders.get(coin)
-            if enc is None:
-                enc = self._trade_encoders[coin] = BookDeltaEncoder(inst)
-            # fast path: integer ticks/lots + from_raw (exact); Decimal route for unusual text
-            ticks = parsing.decimal_text_to_ticks(t["px"], enc.price_precision)
-            lots = parsing.decimal_text_to_ticks(t["sz"], enc.size_precision)
-            if ticks and lots and ticks > 0 and lots > 0:
-                tick = enc.trade(ticks, lots, parsing.aggressor_of(t.get("side")), str(t["tid"]),
-                                 int(t["time"]) * parsing.NS_PER_MS, ts_init)
-            else:
-                tick = parsing.trade_tick(t, inst, ts_init)
-            self._handle_data(tick)
+            pair = self._trade_encoders.get(coin)
+            if pair is None:
+                enc = BookDeltaEncoder(inst)
+                pair = self._trade_encoders[coin] = (enc, TickGrid(enc.price_precision, enc.size_precision))
+            enc, grid = pair
+            try:
+                t = decode_trade(item)
+                ticks = grid.price(t.px, "trades", "px")
+                lots = grid.size(t.sz, "trades", "sz")
+            except MalformedMessage as exc:
+                self._log.warning(f"{coin}: malformed trade dropped ({exc})")
+                continue
+            self._handle_data(enc.trade(ticks, lots, parsing.aggressor_of(t.side), str(t.tid),
+                                        t.time * parsing.NS_PER_MS, ts_init))
 
     def _on_bbo(self, data: dict) -> None:
         coin = data.get("coin")

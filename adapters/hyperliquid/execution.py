@@ -2,7 +2,7 @@
 
 * NETTING, MARGIN, base currency USDC, account id ``HL-master``.
 * Orders: LIMIT only, ALO (``post_only``) / GTC / IOC, reduce-only. Every order carries a cloid
-  derived from its ClientOrderId (``parsing.cloid_for``, a deterministic 16-byte hash; orders
+  derived from its ClientOrderId (``venue.actions.cloid_for``, a deterministic 16-byte hash; orders
   recovered from the venue get the cloid itself as ClientOrderId), so retries are idempotent.
 * Modify = ``batchModify`` (the twin and the venue cancel-replace and assign a NEW oid;
   ``batchModify`` answers that oid synchronously, plain ``modify`` does not): an ``OrderUpdated``
@@ -40,7 +40,6 @@ from decimal import Decimal
 from nautilus_trader.cache.cache import Cache
 from nautilus_trader.common.component import LiveClock
 from nautilus_trader.common.component import MessageBus
-from nautilus_trader.core.uuid import UUID4
 from nautilus_trader.execution.messages import BatchCancelOrders
 from nautilus_trader.execution.messages import CancelAllOrders
 from nautilus_trader.execution.messages import CancelOrder
@@ -57,7 +56,6 @@ from nautilus_trader.execution.reports import PositionStatusReport
 from nautilus_trader.live.execution_client import LiveExecutionClient
 from nautilus_trader.model.currencies import USDC
 from nautilus_trader.model.enums import AccountType
-from nautilus_trader.model.enums import LiquiditySide
 from nautilus_trader.model.enums import OmsType
 from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.enums import OrderStatus
@@ -71,6 +69,15 @@ from nautilus_trader.model.identifiers import VenueOrderId
 from nautilus_trader.model.objects import AccountBalance
 from nautilus_trader.model.objects import Money
 
+from botmm_nautilus.venue import actions
+from botmm_nautilus.venue.errors import ExchangeActionError
+from botmm_nautilus.venue.errors import MalformedMessage
+from botmm_nautilus.venue.messages import UserFill
+from botmm_nautilus.venue.messages import decode_fill
+from botmm_nautilus.venue.messages import decode_order
+from botmm_nautilus.venue.messages import decode_order_update
+from botmm_nautilus.venue.messages import is_rejected_status
+
 from . import latency
 from . import parsing
 from . import venue_clock
@@ -80,7 +87,6 @@ from .constants import HL_VENUE
 from .http import HLHttpClient
 from .http import HLHttpError
 from .instruments import coin_of
-from .parsing import ExchangeActionError
 from .providers import HLInstrumentProvider
 from .ws import HLWebSocketClient
 
@@ -170,7 +176,7 @@ class HLExecutionClient(LiveExecutionClient):
         self._hl_tasks.clear()
         if self._config.dead_man_deadline_secs > 0 and self._config.clear_dead_man_on_stop:
             try:
-                await self._http.exchange(parsing.schedule_cancel_action(None))
+                await self._http.exchange(actions.schedule_cancel_action(None))
             except Exception as exc:  # noqa: BLE001
                 self._log.warning(f"could not clear scheduleCancel: {exc}")
         await self._ws.stop()
@@ -179,7 +185,7 @@ class HLExecutionClient(LiveExecutionClient):
     async def _verify_signer(self) -> None:
         """A signed action proves the venue knows the key: scheduleCancel (if on) else noop."""
         if self._config.dead_man_deadline_secs > 0:
-            resp = await self._http.exchange(parsing.schedule_cancel_action(await self._dead_man_deadline_ms()))
+            resp = await self._http.exchange(actions.schedule_cancel_action(await self._dead_man_deadline_ms()))
             self.dead_man_sets += 1
         else:
             resp = await self._http.exchange({"type": "noop"})
@@ -223,7 +229,7 @@ class HLExecutionClient(LiveExecutionClient):
         while True:
             await asyncio.sleep(delay)
             try:
-                resp = await self._http.exchange(parsing.schedule_cancel_action(await self._dead_man_deadline_ms()))
+                resp = await self._http.exchange(actions.schedule_cancel_action(await self._dead_man_deadline_ms()))
                 self.dead_man_sets += 1
                 if isinstance(resp, dict) and resp.get("status") == "err":
                     self._log.warning(f"scheduleCancel refused: {resp.get('response')}")
@@ -285,7 +291,7 @@ class HLExecutionClient(LiveExecutionClient):
         return coid
 
     def _cloid(self, client_order_id: ClientOrderId) -> str:
-        cloid = parsing.cloid_for(client_order_id.value)
+        cloid = actions.cloid_for(client_order_id.value)
         self._cloid_to_coid[cloid] = client_order_id
         return cloid
 
@@ -301,7 +307,7 @@ class HLExecutionClient(LiveExecutionClient):
     def _wire(self, order, qty, price) -> dict:
         inst = self._inst(order.instrument_id)
         tif = "Alo" if order.is_post_only else ("Ioc" if order.time_in_force == TimeInForce.IOC else "Gtc")
-        return parsing.order_wire(
+        return actions.order_wire(
             self._provider.asset(order.instrument_id), order.side == OrderSide.BUY,
             Decimal(str(price)), Decimal(str(qty)).quantize(Decimal(1).scaleb(-inst.size_precision)),
             order.is_reduce_only, tif, self._cloid(order.client_order_id),
@@ -324,13 +330,13 @@ class HLExecutionClient(LiveExecutionClient):
             self._accept_if_waiting(order, status["filled"]["oid"])
             self._account_dirty.set()
         else:
-            text = parsing.error_text(status) or f"unexpected order status {status!r}"
+            text = actions.error_text(status) or f"unexpected order status {status!r}"
             self._reject(order, text)
 
     def _reject(self, order, text: str) -> None:
         current = self._cache.order(order.client_order_id)
         if current is not None and current.status in _WAITING:
-            post_only = parsing.is_post_only_reject(text)
+            post_only = actions.is_post_only_reject(text)
             if not post_only:
                 self._record_error(f"order rejected: {text}")
             self.generate_order_rejected(order.strategy_id, order.instrument_id, order.client_order_id, text,
@@ -481,17 +487,17 @@ class HLExecutionClient(LiveExecutionClient):
                                         VenueOrderId(str(new_oid)), quantity, price, None, ts(),
                                         venue_order_id_modified=True)
             return
-        text = parsing.error_text(status) or str(status)
+        text = actions.error_text(status) or str(status)
         if current is None or current.is_closed:
             return
-        if "during modify" in text:
+        if actions.MODIFY_REPLACE_FAILED in text:
             # old order canceled, replacement refused (e.g. ALO would cross): the order is gone
             self.generate_order_modify_rejected(order.strategy_id, order.instrument_id, order.client_order_id,
                                                 order.venue_order_id, text, ts())
             self.generate_order_canceled(order.strategy_id, order.instrument_id, order.client_order_id,
                                          order.venue_order_id, ts())
             return
-        if "Cannot modify" not in text:
+        if actions.CANNOT_MODIFY not in text:
             self._record_error(f"modify rejected: {text}")
             self.generate_order_modify_rejected(order.strategy_id, order.instrument_id, order.client_order_id,
                                                 order.venue_order_id, text, ts())
@@ -510,8 +516,14 @@ class HLExecutionClient(LiveExecutionClient):
             except Exception as exc:  # noqa: BLE001
                 found = None
                 self._log.warning(f"orderStatus after a refused modify failed: {exc}")
-            if found is not None and int(found["order"]["oid"]) == old_oid:
-                venue_status = found["status"]
+            if found is not None:
+                try:
+                    update = decode_order_update(found)
+                except MalformedMessage as exc:
+                    self._log.warning(f"orderStatus after a refused modify: {exc}")
+                else:
+                    if update.order.oid == old_oid:
+                        venue_status = update.status
         current = self._cache.order(order.client_order_id)
         if current is None or current.is_closed or venue_status is None:
             return
@@ -543,9 +555,9 @@ class HLExecutionClient(LiveExecutionClient):
             try:
                 coin = coin_of(command.instrument_id)
                 asset = self._provider.asset(command.instrument_id)
-                known = {parsing.cloid_for(o.client_order_id.value) for o in orders}
-                extra = [(asset, int(o["oid"])) for o in await self._open_orders_shared()
-                         if o["coin"] == coin and o.get("cloid") not in known]
+                known = {actions.cloid_for(o.client_order_id.value) for o in orders}
+                extra = [(asset, o.oid) for o in map(decode_order, await self._open_orders_shared())
+                         if o.coin == coin and o.cloid not in known]
                 if extra:
                     self._log.warning(f"canceling {len(extra)} venue orders unknown to the cache")
                     await self._http.cancel_by_oid(extra)
@@ -584,28 +596,38 @@ class HLExecutionClient(LiveExecutionClient):
                 self.generate_order_canceled(current.strategy_id, current.instrument_id, current.client_order_id,
                                              current.venue_order_id, ts)
             else:
-                text = parsing.error_text(st) or str(st)
+                text = actions.error_text(st) or str(st)
                 self.generate_order_cancel_rejected(current.strategy_id, current.instrument_id,
                                                     current.client_order_id, current.venue_order_id, text, ts)
 
     # ================================================================== WebSocket
     def _on_ws(self, channel: str, data) -> None:
         if channel == "orderUpdates":
-            for upd in data or []:
-                self._on_order_update(upd)
+            for item in data or []:
+                try:
+                    update = decode_order_update(item)
+                except MalformedMessage as exc:
+                    self._log.error(f"order update not understood ({exc}); reconciliation covers the order")
+                    continue
+                self._on_order_update(update)
         elif channel == "userFills":
-            fills = data.get("fills") or []
-            for f in sorted(fills, key=lambda x: (x.get("time", 0), x.get("tid", 0))):
+            fills = []
+            for item in data.get("fills") or []:
+                try:
+                    fills.append(decode_fill(item))
+                except MalformedMessage as exc:
+                    self._log.error(f"fill not understood ({exc}); reconciliation picks it up")
+            for f in sorted(fills, key=lambda x: (x.time, x.tid)):
                 self._on_fill(f)
 
-    def _on_order_update(self, upd: dict) -> None:
-        o = upd.get("order") or {}
-        status = upd.get("status")
-        coid = self._coid_for_cloid(o.get("cloid"))
+    def _on_order_update(self, upd) -> None:
+        o = upd.order
+        status = upd.status
+        coid = self._coid_for_cloid(o.cloid)
         order = self._cache.order(coid) if coid is not None else None
         if order is None:
             return  # external order: reconciliation reports cover it
-        oid = int(o["oid"])
+        oid = o.oid
         ts = self._clock.timestamp_ns()
         if status == "open":
             if order.status in _WAITING:
@@ -622,7 +644,7 @@ class HLExecutionClient(LiveExecutionClient):
             return  # the cancel half of our own modify
         if order.venue_order_id is not None and order.venue_order_id.value != str(oid):
             return  # an older incarnation of the order
-        if status.endswith("Rejected") or status == "rejected":
+        if is_rejected_status(status):
             self._reject(order, f"order {status}")
             return
         if order.status in _WAITING:
@@ -630,22 +652,22 @@ class HLExecutionClient(LiveExecutionClient):
         self.generate_order_canceled(order.strategy_id, order.instrument_id, order.client_order_id,
                                      VenueOrderId(str(oid)), ts)
 
-    def _on_fill(self, f: dict) -> None:
-        tid = int(f["tid"])
+    def _on_fill(self, f: UserFill) -> None:
+        tid = f.tid
         if tid in self._seen_tids:
             return
         self._seen_tids.add(tid)
-        coid = self._coid_for_cloid(f.get("cloid"))
+        coid = self._coid_for_cloid(f.cloid)
         order = self._cache.order(coid) if coid is not None else None
         if order is None:
-            self._log.warning(f"fill {tid} for an order unknown to the cache (oid {f.get('oid')}); "
+            self._log.warning(f"fill {tid} for an order unknown to the cache (oid {f.oid}); "
                               "it is picked up by reconciliation")
             return
         trade_id = TradeId(str(tid))
         if trade_id in order.trade_ids or order.is_closed:
             return
         inst = self._inst(order.instrument_id)
-        voi = order.venue_order_id or VenueOrderId(str(f["oid"]))
+        voi = order.venue_order_id or VenueOrderId(str(f.oid))
         if order.status in _WAITING:
             self.generate_order_accepted(order.strategy_id, order.instrument_id, order.client_order_id, voi,
                                          self._clock.timestamp_ns())
@@ -658,12 +680,12 @@ class HLExecutionClient(LiveExecutionClient):
             trade_id=trade_id,
             order_side=order.side,
             order_type=order.order_type,
-            last_qty=inst.make_qty(Decimal(f["sz"])),
-            last_px=inst.make_price(Decimal(f["px"])),
+            last_qty=inst.make_qty(Decimal(f.sz)),
+            last_px=inst.make_price(Decimal(f.px)),
             quote_currency=inst.quote_currency,
-            commission=Money(Decimal(f.get("fee", "0")), USDC),
-            liquidity_side=LiquiditySide.TAKER if f.get("crossed") else LiquiditySide.MAKER,
-            ts_event=int(f["time"]) * parsing.NS_PER_MS,
+            commission=Money(Decimal(f.fee), USDC),
+            liquidity_side=parsing.liquidity_side(f),
+            ts_event=f.time * parsing.NS_PER_MS,
         )
         self._account_dirty.set()
 
@@ -680,7 +702,7 @@ class HLExecutionClient(LiveExecutionClient):
     async def generate_order_status_report(self, command: GenerateOrderStatusReport) -> OrderStatusReport | None:
         ref = None
         if command.client_order_id is not None:
-            ref = parsing.cloid_for(command.client_order_id.value)
+            ref = actions.cloid_for(command.client_order_id.value)
         elif command.venue_order_id is not None:
             ref = int(command.venue_order_id.value)
         if ref is None:
@@ -688,22 +710,23 @@ class HLExecutionClient(LiveExecutionClient):
         res = await self._http.order_status(ref)
         if not isinstance(res, dict) or res.get("status") != "order":
             return None
-        o = res["order"]["order"]
-        inst = self._inst_for_coin(o["coin"])
+        found = decode_order_update(res["order"])
+        o = found.order
+        inst = self._inst_for_coin(o.coin)
         if inst is None:
             return None
-        coid = command.client_order_id or self._report_coid(o.get("cloid"))
+        coid = command.client_order_id or self._report_coid(o.cloid)
         return parsing.order_status_report(o, inst, self.account_id, coid, self._clock.timestamp_ns(),
-                                           status=res["order"]["status"], status_ts_ms=res["order"].get("statusTimestamp"))
+                                           status=found.status, status_ts_ms=found.statusTimestamp)
 
     async def generate_order_status_reports(self, command: GenerateOrderStatusReports) -> list[OrderStatusReport]:
         reports = []
         now = self._clock.timestamp_ns()
-        for o in await self._http.open_orders():
-            inst = self._inst_for_coin(o["coin"])
+        for o in map(decode_order, await self._http.open_orders()):
+            inst = self._inst_for_coin(o.coin)
             if inst is None or (command.instrument_id is not None and inst.id != command.instrument_id):
                 continue
-            reports.append(parsing.order_status_report(o, inst, self.account_id, self._report_coid(o.get("cloid")), now))
+            reports.append(parsing.order_status_report(o, inst, self.account_id, self._report_coid(o.cloid), now))
         self._log.info(f"order status reports: {len(reports)} open at the venue")
         return reports
 
@@ -713,12 +736,12 @@ class HLExecutionClient(LiveExecutionClient):
         fills = await self._http.user_fills_by_time(start_ms)
         reports = []
         now = self._clock.timestamp_ns()
-        for f in sorted(fills, key=lambda x: (x.get("time", 0), x.get("tid", 0))):
-            inst = self._inst_for_coin(f["coin"])
+        for f in sorted(map(decode_fill, fills), key=lambda x: (x.time, x.tid)):
+            inst = self._inst_for_coin(f.coin)
             if inst is None or (command.instrument_id is not None and inst.id != command.instrument_id):
                 continue
-            self._seen_tids.add(int(f["tid"]))
-            reports.append(parsing.fill_report(f, inst, self.account_id, self._report_coid(f.get("cloid")), now))
+            self._seen_tids.add(f.tid)
+            reports.append(parsing.fill_report(f, inst, self.account_id, self._report_coid(f.cloid), now))
         return reports
 
     async def generate_position_status_reports(self, command: GeneratePositionStatusReports) -> list[PositionStatusReport]:

@@ -27,19 +27,19 @@ from typing import Any
 import aiohttp
 import msgspec
 
+from botmm_nautilus.venue.actions import CANNOT_MODIFY
+from botmm_nautilus.venue.actions import MISSING_ORDER
+from botmm_nautilus.venue.actions import batch_modify_action
+from botmm_nautilus.venue.actions import cancel_action
+from botmm_nautilus.venue.actions import cancel_by_cloid_action
+from botmm_nautilus.venue.actions import order_action
+from botmm_nautilus.venue.actions import response_statuses
+from botmm_nautilus.venue.errors import ExchangeActionError
 from botmm_nautilus.venue.signing import L1Signer
 
 from .constants import ADDRESS_BASE_BUDGET
-from .constants import CANNOT_MODIFY
 from .constants import INFO_WEIGHT_2
 from .constants import IP_WEIGHT_PER_MINUTE
-from .constants import MISSING_ORDER
-from .parsing import ExchangeActionError
-from .parsing import batch_modify_action
-from .parsing import cancel_action
-from .parsing import cancel_by_cloid_action
-from .parsing import order_action
-from .parsing import response_statuses
 
 
 class HLHttpError(Exception):

@@ -1,13 +1,13 @@
-"""Pure conversions between Hyperliquid wire JSON and Nautilus objects (no I/O, no state).
+"""Pure conversions of Hyperliquid messages into Nautilus objects (no I/O, no state).
 
-Everything takes the wire dicts of HYPERLIQUID_PROTOCOL.md and an instrument; numbers are parsed
-from strings with ``Decimal`` so nothing is rounded on the way in.
+The messages are decoded (and checked) by ``botmm_nautilus.venue.messages``; fills and orders
+arrive here as its typed structs, the smaller channels (``bbo``, ``candle``, ``activeAssetCtx``,
+``clearinghouseState``) as the JSON objects the venue sent. Numbers are parsed from the decimal
+strings with ``Decimal``, so nothing is rounded on the way in.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
 from decimal import Decimal
 
 from nautilus_trader.core.uuid import UUID4
@@ -20,7 +20,6 @@ from nautilus_trader.model.data import BarType
 from nautilus_trader.model.data import FundingRateUpdate
 from nautilus_trader.model.data import MarkPriceUpdate
 from nautilus_trader.model.data import QuoteTick
-from nautilus_trader.model.data import TradeTick
 from nautilus_trader.model.enums import AggressorSide
 from nautilus_trader.model.enums import BarAggregation
 from nautilus_trader.model.enums import LiquiditySide
@@ -35,8 +34,12 @@ from nautilus_trader.model.identifiers import TradeId
 from nautilus_trader.model.identifiers import VenueOrderId
 from nautilus_trader.model.objects import Money
 
+from botmm_nautilus.venue.messages import BUY
+from botmm_nautilus.venue.messages import Order
+from botmm_nautilus.venue.messages import UserFill
+from botmm_nautilus.venue.messages import is_rejected_status
+
 NS_PER_MS = 1_000_000
-_CLOID_RE = re.compile(r"^0x[0-9a-f]{32}$")
 
 _HL_STATUS = {
     "open": OrderStatus.ACCEPTED,
@@ -46,34 +49,14 @@ _HL_STATUS = {
 }
 
 
-# ------------------------------------------------------------------------------------ identifiers
-def is_cloid(text: str | None) -> bool:
-    return bool(text) and _CLOID_RE.match(text) is not None
-
-
-def cloid_for(client_order_id: str) -> str:
-    """Deterministic 16-byte cloid (``0x`` + 32 hex) of a ClientOrderId; a cloid maps to itself.
-
-    Orders recovered from the venue without a local id get the cloid itself as ClientOrderId, so
-    the mapping is stable across restarts.
-    """
-    text = str(client_order_id)
-    if is_cloid(text):
-        return text
-    return "0x" + hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
-
-
+# ------------------------------------------------------------------------------------ enums
 def side_of(hl_side: str) -> OrderSide:
-    return OrderSide.BUY if hl_side == "B" else OrderSide.SELL
+    return OrderSide.BUY if hl_side == BUY else OrderSide.SELL
 
 
 def aggressor_of(hl_side: str) -> AggressorSide:
-    """Hyperliquid trade side is the aggressor: ``B`` buyer lifted the ask, ``A`` seller hit the bid."""
-    if hl_side == "B":
-        return AggressorSide.BUYER
-    if hl_side == "A":
-        return AggressorSide.SELLER
-    return AggressorSide.NO_AGGRESSOR
+    """A trade's side is the aggressor's (``venue.messages``): ``B`` -> BUYER, ``A`` -> SELLER."""
+    return AggressorSide.BUYER if hl_side == BUY else AggressorSide.SELLER
 
 
 def tif_of(hl_tif: str | None) -> TimeInForce:
@@ -85,169 +68,12 @@ def hl_status_to_nautilus(status: str, filled: bool) -> OrderStatus:
         return OrderStatus.PARTIALLY_FILLED if filled else OrderStatus.ACCEPTED
     if status in _HL_STATUS:
         return _HL_STATUS[status]
-    if status.endswith("Rejected"):
+    if is_rejected_status(status):
         return OrderStatus.REJECTED
     return OrderStatus.CANCELED  # canceled, scheduledCancel, marginCanceled, ...
 
 
-# ------------------------------------------------------------------------------------ wire out
-def decimal_to_wire(value) -> str:
-    """Plain decimal string without exponent or trailing zeros (``"100000"``, ``"0.0015"``)."""
-    d = Decimal(str(value))
-    if d == d.to_integral_value():
-        return str(d.quantize(Decimal(1)))
-    return format(d.normalize(), "f")
-
-
-def order_wire(asset: int, is_buy: bool, px, sz, reduce_only: bool, tif: str, cloid: str | None) -> dict:
-    """Order wire in the exact key order ``a, b, p, s, r, t, c`` (signing hashes msgpack)."""
-    wire = {"a": asset, "b": is_buy, "p": decimal_to_wire(px), "s": decimal_to_wire(sz), "r": reduce_only,
-            "t": {"limit": {"tif": tif}}}
-    if cloid is not None:
-        wire["c"] = cloid
-    return wire
-
-
-def order_action(wires: list[dict]) -> dict:
-    return {"type": "order", "orders": wires, "grouping": "na"}
-
-
-def batch_modify_action(modifies: list[tuple[int | str, dict]]) -> dict:
-    return {"type": "batchModify", "modifies": [{"oid": oid, "order": w} for oid, w in modifies]}
-
-
-def cancel_action(cancels: list[tuple[int, int]]) -> dict:
-    return {"type": "cancel", "cancels": [{"a": a, "o": o} for a, o in cancels]}
-
-
-def cancel_by_cloid_action(cancels: list[tuple[int, str]]) -> dict:
-    return {"type": "cancelByCloid", "cancels": [{"asset": a, "cloid": c} for a, c in cancels]}
-
-
-def schedule_cancel_action(deadline_ms: int | None) -> dict:
-    action: dict = {"type": "scheduleCancel"}
-    if deadline_ms is not None:
-        action["time"] = int(deadline_ms)
-    return action
-
-
-# ------------------------------------------------------------------------------------ responses
-def response_statuses(resp) -> list:
-    """Per-item statuses of an ``order``/``cancel``/``batchModify`` response.
-
-    A whole-action error (``{"status":"err"}``) raises ``ExchangeActionError``.
-    """
-    if not isinstance(resp, dict) or resp.get("status") != "ok":
-        text = resp.get("response") if isinstance(resp, dict) else resp
-        raise ExchangeActionError(str(text))
-    inner = resp.get("response") or {}
-    data = inner.get("data") if isinstance(inner, dict) else None
-    if not data:
-        return []
-    return list(data.get("statuses") or [])
-
-
-class ExchangeActionError(Exception):
-    """The venue rejected a whole action (signature, nonce, rate limit, ...)."""
-
-
-def error_text(status) -> str | None:
-    if isinstance(status, dict) and "error" in status:
-        return str(status["error"])
-    return None
-
-
-def is_post_only_reject(text: str | None) -> bool:
-    return bool(text) and "Post only order would have immediately matched" in text
-
-
 # ------------------------------------------------------------------------------------ market data
-def book_levels(data: dict) -> tuple[dict[str, str], dict[str, str]]:
-    """l2Book ``levels`` -> (bids, asks) as ordered dicts px -> sz (best first)."""
-    levels = data.get("levels") or [[], []]
-    bids = {lv["px"]: lv["sz"] for lv in levels[0]}
-    asks = {lv["px"]: lv["sz"] for lv in levels[1]}
-    return bids, asks
-
-
-def decimal_text_to_ticks(text, decimals: int) -> int | None:
-    """``"110234.5"`` -> ``1102345`` at 1 decimal: exact integer parsing of a plain decimal string
-    (about 0.3 us; the generic float route costs ~4 us). None when it is not a plain decimal with
-    at most ``decimals`` significant decimals (then the caller falls back to the generic route)."""
-    if text.__class__ is not str:
-        return None
-    i = text.find(".")
-    if i < 0:
-        if not text.isdigit():
-            return None
-        return int(text) * 10**decimals
-    whole, frac = text[:i], text[i + 1:]
-    if len(frac) > decimals:
-        frac = frac.rstrip("0")
-        if len(frac) > decimals:
-            return None
-    if not (whole.isdigit() and (frac.isdigit() or not frac)):
-        return None
-    return int(whole + frac + "0" * (decimals - len(frac)))
-
-
-def book_level_ticks(levels: list, price_decimals: int, size_decimals: int,
-                     px_cache: dict | None = None, sz_cache: dict | None = None) -> list[tuple[int, int]] | None:
-    """l2Book levels of one side (``[{"px","sz","n"}, ...]``, best first) as ``(ticks, lots)``;
-    None if any price or size is not a plain decimal string on the instrument's grid.
-
-    ``px_cache`` / ``sz_cache``: text -> ticks memos kept by the caller per instrument (the same
-    prices and sizes come back message after message; a hit is a dict lookup). Cleared when
-    they grow past 8,192 entries."""
-    out = []
-    append = out.append
-    if px_cache is None:
-        px_cache = {}
-    if sz_cache is None:
-        sz_cache = {}
-    for lv in levels:
-        px = lv["px"]
-        t = px_cache.get(px)
-        if t is None:
-            t = decimal_text_to_ticks(px, price_decimals)
-            if t is None:
-                return None
-            if len(px_cache) >= 8192:
-                px_cache.clear()
-            px_cache[px] = t
-        sz = lv["sz"]
-        q = sz_cache.get(sz)
-        if q is None:
-            q = decimal_text_to_ticks(sz, size_decimals)
-            if q is None:
-                return None
-            if len(sz_cache) >= 8192:
-                sz_cache.clear()
-            sz_cache[sz] = q
-        append((t, q))
-    return out
-
-
-def is_crossed(bids: dict, asks: dict) -> bool:
-    if not bids or not asks:
-        return False
-    best_bid = max(Decimal(p) for p in bids)
-    best_ask = min(Decimal(p) for p in asks)
-    return best_bid >= best_ask
-
-
-def trade_tick(t: dict, instrument, ts_init: int) -> TradeTick:
-    return TradeTick(
-        instrument.id,
-        instrument.make_price(Decimal(t["px"])),
-        instrument.make_qty(Decimal(t["sz"])),
-        aggressor_of(t.get("side")),
-        TradeId(str(t["tid"])),
-        int(t["time"]) * NS_PER_MS,
-        ts_init,
-    )
-
-
 def quote_tick(data: dict, instrument, ts_init: int) -> QuoteTick | None:
     bbo = data.get("bbo") or [None, None]
     bid, ask = bbo[0], bbo[1]
@@ -312,7 +138,7 @@ def funding_rate(ctx: dict, instrument, ts: int) -> FundingRateUpdate | None:
 
 # ------------------------------------------------------------------------------------ reports
 def order_status_report(
-    o: dict,
+    o: Order,
     instrument,
     account_id: AccountId,
     client_order_id: ClientOrderId | None,
@@ -320,19 +146,19 @@ def order_status_report(
     status: str = "open",
     status_ts_ms: int | None = None,
 ) -> OrderStatusReport:
-    """From a ``frontendOpenOrders``/``openOrders`` entry (or the ``order`` of ``orderStatus``)."""
-    orig = Decimal(o.get("origSz") or o["sz"])
-    remaining = Decimal(o["sz"])
+    """From an open order (``openOrders``/``frontendOpenOrders``) or the order of ``orderStatus``."""
+    orig = Decimal(o.origSz or o.sz)
+    remaining = Decimal(o.sz)
     filled = orig - remaining if status == "open" else (orig if status == "filled" else orig - remaining)
-    ts_acc = int(o.get("timestamp", 0)) * NS_PER_MS
+    ts_acc = o.timestamp * NS_PER_MS
     ts_last = int(status_ts_ms) * NS_PER_MS if status_ts_ms else ts_acc
     return OrderStatusReport(
         account_id=account_id,
         instrument_id=instrument.id,
-        venue_order_id=VenueOrderId(str(o["oid"])),
-        order_side=side_of(o["side"]),
+        venue_order_id=VenueOrderId(str(o.oid)),
+        order_side=side_of(o.side),
         order_type=OrderType.LIMIT,
-        time_in_force=tif_of(o.get("tif")),
+        time_in_force=tif_of(o.tif),
         order_status=hl_status_to_nautilus(status, filled > 0),
         quantity=instrument.make_qty(orig),
         filled_qty=instrument.make_qty(filled),
@@ -341,14 +167,18 @@ def order_status_report(
         ts_last=ts_last,
         ts_init=ts_init,
         client_order_id=client_order_id,
-        price=instrument.make_price(Decimal(o["limitPx"])),
-        post_only=o.get("tif") == "Alo",
-        reduce_only=bool(o.get("reduceOnly", False)),
+        price=instrument.make_price(Decimal(o.limitPx)),
+        post_only=o.tif == "Alo",
+        reduce_only=o.reduceOnly,
     )
 
 
+def liquidity_side(f: UserFill) -> LiquiditySide:
+    return LiquiditySide.TAKER if f.crossed else LiquiditySide.MAKER
+
+
 def fill_report(
-    f: dict,
+    f: UserFill,
     instrument,
     account_id: AccountId,
     client_order_id: ClientOrderId | None,
@@ -357,15 +187,15 @@ def fill_report(
     return FillReport(
         account_id=account_id,
         instrument_id=instrument.id,
-        venue_order_id=VenueOrderId(str(f["oid"])),
-        trade_id=TradeId(str(f["tid"])),
-        order_side=side_of(f["side"]),
-        last_qty=instrument.make_qty(Decimal(f["sz"])),
-        last_px=instrument.make_price(Decimal(f["px"])),
-        commission=Money(Decimal(f.get("fee", "0")), USDC),
-        liquidity_side=LiquiditySide.TAKER if f.get("crossed") else LiquiditySide.MAKER,
+        venue_order_id=VenueOrderId(str(f.oid)),
+        trade_id=TradeId(str(f.tid)),
+        order_side=side_of(f.side),
+        last_qty=instrument.make_qty(Decimal(f.sz)),
+        last_px=instrument.make_price(Decimal(f.px)),
+        commission=Money(Decimal(f.fee), USDC),
+        liquidity_side=liquidity_side(f),
         report_id=UUID4(),
-        ts_event=int(f["time"]) * NS_PER_MS,
+        ts_event=f.time * NS_PER_MS,
         ts_init=ts_init,
         client_order_id=client_order_id,
     )

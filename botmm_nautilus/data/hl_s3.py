@@ -8,7 +8,9 @@ LZ4 frame of JSON lines, one full book snapshot per line::
                                            "levels": [[{"px": "42727.0", "sz": "0.02265", "n": 1}, ...],
                                                       [... asks ...]]}}}
 
-``raw.data.time`` (exchange ms) becomes ``ts_event``; the top-level ``time`` (the archiver's UTC
+``raw.data`` is an ``l2Book`` message, decoded by ``botmm_nautilus.venue.messages`` (prices and
+sizes straight to integer ticks and lots on the instrument's grid). ``raw.data.time`` (exchange ms)
+becomes ``ts_event``; the top-level ``time`` (the archiver's UTC
 receive time, nanosecond ISO text) becomes ``ts_init`` (made non-decreasing). Coin and date come
 from the content, not the file name. Files may hold different coins; each coin's files are
 processed in time order through one ``SnapshotDiffer``, so consecutive hours continue as
@@ -40,16 +42,19 @@ from botmm_nautilus.adapters.hyperliquid import make_perpetual
 from botmm_nautilus.data._common import DEFAULT_BATCH_SIZE
 from botmm_nautilus.data._common import NANOS_PER_MILLI
 from botmm_nautilus.data._common import NANOS_PER_SECOND
-from botmm_nautilus.data._common import CatalogBatcher
 from botmm_nautilus.data._common import as_path_list
-from botmm_nautilus.data._common import progress_bar
-from botmm_nautilus.data.catalog_io import StagedCatalogWriter
+from botmm_nautilus.data.hl_import import BookStream
+from botmm_nautilus.data.hl_import import coin_sz_decimals
+from botmm_nautilus.data.hl_import import import_session
+from botmm_nautilus.data.hl_import import read_with_progress
 from botmm_nautilus.data.summary import ImportSummary
 from botmm_nautilus.engine.book_diff import DEFAULT_GAP_THRESHOLD_NS
-from botmm_nautilus.engine.book_diff import SnapshotDiffer
-from botmm_nautilus.engine.ticks import value_to_ticks
 from botmm_nautilus.errors import DataImportError
-from botmm_nautilus.venue import rules as hl_rules
+from botmm_nautilus.venue.errors import MalformedMessage
+from botmm_nautilus.venue.messages import TickGrid
+from botmm_nautilus.venue.messages import decode_l2book
+from botmm_nautilus.venue.messages import l2book_coin_time
+from botmm_nautilus.venue.rules import PERP_MAX_PRICE_DECIMALS
 
 READ_BYTES = 1 << 20
 # Sizes sampled from a coin's first file to infer szDecimals when the coin is not in the table.
@@ -127,8 +132,8 @@ class _Line(msgspec.Struct):
 _decode_line = msgspec.json.Decoder(_Line).decode
 
 
-def _parse_snapshot(path: Path, line_no: int, line: bytes, time_cache: dict):
-    """``(coin, ts_event_ns, ts_init_ns or None, bids, asks)`` of one archive line."""
+def _read_line(path: Path, line_no: int, line: bytes, time_cache: dict):
+    """``(l2Book message, ts_init ns or None)`` of one archive line."""
     try:
         rec = _decode_line(line)
     except msgspec.DecodeError as exc:
@@ -139,20 +144,6 @@ def _parse_snapshot(path: Path, line_no: int, line: bytes, time_cache: dict):
             path, f"channel is {raw.get('channel')!r}, expected 'l2Book' (only book files are supported)",
             row=line_no, row_label="line", field="raw.channel",
         )
-    data = raw.get("data")
-    if not isinstance(data, dict):
-        raise DataImportError(path, "raw.data is missing", row=line_no, row_label="line", field="raw.data")
-    coin, exchange_ms, levels = data.get("coin"), data.get("time"), data.get("levels")
-    if not isinstance(coin, str) or not coin:
-        raise DataImportError(path, "raw.data.coin is missing", row=line_no, row_label="line", field="raw.data.coin")
-    if not isinstance(exchange_ms, int):
-        raise DataImportError(
-            path, f"raw.data.time is {exchange_ms!r}, expected epoch milliseconds", row=line_no, row_label="line", field="raw.data.time",
-        )
-    if not (isinstance(levels, list) and len(levels) == 2 and all(isinstance(side, list) for side in levels)):
-        raise DataImportError(
-            path, "raw.data.levels must be [bids, asks]", row=line_no, row_label="line", field="raw.data.levels",
-        )
     ts_init = None
     if rec.time is not None:
         try:
@@ -161,32 +152,12 @@ def _parse_snapshot(path: Path, line_no: int, line: bytes, time_cache: dict):
             raise DataImportError(
                 path, f"time {rec.time!r} is not an ISO UTC time", row=line_no, row_label="line", field="time",
             ) from exc
-    return coin.upper(), exchange_ms * NANOS_PER_MILLI, ts_init, levels[0], levels[1]
+    return raw.get("data"), ts_init
 
 
-def _levels_to_ticks(path, line_no, side_name, levels, price_decimals, size_decimals, instrument_id):
-    out = []
-    for i, level in enumerate(levels):
-        try:
-            px, sz = level["px"], level["sz"]
-        except (TypeError, KeyError) as exc:
-            raise DataImportError(
-                path, f"{side_name} level {i} must be {{'px', 'sz', 'n'}}, got {level!r}", row=line_no, row_label="line",
-            ) from exc
-        ticks = value_to_ticks(px, price_decimals)
-        lots = value_to_ticks(sz, size_decimals)
-        if ticks is None or lots is None:
-            what, value, decimals = ("px", px, price_decimals) if ticks is None else ("sz", sz, size_decimals)
-            raise DataImportError(
-                path,
-                f"{side_name} level {i} {what} {value!r} is not a number with at most {decimals} decimals "
-                f"(precision of {instrument_id})",
-                row=line_no,
-                row_label="line",
-                field=what,
-            )
-        out.append((ticks, lots))
-    return out
+def _bad_message(path: Path, line_no: int, exc: MalformedMessage, context: str = "") -> DataImportError:
+    field = "raw.data" + (f".{exc.field}" if exc.field else "")
+    return DataImportError(path, f"{field}: {exc.reason}{context}", row=line_no, row_label="line", field=field)
 
 
 def _peek(path: Path) -> tuple[str, int]:
@@ -195,8 +166,12 @@ def _peek(path: Path) -> tuple[str, int]:
     try:
         for line_no, line in iter_lz4_lines(path):
             if line.strip():
-                coin, ts_event, _, _, _ = _parse_snapshot(path, line_no, line, time_cache)
-                return coin, ts_event
+                data, _ = _read_line(path, line_no, line, time_cache)
+                try:
+                    coin, time_ms = l2book_coin_time(data)
+                except MalformedMessage as exc:
+                    raise _bad_message(path, line_no, exc) from None
+                return coin.upper(), time_ms * NANOS_PER_MILLI
     except _Truncated as exc:
         raise DataImportError(
             path, f"no complete line: {exc.reason}", row=exc.complete_lines + 1, row_label="line",
@@ -204,23 +179,25 @@ def _peek(path: Path) -> tuple[str, int]:
     raise DataImportError(path, "the file holds no book snapshot", row=1, row_label="line")
 
 
-def _sz_decimals(coin: str, path: Path, summary: ImportSummary) -> int:
-    if coin in hl_rules.KNOWN_SZ_DECIMALS:
-        return hl_rules.KNOWN_SZ_DECIMALS[coin]
-    sizes = []
+def _sample_sizes(path: Path) -> list[str]:
+    """The level sizes of a file's first ``SZ_SAMPLE_LINES`` lines (as sent), to infer szDecimals."""
+    sizes: list[str] = []
+    any_grid = TickGrid(PERP_MAX_PRICE_DECIMALS, PERP_MAX_PRICE_DECIMALS)  # every valid book fits
     time_cache: dict = {}
     try:
         for line_no, line in iter_lz4_lines(path):
             if line.strip():
-                _, _, _, bids, asks = _parse_snapshot(path, line_no, line, time_cache)
-                sizes.extend(level["sz"] for level in bids + asks if isinstance(level, dict) and "sz" in level)
+                data, _ = _read_line(path, line_no, line, time_cache)
+                try:
+                    decode_l2book(data, any_grid)
+                except MalformedMessage as exc:
+                    raise _bad_message(path, line_no, exc) from None
+                sizes.extend(level["sz"] for side in data["levels"] for level in side)
             if line_no >= SZ_SAMPLE_LINES:
                 break
     except _Truncated:
         pass
-    sz_decimals = hl_rules.infer_sz_decimals(sizes)
-    summary.notes.append(f"{coin}: szDecimals not in the known table; inferred {sz_decimals} from {len(sizes)} sizes")
-    return sz_decimals
+    return sizes
 
 
 def import_hyperliquid_s3(
@@ -238,80 +215,48 @@ def import_hyperliquid_s3(
     Strict by default: a truncated or malformed file raises ``DataImportError`` (file and line)
     and nothing is written. ``allow_truncated`` keeps the complete lines of a cut-off file.
     """
-    started = time.perf_counter()
     paths = as_path_list(files)
-    summary = ImportSummary(source=", ".join(str(p) for p in paths), catalog_path=str(catalog_path))
-    by_coin: dict[str, list[tuple[int, Path]]] = {}
-    for path in paths:
-        coin, first_ts = _peek(path)
-        by_coin.setdefault(coin, []).append((first_ts, path))
     gap_threshold_ns = int(gap_threshold_s * NANOS_PER_SECOND)
-    with StagedCatalogWriter(catalog_path, replace=replace) as writer:
+    with import_session(", ".join(str(p) for p in paths), catalog_path, replace) as (summary, writer):
+        by_coin: dict[str, list[tuple[int, Path]]] = {}
+        for path in paths:
+            coin, first_ts = _peek(path)
+            by_coin.setdefault(coin, []).append((first_ts, path))
         for coin in sorted(by_coin):
             coin_files = [p for _, p in sorted(by_coin[coin], key=lambda item: (item[0], str(item[1])))]
-            instrument = make_perpetual(coin, _sz_decimals(coin, coin_files[0], summary))
+            first_file = coin_files[0]
+            instrument = make_perpetual(coin, coin_sz_decimals(coin, lambda f=first_file: _sample_sizes(f), summary))
             writer.write([instrument])
-            differ = SnapshotDiffer(instrument, gap_threshold_ns=gap_threshold_ns)
-            batcher = CatalogBatcher(writer, batch_size)
-            ts_floor = 0
-            clamped = 0
+            stream = BookStream(writer, instrument, gap_threshold_ns, batch_size)
             for path in coin_files:
-                ts_floor, file_clamped = _import_file(
-                    path, coin, differ, batcher, summary, ts_floor, allow_truncated, progress,
-                )
-                clamped += file_clamped
-            batcher.flush()
-            counts = summary.counts(instrument.id)
-            counts.snapshots += differ.snapshots
-            counts.deltas += batcher.written
-            counts.book_messages += differ.messages
-            counts.resyncs += differ.resyncs
-            if batcher.written:
-                counts.observe(batcher.first_ts_init, batcher.last_ts_init)
-            if differ.gaps:
-                summary.notes.append(
-                    f"{coin}: {differ.gaps} gap(s) longer than {gap_threshold_s:g}s between snapshots; "
-                    "the book was re-sent as CLEAR + snapshot after each",
-                )
-            if clamped:
-                summary.notes.append(f"{coin}: {clamped} lines had a receive time going backwards; ts_init clamped")
-        report = writer.commit()
-    summary.files_added = report.files_added
-    summary.files_replaced = report.files_replaced
-    summary.elapsed_s = time.perf_counter() - started
+                _import_file(path, coin, stream, summary, allow_truncated, progress)
+            stream.finish(summary, coin, "lines")
     return summary
 
 
-def _import_file(path, coin, differ, batcher, summary, ts_floor, allow_truncated, progress) -> tuple[int, int]:
-    """Diff one file's snapshots into ``batcher``; returns the new ts_init floor and clamp count."""
-    enc = differ.encoder
-    pp, sp = enc.price_precision, enc.size_precision
-    instrument_id = enc.instrument_id
+def _import_file(path, coin, stream: BookStream, summary, allow_truncated, progress) -> None:
+    """Diff one file's snapshots into ``stream``."""
+    enc = stream.differ.encoder
+    grid = TickGrid(enc.price_precision, enc.size_precision)
+    precision = f" (precision of {enc.instrument_id})"
     time_cache: dict = {}
-    clamped = 0
-    bar = progress_bar(f"{path.name}", " lines", progress)
     try:
-        for line_no, line in iter_lz4_lines(path):
+        for line_no, line in read_with_progress(iter_lz4_lines(path), path.name, " lines", progress):
             if not line.strip():
                 continue
-            line_coin, ts_event, ts_init, bids, asks = _parse_snapshot(path, line_no, line, time_cache)
-            if line_coin != coin:
+            data, ts_init = _read_line(path, line_no, line, time_cache)
+            try:
+                book = decode_l2book(data, grid)
+            except MalformedMessage as exc:
+                raise _bad_message(path, line_no, exc, precision if exc.field.endswith(("px", "sz")) else "") from None
+            if book.coin.upper() != coin:
                 raise DataImportError(
-                    path, f"coin {line_coin!r} in a file of {coin!r} (one coin per file)", row=line_no, row_label="line",
-                    field="raw.data.coin",
+                    path, f"coin {book.coin.upper()!r} in a file of {coin!r} (one coin per file)", row=line_no,
+                    row_label="line", field="raw.data.coin",
                 )
-            if ts_init is None:
-                ts_init = ts_event
-            if ts_init < ts_floor:
-                ts_init = ts_floor
-                clamped += 1
-            ts_floor = ts_init
-            bid_levels = _levels_to_ticks(path, line_no, "bid", bids, pp, sp, instrument_id)
-            ask_levels = _levels_to_ticks(path, line_no, "ask", asks, pp, sp, instrument_id)
-            batcher.extend(
-                differ.diff_ticks(bid_levels, ask_levels, ts_event, ts_init, file=path, row=line_no, row_label="line"),
-            )
-            bar.update(1)
+            ts_event = book.time * NANOS_PER_MILLI
+            ts_init = stream.clamp(ts_event if ts_init is None else ts_init)
+            stream.add(book.bids, book.asks, ts_event, ts_init, file=path, row=line_no, row_label="line")
     except _Truncated as exc:
         if not allow_truncated:
             raise DataImportError(
@@ -325,6 +270,3 @@ def _import_file(path, coin, differ, batcher, summary, ts_floor, allow_truncated
         summary.notes.append(
             f"{path.name}: {exc.reason}; kept the {exc.complete_lines} complete lines (allow_truncated)",
         )
-    finally:
-        bar.close()
-    return ts_floor, clamped

@@ -7,8 +7,9 @@ Recording layout (one folder, any date, any coins), e.g. ``ws_2025-09-04/``:
   ``bid_price_i, bid_size_i, ask_price_i, ask_size_i`` for i = 0..N-1, best level first. Rows of
   a book with fewer than N levels leave the deeper cells empty.
 * ``trades_{COIN}.csv.gz``: ``timestamp`` (local s), ``price``, ``size``, ``side``,
-  ``trade_id``, ``exchange_timestamp`` (ms). ``side`` is the aggressor: ``buy``/``B`` = a buyer
-  lifted the ask (``AggressorSide.BUYER``), ``sell``/``A`` = a seller hit the bid (``SELLER``).
+  ``trade_id``, ``exchange_timestamp`` (ms). ``side`` is the aggressor (the wire's trade side,
+  ``botmm_nautilus.venue.messages``): ``buy``/``B`` = a buyer lifted the ask
+  (``AggressorSide.BUYER``), ``sell``/``A`` = a seller hit the bid (``SELLER``).
 * ``prices_{COIN}.csv.gz`` (best bid/ask) is derived from the book and is not imported.
 
 What is written, per coin: the instrument (``make_perpetual(coin, szDecimals)``), the book as
@@ -28,14 +29,15 @@ exchange time are dropped. A reconnect re-sends recent trades; duplicates are dr
 
 Streaming: the CSVs are read in chunks of ``CSV_CHUNK_ROWS`` rows and deltas/trades are written
 in batches of ``batch_size``; memory stays flat for recordings of any length. The whole import is
-all-or-nothing (``StagedCatalogWriter``).
+all-or-nothing (``StagedCatalogWriter``). Prices and sizes are read as numbers (whole columns at
+a time) and put on the instrument's grid with ``engine.ticks.to_ticks``, which refuses a value
+that is not a whole number of ticks or lots.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import time
 from pathlib import Path
 
 import numpy as np
@@ -53,26 +55,22 @@ from botmm_nautilus.data._common import epoch_to_ns
 from botmm_nautilus.data._common import first_bad
 from botmm_nautilus.data._common import iter_csv_chunks
 from botmm_nautilus.data._common import numeric_column
-from botmm_nautilus.data._common import progress_bar
 from botmm_nautilus.data._common import require_columns
-from botmm_nautilus.data.catalog_io import StagedCatalogWriter
+from botmm_nautilus.data.hl_import import BookStream
+from botmm_nautilus.data.hl_import import coin_sz_decimals
+from botmm_nautilus.data.hl_import import import_session
+from botmm_nautilus.data.hl_import import read_with_progress
 from botmm_nautilus.data.summary import ImportSummary
 from botmm_nautilus.engine.book_diff import DEFAULT_GAP_THRESHOLD_NS
-from botmm_nautilus.engine.book_diff import SnapshotDiffer
 from botmm_nautilus.engine.ticks import to_ticks
 from botmm_nautilus.errors import DataImportError
-from botmm_nautilus.venue import rules as hl_rules
+from botmm_nautilus.venue.messages import SIDE_SPELLINGS
 
 BOOK_FILE_RE = re.compile(r"^orderbooks_(?P<coin>[A-Za-z0-9]+)\.csv(\.gz)?$")
 TRADES_FILE_RE = re.compile(r"^trades_(?P<coin>[A-Za-z0-9]+)\.csv(\.gz)?$")
 
-# Hyperliquid trade side spellings -> aggressor (the side is the taker's side).
-AGGRESSOR_BY_SIDE = {
-    "buy": AggressorSide.BUYER,
-    "b": AggressorSide.BUYER,
-    "sell": AggressorSide.SELLER,
-    "a": AggressorSide.SELLER,
-}
+# trade side text (lower-cased) -> aggressor: the side of a Hyperliquid trade is the taker's
+_AGGRESSOR_BY_SIDE = {text: AggressorSide.BUYER if is_buy else AggressorSide.SELLER for text, is_buy in SIDE_SPELLINGS.items()}
 
 # How long (exchange time) a trade id is remembered for de-duplication.
 TRADE_DEDUPE_HORIZON_NS = 24 * 3600 * NANOS_PER_SECOND
@@ -108,15 +106,13 @@ def import_hyperliquid_ws(
     ``CatalogConflictError`` when the catalog already holds overlapping data and ``replace`` is
     false.
     """
-    started = time.perf_counter()
     folder = Path(directory)
     if not folder.is_dir():
         raise DataImportError(folder, f"recording folder not found: {folder}")
     found = discover_recordings(folder)
     selected = _select_coins(folder, found, coins)
-    summary = ImportSummary(source=str(folder), catalog_path=str(catalog_path))
     gap_threshold_ns = int(gap_threshold_s * NANOS_PER_SECOND)
-    with StagedCatalogWriter(catalog_path, replace=replace) as writer:
+    with import_session(str(folder), catalog_path, replace) as (summary, writer):
         for coin in selected:
             files = found[coin]
             instrument, first_book_exchange_ns = _import_book(
@@ -128,10 +124,6 @@ def import_hyperliquid_ws(
                 )
             else:
                 summary.notes.append(f"{coin}: no trades file (trades_{coin}.csv.gz); book only")
-        report = writer.commit()
-    summary.files_added = report.files_added
-    summary.files_replaced = report.files_replaced
-    summary.elapsed_s = time.perf_counter() - started
     return summary
 
 
@@ -175,21 +167,14 @@ def _level_count(path: Path, columns) -> int:
     return n_levels
 
 
-def _sz_decimals(coin: str, first_chunk, n_levels: int, path: Path, summary: ImportSummary) -> int:
-    if coin in hl_rules.KNOWN_SZ_DECIMALS:
-        return hl_rules.KNOWN_SZ_DECIMALS[coin]
+def _book_sizes(first_chunk, n_levels: int, path: Path) -> list[float]:
+    """The distinct book sizes of the first chunk (to infer szDecimals)."""
     sizes = []
     for i in range(n_levels):
         for side in ("bid", "ask"):
-            col = f"{side}_size_{i}"
-            sizes.append(numeric_column(first_chunk, col, path, 1, allow_missing=True))
+            sizes.append(numeric_column(first_chunk, f"{side}_size_{i}", path, 1, allow_missing=True))
     values = np.unique(np.concatenate(sizes))
-    values = values[np.isfinite(values)]
-    sz_decimals = hl_rules.infer_sz_decimals(values.tolist())
-    summary.notes.append(
-        f"{coin}: szDecimals not in the known table; inferred {sz_decimals} from {values.size} distinct book sizes",
-    )
-    return sz_decimals
+    return values[np.isfinite(values)].tolist()
 
 
 def _side_levels(frame, side: str, n_levels: int, path: Path, first_row: int, price_decimals: int, size_decimals: int, instrument_id):
@@ -233,61 +218,38 @@ def _side_levels(frame, side: str, n_levels: int, path: Path, first_row: int, pr
 def _import_book(coin, path, writer, summary, progress, gap_threshold_ns, batch_size):
     """Diff and write the book of one coin; returns the instrument and the first snapshot's
     exchange time (ns)."""
-    differ = None
-    batcher = CatalogBatcher(writer, batch_size)
-    ts_floor = None
-    clamped_total = 0
+    stream = None
     first_exchange_ns = None
     n_levels = 0
-    bar = progress_bar(f"{coin} book", " rows", progress)
-    try:
-        for first_row, frame in iter_csv_chunks(path):
-            if differ is None:
-                n_levels = _level_count(path, frame.columns)
-                instrument = make_perpetual(coin, _sz_decimals(coin, frame, n_levels, path, summary))
-                writer.write([instrument])
-                differ = SnapshotDiffer(instrument, gap_threshold_ns=gap_threshold_ns)
-            instrument_id = differ.instrument.id
-            pp = differ.encoder.price_precision
-            sp = differ.encoder.size_precision
-            ts_init, clamped = clamp_monotonic(epoch_to_ns(numeric_column(frame, "timestamp", path, first_row)), ts_floor)
-            clamped_total += clamped
-            ts_floor = int(ts_init[-1]) if ts_init.size else ts_floor
-            ts_event = epoch_to_ns(numeric_column(frame, "exchange_timestamp", path, first_row))
-            if first_exchange_ns is None and ts_event.size:
-                first_exchange_ns = int(ts_event[0])
-            bid_t, bid_l, bid_n = _side_levels(frame, "bid", n_levels, path, first_row, pp, sp, instrument_id)
-            ask_t, ask_l, ask_n = _side_levels(frame, "ask", n_levels, path, first_row, pp, sp, instrument_id)
-            bid_t, bid_l, ask_t, ask_l = bid_t.tolist(), bid_l.tolist(), ask_t.tolist(), ask_l.tolist()
-            bid_n, ask_n = bid_n.tolist(), ask_n.tolist()
-            ts_init_list, ts_event_list = ts_init.tolist(), ts_event.tolist()
-            diff_ticks = differ.diff_ticks
-            extend = batcher.extend
-            for r in range(len(frame)):
-                kb, ka = bid_n[r], ask_n[r]
-                bids = list(zip(bid_t[r][:kb], bid_l[r][:kb]))
-                asks = list(zip(ask_t[r][:ka], ask_l[r][:ka]))
-                extend(diff_ticks(bids, asks, ts_event_list[r], ts_init_list[r], file=path, row=first_row + r))
-            bar.update(len(frame))
-    finally:
-        bar.close()
-    if differ is None or differ.snapshots == 0:
+    for first_row, frame in read_with_progress(iter_csv_chunks(path), f"{coin} book", " rows", progress,
+                                               size=lambda chunk: len(chunk[1])):
+        if stream is None:
+            n_levels = _level_count(path, frame.columns)
+            sz_decimals = coin_sz_decimals(coin, lambda f=frame, n=n_levels: _book_sizes(f, n, path), summary)
+            instrument = make_perpetual(coin, sz_decimals)
+            writer.write([instrument])
+            stream = BookStream(writer, instrument, gap_threshold_ns, batch_size)
+        enc = stream.differ.encoder
+        instrument_id, pp, sp = enc.instrument_id, enc.price_precision, enc.size_precision
+        ts_init = stream.clamp_array(epoch_to_ns(numeric_column(frame, "timestamp", path, first_row)))
+        ts_event = epoch_to_ns(numeric_column(frame, "exchange_timestamp", path, first_row))
+        if first_exchange_ns is None and ts_event.size:
+            first_exchange_ns = int(ts_event[0])
+        bid_t, bid_l, bid_n = _side_levels(frame, "bid", n_levels, path, first_row, pp, sp, instrument_id)
+        ask_t, ask_l, ask_n = _side_levels(frame, "ask", n_levels, path, first_row, pp, sp, instrument_id)
+        bid_t, bid_l, ask_t, ask_l = bid_t.tolist(), bid_l.tolist(), ask_t.tolist(), ask_l.tolist()
+        bid_n, ask_n = bid_n.tolist(), ask_n.tolist()
+        ts_init_list, ts_event_list = ts_init.tolist(), ts_event.tolist()
+        add = stream.add
+        for r in range(len(frame)):
+            kb, ka = bid_n[r], ask_n[r]
+            bids = list(zip(bid_t[r][:kb], bid_l[r][:kb]))
+            asks = list(zip(ask_t[r][:ka], ask_l[r][:ka]))
+            add(bids, asks, ts_event_list[r], ts_init_list[r], file=path, row=first_row + r)
+    if stream is None or stream.differ.snapshots == 0:
         raise DataImportError(path, "no book snapshots (the file has a header but no rows)", row=1)
-    batcher.flush()
-    counts = summary.counts(differ.instrument.id)
-    counts.snapshots += differ.snapshots
-    counts.deltas += batcher.written
-    counts.book_messages += differ.messages
-    counts.resyncs += differ.resyncs
-    counts.observe(batcher.first_ts_init, batcher.last_ts_init)
-    if differ.gaps:
-        summary.notes.append(
-            f"{coin}: {differ.gaps} recording gap(s) longer than {gap_threshold_ns / NANOS_PER_SECOND:g}s; "
-            "the book was re-sent as CLEAR + snapshot after each",
-        )
-    if clamped_total:
-        summary.notes.append(f"{coin}: {clamped_total} book rows had a local timestamp going backwards; ts_init clamped")
-    return differ.instrument, first_exchange_ns
+    stream.finish(summary, coin, "book rows")
+    return stream.differ.instrument, first_exchange_ns
 
 
 def _import_trades(coin, instrument, path, writer, summary, progress, first_book_exchange_ns: int, batch_size) -> None:
@@ -303,78 +265,74 @@ def _import_trades(coin, instrument, path, writer, summary, progress, first_book
     duplicates = 0
     seen: dict[str, int] = {}  # trade_id -> exchange time (ns)
     newest_exchange_ns = 0
-    bar = progress_bar(f"{coin} trades", " rows", progress)
-    try:
-        for first_row, frame in iter_csv_chunks(path, dtype={"trade_id": str, "side": str}):
-            if not header_checked:
-                require_columns(path, frame.columns, TRADE_COLUMNS)
-                header_checked = True
-            n = len(frame)
-            ts_init, clamped = clamp_monotonic(epoch_to_ns(numeric_column(frame, "timestamp", path, first_row)), ts_floor)
-            clamped_total += clamped
-            ts_floor = int(ts_init[-1]) if n else ts_floor
-            ts_event = epoch_to_ns(numeric_column(frame, "exchange_timestamp", path, first_row))
-            prices = numeric_column(frame, "price", path, first_row)
-            sizes = numeric_column(frame, "size", path, first_row)
-            price_ticks, bad_price = to_ticks(prices, pp)
-            size_lots, bad_size = to_ticks(sizes, sp)
-            for column, bad, values, ticks, decimals in (
-                ("price", bad_price, prices, price_ticks, pp),
-                ("size", bad_size, sizes, size_lots, sp),
-            ):
-                pos = first_bad(bad | (ticks <= 0))
-                if pos is not None:
-                    raise DataImportError(
-                        path,
-                        f"column '{column}' value {float(values[pos])!r} is not a positive multiple of 1e-{decimals} "
-                        f"(the {column} precision of {instrument_id})",
-                        row=first_row + pos,
-                        field=column,
-                    )
-            sides = frame["side"].tolist()
-            trade_ids = frame["trade_id"].tolist()
-            keep = (ts_event >= first_book_exchange_ns).tolist()
-            ts_init_l, ts_event_l = ts_init.tolist(), ts_event.tolist()
-            price_l, size_l = price_ticks.tolist(), size_lots.tolist()
-            out = []
-            for r in range(n):
-                aggressor = AGGRESSOR_BY_SIDE.get(str(sides[r]).strip().lower())
-                if aggressor is None:
-                    raise DataImportError(
-                        path, f"column 'side' is {sides[r]!r}; expected buy/sell (or B/A)", row=first_row + r, field="side",
-                    )
-                trade_id = trade_ids[r]
-                if not isinstance(trade_id, str) or not trade_id.strip():
-                    raise DataImportError(path, "column 'trade_id' is empty", row=first_row + r, field="trade_id")
-                if not keep[r]:
-                    before_start += 1
-                    continue
-                if trade_id in seen:
-                    duplicates += 1
-                    continue
-                exchange_ns = ts_event_l[r]
-                seen[trade_id] = exchange_ns
-                newest_exchange_ns = max(newest_exchange_ns, exchange_ns)
-                out.append(
-                    TradeTick.from_raw(
-                        instrument_id,
-                        price_l[r] * raw_per_tick,
-                        pp,
-                        size_l[r] * raw_per_lot,
-                        sp,
-                        aggressor,
-                        TradeId(trade_id.strip()),
-                        exchange_ns,
-                        ts_init_l[r],
-                    ),
+    chunks = iter_csv_chunks(path, dtype={"trade_id": str, "side": str})
+    for first_row, frame in read_with_progress(chunks, f"{coin} trades", " rows", progress, size=lambda chunk: len(chunk[1])):
+        if not header_checked:
+            require_columns(path, frame.columns, TRADE_COLUMNS)
+            header_checked = True
+        n = len(frame)
+        ts_init, clamped = clamp_monotonic(epoch_to_ns(numeric_column(frame, "timestamp", path, first_row)), ts_floor)
+        clamped_total += clamped
+        ts_floor = int(ts_init[-1]) if n else ts_floor
+        ts_event = epoch_to_ns(numeric_column(frame, "exchange_timestamp", path, first_row))
+        prices = numeric_column(frame, "price", path, first_row)
+        sizes = numeric_column(frame, "size", path, first_row)
+        price_ticks, bad_price = to_ticks(prices, pp)
+        size_lots, bad_size = to_ticks(sizes, sp)
+        for column, bad, values, ticks, decimals in (
+            ("price", bad_price, prices, price_ticks, pp),
+            ("size", bad_size, sizes, size_lots, sp),
+        ):
+            pos = first_bad(bad | (ticks <= 0))
+            if pos is not None:
+                raise DataImportError(
+                    path,
+                    f"column '{column}' value {float(values[pos])!r} is not a positive multiple of 1e-{decimals} "
+                    f"(the {column} precision of {instrument_id})",
+                    row=first_row + pos,
+                    field=column,
                 )
-            batcher.extend(out)
-            if len(seen) > 1_000_000:
-                horizon = newest_exchange_ns - TRADE_DEDUPE_HORIZON_NS
-                seen = {k: v for k, v in seen.items() if v >= horizon}
-            bar.update(n)
-    finally:
-        bar.close()
+        sides = frame["side"].tolist()
+        trade_ids = frame["trade_id"].tolist()
+        keep = (ts_event >= first_book_exchange_ns).tolist()
+        ts_init_l, ts_event_l = ts_init.tolist(), ts_event.tolist()
+        price_l, size_l = price_ticks.tolist(), size_lots.tolist()
+        out = []
+        for r in range(n):
+            aggressor = _AGGRESSOR_BY_SIDE.get(str(sides[r]).strip().lower())
+            if aggressor is None:
+                raise DataImportError(
+                    path, f"column 'side' is {sides[r]!r}; expected buy/sell (or B/A)", row=first_row + r, field="side",
+                )
+            trade_id = trade_ids[r]
+            if not isinstance(trade_id, str) or not trade_id.strip():
+                raise DataImportError(path, "column 'trade_id' is empty", row=first_row + r, field="trade_id")
+            if not keep[r]:
+                before_start += 1
+                continue
+            if trade_id in seen:
+                duplicates += 1
+                continue
+            exchange_ns = ts_event_l[r]
+            seen[trade_id] = exchange_ns
+            newest_exchange_ns = max(newest_exchange_ns, exchange_ns)
+            out.append(
+                TradeTick.from_raw(
+                    instrument_id,
+                    price_l[r] * raw_per_tick,
+                    pp,
+                    size_l[r] * raw_per_lot,
+                    sp,
+                    aggressor,
+                    TradeId(trade_id.strip()),
+                    exchange_ns,
+                    ts_init_l[r],
+                ),
+            )
+        batcher.extend(out)
+        if len(seen) > 1_000_000:
+            horizon = newest_exchange_ns - TRADE_DEDUPE_HORIZON_NS
+            seen = {k: v for k, v in seen.items() if v >= horizon}
     batcher.flush()
     counts = summary.counts(instrument_id)
     counts.trades += batcher.written

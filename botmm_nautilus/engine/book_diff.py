@@ -3,7 +3,7 @@
 Hyperliquid publishes every book message as the whole book (about 20 levels a side). Stored as
 CLEAR + ADD per level, a catalog replay resets every queue position on each message (Nautilus's
 ``queue_position`` model resets on CLEAR) and ``buffer_deltas`` cannot group messages; both make
-backtest fills optimistic (NAUTILUS_1231_NOTES Q3 "Data hygiene"). ``SnapshotDiffer`` keeps the
+backtest fills optimistic. ``SnapshotDiffer`` keeps the
 previous snapshot and emits only what changed:
 
 * the first snapshot (and any resync) is CLEAR + one ADD per level, all flagged ``F_SNAPSHOT``,
@@ -17,8 +17,9 @@ previous snapshot and emits only what changed:
   disconnected: what happened to the book in between is unknown) emits a fresh CLEAR + snapshot,
   as does an explicit ``resync()``.
 
-Snapshots are validated: levels sorted best-first without duplicates, positive prices and sizes,
-prices and sizes representable at the instrument's precision, and an uncrossed book
+Snapshots arrive as integer ticks and lots on the instrument's grid (the callers convert: the
+venue decoder for wire text, ``engine.ticks.to_ticks`` for numeric columns) and are validated:
+levels sorted best-first without duplicates, positive prices and sizes, and an uncrossed book
 (best bid < best ask). Violations raise ``DataImportError`` with the file and row the caller
 passed in.
 
@@ -29,9 +30,6 @@ ticks * 10**(FIXED_PRECISION - precision)): exact and several times faster than 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from collections.abc import Mapping
-
 from nautilus_trader.model.data import OrderBookDelta
 from nautilus_trader.model.data import TradeTick
 from nautilus_trader.model.enums import BookAction
@@ -41,7 +39,6 @@ from nautilus_trader.model.identifiers import TradeId
 from nautilus_trader.model.objects import FIXED_PRECISION
 
 from botmm_nautilus.engine.ticks import format_ticks
-from botmm_nautilus.engine.ticks import value_to_ticks
 from botmm_nautilus.errors import DataImportError
 
 DEFAULT_GAP_THRESHOLD_NS = 60 * 1_000_000_000
@@ -124,11 +121,10 @@ class BookDeltaEncoder:
 class SnapshotDiffer:
     """Turns successive full L2 snapshots of one instrument into incremental deltas.
 
-    ``diff(bids, asks, ts_event, ts_init)`` takes dicts price -> size (floats, strings or
-    Decimals) in level order, best first: bids by descending price, asks by ascending price.
-    ``diff_ticks`` is the same on integer ticks/lots for importers that convert whole columns at
-    once. Counters: ``snapshots`` (inputs), ``messages`` (non-empty outputs, each ending with
-    ``F_LAST``), ``resyncs`` (CLEAR + snapshot after the first) and ``gaps`` (time gaps seen).
+    ``diff_ticks(bids, asks, ts_event, ts_init)`` takes ``(price ticks, size lots)`` levels, best
+    first: bids by descending price, asks by ascending price. Counters: ``snapshots`` (inputs),
+    ``messages`` (non-empty outputs, each ending with ``F_LAST``), ``resyncs`` (CLEAR + snapshot
+    after the first) and ``gaps`` (time gaps seen).
     """
 
     def __init__(self, instrument, gap_threshold_ns: int = DEFAULT_GAP_THRESHOLD_NS) -> None:
@@ -150,21 +146,6 @@ class SnapshotDiffer:
         """Make the next snapshot a CLEAR + full snapshot (e.g. after a known data gap)."""
         self._needs_snapshot = True
 
-    def diff(
-        self,
-        bids: Mapping,
-        asks: Mapping,
-        ts_event: int,
-        ts_init: int,
-        *,
-        file=None,
-        row: int | None = None,
-    ) -> list[OrderBookDelta]:
-        """Deltas that turn the previous snapshot into this one (an empty list if nothing changed)."""
-        bid_levels = self._levels_to_ticks(bids.items(), "bid", file, row)
-        ask_levels = self._levels_to_ticks(asks.items(), "ask", file, row)
-        return self.diff_ticks(bid_levels, ask_levels, ts_event, ts_init, file=file, row=row)
-
     def diff_ticks(
         self,
         bid_levels: list[tuple[int, int]],
@@ -176,7 +157,7 @@ class SnapshotDiffer:
         row: int | None = None,
         row_label: str = "row",
     ) -> list[OrderBookDelta]:
-        """``diff`` on ``(price ticks, size lots)`` pairs, best level first."""
+        """Deltas that turn the previous snapshot into this one (an empty list if nothing changed)."""
         self._validate(bid_levels, ask_levels, file, row, row_label)
         self.snapshots += 1
         last = self._last_ts_init
@@ -198,37 +179,6 @@ class SnapshotDiffer:
         self._asks = new_asks
         if out:
             self.messages += 1
-        return out
-
-    def levels_to_ticks(self, pairs: Iterable, side: str, *, file=None, row: int | None = None) -> list[tuple[int, int]]:
-        """``(price, size)`` pairs (numbers or decimal strings, best first) as ``(ticks, lots)``; a
-        ``DataImportError`` for a value not on the instrument's grid. Duplicates are kept (and
-        rejected by ``diff_ticks``), unlike a dict keyed by price."""
-        return self._levels_to_ticks(pairs, side, file, row)
-
-    # ------------------------------------------------------------------------------- internals
-
-    def _levels_to_ticks(self, items: Iterable, side: str, file, row) -> list[tuple[int, int]]:
-        enc = self.encoder
-        out = []
-        for level, (price, size) in enumerate(items):
-            ticks = value_to_ticks(price, enc.price_precision)
-            if ticks is None:
-                raise DataImportError(
-                    file,
-                    f"{side} level {level} price {price!r} is not a number with at most "
-                    f"{enc.price_precision} decimals (price precision of {enc.instrument_id})",
-                    row=row,
-                )
-            lots = value_to_ticks(size, enc.size_precision)
-            if lots is None:
-                raise DataImportError(
-                    file,
-                    f"{side} level {level} size {size!r} is not a number with at most "
-                    f"{enc.size_precision} decimals (size precision of {enc.instrument_id})",
-                    row=row,
-                )
-            out.append((ticks, lots))
         return out
 
     def _validate(self, bids, asks, file, row, row_label) -> None:

@@ -2,7 +2,9 @@
 
 Prices and sizes travel through the importers, the recorder and the live book path as integers so
 that book diffs compare exact integers and Nautilus objects are built with ``from_raw``
-(raw = ticks * 10**(FIXED_PRECISION - decimals)), never from floats that could carry noise.
+(raw = ticks * 10**(FIXED_PRECISION - decimals)), never from floats that could carry noise. Wire
+text (Hyperliquid's decimal strings) is parsed exactly by ``venue.messages``; :func:`to_ticks`
+converts whole numeric columns (CSV recordings).
 """
 
 from __future__ import annotations
@@ -20,21 +22,6 @@ def to_ticks(values: np.ndarray, decimals: int) -> tuple[np.ndarray, np.ndarray]
     noise = 1e-7 + 2e-15 * np.abs(rounded)
     bad = ~finite | (np.abs(scaled - rounded) > noise)
     return rounded.astype(np.int64), bad
-
-
-def value_to_ticks(value, decimals: int) -> int | None:
-    """One price or size (float, int, str or Decimal) as integer ticks, or None if not representable."""
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return None
-    scaled = x * (10.0**decimals)
-    if not np.isfinite(scaled):
-        return None
-    n = round(scaled)
-    if abs(scaled - n) > 1e-7 + 2e-15 * abs(n):
-        return None
-    return int(n)
 
 
 def format_ticks(ticks: int, decimals: int) -> str:

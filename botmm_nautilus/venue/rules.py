@@ -1,6 +1,7 @@
 """Hyperliquid perpetual market rules: tick and lot sizes, minimum order value, fee tiers.
 
-Pure functions, no Nautilus imports. Source: shared/reference/HYPERLIQUID_PROTOCOL.md section 7.
+Pure functions, no Nautilus imports. Source: Hyperliquid's API documentation ("Tick and lot size",
+fees) as of 2025.
 
 * Size: at most ``szDecimals`` decimals (lot = 10**-szDecimals).
 * Price (perps): at most 5 significant figures and at most ``6 - szDecimals`` decimals;

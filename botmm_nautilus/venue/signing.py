@@ -1,4 +1,5 @@
-"""Fast L1 action signing (PROTOCOL 5.1), byte-identical to the SDK's ``sign_l1_action``.
+"""Fast L1 action signing (the EIP-712 "phantom agent" signature every ``/exchange`` action
+carries), byte-identical to the Hyperliquid Python SDK's ``sign_l1_action``.
 
 The SDK path (``eth_account.sign_message(encode_typed_data(...))``) rebuilds and re-hashes the
 EIP-712 domain and types on every call and, with eth_keys' pure-Python backend, derives the public
@@ -6,9 +7,9 @@ key and signs with Python big-int arithmetic: about 20 ms per action on this mac
 the event loop (book messages of every coin, other orders) stands still. Here the domain separator
 and the ``Agent`` type hash are computed once, the per-action work is msgpack + two keccaks, and
 the signature comes from libsecp256k1 (``coincurve``): RFC 6979 deterministic nonces and low-s
-normalisation, exactly like eth_keys, so the signatures are identical (tests/test_hl_signing.py
-checks them against the SDK). Without coincurve, or with ``BOTMM_HL_SIGNER=sdk`` in the
-environment (benchmarks: the old path), the SDK path is used unchanged.
+normalisation, exactly like eth_keys, so the signatures are identical
+(tests/unit/adapter/test_hl_hot_path.py checks them against the SDK). Without coincurve, or with
+``BOTMM_HL_SIGNER=sdk`` in the environment (benchmarks: the old path), the SDK path is used unchanged.
 
 The private key lives only inside the ``coincurve.PrivateKey``/wallet objects; it is never
 formatted, logged or stored elsewhere.
@@ -56,10 +57,6 @@ def l1_digest(connection_id: bytes, is_mainnet: bool) -> bytes:
     """The EIP-712 digest of the phantom agent ``{source, connectionId}``."""
     struct_hash = keccak(_AGENT_TYPEHASH + _SOURCE_HASH[bool(is_mainnet)] + connection_id)
     return keccak(b"\x19\x01" + _DOMAIN_SEPARATOR + struct_hash)
-
-
-def fast_signing_available() -> bool:
-    return _coincurve is not None
 
 
 class L1Signer:

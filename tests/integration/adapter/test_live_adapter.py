@@ -301,13 +301,13 @@ def test_parsing_and_mainnet_guard(tmp_path):
     from botmm_nautilus.apps.live import LiveError
     from botmm_nautilus.apps.live import confirm_mainnet
     from botmm_nautilus.config.live import load_live_config
+    from botmm_nautilus.venue import actions
 
-    c = parsing.cloid_for("O-20250904-000000-001-001-1")
-    assert parsing.is_cloid(c) and c == parsing.cloid_for("O-20250904-000000-001-001-1") and parsing.cloid_for(c) == c
+    c = actions.cloid_for("O-20250904-000000-001-001-1")
+    assert actions.is_cloid(c) and c == actions.cloid_for("O-20250904-000000-001-001-1") and actions.cloid_for(c) == c
     assert parsing.aggressor_of("B") == AggressorSide.BUYER and parsing.aggressor_of("A") == AggressorSide.SELLER
-    assert parsing.is_crossed({"100": "1"}, {"100": "1"}) and not parsing.is_crossed({"99": "1"}, {"100": "1"})
-    assert parsing.is_post_only_reject("Post only order would have immediately matched, bbo was 1@2. asset=0")
-    w = parsing.order_wire(0, True, "100000.0", "0.00150", False, "Alo", c)
+    assert actions.is_post_only_reject("Post only order would have immediately matched, bbo was 1@2. asset=0")
+    w = actions.order_wire(0, True, "100000.0", "0.00150", False, "Alo", c)
     assert list(w) == ["a", "b", "p", "s", "r", "t", "c"] and w["p"] == "100000" and w["s"] == "0.0015"
 
     class Args:

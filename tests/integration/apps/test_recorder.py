@@ -1,4 +1,4 @@
-"""``botmm record`` (botmm_nautilus/apps/recorder.py): real sockets on 127.0.0.1 against the exchange twin.
+"""``botmm record`` (botmm_nautilus/apps/recorder/): real sockets on 127.0.0.1 against the exchange twin.
 
 The twin replays a small synthetic catalog (BTC and ETH, 120 s of L2 + trades from
 ``data/synth.generate_l2_day``, looped) at x10 speed; the book/trade comparison also runs on real
@@ -238,14 +238,16 @@ def test_part_rotation_loses_nothing_and_each_message_lands_in_one_part(source_c
         s = summary["coins"][coin]
         assert s["parts"] >= 8 and s["gaps"] == 0
         # books: replay the received messages through an independent differ -> the same deltas, message by message
-        differ = SnapshotDiffer(make_perpetual(coin))
+        instrument = make_perpetual(coin)
+        differ = SnapshotDiffer(instrument)
+        pp, sp = instrument.price_precision, instrument.size_precision
         expected_deltas = {}
         for ch, data, ts in tapped:
             if ch == "l2Book" and data["coin"] == coin:
-                bids = [(lv["px"], lv["sz"]) for lv in data["levels"][0]]
-                asks = [(lv["px"], lv["sz"]) for lv in data["levels"][1]]
-                out_deltas = differ.diff_ticks(differ.levels_to_ticks(bids, "bid"), differ.levels_to_ticks(asks, "ask"),
-                                               data["time"] * MS, ts)
+                # ticks and lots by Decimal arithmetic, independently of the venue decoder the recorder uses
+                bids = [(int(Decimal(lv["px"]).scaleb(pp)), int(Decimal(lv["sz"]).scaleb(sp))) for lv in data["levels"][0]]
+                asks = [(int(Decimal(lv["px"]).scaleb(pp)), int(Decimal(lv["sz"]).scaleb(sp))) for lv in data["levels"][1]]
+                out_deltas = differ.diff_ticks(bids, asks, data["time"] * MS, ts)
                 if out_deltas:
                     expected_deltas[ts] = len(out_deltas)
         deltas = catalog.order_book_deltas(instrument_ids=[iid(coin)])
@@ -500,7 +502,7 @@ def test_overlapping_data_is_refused_kept_or_repaired_never_corrupting_the_catal
     blocker = deltas_dir / "2025-01-01T00-00-00-000000000Z_2030-01-01T00-00-00-000000000Z.parquet"
     blocker.write_bytes(b"")
     rec.flush(wait=True)
-    assert rec.flush_failures == 1 and "overlapping" in rec.last_flush_error
+    assert rec.writer.flush_failures == 1 and "overlapping" in rec.writer.last_flush_error
     blocker.unlink()
     summary = rec.close()
     assert summary["coins"]["BTC"]["deltas"] == 4 and summary["rescue_path"] is None

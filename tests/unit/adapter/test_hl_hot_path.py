@@ -1,28 +1,26 @@
-"""The live adapter's hot path: fast signing equals the SDK's, exact book-level parsing, the
-latency probe's bookkeeping and the IP limiter's ordering (no timing assertions)."""
+"""The live adapter's hot path: fast signing equals the SDK's, the trade path (decoded on the
+instrument's tick grid) equals the Decimal route, the latency probe's bookkeeping and the IP
+limiter's ordering (no timing assertions). The decoders themselves: tests/unit/venue/."""
 
 from __future__ import annotations
 
 import asyncio
 import random
 
-import pytest
 from eth_account import Account
 from hyperliquid.utils.signing import sign_l1_action
+from nautilus_trader.model.enums import AggressorSide
 
 from botmm_nautilus.adapters.hyperliquid import latency
 from botmm_nautilus.adapters.hyperliquid import parsing
 from botmm_nautilus.adapters.hyperliquid.http import TokenBucket
-from botmm_nautilus.engine.ticks import value_to_ticks
 from botmm_nautilus.venue.signing import L1Signer
-from botmm_nautilus.venue.signing import fast_signing_available
 
 SDK_KEY = "0x0123456789012345678901234567890123456789012345678901234567890123"
 
 
 def test_coincurve_backend_is_installed():
     # pinned in pyproject.toml / requirements.lock: without it signing takes ~20 ms per action
-    assert fast_signing_available()
     assert L1Signer(Account.create()).backend == "coincurve"
 
 
@@ -31,7 +29,7 @@ def test_fast_signer_matches_protocol_vectors_and_sdk():
     signer = L1Signer(wallet)
     order = {"type": "order", "orders": [{"a": 1, "b": True, "p": "100", "s": "100", "r": False,
                                           "t": {"limit": {"tif": "Gtc"}}}], "grouping": "na"}
-    # PROTOCOL 5.4 test vectors (mainnet)
+    # test vectors of the Hyperliquid Python SDK's own signing tests (tests/signing_test.py, mainnet)
     assert signer.sign(order, None, 0, None, True) == {
         "r": "0xd65369825a9df5d80099e513cce430311d7d26ddf477f5b3a33d2806b100d78e",
         "s": "0x2b54116ff64054968aa237c20ca9ff68000f977c93289157748a3162b6ea940e",
@@ -53,27 +51,6 @@ def test_fast_signer_matches_protocol_vectors_and_sdk():
         assert signer.sign(action, vault, nonce, expires, mainnet) == \
             sign_l1_action(wallet, action, vault, nonce, expires, mainnet), i
     assert SDK_KEY[2:] not in repr(signer)
-
-
-@pytest.mark.parametrize("text, decimals", [
-    ("110234.5", 1), ("110234", 1), ("0.00150", 5), ("0.0015", 5), ("12.3400", 2), ("0.0", 2), ("1.", 2),
-    ("3", 0), ("2.50", 0), ("0.000001", 5), ("1e-5", 5), ("-1.5", 1), (".5", 1), ("abc", 1), (" 1", 1), ("1.2.3", 2),
-])
-def test_decimal_text_to_ticks_is_exact_or_defers(text, decimals):
-    fast = parsing.decimal_text_to_ticks(text, decimals)
-    if fast is not None:
-        assert fast == value_to_ticks(text, decimals)
-    else:  # not a plain decimal on the grid: the data client takes the generic route
-        assert text in ("0.000001", "1e-5", "-1.5", ".5", "abc", " 1", "1.2.3", "2.50")
-
-
-def test_book_level_ticks_memoises_and_rejects_off_grid():
-    pxc, szc = {}, {}
-    levels = [{"px": "100.5", "sz": "0.25", "n": 1}, {"px": "100.4", "sz": "1", "n": 2}]
-    assert parsing.book_level_ticks(levels, 1, 2, pxc, szc) == [(1005, 25), (1004, 100)]
-    assert pxc == {"100.5": 1005, "100.4": 1004} and szc == {"0.25": 25, "1": 100}
-    assert parsing.book_level_ticks(levels, 1, 2, pxc, szc) == [(1005, 25), (1004, 100)]
-    assert parsing.book_level_ticks([{"px": "100.55", "sz": "1"}], 1, 2) is None
 
 
 def test_latency_probe_classifies_and_breaks_down_stages(monkeypatch):
@@ -124,22 +101,34 @@ def test_token_bucket_serves_waiters_in_arrival_order():
     assert bucket.waits == 3 and bucket.weight_used == 6004
 
 
-def test_trade_fast_path_equals_decimal_route():
+def test_trade_path_equals_decimal_route():
+    """What the data client builds from a ``trades`` entry (decoded, integer ticks on the grid,
+    ``from_raw``) equals the TradeTick built from Decimal prices and sizes."""
+    from decimal import Decimal
+
+    from nautilus_trader.model.data import TradeTick
+    from nautilus_trader.model.identifiers import TradeId
+
     from botmm_nautilus.adapters.hyperliquid.instruments import make_perpetual
     from botmm_nautilus.engine.book_diff import BookDeltaEncoder
+    from botmm_nautilus.venue.messages import TickGrid
+    from botmm_nautilus.venue.messages import decode_trade
 
     rng = random.Random(3)
     for coin, sz in (("BTC", 5), ("ETH", 4), ("XRP", 0), ("HYPE", 2)):
         inst = make_perpetual(coin, sz_decimals=sz)
         enc = BookDeltaEncoder(inst)
+        grid = TickGrid(enc.price_precision, enc.size_precision)
         for i in range(100):
-            t = {"coin": coin, "px": f"{rng.uniform(0.5, 120000):.{inst.price_precision}f}",
-                 "sz": f"{rng.uniform(1, 50):.{inst.size_precision}f}", "side": "BA"[i % 2], "tid": 7 + i,
-                 "time": 1_700_000_000_000}
-            a = parsing.trade_tick(t, inst, 5)
-            b = enc.trade(parsing.decimal_text_to_ticks(t["px"], enc.price_precision),
-                          parsing.decimal_text_to_ticks(t["sz"], enc.size_precision), parsing.aggressor_of(t["side"]),
-                          str(t["tid"]), t["time"] * parsing.NS_PER_MS, 5)
+            item = {"coin": coin, "px": f"{rng.uniform(0.5, 120000):.{inst.price_precision}f}",
+                    "sz": f"{rng.uniform(1, 50):.{inst.size_precision}f}", "side": "BA"[i % 2], "tid": 7 + i,
+                    "time": 1_700_000_000_000, "hash": "0x" + "0" * 64, "users": ["0x1", "0x2"]}
+            t = decode_trade(item)
+            a = TradeTick(inst.id, inst.make_price(Decimal(item["px"])), inst.make_qty(Decimal(item["sz"])),
+                          AggressorSide.BUYER if item["side"] == "B" else AggressorSide.SELLER,
+                          TradeId(str(item["tid"])), item["time"] * 1_000_000, 5)
+            b = enc.trade(grid.price(t.px, "trades", "px"), grid.size(t.sz, "trades", "sz"), parsing.aggressor_of(t.side),
+                          str(t.tid), t.time * parsing.NS_PER_MS, 5)
             assert (a.price, a.size, a.aggressor_side, a.trade_id, a.ts_event) == \
                 (b.price, b.size, b.aggressor_side, b.trade_id, b.ts_event)
             assert (a.price.precision, a.size.precision) == (b.price.precision, b.size.precision)

@@ -24,6 +24,15 @@ def btc():
     return make_perpetual("BTC", 5)
 
 
+def ticks(levels: dict) -> list[tuple[int, int]]:
+    """BTC levels price -> size (0.1 tick, 1e-5 lot) as ``(ticks, lots)``, in the given order."""
+    return [(round(p * 10), round(q * 1e5)) for p, q in levels.items()]
+
+
+def diff(differ, bids: dict, asks: dict, ts_event: int, ts_init: int, **where):
+    return differ.diff_ticks(ticks(bids), ticks(asks), ts_event, ts_init, **where)
+
+
 def book_levels(book: OrderBook) -> tuple[dict, dict]:
     bids = {round(lvl.price.as_double(), 1): round(lvl.size(), 5) for lvl in book.bids()}
     asks = {round(lvl.price.as_double(), 1): round(lvl.size(), 5) for lvl in book.asks()}
@@ -32,7 +41,7 @@ def book_levels(book: OrderBook) -> tuple[dict, dict]:
 
 def test_first_snapshot_is_clear_plus_adds_flagged_snapshot(btc):
     differ = SnapshotDiffer(btc)
-    out = differ.diff({100.0: 1.0, 99.9: 2.0}, {100.1: 3.0}, ts_event=1, ts_init=2)
+    out = diff(differ, {100.0: 1.0, 99.9: 2.0}, {100.1: 3.0}, 1, 2)
     assert [d.action for d in out] == [BookAction.CLEAR, BookAction.ADD, BookAction.ADD, BookAction.ADD]
     assert all(d.flags & F_SNAPSHOT for d in out)
     assert [bool(d.flags & F_LAST) for d in out] == [False, False, False, True]
@@ -41,9 +50,9 @@ def test_first_snapshot_is_clear_plus_adds_flagged_snapshot(btc):
 
 def test_incremental_diff_deletes_first_and_flags_last_only(btc):
     differ = SnapshotDiffer(btc)
-    differ.diff({100.0: 1.0, 99.9: 2.0}, {100.1: 3.0, 100.2: 1.0}, 1, 1)
+    diff(differ, {100.0: 1.0, 99.9: 2.0}, {100.1: 3.0, 100.2: 1.0}, 1, 1)
     # bid 100.0 removed, 99.9 resized, ask 100.0 appears (level moved sides), 100.2 unchanged
-    out = differ.diff({99.9: 2.5}, {100.0: 0.5, 100.1: 3.0, 100.2: 1.0}, 2, 2)
+    out = diff(differ, {99.9: 2.5}, {100.0: 0.5, 100.1: 3.0, 100.2: 1.0}, 2, 2)
     actions = [d.action for d in out]
     assert actions[0] == BookAction.DELETE
     assert set(actions[1:]) == {BookAction.ADD, BookAction.UPDATE}
@@ -53,42 +62,44 @@ def test_incremental_diff_deletes_first_and_flags_last_only(btc):
 
 def test_identical_snapshot_emits_nothing(btc):
     differ = SnapshotDiffer(btc)
-    differ.diff({100.0: 1.0}, {100.1: 1.0}, 1, 1)
-    assert differ.diff({"100.0": "1.0"}, {"100.1": "1.00000"}, 2, 2) == []
+    diff(differ, {100.0: 1.0}, {100.1: 1.0}, 1, 1)
+    assert diff(differ, {100.0: 1.0}, {100.1: 1.0}, 2, 2) == []
     assert differ.messages == 1 and differ.snapshots == 2
 
 
 def test_gap_longer_than_threshold_resends_snapshot(btc):
     differ = SnapshotDiffer(btc, gap_threshold_ns=60 * SEC)
-    differ.diff({100.0: 1.0}, {100.1: 1.0}, 0, 0)
-    assert differ.diff({100.0: 2.0}, {100.1: 1.0}, 59 * SEC, 59 * SEC)[0].action == BookAction.UPDATE
-    out = differ.diff({100.0: 2.0}, {100.1: 1.0}, 200 * SEC, 200 * SEC)
+    diff(differ, {100.0: 1.0}, {100.1: 1.0}, 0, 0)
+    assert diff(differ, {100.0: 2.0}, {100.1: 1.0}, 59 * SEC, 59 * SEC)[0].action == BookAction.UPDATE
+    out = diff(differ, {100.0: 2.0}, {100.1: 1.0}, 200 * SEC, 200 * SEC)
     assert out[0].action == BookAction.CLEAR and len(out) == 3
     assert differ.gaps == 1 and differ.resyncs == 1
     differ.resync()
-    assert differ.diff({100.0: 2.0}, {100.1: 1.0}, 201 * SEC, 201 * SEC)[0].action == BookAction.CLEAR
+    assert diff(differ, {100.0: 2.0}, {100.1: 1.0}, 201 * SEC, 201 * SEC)[0].action == BookAction.CLEAR
     assert differ.resyncs == 2
 
 
 def test_crossed_book_names_file_and_row(btc):
     differ = SnapshotDiffer(btc)
     with pytest.raises(DataImportError) as err:
-        differ.diff({100.2: 1.0}, {100.1: 1.0}, 1, 1, file="/x/orderbooks_BTC.csv.gz", row=17)
+        diff(differ, {100.2: 1.0}, {100.1: 1.0}, 1, 1, file="/x/orderbooks_BTC.csv.gz", row=17)
     assert str(err.value).startswith("orderbooks_BTC.csv.gz row 17: crossed book")
 
 
 def test_unsorted_or_duplicate_levels_rejected(btc):
     differ = SnapshotDiffer(btc)
     with pytest.raises(DataImportError, match=r"row 3: bid levels not sorted"):
-        differ.diff({99.9: 1.0, 100.0: 1.0}, {100.1: 1.0}, 1, 1, file="f.csv", row=3)
+        diff(differ, {99.9: 1.0, 100.0: 1.0}, {100.1: 1.0}, 1, 1, file="f.csv", row=3)
     with pytest.raises(DataImportError, match=r"ask levels not sorted"):
         differ.diff_ticks([(999, 1)], [(1001, 1), (1001, 2)], 1, 1, file="f.csv", row=4)
 
 
-def test_unrepresentable_price_rejected(btc):
+def test_non_positive_levels_rejected(btc):
     differ = SnapshotDiffer(btc)
-    with pytest.raises(DataImportError, match=r"price 100.05 is not a number with at most 1 decimals"):
-        differ.diff({100.05: 1.0}, {100.1: 1.0}, 1, 1, file="f.csv", row=1)
+    with pytest.raises(DataImportError, match=r"f.csv row 1: bid level 0 has non-positive size 0.00000"):
+        differ.diff_ticks([(1000, 0)], [(1001, 1)], 1, 1, file="f.csv", row=1)
+    with pytest.raises(DataImportError, match=r"line 2: ask level 1 has non-positive price -0.1"):
+        differ.diff_ticks([(1000, 1)], [(1001, 1), (-1, 1)], 1, 1, file="f.lz4", row=2, row_label="line")
 
 
 def test_random_walk_book_matches_every_snapshot(btc):
@@ -106,7 +117,7 @@ def test_random_walk_book_matches_every_snapshot(btc):
         depth_bid, depth_ask = rnd.randint(5, 20), rnd.randint(5, 20)
         bids = {p / 10: sizes.setdefault(p, 1000) / 1e5 for p in range(mid - 1, mid - 1 - depth_bid, -1)}
         asks = {p / 10: sizes.setdefault(p, 1000) / 1e5 for p in range(mid + 1, mid + 1 + depth_ask)}
-        deltas = differ.diff(bids, asks, t, t)
+        deltas = diff(differ, bids, asks, t, t)
         for d in deltas:
             book.apply_delta(d)
         n_deltas += len(deltas)
