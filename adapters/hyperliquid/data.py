@@ -87,7 +87,7 @@ class HLDataClient(LiveMarketDataClient):
         self._probe_hooks: dict[str, tuple] = {}
         self._tick_caches: dict[str, tuple[dict, dict]] = {}
         self._trade_encoders: dict[str, BookDeltaEncoder] = {}
-        # counters (tests, counters())
+        # counters (read through counters())
         self.crossed_dropped = 0
         self.book_messages = 0
         self.resyncs = 0

@@ -27,9 +27,9 @@ import asyncio
 import os
 import threading
 import time
+from collections.abc import Awaitable
+from collections.abc import Callable
 from typing import Any
-from typing import Awaitable
-from typing import Callable
 
 import aiohttp
 import msgspec

@@ -45,7 +45,7 @@ to them, so both must hold the same :class:`LatencyProbe`: the factories make on
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 RING = 16  # dispatch windows kept per coin (a command may reach the exec client a few books later)
 MAX_SAMPLES = 1_000_000
