@@ -8,6 +8,8 @@ another node do not; and once a node is disposed nothing of it is left in the ad
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from nautilus_trader.config import InstrumentProviderConfig
 from nautilus_trader.config import LoggingConfig
@@ -35,11 +37,16 @@ def build(url: str, trader_id: str) -> TradingNode:
         data_clients={HL: HLDataClientConfig(instrument_provider=ipc, base_url_http=url, coins=["BTC"])},
         exec_clients={HL: HLExecClientConfig(instrument_provider=ipc, base_url_http=url, coins=["BTC"])},
     )
-    node = TradingNode(config=config)
+    node = TradingNode(config=config, loop=asyncio.new_event_loop())
     node.add_data_client_factory(HL, HLLiveDataClientFactory)
     node.add_exec_client_factory(HL, HLLiveExecClientFactory)
     node.build()
     return node
+
+
+def dispose(node: TradingNode) -> None:
+    node.dispose()
+    node.get_event_loop().close()
 
 
 def clients(node: TradingNode) -> tuple[HLDataClient, HLExecutionClient]:
@@ -78,7 +85,7 @@ def test_one_node_shares_budget_clock_and_probe_and_a_disposed_node_leaves_nothi
         assert data_a.counters() == {"book_messages": 0, "crossed_dropped": 0, "resyncs": 0, "ws_reconnects": 0}
     finally:
         for node in nodes:
-            node.dispose()
+            dispose(node)
     for node in nodes:
         assert node_state.find_node_state(node.kernel.clock) is None
     assert node_state._CACHE == {}
@@ -92,7 +99,7 @@ def test_ip_budget_override_applies_per_bucket(monkeypatch):
         data, exec_ = clients(node)
         assert exec_._http.bucket.capacity == 300 and data._provider._http.bucket is exec_._http.bucket
     finally:
-        node.dispose()
+        dispose(node)
     assert node_state._CACHE == {}
 
 
