@@ -33,7 +33,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,7 +44,6 @@ IP_WEIGHT_PER_HOUR = 1200 * 60
 def run(catalog: str, coins: list[str], seconds: float, speed: float, workdir: Path, log_level: str,
         env_extra: dict[str, str], profile: str | None, live_extra: str = "", start: str | None = None,
         end: str | None = None) -> tuple[dict, dict]:
-    import yaml
     from eth_account import Account
 
     from botmm_nautilus.twin import TwinServer

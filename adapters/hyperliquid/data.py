@@ -37,13 +37,12 @@ from botmm_nautilus.venue.messages import TickGrid
 from botmm_nautilus.venue.messages import decode_l2book
 from botmm_nautilus.venue.messages import decode_trade
 
-from . import latency
 from . import parsing
-from . import venue_clock
 from .config import HLDataClientConfig
 from .constants import HL_CLIENT_ID
 from .constants import HL_VENUE
 from .instruments import coin_of
+from .node_state import HLNodeState
 from .providers import HLInstrumentProvider
 from .ws import HLWebSocketClient
 
@@ -59,6 +58,7 @@ class HLDataClient(LiveMarketDataClient):
         clock: LiveClock,
         instrument_provider: HLInstrumentProvider,
         config: HLDataClientConfig,
+        node_state: HLNodeState,
         name: str | None = None,
     ) -> None:
         super().__init__(
@@ -73,6 +73,12 @@ class HLDataClient(LiveMarketDataClient):
         )
         self._config = config
         self._provider = instrument_provider
+        # shared with the node's execution client (made by the factories): the venue's clock read
+        # off the books, and the tick-to-order probe
+        self._node_state = node_state
+        self._venue_clock = node_state.venue_clock(config.http_base())
+        self._probe = node_state.probe
+        node_state.attach(self)
         self._ws = HLWebSocketClient(
             config.ws_base(), self._on_ws, on_reconnect=self._on_reconnect, heartbeat_s=config.ws_heartbeat_secs,
             stale_s=config.ws_stale_secs, reconnect_max_s=config.ws_reconnect_max_secs, log=self._log, name="hl-data-ws",
@@ -89,10 +95,15 @@ class HLDataClient(LiveMarketDataClient):
         self._probe_hooks: dict[str, tuple] = {}
         self._grids: dict[str, TickGrid] = {}  # the book's grid (the differ's precision) per coin
         self._trade_encoders: dict[str, tuple[BookDeltaEncoder, TickGrid]] = {}
-        # counters (tests)
+        # counters (read through counters())
         self.crossed_dropped = 0
         self.book_messages = 0
         self.resyncs = 0
+
+    def counters(self) -> dict:
+        """Book messages handled, crossed snapshots dropped, book resyncs, WebSocket reconnects."""
+        return {"book_messages": self.book_messages, "crossed_dropped": self.crossed_dropped,
+                "resyncs": self.resyncs, "ws_reconnects": self._ws.reconnects}
 
     # ------------------------------------------------------------------ lifecycle
     async def _connect(self) -> None:
@@ -112,6 +123,10 @@ class HLDataClient(LiveMarketDataClient):
             self._refresh_task = None
         await self._ws.stop()
         await self._provider._http.close()
+
+    def _dispose(self) -> None:
+        super()._dispose()
+        self._node_state.release(self)
 
     async def _refresh_loop(self) -> None:
         while True:
@@ -146,20 +161,21 @@ class HLDataClient(LiveMarketDataClient):
 
     def _hook_latency_probe(self, coin: str, instrument_id) -> None:
         """Latency probe: stamp the start and the end of the strategies' handling of each book
-        message of ``coin`` (``adapters.hyperliquid.latency``). ``begin`` runs after the
+        message of ``coin`` (``latency.LatencyProbe``). ``begin`` runs after the
         DataEngine's book update (priority 10) and before the strategies (priority 0); ``end``
         has priority 0 too and, subscribed after them (a strategy subscribes its handler before
         its subscribe command reaches this client), runs after them."""
         if coin in self._probe_hooks:
             return
-        latency.register_coin(coin)
+        probe = self._probe
+        probe.register_coin(coin)
         topic = _TOPICS.get_deltas_topic(instrument_id)
 
-        def begin(deltas, _coin=coin):
-            latency.on_dispatch_begin(_coin, deltas.ts_init)
+        def begin(deltas, _coin=coin, _on=probe.on_dispatch_begin):
+            _on(_coin, deltas.ts_init)
 
-        def end(deltas, _coin=coin):
-            latency.on_dispatch_end(_coin)
+        def end(deltas, _coin=coin, _on=probe.on_dispatch_end):
+            _on(_coin)
 
         self._msgbus.subscribe(topic=topic, handler=begin, priority=9)
         self._msgbus.subscribe(topic=topic, handler=end, priority=0)
@@ -282,10 +298,10 @@ class HLDataClient(LiveMarketDataClient):
             self._log.warning(f"{coin}: invalid l2Book snapshot dropped ({exc})")
             differ.resync()
             return
-        venue_clock.observe(book.time)
+        self._venue_clock.observe(book.time)
         if deltas:
             book_deltas = OrderBookDeltas(inst.id, deltas)
-            latency.on_book(coin, ts_init)
+            self._probe.on_book(coin, ts_init)
             self._handle_data(book_deltas)
 
     def _drop_crossed(self, coin: str) -> None:

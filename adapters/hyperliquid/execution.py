@@ -20,7 +20,8 @@
   the venue's reason; whole-action errors (signature, nonce, rate limit) likewise.
 * Dead-man's switch: ``scheduleCancel(now + dead_man_deadline_secs)`` on connect and every
   ``dead_man_refresh_secs``; cleared on a graceful disconnect. The deadline is placed on the venue's
-  clock read from the newest ``l2Book`` time (``venue_clock``), ``clearinghouseState`` only when
+  clock read from the newest ``l2Book`` time (the node's ``VenueClock``, fed by the data client),
+  ``clearinghouseState`` only when
   no book arrived in the last 2 s. If the process dies, the venue
   cancels every open order at the deadline. (The venue's 10/day limit counts triggers, not sets.)
 * Account: **reported** (``generate_account_state(reported=True)``) from ``clearinghouseState`` on
@@ -78,15 +79,14 @@ from botmm_nautilus.venue.messages import decode_order
 from botmm_nautilus.venue.messages import decode_order_update
 from botmm_nautilus.venue.messages import is_rejected_status
 
-from . import latency
 from . import parsing
-from . import venue_clock
 from .config import HLExecClientConfig
 from .constants import ACCOUNT_ID
 from .constants import HL_VENUE
 from .http import HLHttpClient
-from .http import HLHttpError
+from .http import HttpError
 from .instruments import coin_of
+from .node_state import HLNodeState
 from .providers import HLInstrumentProvider
 from .ws import HLWebSocketClient
 
@@ -108,6 +108,7 @@ class HLExecutionClient(LiveExecutionClient):
         instrument_provider: HLInstrumentProvider,
         config: HLExecClientConfig,
         http: HLHttpClient,
+        node_state: HLNodeState,
         name: str | None = None,
     ) -> None:
         super().__init__(
@@ -126,6 +127,12 @@ class HLExecutionClient(LiveExecutionClient):
         self._config = config
         self._provider = instrument_provider
         self._http = http
+        # shared with the node's data client (made by the factories): the venue's clock read off
+        # the books, and the tick-to-order probe
+        self._node_state = node_state
+        self._venue_clock = node_state.venue_clock(config.http_base())
+        self._probe = node_state.probe
+        node_state.attach(self)
         self._set_account_id(AccountId(ACCOUNT_ID))
         self._ws = HLWebSocketClient(
             config.ws_base(), self._on_ws, on_reconnect=None, heartbeat_s=config.ws_heartbeat_secs,
@@ -153,6 +160,67 @@ class HLExecutionClient(LiveExecutionClient):
         self.dead_man_sets = 0
         self.modify_races = 0  # modifies refused because the order had just left the book
         self.errors: list[str] = []
+
+    # ================================================================== reports (read-only)
+    def counters(self) -> dict:
+        """Errors recorded (up to 1000) and the client's counters."""
+        return {
+            "errors": list(self.errors),
+            "http_retries": self._http.retries,
+            "ws_reconnects": self._ws.reconnects,
+            "dead_man_sets": self.dead_man_sets,
+            "venue_clock_rate": round(self._venue_clock_rate, 3),  # venue ms per wall ms (a replay may run faster)
+            "modify_races": self.modify_races,
+        }
+
+    def rate_budget(self) -> dict:
+        """The venue's rate budgets as this client saw them: the IP weight budget (shared with the
+        node's data client: its requests are in it too) by request type, the address action budget
+        by action type, and what our limiter delayed; ``steady``: the same per hour from the first
+        order to the stop (:meth:`mark_stop`), start-up and stop excluded."""
+        http = self._http
+        bucket = http.bucket
+        now = time.monotonic()
+        minutes = max((now - bucket.created) / 60.0, 1e-9)
+        out = {
+            "ip_weight_budget_per_min": bucket.capacity,
+            "ip_weight_used": round(bucket.weight_used, 1),
+            "ip_weight_per_min": round(bucket.weight_used / minutes, 1),
+            "ip_weight_window_min": round(minutes, 3),
+            "ip_throttled_s": round(bucket.waited_s, 3),
+            "ip_throttled_requests": bucket.waits,
+            "exchange_actions_sent": http.actions_sent,
+            "address_requests_used": http.address_used,  # local mirror of userRateLimit.nRequestsUsed
+            "address_requests_cap": http.address_cap,
+            "exchange_paced_requests": http.exchange_waits,  # order/modify/cancel actions the limiter delayed
+            "exchange_paced_s": round(http.exchange_wait_s, 3),
+            "batched_requests": self.batched_requests,  # actions that carried several commands
+            "batched_commands": self.batched_items,
+            "account_refreshes": self.account_refreshes,
+            "venue_clock_polls": self.venue_clock_polls,
+            "paced_batches": self.paced_batches,
+            "modify_overlaps": self.modify_overlaps,
+            # weight / requests by request type ("info:<type>", "exchange:<action>"), both clients
+            "weight_by_type": {k: round(v, 1) for k, v in sorted(bucket.weight_by_type.items())},
+            "requests_by_type": dict(sorted(bucket.requests_by_type.items())),
+            "address_by_action": dict(sorted(http.address_by_type.items())),
+        }
+        if http.quoting_mark is not None:
+            t0, w0, a0 = http.quoting_mark
+            # up to the stop request if there was one (the stop's cancel-all sweep is a one-off too)
+            t1, w1, a1 = http.stop_mark or (now, bucket.weight_used, http.address_used)
+            hours = max((t1 - t0) / 3600.0, 1e-9)
+            out["steady"] = {
+                "window_s": round(t1 - t0, 1),
+                "ip_weight_per_min": round((w1 - w0) / hours / 60.0, 1),
+                "ip_weight_per_hour": round((w1 - w0) / hours, 0),
+                "address_actions_per_hour": round((a1 - a0) / hours, 0),
+            }
+        return out
+
+    def mark_stop(self) -> None:
+        """Note that a stop was requested: the steady window of :meth:`rate_budget` ends here."""
+        self._http.mark_stop()
 
     # ================================================================== lifecycle
     async def _connect(self) -> None:
@@ -182,6 +250,10 @@ class HLExecutionClient(LiveExecutionClient):
         await self._ws.stop()
         await self._http.close()
 
+    def _dispose(self) -> None:
+        super()._dispose()
+        self._node_state.release(self)
+
     async def _verify_signer(self) -> None:
         """A signed action proves the venue knows the key: scheduleCancel (if on) else noop."""
         if self._config.dead_man_deadline_secs > 0:
@@ -203,7 +275,7 @@ class HLExecutionClient(LiveExecutionClient):
 
         The venue's time comes from the newest ``l2Book`` message when one arrived within the last
         2 s (free), else from ``clearinghouseState.time`` (IP weight 2)."""
-        obs = venue_clock.recent(2.0)
+        obs = self._venue_clock.recent(2.0)
         if obs is not None:
             wall, venue_ms = obs
         else:
@@ -413,7 +485,8 @@ class HLExecutionClient(LiveExecutionClient):
         return statuses[0]
 
     async def _submit_orders(self, orders: list, cmd_ts: int) -> None:
-        t_start = latency.now_ns()
+        probe = self._probe
+        t_start = probe.now_ns()
         ok = []
         for order in orders:
             reason = self._check_supported(order)
@@ -427,19 +500,19 @@ class HLExecutionClient(LiveExecutionClient):
         if not ok:
             return
         wires = [self._wire(o, o.quantity, o.price) for o in ok]
-        probes = [latency.new_probe("submit", coin_of(o.instrument_id), cmd_ts, t_start) for o in ok]
+        probes = [probe.new_probe("submit", coin_of(o.instrument_id), cmd_ts, t_start) for o in ok]
         try:
             if len(ok) == 1:
                 statuses = [await self._batched("order:" + wires[0]["t"]["limit"]["tif"], wires[0], probes[0])]
             else:  # an order list is one action already
                 statuses = await self._http.place_orders(wires, probes)
-        except (ExchangeActionError, HLHttpError) as exc:
+        except (ExchangeActionError, HttpError) as exc:
             for order in ok:
                 self._reject(order, str(exc))
             return
         finally:
             for p in probes:
-                latency.record(p)
+                probe.record(p)
         for order, status in zip(ok, statuses):
             self._apply_status(order, status)
 
@@ -459,7 +532,7 @@ class HLExecutionClient(LiveExecutionClient):
                                                 order.venue_order_id, "new quantity is not above the filled quantity", ts())
             return
         old_oid = int(order.venue_order_id.value)
-        probe = latency.new_probe("modify", inst.raw_symbol.value, command.ts_init)
+        probe = self._probe.new_probe("modify", inst.raw_symbol.value, command.ts_init)
         wire = self._wire(order, remaining, price)
         if old_oid in self._modifying:
             self.modify_overlaps += 1
@@ -467,11 +540,11 @@ class HLExecutionClient(LiveExecutionClient):
         try:
             try:
                 status = await self._batched("modify", (old_oid, wire), probe)
-            except (ExchangeActionError, HLHttpError) as exc:
+            except (ExchangeActionError, HttpError) as exc:
                 status = {"error": str(exc)}
         finally:
             self._modifying.discard(old_oid)
-            latency.record(probe)
+            self._probe.record(probe)
         deferred = self._deferred_cancels.pop(old_oid, None)
         new_oid = None
         if isinstance(status, dict) and "resting" in status:
@@ -577,14 +650,14 @@ class HLExecutionClient(LiveExecutionClient):
         if not orders:
             return
         items = [(self._provider.asset(o.instrument_id), self._cloid(o.client_order_id)) for o in orders]
-        probes = [latency.new_probe("cancel", coin_of(o.instrument_id), cmd_ts) for o in orders]
+        probes = [self._probe.new_probe("cancel", coin_of(o.instrument_id), cmd_ts) for o in orders]
         try:
             statuses = await self._http.cancel_by_cloid(items, probes)
-        except (ExchangeActionError, HLHttpError) as exc:
+        except (ExchangeActionError, HttpError) as exc:
             statuses = [{"error": str(exc)}] * len(orders)
         finally:
             for p in probes:
-                latency.record(p)
+                self._probe.record(p)
         if len(statuses) != len(orders):
             statuses = [statuses[0] if statuses else {"error": "empty cancel response"}] * len(orders)
         ts = self._clock.timestamp_ns()

@@ -1,5 +1,9 @@
 """Factories for the TradingNode.
 
+The data and execution clients of one node share an IP weight budget per venue URL, the venue's
+clock and the latency probe: the factories take them from the node's :class:`HLNodeState`
+(``node_state.get_cached_node_state``, keyed by the node's clock) and hand them to the clients.
+
 Nautilus 1.231 bug: an exec client declared with an importable ``factory`` crashes
 ``TradingNode.build()`` (``__name__`` on an instance). Always also call
 ``node.add_data_client_factory("HL", HLLiveDataClientFactory)`` and
@@ -23,6 +27,8 @@ from .config import load_wallet
 from .data import HLDataClient
 from .execution import HLExecutionClient
 from .http import HLHttpClient
+from .http import TokenBucket
+from .node_state import get_cached_node_state
 from .providers import HLInstrumentProvider
 
 
@@ -33,12 +39,15 @@ def _provider(http: HLHttpClient, config) -> HLInstrumentProvider:
     return HLInstrumentProvider(http, ipc, coins=config.coins)
 
 
-def make_exec_http(config: HLExecClientConfig, log=None) -> HLHttpClient:
+def make_exec_http(config: HLExecClientConfig, bucket: TokenBucket | None = None) -> HLHttpClient:
+    """The signing HTTP client of ``config`` (raises ``HLKeyError`` when the key cannot be loaded);
+    ``bucket``: the IP weight budget to draw from (a budget of its own when None)."""
     wallet = load_wallet(config)
     return HLHttpClient(
         config.http_base(), wallet=wallet, is_mainnet=not config.testnet, vault_address=config.vault_address,
         account_address=config.account_address, timeout_s=config.http_timeout_secs, max_retries=config.max_retries,
-        retry_delay_initial_ms=config.retry_delay_initial_ms, retry_delay_max_ms=config.retry_delay_max_ms, log=log,
+        retry_delay_initial_ms=config.retry_delay_initial_ms, retry_delay_max_ms=config.retry_delay_max_ms,
+        bucket=bucket,
     )
 
 
@@ -52,11 +61,11 @@ class HLLiveDataClientFactory(LiveDataClientFactory):
         cache: Cache,
         clock: LiveClock,
     ) -> HLDataClient:
-        http = HLHttpClient(config.http_base(), timeout_s=config.http_timeout_secs)
-        client = HLDataClient(loop=loop, msgbus=msgbus, cache=cache, clock=clock,
-                              instrument_provider=_provider(http, config), config=config, name=name)
-        http._log = client._log
-        return client
+        state = get_cached_node_state(clock)
+        http = HLHttpClient(config.http_base(), timeout_s=config.http_timeout_secs,
+                            bucket=state.bucket(config.http_base()))
+        return HLDataClient(loop=loop, msgbus=msgbus, cache=cache, clock=clock,
+                            instrument_provider=_provider(http, config), config=config, node_state=state, name=name)
 
 
 class HLLiveExecClientFactory(LiveExecClientFactory):
@@ -69,8 +78,8 @@ class HLLiveExecClientFactory(LiveExecClientFactory):
         cache: Cache,
         clock: LiveClock,
     ) -> HLExecutionClient:
-        http = make_exec_http(config)
-        client = HLExecutionClient(loop=loop, msgbus=msgbus, cache=cache, clock=clock,
-                                   instrument_provider=_provider(http, config), config=config, http=http, name=name)
-        http._log = client._log
-        return client
+        state = get_cached_node_state(clock)
+        http = make_exec_http(config, state.bucket(config.http_base()))
+        return HLExecutionClient(loop=loop, msgbus=msgbus, cache=cache, clock=clock,
+                                 instrument_provider=_provider(http, config), config=config, http=http,
+                                 node_state=state, name=name)

@@ -1,19 +1,24 @@
 """Async Hyperliquid REST client: ``POST /info`` and signed ``POST /exchange`` (aiohttp).
 
-* Signing: :class:`adapters.hyperliquid.signing.L1Signer` (EIP-712 phantom agent; source ``"a"`` on
-  mainnet, ``"b"`` otherwise), byte-identical to the SDK's ``sign_l1_action`` but ~0.1 ms instead
-  of ~20 ms (libsecp256k1 via coincurve, precomputed EIP-712 domain). JSON bodies and answers go
-  through msgspec (key order kept, which the venue's msgpack re-hash needs).
+* Signing: :class:`botmm_nautilus.venue.signing.L1Signer` (EIP-712 phantom agent; source ``"a"``
+  on mainnet, ``"b"`` otherwise), byte-identical to the SDK's ``sign_l1_action`` but ~0.1 ms
+  instead of ~20 ms (libsecp256k1 via coincurve, precomputed EIP-712 domain). JSON bodies and
+  answers go through msgspec (key order kept, which the venue's msgpack re-hash needs).
 * Nonces: strictly increasing per signer, ``max(last + 1, now_ms)``, shared by every client of
-  the process that signs with the same key (:class:`NonceManager`).
-* Rate limits: a token bucket for the IP weight budget (1200/min, PROTOCOL 7.6: /info weight 2 or
-  20, /exchange ``1 + n // 40``) and a local mirror of the address action budget (10000 + 1 per
-  USDC traded; read from ``userRateLimit``): when exhausted the venue allows one action per 10 s,
-  so do we.
-* Retries: HTTP 429, 5xx, timeouts and dropped connections back off exponentially. ``/info`` is
-  simply repeated. An ``/exchange`` action is *never blindly resubmitted*: after an ambiguous
-  failure the caller-level helpers (:meth:`place_orders`, :meth:`modify_order`, :meth:`cancel_*`)
-  ask ``orderStatus`` by cloid which orders the venue already has, and resubmit only the rest.
+  the process that signs with the same key (:class:`NonceManager`: the venue keeps the recent
+  nonces per signer, so two clients of one key must never reuse a millisecond).
+* Rate limits: a :class:`TokenBucket` for the IP weight budget (1200 per minute; ``/info`` costs
+  2 or 20 by request type, ``/exchange`` ``1 + n // 40`` for n orders; see
+  ``constants.INFO_WEIGHT_2``) and a local mirror of the address action budget (10000 + 1 per USDC
+  traded; read from ``userRateLimit``): when exhausted the venue allows one action per 10 s, so
+  do we. The bucket is given by the owner: the factories give the data and execution clients of
+  one node the same bucket (the venue's budget is per IP, not per client).
+* Retries: one loop (:meth:`HLHttpClient._retrying`) backs off exponentially on HTTP 429, 5xx,
+  timeouts and dropped connections (:attr:`HttpError.should_retry`); what a resend does is each
+  call's policy. ``/info`` and the idempotent actions (scheduleCancel, noop) are simply sent
+  again. An order or modify action is *never blindly resubmitted*: after an ambiguous failure
+  ``orderStatus`` by cloid tells which orders the venue already has, and only the rest is sent
+  again; a cancel answered "missing order" after a lost request is checked the same way.
 """
 
 from __future__ import annotations
@@ -22,10 +27,13 @@ import asyncio
 import os
 import threading
 import time
+from collections.abc import Awaitable
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
 import msgspec
+from nautilus_trader.common.component import Logger
 
 from botmm_nautilus.venue.actions import CANNOT_MODIFY
 from botmm_nautilus.venue.actions import MISSING_ORDER
@@ -35,6 +43,7 @@ from botmm_nautilus.venue.actions import cancel_by_cloid_action
 from botmm_nautilus.venue.actions import order_action
 from botmm_nautilus.venue.actions import response_statuses
 from botmm_nautilus.venue.errors import ExchangeActionError
+from botmm_nautilus.venue.errors import HyperliquidError
 from botmm_nautilus.venue.signing import L1Signer
 
 from .constants import ADDRESS_BASE_BUDGET
@@ -42,20 +51,29 @@ from .constants import INFO_WEIGHT_2
 from .constants import IP_WEIGHT_PER_MINUTE
 
 
-class HLHttpError(Exception):
-    """Non-retriable HTTP answer (4xx other than 429) or retries exhausted."""
+class HttpError(HyperliquidError):
+    """A request to the venue failed. ``status``: the HTTP status, None when no answer came.
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    :attr:`should_retry` is True for an outcome that is unknown (HTTP 429 or 5xx, a timeout, a
+    dropped connection): the venue may or may not have processed the request, and sending it
+    again may succeed. False for a definite refusal (another 4xx), retries exhausted, or a
+    request that cannot be made at all (no signing key)."""
+
+    def __init__(self, message: str, status: int | None = None, *, transient: bool = False) -> None:
         super().__init__(message)
         self.status = status
+        self._transient = transient
 
-
-class TransientError(Exception):
-    """429 / 5xx / timeout / connection error: the request may or may not have been processed."""
+    @property
+    def should_retry(self) -> bool:
+        return self._transient
 
 
 class NonceManager:
-    """Strictly increasing millisecond nonces per signer address (thread-safe, process-wide)."""
+    """Strictly increasing millisecond nonces per signer address (thread-safe, process-wide).
+
+    Process-wide on purpose: the venue's nonce rule is per signer, so every client of the process
+    that signs with one key must draw from the same sequence."""
 
     _lock = threading.Lock()
     _last: dict[str, int] = {}
@@ -70,7 +88,10 @@ class NonceManager:
 
 
 class TokenBucket:
-    """``capacity`` tokens refilled at ``capacity / 60`` per second; ``acquire(w)`` waits."""
+    """``capacity`` tokens refilled at ``capacity / 60`` per second; ``acquire(w)`` waits.
+
+    One bucket stands for one IP weight budget; every HTTP client drawing from it also reports
+    what it spent by request type (:meth:`count`), so the budget's use can be read in one place."""
 
     def __init__(self, capacity: int = IP_WEIGHT_PER_MINUTE) -> None:
         self.capacity = float(capacity)
@@ -81,6 +102,20 @@ class TokenBucket:
         self.created = self.stamp
         self.weight_used = 0.0  # cumulative weight acquired (reports: IP weight per minute)
         self.waits = 0  # acquisitions that had to wait
+        self.weight_by_type: dict[str, float] = {}  # "info:<type>" / "exchange:<action>" -> weight
+        self.requests_by_type: dict[str, int] = {}
+
+    @classmethod
+    def for_ip_weight(cls) -> TokenBucket:
+        """A bucket for the venue's IP weight budget (1200 per minute).
+
+        ``BOTMM_HL_IP_WEIGHT_PER_MIN`` in the environment lowers the budget (processes sharing
+        one IP split it; benchmarks force pacing with it)."""
+        try:
+            capacity = int(os.environ.get("BOTMM_HL_IP_WEIGHT_PER_MIN") or IP_WEIGHT_PER_MINUTE)
+        except ValueError:
+            capacity = IP_WEIGHT_PER_MINUTE
+        return cls(max(1, min(capacity, IP_WEIGHT_PER_MINUTE)))
 
     async def acquire(self, weight: float) -> bool:
         """Take ``weight`` tokens, sleeping until they are there; True if it had to wait.
@@ -113,25 +148,10 @@ class TokenBucket:
             slept += wait
             await asyncio.sleep(wait)
 
-
-_SHARED_BUCKETS: dict[str, TokenBucket] = {}
-
-
-def shared_bucket(base_url: str) -> TokenBucket:
-    """One IP-weight bucket per venue URL for the whole process: the venue's 1200/min budget is per
-    IP, so the data and execution clients must draw from the same bucket, not 1200/min each.
-
-    ``BOTMM_HL_IP_WEIGHT_PER_MIN`` in the environment lowers the budget (processes sharing one IP
-    split it; benchmarks force pacing with it)."""
-    key = base_url.rstrip("/")
-    bucket = _SHARED_BUCKETS.get(key)
-    if bucket is None:
-        try:
-            capacity = int(os.environ.get("BOTMM_HL_IP_WEIGHT_PER_MIN") or IP_WEIGHT_PER_MINUTE)
-        except ValueError:
-            capacity = IP_WEIGHT_PER_MINUTE
-        bucket = _SHARED_BUCKETS[key] = TokenBucket(max(1, min(capacity, IP_WEIGHT_PER_MINUTE)))
-    return bucket
+    def count(self, kind: str, weight: float) -> None:
+        """Note one request of type ``kind`` costing ``weight`` (accounting only)."""
+        self.weight_by_type[kind] = self.weight_by_type.get(kind, 0.0) + weight
+        self.requests_by_type[kind] = self.requests_by_type.get(kind, 0) + 1
 
 
 _now = time.time_ns
@@ -146,6 +166,9 @@ def info_weight(body: dict) -> int:
 
 
 class HLHttpClient:
+    """``bucket``: the IP weight budget to draw from (the factories give the clients of one node
+    the same one); a client of its own when None."""
+
     def __init__(
         self,
         base_url: str,
@@ -158,7 +181,6 @@ class HLHttpClient:
         max_retries: int = 5,
         retry_delay_initial_ms: int = 100,
         retry_delay_max_ms: int = 3_000,
-        log=None,
         bucket: TokenBucket | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
@@ -174,21 +196,17 @@ class HLHttpClient:
         self.max_retries = max_retries
         self.delay0 = retry_delay_initial_ms / 1000.0
         self.delay_max = retry_delay_max_ms / 1000.0
-        self._log = log
-        self.bucket = bucket or shared_bucket(self.base_url)
+        self._log = Logger(type(self).__name__)
+        self.bucket = bucket if bucket is not None else TokenBucket.for_ip_weight()
         self._session: aiohttp.ClientSession | None = None
         # address action budget (mirrors userRateLimit)
         self.address_used = 0
         self.address_cap = ADDRESS_BASE_BUDGET
         self._last_throttled_action = 0.0
-        # counters (tests, reports)
+        # counters (reports)
         self.retries = 0
         self.actions_sent = 0
-        self.last_send_perf_ns = 0
-        # rate budget accounting: IP weight spent per request type, address actions per action type
-        self.weight_by_type: dict[str, float] = {}
-        self.requests_by_type: dict[str, int] = {}
-        self.address_by_type: dict[str, int] = {}
+        self.address_by_type: dict[str, int] = {}  # address actions per action type
         self.exchange_waits = 0  # /exchange requests that waited in the IP bucket
         self.exchange_wait_s = 0.0
         # (monotonic s, IP weight used, address actions used) when the first order was sent: the
@@ -208,15 +226,15 @@ class HLHttpClient:
         self._session = None
 
     def _warn(self, msg: str) -> None:
-        if self._log is not None:
-            self._log.warning(msg)
+        self._log.warning(msg)
 
     def _backoff(self, attempt: int) -> float:
         return min(self.delay_max, self.delay0 * (2 ** attempt))
 
-    def _count(self, kind: str, weight: float) -> None:
-        self.weight_by_type[kind] = self.weight_by_type.get(kind, 0.0) + weight
-        self.requests_by_type[kind] = self.requests_by_type.get(kind, 0) + 1
+    def mark_stop(self) -> None:
+        """Note the budget used when the stop was requested (the steady window ends there)."""
+        if self.stop_mark is None:
+            self.stop_mark = (time.monotonic(), self.bucket.weight_used, self.address_used)
 
     async def _post_once(self, path: str, body: Any, data: bytes | None = None) -> Any:
         sess = await self._sess()
@@ -226,31 +244,50 @@ class HLHttpClient:
             async with sess.post(self.base_url + path, data=data, headers=_JSON_HEADERS) as resp:
                 raw = await resp.read()
                 if resp.status == 429 or resp.status >= 500:
-                    raise TransientError(f"HTTP {resp.status} on {path}")
+                    raise HttpError(f"HTTP {resp.status} on {path}", resp.status, transient=True)
                 if resp.status != 200:
                     text = raw.decode("utf-8", errors="replace")
-                    raise HLHttpError(f"HTTP {resp.status} on {path}: {text[:200]}", resp.status)
+                    raise HttpError(f"HTTP {resp.status} on {path}: {text[:200]}", resp.status)
                 return _decode(raw) if raw else None
         except (aiohttp.ClientConnectionError, asyncio.TimeoutError, aiohttp.ServerDisconnectedError) as exc:
-            raise TransientError(f"{type(exc).__name__} on {path}: {exc}") from None
+            raise HttpError(f"{type(exc).__name__} on {path}: {exc}", transient=True) from None
+
+    async def _retrying(self, what: str, attempt_once: Callable[[int], Awaitable[Any]]) -> Any:
+        """The one retry loop: ``await attempt_once(attempt)`` for attempt 0, 1, ... and its result.
+
+        When it raises an :class:`HttpError` that :attr:`~HttpError.should_retry`, wait (from
+        ``retry_delay_initial_ms``, doubling, at most ``retry_delay_max_ms``) and call it again,
+        up to ``max_retries`` times; then raise an HttpError that should not be retried. Other
+        errors pass through at once. What a later attempt does is the caller's policy:
+        ``attempt_once`` sees the attempt number (0 = the first try) and may, for instance, first
+        ask the venue what the lost request already did."""
+        attempt = 0
+        while True:
+            try:
+                return await attempt_once(attempt)
+            except HttpError as exc:
+                if not exc.should_retry:
+                    raise
+                if attempt >= self.max_retries:
+                    raise HttpError(f"{what} failed after {attempt + 1} attempts: {exc}", exc.status) from None
+                self.retries += 1
+                delay = self._backoff(attempt)
+                self._warn(f"{what}: {exc}; retry in {delay:.2f}s")
+                await asyncio.sleep(delay)
+                attempt += 1
 
     # ------------------------------------------------------------------ /info
     async def info(self, body: dict) -> Any:
-        """``/info`` with backoff on 429/5xx/connection errors (reads are idempotent)."""
-        for attempt in range(self.max_retries + 1):
-            weight = info_weight(body)
+        """``/info``; reads are idempotent: simply sent again after an ambiguous failure."""
+        kind = "info:" + str(body.get("type"))
+        weight = info_weight(body)
+
+        async def once(attempt: int) -> Any:
             await self.bucket.acquire(weight)
-            self._count("info:" + str(body.get("type")), weight)
-            try:
-                return await self._post_once("/info", body)
-            except TransientError as exc:
-                if attempt >= self.max_retries:
-                    raise HLHttpError(f"/info {body.get('type')} failed after {attempt + 1} attempts: {exc}") from None
-                self.retries += 1
-                delay = self._backoff(attempt)
-                self._warn(f"/info {body.get('type')}: {exc}; retry in {delay:.2f}s")
-                await asyncio.sleep(delay)
-        raise AssertionError("unreachable")
+            self.bucket.count(kind, weight)
+            return await self._post_once("/info", body)
+
+        return await self._retrying(f"/info {body.get('type')}", once)
 
     async def meta_and_ctxs(self) -> list:
         return await self.info({"type": "metaAndAssetCtxs"})
@@ -281,7 +318,7 @@ class HLHttpClient:
     # ------------------------------------------------------------------ /exchange
     def sign(self, action: dict, nonce: int) -> dict:
         if self._signer is None:
-            raise HLHttpError("no signing key configured")
+            raise HttpError("no signing key configured")
         signature = self._signer.sign(action, self.vault_address, nonce, None, self.is_mainnet)
         return {"action": action, "nonce": nonce, "signature": signature, "vaultAddress": self.vault_address,
                 "expiresAfter": None}
@@ -299,11 +336,12 @@ class HLHttpClient:
 
     async def exchange_once(self, action: dict, n_items: int = 1, probes: list | None = None,
                             prepaid: bool = False) -> dict:
-        """Sign and send one action once (raises TransientError when the outcome is unknown).
+        """Sign and send one action once (an :class:`HttpError` that should be retried when the
+        outcome is unknown).
 
-        ``probes``: latency probes (``latency.new_probe``) of the commands this action carries;
-        filled with the limiter wait and the signed / sent stamps. ``prepaid``: the caller already
-        took the IP weight from the bucket (:meth:`prepay`)."""
+        ``probes``: latency probe records (``LatencyProbe.new_probe``) of the commands this action
+        carries; filled with the limiter wait and the signed / sent stamps. ``prepaid``: the
+        caller already took the IP weight from the bucket (:meth:`prepay`)."""
         kind = action.get("type", "")
         if self.quoting_mark is None and kind == "order":
             self.quoting_mark = (time.monotonic(), self.bucket.weight_used, self.address_used)
@@ -317,13 +355,12 @@ class HLHttpClient:
         t2 = _now()
         data = _encode(body)
         self.actions_sent += 1
-        self._count("exchange:" + kind, weight)
+        self.bucket.count("exchange:" + kind, weight)
         self.address_by_type[kind] = self.address_by_type.get(kind, 0) + n_items
         if waited:
             self.exchange_waits += 1
             self.exchange_wait_s += (t1 - t0) / 1e9
         t3 = _now()
-        self.last_send_perf_ns = time.perf_counter_ns()
         if probes:
             wait_ns = (t1 - t0) if waited else 0
             for p in probes:
@@ -338,18 +375,10 @@ class HLHttpClient:
         return resp
 
     async def exchange(self, action: dict, n_items: int = 1) -> dict:
-        """Send an action that is idempotent by nature (scheduleCancel, noop, leverage): plain retries."""
-        for attempt in range(self.max_retries + 1):
-            try:
-                return await self.exchange_once(action, n_items)
-            except TransientError as exc:
-                if attempt >= self.max_retries:
-                    raise HLHttpError(f"/exchange {action.get('type')} failed after {attempt + 1} attempts: {exc}") from None
-                self.retries += 1
-                delay = self._backoff(attempt)
-                self._warn(f"/exchange {action.get('type')}: {exc}; retry in {delay:.2f}s")
-                await asyncio.sleep(delay)
-        raise AssertionError("unreachable")
+        """Send an action that is idempotent by nature (scheduleCancel, noop, leverage): simply
+        sent again after an ambiguous failure."""
+        return await self._retrying(f"/exchange {action.get('type')}",
+                                    lambda attempt: self.exchange_once(action, n_items))
 
     async def order_status_by_cloid(self, cloid: str) -> dict | None:
         res = await self.order_status(cloid)
@@ -366,23 +395,16 @@ class HLHttpClient:
                               resolve, mismatch_text) -> list:
         """Send ``build(pending)`` (an action over the pending items); one status per item.
 
-        An ambiguous failure (timeout, 5xx, dropped connection) may or may not have reached the
-        venue: after the backoff every pending item is looked up by cloid and ``resolve(i, found)``
-        turns what the venue holds into the item's status, or returns None to send it again."""
+        Policy after an ambiguous failure (timeout, 5xx, dropped connection), which may or may
+        not have reached the venue: before the next attempt every pending item is looked up by
+        cloid and ``resolve(i, found)`` turns what the venue holds into the item's status, or
+        returns None to send it again; nothing is sent when every item is resolved."""
         results: dict[int, Any] = {}
         pending = list(range(len(cloids)))
-        for attempt in range(self.max_retries + 1):
-            try:
-                resp = await self.exchange_once(build(pending), len(pending),
-                                                [probes[i] for i in pending] if probes else None,
-                                                prepaid and attempt == 0 and len(pending) < 40)
-            except TransientError as exc:
-                if attempt >= self.max_retries:
-                    raise HLHttpError(f"{kind} failed after {attempt + 1} attempts: {exc}") from None
-                self.retries += 1
-                delay = self._backoff(attempt)
-                self._warn(f"/exchange {kind}: {exc}; checking cloids, retry in {delay:.2f}s")
-                await asyncio.sleep(delay)
+
+        async def once(attempt: int) -> None:
+            nonlocal pending
+            if attempt > 0:
                 still = []
                 for i in pending:
                     status = resolve(i, await self.order_status_by_cloid(cloids[i]))
@@ -392,8 +414,10 @@ class HLHttpClient:
                         results[i] = status
                 pending = still
                 if not pending:
-                    break
-                continue
+                    return
+            resp = await self.exchange_once(build(pending), len(pending),
+                                            [probes[i] for i in pending] if probes else None,
+                                            prepaid and attempt == 0 and len(pending) < 40)
             statuses = response_statuses(resp)  # raises ExchangeActionError on a whole-action error
             if len(statuses) != len(pending):
                 text = statuses[0].get("error") if statuses and isinstance(statuses[0], dict) else None
@@ -402,7 +426,8 @@ class HLHttpClient:
             else:
                 for i, st in zip(pending, statuses):
                     results[i] = st
-            break
+
+        await self._retrying(f"/exchange {kind}", once)
         return [results[i] for i in range(len(cloids))]
 
     async def place_orders(self, wires: list[dict], probes: list | None = None, prepaid: bool = False) -> list:
@@ -462,31 +487,24 @@ class HLHttpClient:
         return await self._cancel(cancel_action(items), [o for _, o in items])
 
     async def _cancel(self, action: dict, refs: list, probes: list | None = None) -> list:
-        retried = False
-        for attempt in range(self.max_retries + 1):
-            try:
-                resp = await self.exchange_once(action, len(refs), probes)
-            except TransientError as exc:
-                if attempt >= self.max_retries:
-                    raise HLHttpError(f"cancel failed after {attempt + 1} attempts: {exc}") from None
-                self.retries += 1
-                retried = True
-                delay = self._backoff(attempt)
-                self._warn(f"/exchange {action['type']}: {exc}; retry in {delay:.2f}s")
-                await asyncio.sleep(delay)
-                continue
-            statuses = response_statuses(resp)
-            if retried:  # a "missing order" answer after a lost request may be our own earlier cancel
-                fixed = []
-                for ref, st in zip(refs, statuses):
-                    if isinstance(st, dict) and MISSING_ORDER in str(st.get("error", "")):
-                        found = await self.order_status(ref)
-                        if isinstance(found, dict) and found.get("status") == "order" and found["order"]["status"] == "canceled":
-                            st = "success"
-                    fixed.append(st)
-                statuses = fixed
-            return statuses
-        raise AssertionError("unreachable")
+        """Cancels are sent again after an ambiguous failure; a "missing order" answer to the
+        resend may be our own earlier cancel, so it counts as a success when ``orderStatus``
+        shows the order canceled."""
+
+        async def once(attempt: int) -> list:
+            statuses = response_statuses(await self.exchange_once(action, len(refs), probes))
+            if attempt == 0:
+                return statuses
+            fixed = []
+            for ref, st in zip(refs, statuses):
+                if isinstance(st, dict) and MISSING_ORDER in str(st.get("error", "")):
+                    found = await self.order_status(ref)
+                    if isinstance(found, dict) and found.get("status") == "order" and found["order"]["status"] == "canceled":
+                        st = "success"
+                fixed.append(st)
+            return fixed
+
+        return await self._retrying(f"/exchange {action['type']}", once)
 
 
-__all__ = ["ExchangeActionError", "HLHttpClient", "HLHttpError", "NonceManager", "TokenBucket", "TransientError"]
+__all__ = ["ExchangeActionError", "HLHttpClient", "HttpError", "NonceManager", "TokenBucket"]

@@ -163,7 +163,6 @@ def summarize(node, strategies, start_balance: float | None) -> dict:
     from nautilus_trader.model.currencies import USDC
 
     from botmm_nautilus.adapters.hyperliquid import VENUE
-    from botmm_nautilus.adapters.hyperliquid import latency
 
     out: dict[str, Any] = {"orders_submitted": 0, "orders_modified": 0, "orders_canceled": 0, "post_only_rejects": 0,
                            "fills": 0, "positions": {}, "errors": []}
@@ -186,106 +185,43 @@ def summarize(node, strategies, start_balance: float | None) -> dict:
     end_balance = account.balance_total(USDC).as_double() if account is not None else None
     out["balance_usd"] = end_balance
     out["net_pnl_usd"] = (end_balance - start_balance + upnl) if (end_balance is not None and start_balance is not None) else None
-    client = _exec_client(node)
-    if client is not None:
-        out["errors"] = list(client.errors)
-        out["http_retries"] = client._http.retries
-        http = client._http
-        bucket = http.bucket  # shared by the data and execution clients (one IP budget)
-        import time as _time
-
-        now = _time.monotonic()
-        minutes = max((now - bucket.created) / 60.0, 1e-9)
-        out["rate_limit"] = {
-            "ip_weight_budget_per_min": bucket.capacity,
-            "ip_weight_used": round(bucket.weight_used, 1),
-            "ip_weight_per_min": round(bucket.weight_used / minutes, 1),
-            "ip_weight_window_min": round(minutes, 3),
-            "ip_throttled_s": round(bucket.waited_s, 3),
-            "ip_throttled_requests": bucket.waits,
-            "exchange_actions_sent": http.actions_sent,
-            "address_requests_used": http.address_used,  # local mirror of userRateLimit.nRequestsUsed
-            "address_requests_cap": http.address_cap,
-            "exchange_paced_requests": http.exchange_waits,  # order/modify/cancel actions the limiter delayed
-            "exchange_paced_s": round(http.exchange_wait_s, 3),
-            "batched_requests": client.batched_requests,  # actions that carried several commands
-            "batched_commands": client.batched_items,
-            "account_refreshes": client.account_refreshes,
-            "venue_clock_polls": client.venue_clock_polls,
-            "paced_batches": client.paced_batches,
-            "modify_overlaps": client.modify_overlaps,
-            # weight / requests by request type ("info:<type>", "exchange:<action>"), both clients
-            "weight_by_type": {k: round(v, 1) for k, v in sorted(_merged_counts(node, "weight_by_type").items())},
-            "requests_by_type": dict(sorted(_merged_counts(node, "requests_by_type").items())),
-            "address_by_action": dict(sorted(http.address_by_type.items())),
-        }
-        if http.quoting_mark is not None:
-            t0, w0, a0 = http.quoting_mark
-            # up to the stop request if there was one (the stop's cancel-all sweep is a one-off too)
-            t1, w1, a1 = http.stop_mark or (now, bucket.weight_used, http.address_used)
-            hours = max((t1 - t0) / 3600.0, 1e-9)
-            out["rate_limit"]["steady"] = {  # from the first order to the stop: start-up and stop excluded
-                "window_s": round(t1 - t0, 1),
-                "ip_weight_per_min": round((w1 - w0) / hours / 60.0, 1),
-                "ip_weight_per_hour": round((w1 - w0) / hours, 0),
-                "address_actions_per_hour": round((a1 - a0) / hours, 0),
-            }
-    from botmm_nautilus.adapters.hyperliquid.data import HLDataClient
-
-    for c in node.kernel.data_engine._clients.values():
-        if isinstance(c, HLDataClient):
-            out["data"] = {"book_messages": c.book_messages, "crossed_dropped": c.crossed_dropped,
-                           "resyncs": c.resyncs, "ws_reconnects": c._ws.reconnects}
-    if client is not None:
-        out["exec_ws_reconnects"] = client._ws.reconnects
-        out["dead_man_sets"] = client.dead_man_sets
-        out["venue_clock_rate"] = round(client._venue_clock_rate, 3)
-        out["modify_races"] = client.modify_races
-    out["tick_to_order_latency"] = latency.summary()
+    data_client, exec_client, state = _hl_clients(node)
+    if exec_client is not None:
+        counters = exec_client.counters()
+        out["errors"] = counters["errors"]
+        out["http_retries"] = counters["http_retries"]
+        out["rate_limit"] = exec_client.rate_budget()
+    if data_client is not None:
+        out["data"] = data_client.counters()
+    if exec_client is not None:
+        out["exec_ws_reconnects"] = counters["ws_reconnects"]
+        for key in ("dead_man_sets", "venue_clock_rate", "modify_races"):
+            out[key] = counters[key]
+    if state is not None:
+        out["tick_to_order_latency"] = state.probe.summary()
     return out
 
 
-def _merged_counts(node, attr: str) -> dict:
-    """Per-type counters of the HTTP clients of the HL data and execution clients, summed."""
+def _hl_clients(node):
+    """The node's Hyperliquid data and execution clients and their shared state (None if absent)."""
     from botmm_nautilus.adapters.hyperliquid.data import HLDataClient
-
-    out: dict = {}
-    https = []
-    client = _exec_client(node)
-    if client is not None:
-        https.append(client._http)
-    for c in node.kernel.data_engine._clients.values():
-        if isinstance(c, HLDataClient):
-            https.append(c._provider._http)
-    seen = set()
-    for h in https:
-        if id(h) in seen:
-            continue
-        seen.add(id(h))
-        for k, v in getattr(h, attr, {}).items():
-            out[k] = out.get(k, 0) + v
-    return out
-
-
-def _exec_client(node):
     from botmm_nautilus.adapters.hyperliquid.execution import HLExecutionClient
+    from botmm_nautilus.adapters.hyperliquid.node_state import find_node_state
 
-    for c in node.kernel.exec_engine._clients.values():
-        if isinstance(c, HLExecutionClient):
-            return c
-    return None
+    state = find_node_state(node.kernel.clock)
+    clients = state.clients if state is not None else []
+    data = next((c for c in clients if isinstance(c, HLDataClient)), None)
+    exec_ = next((c for c in clients if isinstance(c, HLExecutionClient)), None)
+    return data, exec_, state
 
 
 def _stopper(node):
     """``node.stop`` that first notes the rate-budget counters (the steady window ends there)."""
 
     def stop() -> None:
-        client = _exec_client(node)
-        if client is not None and client._http.stop_mark is None:
-            import time as _time
-
-            http = client._http
-            http.stop_mark = (_time.monotonic(), http.bucket.weight_used, http.address_used)
+        exec_client = _hl_clients(node)[1]
+        if exec_client is not None:
+            exec_client.mark_stop()
         node.stop()
 
     return stop

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,7 +108,6 @@ def build_run_config(
     mode: str = "book",
     start_ns: int | None = None,
     end_ns: int | None = None,
-    record_key: str = "default",
     strategy: str | None = None,
     bypass_logging: bool = True,
     log_level: str = "ERROR",
@@ -177,7 +175,6 @@ def build_run_config(
                 config={
                     "catalog_path": str(catalog_path),
                     "instrument_ids": [str(iid)],
-                    "record_key": record_key,
                     "start_ns": start_ns or 0,
                     "end_ns": end_ns or 0,
                 },
@@ -260,7 +257,7 @@ def run_backtest(
     progress: bool = True,
 ) -> BacktestOutcome:
     """Run one backtest and build its summary, attribution, JSON and HTML report."""
-    from botmm_nautilus.backtest.venue_models import FUNDING_RECORDS
+    from botmm_nautilus.backtest.venue_models import FUNDING_TOPIC
     from botmm_nautilus.reports import compute_attribution
     from botmm_nautilus.reports import compute_summary
     from botmm_nautilus.reports import write_html_report
@@ -276,9 +273,12 @@ def run_backtest(
             f"for {info['instrument_id']} "
             f"[{pd.Timestamp(data_start, tz='UTC')}, {pd.Timestamp(data_end, tz='UTC')}]",
         )
-    key = uuid.uuid4().hex
-    run_cfg = build_run_config(cfg, catalog_path, mode, start_ns, end_ns, record_key=key)
+    run_cfg = build_run_config(cfg, catalog_path, mode, start_ns, end_ns)
     node = build_node(run_cfg)
+    funding_records: list[dict] = []  # published by PerpFundingModule, one per payment
+    engine = node.get_engine(run_cfg.id)
+    if engine is not None:
+        engine.kernel.msgbus.subscribe(topic=FUNDING_TOPIC, handler=funding_records.append)
     if progress:
         print(
             f"backtest {info['instrument_id']} mode={mode} catalog={catalog_path} "
@@ -295,7 +295,7 @@ def run_backtest(
             "or the catalog data could not be loaded)",
         )
     try:
-        art = collect_artifacts(engine, cfg, info, mode, FUNDING_RECORDS.pop(key, []), wall, results[0] if results else None)
+        art = collect_artifacts(engine, cfg, info, mode, funding_records, wall, results[0] if results else None)
         art.data_description = data_description or f"catalog {catalog_path}"
     finally:
         node.dispose()

@@ -6,7 +6,9 @@
 * ``PerpFundingModule``: hourly funding payments on open perp positions (Nautilus 1.231 has no
   funding simulation). At each funding time in the catalog's ``FundingRateUpdate`` series the
   module books ``payment = -signed_position * price * rate`` into the account (positive rate:
-  longs pay shorts, Hyperliquid's convention) and records the payment for the report. The price
+  longs pay shorts, Hyperliquid's convention) and publishes a record of the payment on the
+  engine's message bus, topic :data:`FUNDING_TOPIC` (the backtest runner subscribes to it before
+  the run, as Nautilus's ``BacktestNode.build`` suggests for collecting information). The price
   is the venue book's mid at that moment (the oracle price Hyperliquid uses is not in the data;
   mid and oracle differ by a few bps, a second-order effect on a payment of ~1 bp).
 """
@@ -55,13 +57,13 @@ class HyperliquidFeeModel(FeeModel):
 class PerpFundingModuleConfig(SimulationModuleConfig, frozen=True):
     catalog_path: str
     instrument_ids: tuple[str, ...]
-    record_key: str = "default"
     start_ns: int = 0
     end_ns: int = 0  # 0 = no end
 
 
-# Payments recorded by every module instance, by record_key (read by the backtest runner).
-FUNDING_RECORDS: dict[str, list[dict]] = {}
+# Message bus topic of the funding payment records: dicts with ts_ns, instrument_id, rate,
+# position_base, price and payment_usd.
+FUNDING_TOPIC = "botmm.backtest.funding_payment"
 
 
 class PerpFundingModule(SimulationModule):
@@ -71,12 +73,11 @@ class PerpFundingModule(SimulationModule):
         self._ids = [InstrumentId.from_str(i) for i in config.instrument_ids]
         self._start_ns = config.start_ns
         self._end_ns = config.end_ns or None
-        self._key = config.record_key
         self._events: list[tuple[int, InstrumentId, float]] = []
         self._idx = 0
         self._next_ns = 2**63
-        self.records: list[dict] = []
-        FUNDING_RECORDS[self._key] = self.records
+        self._payments = 0
+        self._paid_usd = 0.0
         self._load()
 
     def _load(self) -> None:
@@ -125,7 +126,10 @@ class PerpFundingModule(SimulationModule):
         price = float(price)
         payment = -signed_qty * price * rate
         self.exchange.adjust_account(Money(payment, USDC))
-        self.records.append(
+        self._payments += 1
+        self._paid_usd += payment
+        self.msgbus.publish(
+            FUNDING_TOPIC,
             {
                 "ts_ns": int(ts),
                 "instrument_id": str(iid),
@@ -134,12 +138,13 @@ class PerpFundingModule(SimulationModule):
                 "price": price,
                 "payment_usd": payment,
             },
+            external_pub=False,
         )
 
     def log_diagnostics(self, logger) -> None:
-        total = sum(r["payment_usd"] for r in self.records)
-        logger.info(f"PerpFundingModule: {len(self.records)} payments, total {total:.4f} USDC")
+        logger.info(f"PerpFundingModule: {self._payments} payments, total {self._paid_usd:.4f} USDC")
 
     def reset(self) -> None:
-        self.records.clear()
+        self._payments = 0
+        self._paid_usd = 0.0
         self._load()

@@ -1,4 +1,4 @@
-"""Errors of the venue layer: what Hyperliquid sent (or answered) cannot be used."""
+"""Errors of the Hyperliquid layers: the venue knowledge and the adapter built on it."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from botmm_nautilus.errors import BotmmError
 
 
 class HyperliquidError(BotmmError):
-    """Base of the venue layer's errors: a Hyperliquid message or answer the project cannot use."""
+    """Base of every error about talking to Hyperliquid: malformed messages, refused actions, transport, keys."""
 
 
 class MalformedMessage(HyperliquidError, ValueError):

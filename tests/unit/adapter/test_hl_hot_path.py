@@ -11,9 +11,9 @@ from eth_account import Account
 from hyperliquid.utils.signing import sign_l1_action
 from nautilus_trader.model.enums import AggressorSide
 
-from botmm_nautilus.adapters.hyperliquid import latency
 from botmm_nautilus.adapters.hyperliquid import parsing
 from botmm_nautilus.adapters.hyperliquid.http import TokenBucket
+from botmm_nautilus.adapters.hyperliquid.latency import LatencyProbe
 from botmm_nautilus.venue.signing import L1Signer
 
 SDK_KEY = "0x0123456789012345678901234567890123456789012345678901234567890123"
@@ -53,26 +53,25 @@ def test_fast_signer_matches_protocol_vectors_and_sdk():
     assert SDK_KEY[2:] not in repr(signer)
 
 
-def test_latency_probe_classifies_and_breaks_down_stages(monkeypatch):
-    latency.reset()
+def test_latency_probe_classifies_and_breaks_down_stages():
     clock = iter(range(1_000_000, 10_000_000_000, 1_000_000))  # +1 ms per stamp
-    monkeypatch.setattr(latency, "_now", lambda: next(clock))
-    latency.register_coin("BTC")
+    probe = LatencyProbe(now=lambda: next(clock))
+    probe.register_coin("BTC")
     recv = 500_000
-    latency.on_book("BTC", recv)  # handoff stamp 1 ms
-    latency.on_dispatch_begin("BTC", recv)  # begin 2 ms
+    probe.on_book("BTC", recv)  # handoff stamp 1 ms
+    probe.on_dispatch_begin("BTC", recv)  # begin 2 ms
     cmd_ts = 2_500_000  # created during the dispatch
-    latency.on_dispatch_end("BTC")  # end 3 ms
-    probe = latency.new_probe("modify", "BTC", cmd_ts)  # exec start 4 ms
-    probe[4], probe[5], probe[6], probe[7] = 0, 4_600_000, 4_700_000, 1  # no wait, signed, sent, 1 attempt
-    latency.record(probe)
-    timer = latency.new_probe("submit", "BTC", 3_500_000)  # created after the dispatch: a timer / event
+    probe.on_dispatch_end("BTC")  # end 3 ms
+    req = probe.new_probe("modify", "BTC", cmd_ts)  # exec start 4 ms
+    req[4], req[5], req[6], req[7] = 0, 4_600_000, 4_700_000, 1  # no wait, signed, sent, 1 attempt
+    probe.record(req)
+    timer = probe.new_probe("submit", "BTC", 3_500_000)  # created after the dispatch: a timer / event
     timer[5], timer[6], timer[7] = 6_000_000, 6_100_000, 1
-    latency.record(timer)
-    retry = latency.new_probe("modify", "BTC", cmd_ts)
+    probe.record(timer)
+    retry = probe.new_probe("modify", "BTC", cmd_ts)
     retry[5], retry[6], retry[7] = 7_000_000, 7_100_000, 2
-    latency.record(retry)
-    s = latency.summary()
+    probe.record(retry)
+    s = probe.summary()
     assert s["n"] == 1 and s["counts"] == {"book_triggered": 1, "other": 1, "retry": 1}
     assert s["kinds"] == {"modify": 2, "submit": 1}
     st = s["stages"]
@@ -80,7 +79,10 @@ def test_latency_probe_classifies_and_breaks_down_stages(monkeypatch):
     assert st["nautilus_out"]["p50_ms"] == 1.5 and st["build_sign"]["p50_ms"] == 0.6 and st["send"]["p50_ms"] == 0.1
     assert s["p99_ms"] == st["end_to_end"]["p99_ms"] == 4.2
     assert set(s) >= {"n", "p50_ms", "p99_ms", "max_ms", "stages", "counts"}
-    latency.reset()
+    # another node's probe saw none of it: a command of that node is never matched to these books
+    other = LatencyProbe()
+    other.register_coin("BTC")
+    assert other.new_probe("modify", "BTC", cmd_ts)[1] is None and other.summary()["counts"]["book_triggered"] == 0
 
 
 def test_token_bucket_serves_waiters_in_arrival_order():
