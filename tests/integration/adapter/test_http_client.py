@@ -16,7 +16,6 @@ import asyncio
 import pytest
 from eth_account import Account
 
-from botmm_nautilus.adapters.hyperliquid import parsing
 from botmm_nautilus.adapters.hyperliquid.http import HLHttpClient
 from botmm_nautilus.adapters.hyperliquid.http import HttpError
 from botmm_nautilus.adapters.hyperliquid.latency import LatencyProbe
@@ -25,6 +24,7 @@ from botmm_nautilus.twin import Scenario
 from botmm_nautilus.twin import TwinConfig
 from botmm_nautilus.twin import TwinServer
 from botmm_nautilus.twin.clock import wall_ms
+from botmm_nautilus.venue import actions
 from botmm_nautilus.venue.errors import HyperliquidError
 
 
@@ -87,8 +87,8 @@ def test_ambiguous_order_failure_is_resolved_by_cloid_never_sent_twice(twin, wal
         try:
             # 1. the order reached the venue before the failure (its first send went through): the
             #    resend after a 503 finds it by cloid and takes its oid instead of placing it again
-            cloid = parsing.cloid_for("O-TEST-AMBIGUOUS-1")
-            wire = parsing.order_wire(0, True, "99990", "0.001", False, "Alo", cloid)
+            cloid = actions.cloid_for("O-TEST-AMBIGUOUS-1")
+            wire = actions.order_wire(0, True, "99990", "0.001", False, "Alo", cloid)
             [first] = await http.place_orders([wire])
             twin.faults.http_error(503, 1, path="/exchange")
             req = probe.new_probe("submit", "BTC", probe.now_ns())
@@ -99,10 +99,10 @@ def test_ambiguous_order_failure_is_resolved_by_cloid_never_sent_twice(twin, wal
             probe.record(req)
             assert req[7] == 1 and probe.summary()["counts"] == {"book_triggered": 0, "other": 1, "retry": 0}
             # 2. the order never reached the venue: not found by cloid, so it is sent again, once
-            cloid2 = parsing.cloid_for("O-TEST-AMBIGUOUS-2")
+            cloid2 = actions.cloid_for("O-TEST-AMBIGUOUS-2")
             twin.faults.http_error(502, 1, path="/exchange")
             req2 = probe.new_probe("submit", "BTC", probe.now_ns())
-            [placed] = await http.place_orders([parsing.order_wire(0, True, "99980", "0.001", False, "Alo", cloid2)],
+            [placed] = await http.place_orders([actions.order_wire(0, True, "99980", "0.001", False, "Alo", cloid2)],
                                                [req2])
             assert placed["resting"]["cloid"] == cloid2
             assert sorted(o["cloid"] for o in twin.open_orders(wallet.address)) == sorted([cloid, cloid2])
@@ -119,8 +119,8 @@ def test_cancel_resent_after_ambiguous_failure_counts_our_own_earlier_cancel(twi
     async def scenario():
         http = client(twin, wallet, retry_delay_initial_ms=10)
         try:
-            cloid = parsing.cloid_for("O-TEST-CANCEL-1")
-            [placed] = await http.place_orders([parsing.order_wire(0, True, "99990", "0.001", False, "Alo", cloid)])
+            cloid = actions.cloid_for("O-TEST-CANCEL-1")
+            [placed] = await http.place_orders([actions.order_wire(0, True, "99990", "0.001", False, "Alo", cloid)])
             assert "resting" in placed
             # the first cancel went through, its answer was lost (here: answered, then a 503 on
             # the next send): the resend is answered "never placed, already canceled, or filled"
