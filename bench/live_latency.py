@@ -49,9 +49,9 @@ def run(catalog: str, coins: list[str], seconds: float, speed: float, workdir: P
     from botmm_nautilus.twin import TwinServer
 
     key = Account.create()
-    from botmm_nautilus.twin.standalone import to_ns
+    from botmm_nautilus.times import parse_time_ns
 
-    twin = TwinServer(catalog=catalog, coins=coins, speed=speed, start_ns=to_ns(start, "start"), end_ns=to_ns(end, "end"))
+    twin = TwinServer(catalog=catalog, coins=coins, speed=speed, start_ns=parse_time_ns(start, "start"), end_ns=parse_time_ns(end, "end"))
     twin.start()
     twin.create_account(key.address, 100_000)
     cfg_dir = workdir / "configs"

@@ -54,12 +54,6 @@ def mm_config(coin: str) -> dict:
     return mm
 
 
-def to_ns(iso: str) -> int:
-    import pandas as pd
-
-    return int(pd.Timestamp(iso).value)
-
-
 # ------------------------------------------------------------------------------------ backtest
 def run_backtest_leg(mm: dict, catalog: str, start: str, end: str) -> dict:
     from botmm_nautilus.backtest.runner import run_backtest
@@ -128,6 +122,7 @@ def run_live_leg(mm: dict, catalog: str, start: str, end: str, coin: str, speed:
     from eth_account import Account
 
     from botmm_nautilus.config.asset import config_from_dict
+    from botmm_nautilus.times import parse_time_ns
     from botmm_nautilus.twin import TwinServer
     from botmm_nautilus.twin.clock import wall_ms
 
@@ -135,7 +130,7 @@ def run_live_leg(mm: dict, catalog: str, start: str, end: str, coin: str, speed:
     addr = key.address
     starting = config_from_dict(mm, source="parity").capital_usd
     clock = GatedClock(wall_ms(), speed)
-    twin = TwinServer(catalog=catalog, coins=[coin], speed=speed, clock=clock, start_ns=to_ns(start), end_ns=to_ns(end))
+    twin = TwinServer(catalog=catalog, coins=[coin], speed=speed, clock=clock, start_ns=parse_time_ns(start, "--start"), end_ns=parse_time_ns(end, "--end"))
     twin.start()
     twin.create_account(addr, starting)
     (workdir / "configs").mkdir(parents=True, exist_ok=True)

@@ -72,7 +72,9 @@ from nautilus_trader.model.objects import Money
 
 from botmm_nautilus.venue import actions
 from botmm_nautilus.venue.errors import ExchangeActionError
+from botmm_nautilus.venue.errors import HyperliquidError
 from botmm_nautilus.venue.errors import MalformedMessage
+from botmm_nautilus.venue.limits import EXCHANGE_ITEMS_PER_WEIGHT
 from botmm_nautilus.venue.messages import UserFill
 from botmm_nautilus.venue.messages import decode_fill
 from botmm_nautilus.venue.messages import decode_order
@@ -91,10 +93,10 @@ from .providers import HLInstrumentProvider
 from .ws import HLWebSocketClient
 
 _WAITING = (OrderStatus.INITIALIZED, OrderStatus.SUBMITTED)
-_MAX_BATCH = 39  # /exchange weight is 1 + n // 40: up to 39 items cost one unit
+_MAX_BATCH = EXCHANGE_ITEMS_PER_WEIGHT - 1  # /exchange weight is 1 + n // 40: up to 39 items cost one unit
 
 
-class HLSignerError(RuntimeError):
+class HLSignerError(HyperliquidError):
     """The venue does not know the signing key (wrong key, unfunded account, unapproved agent)."""
 
 

@@ -9,7 +9,7 @@
   nonces per signer, so two clients of one key must never reuse a millisecond).
 * Rate limits: a :class:`TokenBucket` for the IP weight budget (1200 per minute; ``/info`` costs
   2 or 20 by request type, ``/exchange`` ``1 + n // 40`` for n orders; see
-  ``constants.INFO_WEIGHT_2``) and a local mirror of the address action budget (10000 + 1 per USDC
+  ``botmm_nautilus.venue.limits``) and a local mirror of the address action budget (10000 + 1 per USDC
   traded; read from ``userRateLimit``): when exhausted the venue allows one action per 10 s, so
   do we. The bucket is given by the owner: the factories give the data and execution clients of
   one node the same bucket (the venue's budget is per IP, not per client).
@@ -44,11 +44,11 @@ from botmm_nautilus.venue.actions import order_action
 from botmm_nautilus.venue.actions import response_statuses
 from botmm_nautilus.venue.errors import ExchangeActionError
 from botmm_nautilus.venue.errors import HyperliquidError
+from botmm_nautilus.venue.limits import ADDRESS_BASE_BUDGET
+from botmm_nautilus.venue.limits import IP_WEIGHT_PER_MINUTE
+from botmm_nautilus.venue.limits import exchange_weight
+from botmm_nautilus.venue.limits import info_weight
 from botmm_nautilus.venue.signing import L1Signer
-
-from .constants import ADDRESS_BASE_BUDGET
-from .constants import INFO_WEIGHT_2
-from .constants import IP_WEIGHT_PER_MINUTE
 
 
 class HttpError(HyperliquidError):
@@ -158,11 +158,6 @@ _now = time.time_ns
 _JSON_HEADERS = {"Content-Type": "application/json"}
 _encode = msgspec.json.Encoder().encode  # keeps dict insertion order (the signed msgpack order)
 _decode = msgspec.json.Decoder().decode
-
-
-def info_weight(body: dict) -> int:
-    kind = body.get("type") if isinstance(body, dict) else None
-    return 2 if kind in INFO_WEIGHT_2 else 20
 
 
 class HLHttpClient:
@@ -280,7 +275,7 @@ class HLHttpClient:
     async def info(self, body: dict) -> Any:
         """``/info``; reads are idempotent: simply sent again after an ambiguous failure."""
         kind = "info:" + str(body.get("type"))
-        weight = info_weight(body)
+        weight = info_weight(body.get("type") if isinstance(body, dict) else None)
 
         async def once(attempt: int) -> Any:
             await self.bucket.acquire(weight)
@@ -347,7 +342,7 @@ class HLHttpClient:
             self.quoting_mark = (time.monotonic(), self.bucket.weight_used, self.address_used)
         t0 = _now()
         waited = await self._address_budget(n_items, kind.startswith("cancel"))
-        weight = 1 + n_items // 40
+        weight = exchange_weight(n_items)
         if not prepaid:
             waited = await self.bucket.acquire(weight) or waited
         t1 = _now()

@@ -1,6 +1,6 @@
 """Instrument provider: ``/info metaAndAssetCtxs`` -> ``make_perpetual(coin, szDecimals, ...)``.
 
-The asset id of a coin is its index in ``meta.universe`` (PROTOCOL 7.3), kept in ``asset_of``.
+The asset id of a coin is its index in ``meta.universe`` (the venue numbers perps by their position in that list), kept in ``asset_of``.
 :meth:`refresh` reloads the universe and reports coins whose ``szDecimals`` changed (their
 instrument is rebuilt, and the data client republishes it).
 """

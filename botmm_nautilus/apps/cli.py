@@ -158,7 +158,7 @@ def cmd_info(args) -> int:
 def cmd_backtest(args) -> int:
     from botmm_nautilus.backtest.runner import run_backtest
     from botmm_nautilus.config.asset import load_config
-    from botmm_nautilus.engine.times import parse_period_ns
+    from botmm_nautilus.times import parse_period_ns
     from botmm_nautilus.reports import format_summary_table
 
     parse_period_ns(args.start, args.end, ("--start", "--end"))
@@ -188,7 +188,7 @@ def cmd_backtest(args) -> int:
 
 
 def cmd_twin(args) -> int:
-    from botmm_nautilus.engine.times import parse_period_ns
+    from botmm_nautilus.times import parse_period_ns
     from botmm_nautilus.twin import serve
 
     parse_period_ns(args.start, args.end, ("--start", "--end"))

@@ -27,7 +27,7 @@ from botmm_nautilus.config.asset import BAR_SECONDS
 from botmm_nautilus.config.asset import AssetConfig
 from botmm_nautilus.core.params import fee_fraction
 from botmm_nautilus.data.catalog_io import CatalogError
-from botmm_nautilus.engine.times import parse_period_ns
+from botmm_nautilus.times import parse_period_ns
 from botmm_nautilus.errors import ConfigError
 from botmm_nautilus.strategies import STRATEGIES
 from botmm_nautilus.strategies import importable_path

@@ -89,6 +89,7 @@ class StagedCatalogWriter:
             self.target.mkdir(parents=True, exist_ok=True)
         except OSError as exc:  # a parent is a file, no permission, read-only file system
             raise CatalogError(f"catalog {self.target}: cannot create the folder ({exc.strerror or exc})") from None
+        self.stale_removed = remove_stale_staging(self.target)  # leftovers of killed imports
         self.staging = self.target / f".staging-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.staging.mkdir()
         self.catalog = ParquetDataCatalog(str(self.staging))
@@ -158,12 +159,42 @@ class StagedCatalogWriter:
         self.discard()
 
 
-def remove_stale_staging(catalog_path: str | os.PathLike) -> list[str]:
-    """Remove staging folders left by a killed import (never visible to readers of the catalog)."""
-    removed = []
+_STAGING_RE = re.compile(r"^\.staging-(\d+)-[0-9a-f]+$")
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by another user
+        return True
+    return True
+
+
+def stale_staging(catalog_path: str | os.PathLike) -> list[Path]:
+    """Staging folders of imports whose process is gone (killed before it could clean up).
+
+    A staging folder is named ``.staging-<pid>-<random>`` by the process that writes it; it is
+    stale when no process with that id runs any more. Readers of the catalog never see staging
+    folders (Nautilus reads ``data/`` only); they only take disk space.
+    """
     root = Path(catalog_path)
-    if root.exists():
-        for p in root.glob(".staging-*"):
-            shutil.rmtree(p, ignore_errors=True)
-            removed.append(str(p))
+    if not root.is_dir():
+        return []
+    out = []
+    for p in sorted(root.glob(".staging-*")):
+        m = _STAGING_RE.match(p.name)
+        if m is not None and p.is_dir() and not _process_alive(int(m.group(1))):
+            out.append(p)
+    return out
+
+
+def remove_stale_staging(catalog_path: str | os.PathLike) -> list[str]:
+    """Remove the staging folders of killed imports (``stale_staging``); an import running in
+    another process keeps its own. Called by every new ``StagedCatalogWriter``."""
+    removed = []
+    for p in stale_staging(catalog_path):
+        shutil.rmtree(p, ignore_errors=True)
+        removed.append(str(p))
     return removed

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 
 from botmm_nautilus.data.catalog_io import INSTRUMENT_DIRS
 from botmm_nautilus.data.catalog_io import file_interval
+from botmm_nautilus.data.catalog_io import stale_staging
 from botmm_nautilus.data.gaps import gaps_path
 from botmm_nautilus.data.gaps import read_gaps
 from botmm_nautilus.data.summary import format_ns
@@ -26,7 +27,8 @@ def catalog_info(catalog_path: str | os.PathLike) -> dict:
     Returns ``{"catalog": path, "instruments": [{"instrument_id", "type", "price_precision",
     "size_precision", "maker_fee", "taker_fee"}], "data_types": [type dir names], "series":
     [{"data_type", "identifier", "files", "rows", "bytes", "start_ns", "end_ns"}]}``; series are
-    sorted by data type then identifier. ``"gaps"``: the recorder's gap log (``botmm record``,
+    sorted by data type then identifier. ``"stale_staging"``: staging folders of killed imports
+    (removed by the next import into the catalog). ``"gaps"``: the recorder's gap log (``botmm record``,
     see ``data.gaps``), ``"gaps_unreadable"``: its lines that could not be read. A missing catalog
     gives empty lists.
     """
@@ -34,7 +36,7 @@ def catalog_info(catalog_path: str | os.PathLike) -> dict:
     data_root = root / "data"
     gaps, unreadable = read_gaps(root)
     info: dict = {"catalog": str(root), "instruments": [], "data_types": [], "series": [], "gaps": gaps,
-                  "gaps_unreadable": unreadable}
+                  "gaps_unreadable": unreadable, "stale_staging": [str(p) for p in stale_staging(root)]}
     if not data_root.is_dir():
         return info
     for type_dir in sorted(p for p in data_root.iterdir() if p.is_dir()):
@@ -96,6 +98,7 @@ def format_catalog_info(info: dict) -> str:
     if not info["instruments"] and not info["series"]:
         lines.append("  (empty: no data/ folder or no Parquet files)")
         lines.extend(format_gaps(info))
+        lines.extend(format_stale_staging(info))
         return "\n".join(lines)
     lines.append("instruments:")
     for inst in info["instruments"] or []:
@@ -116,7 +119,17 @@ def format_catalog_info(info: dict) -> str:
             f"{format_ns(s['start_ns'])} .. {format_ns(s['end_ns'])}",
         )
     lines.extend(format_gaps(info))
+    lines.extend(format_stale_staging(info))
     return "\n".join(lines)
+
+
+def format_stale_staging(info: dict) -> list[str]:
+    """A line for staging folders left by killed imports (nothing when there are none)."""
+    stale = info.get("stale_staging") or []
+    if not stale:
+        return []
+    return [f"{len(stale)} staging folder(s) of killed imports (not data; the next import into this catalog removes them): "
+            + ", ".join(Path(p).name for p in stale)]
 
 
 def format_gaps(info: dict, most: int = 30) -> list[str]:

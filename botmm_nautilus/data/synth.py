@@ -92,7 +92,7 @@ from botmm_nautilus.data.synth_params import NEAR_LEVELS
 from botmm_nautilus.data.synth_params import SIZE_QUANTILE_PROBS
 from botmm_nautilus.data.synth_params import CoinSynthParams
 from botmm_nautilus.data.synth_params import params_for
-from botmm_nautilus.engine.times import parse_time_ns
+from botmm_nautilus.times import parse_time_ns
 from botmm_nautilus.errors import ConfigError
 from botmm_nautilus.venue import rules as hl_rules
 

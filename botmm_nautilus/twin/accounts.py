@@ -26,6 +26,7 @@ from dataclasses import field
 from decimal import Decimal
 
 from botmm_nautilus.venue import rules as hl_rules
+from botmm_nautilus.venue.limits import ADDRESS_BASE_BUDGET
 
 from .wire import ZERO
 from .wire import quantize_usd
@@ -309,9 +310,6 @@ class AgentRegistry:
 
 # ------------------------------------------------------------------------------------ rate limits
 
-ADDRESS_BASE_BUDGET = 10_000
-
-
 def address_request_cap(account: Account) -> int:
     """Cumulative action budget: 10000 + 1 per USDC traded (+ purchased weight)."""
     return ADDRESS_BASE_BUDGET + int(account.cum_volume_usd) + account.extra_request_weight
@@ -336,29 +334,3 @@ class IpWeightLimiter:
         total = self.used(ip, now_s) + weight
         self._events.setdefault(ip, collections.deque()).append((now_s, weight))
         return total
-
-
-INFO_WEIGHT_2 = {"l2Book", "allMids", "clearinghouseState", "orderStatus", "spotClearinghouseState", "exchangeStatus"}
-INFO_WEIGHT_60 = {"userRole"}
-INFO_PER_ITEMS_20 = {"userFills", "userFillsByTime", "fundingHistory", "userFunding", "historicalOrders"}
-
-
-def info_weight(request_type: str, n_items: int = 0) -> int:
-    """REST weight of an /info request as the venue counts it against an IP's per-minute budget: 2 for the
-    cheap requests, 60 for ``userRole``, 20 for the others; history requests add 1 per 20 items returned,
-    ``candleSnapshot`` 1 per 60 candles."""
-    if request_type in INFO_WEIGHT_2:
-        base = 2
-    elif request_type in INFO_WEIGHT_60:
-        base = 60
-    else:
-        base = 20
-    if request_type in INFO_PER_ITEMS_20:
-        base += n_items // 20
-    elif request_type == "candleSnapshot":
-        base += n_items // 60
-    return base
-
-
-def exchange_weight(batch_length: int) -> int:
-    return 1 + batch_length // 40

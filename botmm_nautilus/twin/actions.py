@@ -25,8 +25,12 @@ from decimal import Decimal
 from typing import Any
 from typing import Callable
 
+from botmm_nautilus.venue.actions import CANNOT_MODIFY
+from botmm_nautilus.venue.actions import MISSING_ORDER
+from botmm_nautilus.venue.actions import MODIFY_REPLACE_FAILED
+from botmm_nautilus.venue.limits import exchange_weight
+
 from .accounts import Account
-from .accounts import exchange_weight
 from .auth import Authenticator
 from .envelope import UNSUPPORTED_ACTIONS
 from .envelope import Envelope
@@ -100,7 +104,7 @@ class ActionHandlers:
         for asset, oid in parsed:
             order = self.state.open_orders.get(oid)
             if order is None or order.owner != account.address or order.asset != asset:
-                statuses.append({"error": f"Order was never placed, already canceled, or filled. asset={asset}"})
+                statuses.append({"error": f"{MISSING_ORDER}. asset={asset}"})
                 continue
             self.trading.cancel_order(order, "canceled", now)
             statuses.append("success")
@@ -111,7 +115,7 @@ class ActionHandlers:
         for asset, cloid in parsed:
             order = self.state.cloid_index.get((account.address, cloid))
             if order is None or not order.is_open or order.asset != asset:
-                statuses.append({"error": f"Order was never placed, already canceled, or filled. asset={asset}"})
+                statuses.append({"error": f"{MISSING_ORDER}. asset={asset}"})
                 continue
             self.trading.cancel_order(order, "canceled", now)
             statuses.append("success")
@@ -122,13 +126,13 @@ class ActionHandlers:
         optional ``"a": true`` flag) the replacement is post-only: it never takes liquidity."""
         order = self.state.find_order(account.address, ref)
         if order is None or not order.is_open:
-            return {"error": "Cannot modify canceled or filled order"}
+            return {"error": CANNOT_MODIFY}
         if wire.is_trigger or wire.asset != order.asset:
             return {"error": "Attempted to modify to invalid new order"}
         self.trading.cancel_order(order, "canceled", now)
         status = self.trading.place(account, wire, now, modify_mode=not always_place)
         if "error" in status:
-            return {"error": f"Error placing new order during modify: {status['error']}"}
+            return {"error": f"{MODIFY_REPLACE_FAILED}: {status['error']}"}
         return status
 
     def _action_batchModify(self, account: Account, parsed: list, now: int) -> dict:

@@ -33,6 +33,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from botmm_nautilus.venue.limits import OVER_BUDGET_INTERVAL_MS
+
 from . import signing
 from .accounts import Account
 from .accounts import NonceError
@@ -43,7 +45,6 @@ from .envelope import ExchangeError
 from .envelope import batch_length
 from .state import TwinState
 
-OVER_BUDGET_RETRY_MS = 10_000  # over the address budget, one request per 10 s is allowed
 EXPIRED_ACTION_COST = 5  # requests charged per batch item for an expired action
 
 
@@ -128,7 +129,7 @@ class Authenticator:
         used_after = account.n_requests_used + n
         if self.state.config.enforce_rate_limits and used_after > cap:
             last = account.last_over_budget_request_ms
-            if last is not None and now_ms - last < OVER_BUDGET_RETRY_MS:
+            if last is not None and now_ms - last < OVER_BUDGET_INTERVAL_MS:
                 raise ExchangeError(
                     f"Too many cumulative requests sent ({used_after} > {cap}) for cumulative volume traded "
                     f"${account.cum_volume_usd.quantize(Decimal('0.01'))}."

@@ -13,8 +13,9 @@ import time
 from typing import Any
 from typing import Callable
 
+from botmm_nautilus.venue.limits import info_weight
+
 from . import views
-from .accounts import info_weight
 from .candles import INTERVALS
 from .margin import clearinghouse_state
 from .state import TwinState

@@ -12,6 +12,7 @@ from dataclasses import field
 from decimal import Decimal
 
 from botmm_nautilus.venue import rules as hl_rules
+from botmm_nautilus.venue.limits import IP_WEIGHT_PER_MINUTE
 
 from .accounts import FeeSchedule
 
@@ -36,7 +37,7 @@ class TwinConfig:
     schedule_cancel_max_triggers_per_day: int = 10
     schedule_cancel_min_volume_usd: Decimal = Decimal(0)  # the venue requires 1_000_000; 0 = no gate
     enforce_rate_limits: bool = False
-    ip_weight_per_minute: int = 1200
+    ip_weight_per_minute: int = IP_WEIGHT_PER_MINUTE
     max_open_orders: int = 1000
     l2_book_min_interval_ms: int = 500
     market_push_interval_ms: int = 500  # allMids and activeAssetCtx

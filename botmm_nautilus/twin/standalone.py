@@ -1,8 +1,9 @@
 """The twin as a standalone process (the ``botmm twin`` command): :func:`serve` over a catalog replay.
 
 Also the parsing of its inputs: the accounts file (:func:`load_accounts_file`) and ISO or
-nanosecond times (:func:`to_ns`). Every bad input raises ``TwinConfigError`` naming the file or
-option and what is wrong; a missing or empty catalog raises ``CatalogDataError``.
+nanosecond times (the project's one time parser, ``botmm_nautilus.times``). Every bad input raises a
+one-line user error naming the file or option and what is wrong (``TwinConfigError``; a bad time
+``ConfigError``); a missing or empty catalog raises ``CatalogDataError``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import signal
 import threading
 from decimal import Decimal
 from typing import Callable
+
+from botmm_nautilus.times import parse_time_ns
 
 from .errors import TwinConfigError
 from .server import TwinServer
@@ -64,21 +67,6 @@ def _usdc(value) -> Decimal | None:
     return amount if amount.is_finite() and amount >= 0 else None
 
 
-def to_ns(value: int | str | None, name: str) -> int | None:
-    """``None``, nanoseconds, or an ISO time (``2025-01-01T00:00:00Z``) as unix nanoseconds."""
-    if value is None or isinstance(value, int):
-        return value
-    import pandas as pd
-
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        raise TwinConfigError(f"{name}: {value!r} is not an ISO time such as 2025-01-01T00:00:00Z") from None
-    if ts.tzinfo is None:
-        ts = ts.tz_localize("UTC")
-    return int(ts.value)
-
-
 def serve(
     catalog: str | os.PathLike,
     coins: list[str],
@@ -119,7 +107,7 @@ def serve(
         accounts, subs = load_accounts_file(accounts_file)
         cfg.accounts.update(accounts)
     server = TwinServer(catalog=catalog, coins=[c.upper() for c in coins], config=cfg, host=host, port=port, speed=speed,
-                        start_ns=to_ns(start, "--start"), end_ns=to_ns(end, "--end"))
+                        start_ns=parse_time_ns(start, "--start"), end_ns=parse_time_ns(end, "--end"))
     for master, lst in subs.items():
         for sub in lst:
             server.register_sub_account(master, sub)

@@ -24,6 +24,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from botmm_nautilus.venue import rules as hl_rules
+from botmm_nautilus.venue.actions import POST_ONLY_WOULD_MATCH
 
 from .accounts import Account
 from .feed import MarketFeed
@@ -80,7 +81,7 @@ class Trading:
             bid, ask = book.best(BID), book.best(ASK)
             return _order_error(
                 asset,
-                f"Post only order would have immediately matched, bbo was {fmt_plain(bid) if bid is not None else '0'}"
+                f"{POST_ONLY_WOULD_MATCH}, bbo was {fmt_plain(bid) if bid is not None else '0'}"
                 f"@{fmt_plain(ask) if ask is not None else '0'}.",
             )
         is_ioc = wire.tif in ("Ioc", "FrontendMarket")

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from .accounts import ADDRESS_BASE_BUDGET
+from botmm_nautilus.venue.limits import ADDRESS_BASE_BUDGET
+
 from .accounts import address_request_cap
 from .matching import ASK
 from .matching import BID

@@ -1,7 +1,7 @@
 """The null test for candle mode: no edge can exist on a driftless random walk.
 
-The seed's candle simulator centred each quote on the same bar's (H+L)/2 and called a touch a
-fill; on exactly this kind of data it reported Sharpe ~21 (ANCHORS_AND_SEED_REVIEW.md 0.2). Here:
+BotMM's candle simulator (the bot this project replaces) centred each quote on the same bar's
+(H+L)/2 and called a touch a fill; on exactly this kind of data it reported Sharpe ~21. Here:
 
 1. a look-ahead simulator of that kind (written out below in numpy) is run on the generator's
    365 days of driftless 5-minute candles and shows a large, significant positive mean daily PnL:
@@ -48,7 +48,7 @@ def random_walk_catalog(tmp_path_factory):
 
 
 def _lookahead_sim(bars, half_spread_bps: float, fee: float, size_usd: float = 150.0) -> np.ndarray:
-    """The seed's rule: centre on this bar's (H+L)/2, fill each side if this bar touched it."""
+    """BotMM's rule: centre on this bar's (H+L)/2, fill each side if this bar touched it."""
     high = np.array([b.high.as_double() for b in bars])
     low = np.array([b.low.as_double() for b in bars])
     close = np.array([b.close.as_double() for b in bars])
