@@ -25,27 +25,43 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+from nautilus_trader.config import InstrumentProviderConfig
+from nautilus_trader.config import LiveExecEngineConfig
+from nautilus_trader.config import LoggingConfig
+from nautilus_trader.config import TradingNodeConfig
+from nautilus_trader.live.node import TradingNode
+from nautilus_trader.model.currencies import USDC
 
+from botmm_nautilus.adapters.hyperliquid import HL
+from botmm_nautilus.adapters.hyperliquid import VENUE
+from botmm_nautilus.adapters.hyperliquid import HLDataClientConfig
+from botmm_nautilus.adapters.hyperliquid import HLExecClientConfig
+from botmm_nautilus.adapters.hyperliquid import HLLiveDataClientFactory
+from botmm_nautilus.adapters.hyperliquid import HLLiveExecClientFactory
+from botmm_nautilus.adapters.hyperliquid import instrument_id_for
+from botmm_nautilus.adapters.hyperliquid.config import HLKeyError
+from botmm_nautilus.adapters.hyperliquid.data import HLDataClient
+from botmm_nautilus.adapters.hyperliquid.execution import HLExecutionClient
+from botmm_nautilus.adapters.hyperliquid.factories import make_exec_http
+from botmm_nautilus.adapters.hyperliquid.node_state import find_node_state
+from botmm_nautilus.apps import options
+from botmm_nautilus.config.asset import load_config
 from botmm_nautilus.config.live import VENUES
 from botmm_nautilus.config.live import LiveConfig
 from botmm_nautilus.config.live import load_live_config
+from botmm_nautilus.engine.portfolio_fix import make_trade_recording_cheap
 from botmm_nautilus.errors import BotmmError
 from botmm_nautilus.errors import ConfigError
+from botmm_nautilus.strategies import MarketMaker
 
 
 class LiveError(BotmmError):
     """A user-facing problem: printed as one line ``error: ...``."""
 
-
 # ------------------------------------------------------------------------------------------ configs
 
 
 def client_configs(s: LiveConfig):
-    from nautilus_trader.config import InstrumentProviderConfig
-
-    from botmm_nautilus.adapters.hyperliquid import HLDataClientConfig
-    from botmm_nautilus.adapters.hyperliquid import HLExecClientConfig
-
     ipc = InstrumentProviderConfig(load_all=True)
     data = HLDataClientConfig(instrument_provider=ipc, testnet=s.testnet, base_url_http=s.url, base_url_ws=s.ws_url,
                               coins=list(s.coins), instrument_refresh_secs=s.instrument_refresh_s)
@@ -61,8 +77,6 @@ def client_configs(s: LiveConfig):
 
 def asset_config(s: LiveConfig, coin: str):
     """The per-asset config ``<configs_dir>/<coin>.yaml`` of ``coin`` (``AssetConfig``)."""
-    from botmm_nautilus.config.asset import load_config
-
     path = Path(s.configs_dir) / f"{coin.lower()}.yaml"
     if not path.is_file():
         raise ConfigError(f"{path}: per-asset config for {coin} not found (configs_dir: {s.configs_dir})")
@@ -75,8 +89,6 @@ def asset_config(s: LiveConfig, coin: str):
 
 
 async def _preflight_async(s: LiveConfig, exec_cfg) -> dict:
-    from botmm_nautilus.adapters.hyperliquid.factories import make_exec_http
-
     http = make_exec_http(exec_cfg)  # HLKeyError if the key is missing or bad
     http.max_retries = 2
     try:
@@ -101,8 +113,6 @@ async def _preflight_async(s: LiveConfig, exec_cfg) -> dict:
 
 
 def preflight(s: LiveConfig) -> dict:
-    from botmm_nautilus.adapters.hyperliquid.config import HLKeyError
-
     _, exec_cfg = client_configs(s)
     for coin in s.coins:
         asset_config(s, coin)
@@ -114,17 +124,6 @@ def preflight(s: LiveConfig) -> dict:
 
 def build_node(s: LiveConfig):
     """A built TradingNode and the list of MarketMaker strategies (one per coin)."""
-    from nautilus_trader.config import LiveExecEngineConfig
-    from nautilus_trader.config import LoggingConfig
-    from nautilus_trader.config import TradingNodeConfig
-    from nautilus_trader.live.node import TradingNode
-
-    from botmm_nautilus.adapters.hyperliquid import HL
-    from botmm_nautilus.adapters.hyperliquid import HLLiveDataClientFactory
-    from botmm_nautilus.adapters.hyperliquid import HLLiveExecClientFactory
-    from botmm_nautilus.adapters.hyperliquid import instrument_id_for
-    from botmm_nautilus.strategies import MarketMaker
-
     data_cfg, exec_cfg = client_configs(s)
     logging = LoggingConfig(log_level=s.log_level, log_colors=False, bypass_logging=False,
                             **({"log_directory": s.log_dir, "log_level_file": "DEBUG", "log_file_name": "botmm_live"}
@@ -153,17 +152,12 @@ def build_node(s: LiveConfig):
     node.add_data_client_factory(HL, HLLiveDataClientFactory)
     node.add_exec_client_factory(HL, HLLiveExecClientFactory)  # 1.231 bug workaround: always register
     node.build()
-    from botmm_nautilus.engine.portfolio_fix import make_trade_recording_cheap
 
     make_trade_recording_cheap(node.portfolio)  # O(n^2) per closed position otherwise, over a long session
     return node, strategies
 
 
 def summarize(node, strategies, start_balance: float | None) -> dict:
-    from nautilus_trader.model.currencies import USDC
-
-    from botmm_nautilus.adapters.hyperliquid import VENUE
-
     out: dict[str, Any] = {"orders_submitted": 0, "orders_modified": 0, "orders_canceled": 0, "post_only_rejects": 0,
                            "fills": 0, "positions": {}, "errors": []}
     for st in strategies:
@@ -204,10 +198,6 @@ def summarize(node, strategies, start_balance: float | None) -> dict:
 
 def _hl_clients(node):
     """The node's Hyperliquid data and execution clients and their shared state (None if absent)."""
-    from botmm_nautilus.adapters.hyperliquid.data import HLDataClient
-    from botmm_nautilus.adapters.hyperliquid.execution import HLExecutionClient
-    from botmm_nautilus.adapters.hyperliquid.node_state import find_node_state
-
     state = find_node_state(node.kernel.clock)
     clients = state.clients if state is not None else []
     data = next((c for c in clients if isinstance(c, HLDataClient)), None)
@@ -217,7 +207,6 @@ def _hl_clients(node):
 
 def _stopper(node):
     """``node.stop`` that first notes the rate-budget counters (the steady window ends there)."""
-
     def stop() -> None:
         exec_client = _hl_clients(node)[1]
         if exec_client is not None:
@@ -235,10 +224,6 @@ def run_live(s: LiveConfig, run_seconds: float | None = None, json_path: str | N
     start = {"balance": None}
 
     def _grab_start_balance():
-        from nautilus_trader.model.currencies import USDC
-
-        from botmm_nautilus.adapters.hyperliquid import VENUE
-
         acct = node.cache.account_for_venue(VENUE)
         if acct is not None and start["balance"] is None:
             start["balance"] = acct.balance_total(USDC).as_double()
@@ -306,8 +291,6 @@ def confirm_mainnet(args, s: LiveConfig) -> LiveConfig:
 
 
 def cmd_live(args) -> int:
-    from botmm_nautilus.apps import options
-
     try:
         options.positive(args.run_seconds, "--run-seconds")
         options.output_file(args.json_path, "--json")

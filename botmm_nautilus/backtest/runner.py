@@ -20,17 +20,45 @@ from typing import Any
 
 import msgspec
 import pandas as pd
+from nautilus_trader.backtest.node import BacktestNode
+from nautilus_trader.config import BacktestDataConfig
+from nautilus_trader.config import BacktestEngineConfig
+from nautilus_trader.config import BacktestRunConfig
+from nautilus_trader.config import BacktestVenueConfig
+from nautilus_trader.config import DataEngineConfig
+from nautilus_trader.config import ExecEngineConfig
+from nautilus_trader.config import ImportableActorConfig
+from nautilus_trader.config import ImportableFeeModelConfig
+from nautilus_trader.config import ImportableFillModelConfig
+from nautilus_trader.config import ImportableLatencyModelConfig
+from nautilus_trader.config import ImportableStrategyConfig
+from nautilus_trader.config import LoggingConfig
+from nautilus_trader.config import RiskEngineConfig
+from nautilus_trader.model.currencies import USDC
+from nautilus_trader.model.data import Bar
+from nautilus_trader.model.data import OrderBookDelta
+from nautilus_trader.model.data import TradeTick
+from nautilus_trader.model.identifiers import InstrumentId
+from nautilus_trader.model.identifiers import Venue
 
 from botmm_nautilus.adapters.hyperliquid import VENUE_NAME
 from botmm_nautilus.adapters.hyperliquid import instrument_id_for
+from botmm_nautilus.backtest.venue_models import FUNDING_TOPIC
 from botmm_nautilus.config.asset import BAR_SECONDS
 from botmm_nautilus.config.asset import AssetConfig
 from botmm_nautilus.core.params import fee_fraction
 from botmm_nautilus.data.catalog_io import CatalogError
-from botmm_nautilus.times import parse_period_ns
+from botmm_nautilus.data.catalog_io import file_interval
+from botmm_nautilus.engine.portfolio_fix import make_trade_recording_cheap
 from botmm_nautilus.errors import ConfigError
+from botmm_nautilus.reports import BacktestArtifacts
+from botmm_nautilus.reports import compute_attribution
+from botmm_nautilus.reports import compute_summary
+from botmm_nautilus.reports import write_html_report
+from botmm_nautilus.reports import write_json
 from botmm_nautilus.strategies import STRATEGIES
 from botmm_nautilus.strategies import importable_path
+from botmm_nautilus.times import parse_period_ns
 
 
 @dataclass
@@ -44,8 +72,6 @@ class BacktestOutcome:
 
 def _data_range(catalog_path: str, type_dir: str, ident: str) -> tuple[int, int, int] | None:
     """(start_ns, end_ns, files) of one data type/identifier from catalog file names."""
-    from botmm_nautilus.data.catalog_io import file_interval
-
     folder = Path(catalog_path) / "data" / type_dir / ident
     if not folder.is_dir():
         return None
@@ -112,23 +138,6 @@ def build_run_config(
     bypass_logging: bool = True,
     log_level: str = "ERROR",
 ):
-    from nautilus_trader.config import BacktestDataConfig
-    from nautilus_trader.config import BacktestEngineConfig
-    from nautilus_trader.config import BacktestRunConfig
-    from nautilus_trader.config import BacktestVenueConfig
-    from nautilus_trader.config import DataEngineConfig
-    from nautilus_trader.config import ExecEngineConfig
-    from nautilus_trader.config import ImportableActorConfig
-    from nautilus_trader.config import ImportableFeeModelConfig
-    from nautilus_trader.config import ImportableFillModelConfig
-    from nautilus_trader.config import ImportableLatencyModelConfig
-    from nautilus_trader.config import ImportableStrategyConfig
-    from nautilus_trader.config import LoggingConfig
-    from nautilus_trader.config import RiskEngineConfig
-    from nautilus_trader.model.data import Bar
-    from nautilus_trader.model.data import OrderBookDelta
-    from nautilus_trader.model.data import TradeTick
-    from nautilus_trader.model.identifiers import InstrumentId
 
     strategy = strategy or cfg.strategy
     if strategy not in STRATEGIES:
@@ -233,10 +242,6 @@ def build_run_config(
 
 def build_node(run_cfg):
     """A built ``BacktestNode`` for one run config, with the analyzer work-around applied."""
-    from nautilus_trader.backtest.node import BacktestNode
-
-    from botmm_nautilus.engine.portfolio_fix import make_trade_recording_cheap
-
     node = BacktestNode(configs=[run_cfg])
     node.build()
     engine = node.get_engine(run_cfg.id)
@@ -257,12 +262,6 @@ def run_backtest(
     progress: bool = True,
 ) -> BacktestOutcome:
     """Run one backtest and build its summary, attribution, JSON and HTML report."""
-    from botmm_nautilus.backtest.venue_models import FUNDING_TOPIC
-    from botmm_nautilus.reports import compute_attribution
-    from botmm_nautilus.reports import compute_summary
-    from botmm_nautilus.reports import write_html_report
-    from botmm_nautilus.reports import write_json
-
     start_ns, end_ns = parse_period_ns(start, end)
     catalog_path = str(catalog_path or cfg.backtest.catalog)
     info = check_catalog(catalog_path, cfg, mode)
@@ -321,11 +320,6 @@ def run_backtest(
 
 def collect_artifacts(engine, cfg: AssetConfig, info: dict, mode: str, funding_records: list[dict], wall: float, result) -> Any:
     """Read the strategy's tape and the engine's account into ``BacktestArtifacts``."""
-    from nautilus_trader.model.currencies import USDC
-    from nautilus_trader.model.identifiers import Venue
-
-    from botmm_nautilus.reports import BacktestArtifacts
-
     strategy = engine.trader.strategies()[0]
     fills = pd.DataFrame(
         strategy.tape_fills,
