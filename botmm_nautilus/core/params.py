@@ -293,7 +293,7 @@ class SignalsParams(Section, frozen=True, kw_only=True):
 
     # --- directional bias: Kalman filter + QQE votes on closed bars
     use_bias: Annotated[bool, setting("-", "compute the directional bias in [-1, 1] (four votes of 0.25: Kalman slope, price vs Kalman, QQE trend, QQE level) and shift the fair value by it")] = False
-    bias_weight_bps: Annotated[float, setting("bps", "fair-value shift per unit of directional bias (bias +1 moves both quotes up by this much of the mid)", ge=-1_000, le=1_000)] = 0.0
+    bias_weight_bps: Annotated[float, setting("bps", "fair-value shift per unit of directional bias (a bias of +1 moves both quotes up by this many bps of the mid)", ge=-1_000, le=1_000)] = 0.0
     bias_bar_interval_s: Annotated[float, setting("s", "book mode: the mid is sampled into bars of this length, a bar's close being the last mid before its end (candle mode uses the candles)", ge=1, le=604_800)] = 3600.0
     bias_rsi_period: Annotated[int, setting("bars", "RSI period of the QQE (simple averages of gains and losses)", ge=2, le=1_000)] = 14
     bias_qqe_smoothing: Annotated[int, setting("bars", "EMA span smoothing the RSI in the QQE", ge=1, le=1_000)] = 5
