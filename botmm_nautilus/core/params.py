@@ -326,7 +326,7 @@ class RiskParams(Section, frozen=True, kw_only=True):
     # --- losses
     max_daily_loss_frac: Annotated[float, setting("fraction of capital", "loss since the first update of the UTC day that pauses quoting until the next day", gt=0, le=1)] = 0.05
     max_drawdown_frac: Annotated[float, setting("fraction of peak equity", "drawdown from the peak that halts quoting", gt=0, le=1)] = 0.10
-    drawdown_resume_after_s: Annotated[float_or_none(gt=0, le=31_536_000), setting("s", "a drawdown halt ends by itself after this long; null = only an operator's reset_halt")] = None
+    drawdown_resume_after_s: Annotated[float_or_none(gt=0, le=31_536_000), setting("s", "a drawdown halt ends by itself after this long (the peak is re-based to current equity); null = not before the strategy restarts")] = None
     halt_flatten: Annotated[bool, setting("-", "close the position when the drawdown halt starts")] = False
     kill_drawdown_frac: Annotated[float_or_none(gt=0, le=1), setting("fraction of peak equity", "drawdown that triggers the kill switch (must exceed max_drawdown_frac); null = off")] = None
     flatten_on_kill: Annotated[bool, setting("-", "the automatic kill switch also closes the position")] = False
