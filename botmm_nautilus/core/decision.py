@@ -1,4 +1,4 @@
-"""The market maker's decision core, independent of any engine and of any venue.
+"""The market maker's decision core, independent of any engine and of any exchange.
 
 The Nautilus strategy (strategies/market_maker.py) is a thin translator: it feeds market events
 into a ``MarketMakerCore`` and turns the ladders it returns into orders. Backtest and live trading

@@ -1,8 +1,8 @@
 """The price and size grid of an instrument, as the decision core needs it.
 
-The core never knows a venue's rules: it is handed a ``PriceGrid`` (the strategy builds the venue's
-grid from the instrument it trades, e.g. ``botmm_nautilus.venue.rules.HyperliquidGrid``) and rounds
-every price and size it produces through it.
+The core never knows an exchange's rules: it is handed a ``PriceGrid`` (the strategy builds the
+exchange's grid for the instrument it trades, e.g. ``HyperliquidGrid`` in the Hyperliquid market
+rules one layer up) and rounds every price and size it produces through it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ class PriceGrid(Protocol):
     Attributes:
         lots_per_unit: size lots per unit of base (1 / lot size, e.g. 1e5 for a lot of 0.00001);
             the ladder builder rounds cumulative sizes in whole lots with it.
-        min_value_usd: the smallest order value (price x size) the venue accepts.
+        min_value_usd: the smallest order value (price x size) the exchange accepts.
 
     ``mode`` of the rounding methods: ``"down"`` (bids: never more aggressive than asked; sizes:
     never above a limit), ``"up"`` (asks) or ``"nearest"``.

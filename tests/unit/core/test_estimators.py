@@ -30,7 +30,6 @@ def test_ewma_vol_hand_computed_irregular_sampling():
     assert v.variance_rate == pytest.approx(1.25 * r1 * r1 / 2.25, rel=1e-12)
     assert v.sigma_frac == pytest.approx(math.sqrt(1.25 / 2.25) * r1, rel=1e-12)
     assert v.sigma_price == pytest.approx(100.0 * math.sqrt(1.25 / 2.25) * r1, rel=1e-12)
-    assert v.sigma_bps == pytest.approx(1e4 * v.sigma_frac)
     # ignored: stale timestamp, non-positive mid
     v.update(2 * S, 50.0)
     v.update(4 * S, 0.0)
@@ -112,17 +111,21 @@ def test_intensity_counts_by_hand():
     est.on_trade(int(1.6 * S), 101.5, False, 101.0)
     # steps 2..9 empty; now = 10 s -> 10 completed steps
     est.on_mid(10 * S, 101.0)
-    grid, lam_ask = est.lambda_curve("ask")
+    fits = est.refit()
+    grid, lam_ask = est.grid, fits["ask"].lambdas
     # ask depths per step: [2.5, 1.2]; counts of depth > 0,1,2,3: [2, 2, 1, 0] / 10 s
     assert grid.tolist() == [0.0, 1.0, 2.0, 3.0]
     assert lam_ask.tolist() == pytest.approx([0.2, 0.2, 0.1, 0.0])
-    _, lam_bid = est.lambda_curve("bid")
+    # the fit uses depths 0..2 (count >= min_count 1): OLS of ln(0.2), ln(0.2), ln(0.1) on 0, 1, 2 has
+    # slope (ln 0.1 - ln 0.2)/2, so k = ln(2)/2 per price unit
+    assert fits["ask"].n_points == 3 and fits["ask"].k == pytest.approx(math.log(2.0) / 2, rel=1e-12)
+    lam_bid = fits["bid"].lambdas
     assert lam_bid.tolist() == pytest.approx([0.1, 0.0, 0.0, 0.0])  # only the 0.8 at step 0
-    _, lam_pool = est.lambda_curve("pooled")
+    lam_pool = fits["pooled"].lambdas
     assert lam_pool.tolist() == pytest.approx([0.15, 0.1, 0.05, 0.0])
     # after the window rolls past step 0 only the step-1 arrival remains: window [1, 11) at t = 11 s
     est.on_mid(11 * S, 101.0)
-    _, lam_ask = est.lambda_curve("ask")
+    lam_ask = est.refit()["ask"].lambdas
     assert lam_ask.tolist() == pytest.approx([0.1, 0.1, 0.0, 0.0])
 
 
@@ -132,7 +135,7 @@ def test_intensity_poisson_correction_by_hand():
     est.on_mid(0, 100.0)
     est.on_trade(int(0.5 * S), 100.5, True, 100.0)
     est.on_mid(2 * S, 100.0)
-    _, lam = est.lambda_curve("ask")
+    lam = est.refit()["ask"].lambdas
     assert lam[0] == pytest.approx(math.log(2.0), rel=1e-12)
 
 
@@ -191,7 +194,8 @@ def test_intensity_hyperliquid_side_convention():
     est.on_mid(0, 100.0)
     est.on_trade(int(0.5 * S), 101.5, True, 100.0)
     est.on_mid(5 * S, 100.0)
-    assert est.lambda_curve("ask")[1][0] > 0 and est.lambda_curve("bid")[1][0] == 0
+    fits = est.refit()
+    assert fits["ask"].lambdas[0] > 0 and fits["bid"].lambdas[0] == 0
 
 
 def test_intensity_validity_flags():
