@@ -152,7 +152,7 @@ class RiskEvent:
 
 
 class _Condition:
-    __slots__ = ("key", "state", "reason", "start_ns", "until_ns", "flatten")
+    __slots__ = ("flatten", "key", "reason", "start_ns", "state", "until_ns")
 
     def __init__(self, key: str, state: RiskState, reason: str, start_ns: int, until_ns: int | None, flatten: bool) -> None:
         self.key = key

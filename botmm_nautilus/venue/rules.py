@@ -62,7 +62,7 @@ class HyperliquidGrid(PriceGrid):
     * lot: 10**-szDecimals; minimum order value ``min_value_usd`` (the venue's 10 USDC).
     """
 
-    __slots__ = ("sz_decimals", "lots_per_unit", "min_value_usd", "_min_tick_exp")
+    __slots__ = ("_min_tick_exp", "lots_per_unit", "min_value_usd", "sz_decimals")
 
     def __init__(self, sz_decimals: int, min_value_usd: float = MIN_ORDER_VALUE_USD) -> None:
         self._min_tick_exp = -price_decimals(sz_decimals)
@@ -74,10 +74,7 @@ class HyperliquidGrid(PriceGrid):
         return f"HyperliquidGrid(sz_decimals={self.sz_decimals})"
 
     def _tick_exp(self, price: float) -> int:
-        exp = math.floor(math.log10(price)) - (MAX_SIG_FIGS - 1)
-        if exp < self._min_tick_exp:
-            exp = self._min_tick_exp
-        return exp if exp < 0 else 0
+        return min(max(math.floor(math.log10(price)) - (MAX_SIG_FIGS - 1), self._min_tick_exp), 0)
 
     def tick_size(self, price: float) -> float:
         """The effective (price-dependent) tick at ``price``."""
