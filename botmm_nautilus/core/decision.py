@@ -114,12 +114,6 @@ class MarketMakerCore:
         self.signals.on_bar_close(ts_ns, close)
 
     # ------------------------------------------------------------------ decisions
-    def sigma_price_per_sqrt_s(self) -> float:
-        s = self.vol.sigma_price
-        if not self.vol.ready or not s > 0:
-            return self.calibration.default_sigma_bps_per_sqrt_s * 1e-4 * self.mid
-        return s
-
     def arrival_params(self) -> tuple[float, float]:
         """(A per second, k per price unit)."""
         fit = self.intensity.fit()
@@ -137,22 +131,30 @@ class MarketMakerCore:
         open_buy_qty: float = 0.0,
         open_sell_qty: float = 0.0,
     ) -> QuoteDecision | None:
-        """The desired ladder now. ``open_*_qty``: quantity in in-flight orders on each side."""
+        """The desired ladder now. ``open_*_qty``: quantity in in-flight orders on each side.
+
+        σ is the estimator's once it is ready, else ``default_sigma_bps_per_sqrt_s`` of the mid; the
+        classic model's volatility is that σ over an hour, as a fraction of the mid.
+        """
         mid = self.mid
         if not mid > 0:
             return None
-        sigma_ready = self.vol.ready and self.vol.sigma_price > 0
+        vol = self.vol
+        sigma = vol.sigma_price
+        sigma_ready = vol.ready and sigma > 0
         decision = self.risk.update(
             ts_ns,
             equity_usd=equity_usd,
             mid=mid,
-            sigma=self.vol.sigma_price if sigma_ready else None,
+            sigma=sigma if sigma_ready else None,
             last_book_ts_ns=self.last_book_ts_ns,
             worst_case_long_usd=(position_base + open_buy_qty) * mid,
             worst_case_short_usd=(position_base - open_sell_qty) * mid,
         )
         if decision.cancel_all or not (decision.can_quote_bid or decision.can_quote_ask):
             return QuoteDecision([], [], decision, mid)
+        if not sigma_ready:
+            sigma = self.calibration.default_sigma_bps_per_sqrt_s * 1e-4 * mid
         A, k = self.arrival_params()
         signals = self.signals
         active = signals.active
@@ -160,10 +162,10 @@ class MarketMakerCore:
             mid=mid,
             fair_value=signals.fair_value(mid) if active else None,
             position_usd=position_base * mid,
-            sigma=self.sigma_price_per_sqrt_s(),
+            sigma=sigma,
             A=A,
             k=k,
-            vol_frac=self.vol_frac_hourly(),
+            vol_frac=sigma / mid * 60.0,
             imbalance=signals.imbalance if active else 0.0,
             bias=signals.bias if active else 0.0,
             time_left_s=self.quoting.horizon_s,
@@ -186,10 +188,6 @@ class MarketMakerCore:
         bids = self._cap(bids, max_pos_base - position_base - open_buy_qty)
         asks = self._cap(asks, max_pos_base + position_base - open_sell_qty)
         return QuoteDecision(bids, asks, decision, mid)
-
-    def vol_frac_hourly(self) -> float:
-        """Hourly volatility as a fraction of price (the classic model's ``vol`` input)."""
-        return self.sigma_price_per_sqrt_s() / self.mid * 60.0
 
     def _widen(self, bids, asks, mid: float, mult: float):
         round_price = self.grid.round_price

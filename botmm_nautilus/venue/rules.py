@@ -73,14 +73,11 @@ class HyperliquidGrid(PriceGrid):
     def __repr__(self) -> str:
         return f"HyperliquidGrid(sz_decimals={self.sz_decimals})"
 
-    def _tick_exp(self, price: float) -> int:
-        return min(max(math.floor(math.log10(price)) - (MAX_SIG_FIGS - 1), self._min_tick_exp), 0)
-
     def tick_size(self, price: float) -> float:
         """The effective (price-dependent) tick at ``price``."""
         if not price > 0 or not math.isfinite(price):
             raise ValueError(f"price must be a positive finite number, got {price!r}")
-        return 10.0 ** self._tick_exp(price)
+        return 10.0 ** min(max(math.floor(math.log10(price)) - (MAX_SIG_FIGS - 1), self._min_tick_exp), 0)
 
     def round_price(self, price: float, mode: str = "nearest") -> float:
         """``price`` rounded to a valid perp price: ``"down"`` (bids), ``"up"`` (asks) or ``"nearest"``.
@@ -90,7 +87,7 @@ class HyperliquidGrid(PriceGrid):
         """
         if not price > 0 or not math.isfinite(price):
             raise ValueError(f"price must be a positive finite number, got {price!r}")
-        exp = self._tick_exp(price)
+        exp = min(max(math.floor(math.log10(price)) - (MAX_SIG_FIGS - 1), self._min_tick_exp), 0)  # as in tick_size
         scale = 10.0**-exp  # ticks per unit of price
         x = price * scale
         if mode == "down":
