@@ -430,7 +430,8 @@ def classic_bps(
     (``size_weights`` is not used: the seed has its own weights). All in bps of ``effective_mid``
     unless stated:
 
-    * effective_mid = mid·(1 + bias·vol·0.5)            (``vol_frac``: ATR as a fraction of price)
+    * effective_mid = mid·(1 + bias·vol·0.5)            (``vol_frac``: ATR as a fraction of price;
+      ``bias``: the directional bias in [−1, 1], core/signals.py; the seed's bias was half of it)
     * spread = clamp(base + vol·1e4·vol_mult + 2·|inv|/max(max_pos, 1), min, max)
     * fee gate, only when ``maker_fee`` is given and non-zero: spread = max(spread, 2·|fee|·1e4),
       applied after the clamp (so it can exceed ``max_spread_bps``); a rebate is treated as a cost;
