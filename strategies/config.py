@@ -1,7 +1,7 @@
 """The strategies' Nautilus configs: frozen msgspec structs, unknown fields rejected.
 
 ``MarketMakerConfig`` holds the core's own parameter sections (``QuotingParams``,
-``CalibrationParams``, ``RiskParams`` from core/params.py) as nested fields, so the per-asset
+``CalibrationParams``, ``SignalsParams``, ``RiskParams`` from core/params.py) as nested fields, so the per-asset
 YAML, Nautilus's ``ImportableStrategyConfig`` (JSON -> ``MarketMakerConfig.parse``) and the core
 all see the same objects. ``botmm_nautilus.config.asset.AssetConfig.strategy_config`` builds these
 configs from a per-asset YAML.
@@ -20,6 +20,7 @@ from botmm_nautilus.core.params import CalibrationParams
 from botmm_nautilus.core.params import FeeBps
 from botmm_nautilus.core.params import QuotingParams
 from botmm_nautilus.core.params import RiskParams
+from botmm_nautilus.core.params import SignalsParams
 
 DEFAULT_SAMPLE_INTERVAL_S = 1.0
 
@@ -56,4 +57,5 @@ class MarketMakerConfig(BotmmStrategyConfig, frozen=True, kw_only=True):
     maker_fee_bps: FeeBps
     quoting: QuotingParams = QuotingParams()
     calibration: CalibrationParams = CalibrationParams()
+    signals: SignalsParams = SignalsParams()
     risk: RiskParams = RiskParams()

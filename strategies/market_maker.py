@@ -1,10 +1,14 @@
 """``MarketMaker``: the Nautilus strategy that runs the same in a backtest and live.
 
 Thin by design: it feeds book, trade and bar events into ``botmm_nautilus.core.decision.MarketMakerCore``
-and turns the desired ladder into post-only (ALO) limit orders through the pure order diff
-(``botmm_nautilus.core.order_diff``). Its config (``MarketMakerConfig``, strategies/config.py)
-carries the core's parameter sections, which the core reads as they are. There is no backtest-only branch: the only mode switch is the
-data it subscribes to (L2 book + trades, or bars for candle mode).
+(with the instrument's Hyperliquid price/size grid) and turns the desired ladder into post-only
+(ALO) limit orders through the pure order diff (``botmm_nautilus.core.order_diff``). Its config
+(``MarketMakerConfig``, strategies/config.py) carries the core's parameter sections, which the core
+reads as they are. There is no backtest-only branch: the only mode switch is the data it subscribes
+to (L2 book + trades, or bars for candle mode).
+
+Order errors feed the core's risk rules: post-only rejects the post-only storm, any other reject
+and a refused modify or cancel of an order still on the book the API-error storm.
 
 It also keeps a small "tape" (mid changes, fills with the mid at fill time, and 1 s samples of
 equity, inventory and quotes) that the backtest runner turns into reports. Recording a mid change
@@ -26,7 +30,9 @@ from nautilus_trader.model.enums import AggressorSide
 from nautilus_trader.model.enums import BookType
 from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.enums import TimeInForce
+from nautilus_trader.model.events import OrderCancelRejected
 from nautilus_trader.model.events import OrderFilled
+from nautilus_trader.model.events import OrderModifyRejected
 from nautilus_trader.model.events import OrderRejected
 from nautilus_trader.trading.strategy import Strategy
 
@@ -36,8 +42,23 @@ from botmm_nautilus.core.order_diff import MODIFY
 from botmm_nautilus.core.order_diff import SUBMIT
 from botmm_nautilus.core.order_diff import LiveOrder
 from botmm_nautilus.core.order_diff import diff_ladder
+from botmm_nautilus.venue import actions as hl_actions
+from botmm_nautilus.venue.rules import HyperliquidGrid
 
 from .config import MarketMakerConfig
+
+# A refused modify or cancel is a race, not an API error, when the order had already left the book
+# (filled or canceled while the request was on its way) or when the new price would have crossed
+# (a post-only refusal: the order keeps its old price). Orders closed in the cache are races
+# whatever the text (Nautilus's backtest engine then answers "... not found"); these reasons say it
+# of orders the cache still holds open.
+_RACE_REASONS = (
+    hl_actions.MISSING_ORDER,  # cancel: never placed, already canceled, or filled
+    hl_actions.CANNOT_MODIFY,  # modify of a canceled or filled order
+    hl_actions.MODIFY_REPLACE_FAILED,  # modify: the old order canceled, its replacement refused
+    hl_actions.POST_ONLY_WOULD_MATCH,  # the modified ALO price would have crossed
+    "would have been a TAKER",  # the same refusal from Nautilus's backtest matching engine
+)
 
 
 class MarketMaker(Strategy):
@@ -87,15 +108,15 @@ class MarketMaker(Strategy):
             self.log.error(f"instrument {self._iid} not found in the cache; stopping")
             self.stop()
             return
-        sz_decimals = self.instrument.size_precision
         c = self.config
         self.core = MarketMakerCore(
             c.quoting,
             c.calibration,
             c.risk,
+            c.signals,
+            grid=HyperliquidGrid(self.instrument.size_precision),
             capital_usd=c.capital_usd,
             maker_fee_bps=c.maker_fee_bps,
-            sz_decimals=sz_decimals,
         )
         self._refresh_account()
         # orders of this strategy already known (live: reconciled from the venue at start)
@@ -136,7 +157,7 @@ class MarketMaker(Strategy):
             f"{instrument.size_precision}/{instrument.price_precision}; canceling quotes and requoting on the new grid",
         )
         self.instrument = instrument
-        self.core.sz_decimals = instrument.size_precision
+        self.core.grid = HyperliquidGrid(instrument.size_precision)
         self.cancel_all_orders(self._iid)
         self._dirty = True
 
@@ -165,7 +186,9 @@ class MarketMaker(Strategy):
             or since >= self._max_idle_ns
             or not abs(core.mid - self._last_requote_mid) <= core.mid * self._mid_move_frac
         ):
-            self._update_imbalance(book)
+            n = core.book_levels
+            if n:  # a book signal (imbalance, microprice) is on
+                core.on_book_levels(ts, [lv.size() for lv in book.bids()[:n]], [lv.size() for lv in book.asks()[:n]])
             self._requote(ts)
 
     def on_trade_tick(self, tick: TradeTick) -> None:
@@ -183,17 +206,6 @@ class MarketMaker(Strategy):
             self.tape_mid_ts.append(bar.ts_init)
             self.tape_mid.append(core.mid)
         self._requote(bar.ts_init)
-
-    def _update_imbalance(self, book) -> None:
-        quoting = self.config.quoting
-        if quoting.imbalance_weight_bps == 0.0:
-            return
-        n = quoting.imbalance_depth_levels
-        bid_depth = sum(level.size() for level in book.bids()[:n])
-        ask_depth = sum(level.size() for level in book.asks()[:n])
-        tot = bid_depth + ask_depth
-        if tot > 0:
-            self.core.imbalance = (bid_depth - ask_depth) / tot
 
     # ------------------------------------------------------------------------------ quoting
     def _requote(self, ts: int) -> None:
@@ -278,9 +290,24 @@ class MarketMaker(Strategy):
             self.core.risk.on_post_only_reject(event.ts_event)
         else:
             self.log.warning(f"order rejected: {event.reason}")
+            self.core.risk.on_api_error(event.ts_event)
 
-    def on_order_modify_rejected(self, event) -> None:
+    def on_order_modify_rejected(self, event: OrderModifyRejected) -> None:
         self.log.warning(f"modify rejected: {event.reason}")
+        if not self._is_race(event):
+            self.core.risk.on_api_error(event.ts_event)
+
+    def on_order_cancel_rejected(self, event: OrderCancelRejected) -> None:
+        self.log.warning(f"cancel rejected: {event.reason}")
+        if not self._is_race(event):
+            self.core.risk.on_api_error(event.ts_event)
+
+    def _is_race(self, event) -> bool:
+        order = self.cache.order(event.client_order_id)
+        if order is None or order.is_closed:
+            return True
+        reason = event.reason or ""
+        return any(text in reason for text in _RACE_REASONS)
 
     def on_position_closed(self, event) -> None:
         self._flattening = False
@@ -324,6 +351,9 @@ class MarketMaker(Strategy):
                 best_ask = px
         quoting = best_bid == best_bid or best_ask == best_ask
         self.tape_samples.append((event.ts_event, equity, self._position, mid, best_bid, best_ask, quoting))
-        for ev in core.risk.drain_events():
-            self.risk_events.append(ev)
-            self.log.info(f"risk: {ev}")
+        events = core.risk.drain_events()
+        if events:
+            for ev in events:
+                self.risk_events.append(ev)
+                self.log.info(f"risk: {ev}")
+            self.log.info(f"risk status: {core.risk.status()}")

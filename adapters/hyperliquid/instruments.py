@@ -3,7 +3,7 @@
 Every perp is a linear ``CryptoPerpetual`` quoted and settled in USDC (an instrument quoted in USD
 on a USDC account silently books no PnL in a Nautilus 1.231 backtest). Price
 precision is Hyperliquid's decimal cap ``6 - szDecimals`` and the size lot is ``10**-szDecimals``;
-the 5-significant-figure rule is price dependent and is enforced by ``hl_rules.round_price`` when
+the 5-significant-figure rule is price dependent and is enforced by ``HyperliquidGrid.round_price`` when
 quotes are built.
 
 The venue is ``HL`` (not ``HYPERLIQUID``) so that instruments, clients and accounts of this

@@ -8,10 +8,11 @@ Layout (every key optional except ``coin``; unknown keys are errors)::
     venue:       ...          # VenueParams: fees (bps), order latency, leverage
     quoting:     ...          # core QuotingParams
     calibration: ...          # core CalibrationParams
+    signals:     ...          # core SignalsParams (all off by default)
     risk:        ...          # core RiskParams
     backtest:    ...          # BacktestParams: catalog, queue model, report sampling
 
-``quoting``, ``calibration`` and ``risk`` are the core's own sections (core/params.py): the strategy
+``quoting``, ``calibration``, ``signals`` and ``risk`` are the core's own sections (core/params.py): the strategy
 config carries them as they are and the core reads them, so each default exists once.
 ``AssetConfig.strategy_config`` builds the Nautilus config of the chosen strategy. Errors name the
 file and the dotted field::
@@ -36,6 +37,7 @@ from botmm_nautilus.core.params import FeeBps
 from botmm_nautilus.core.params import QuotingParams
 from botmm_nautilus.core.params import RiskParams
 from botmm_nautilus.core.params import Section
+from botmm_nautilus.core.params import SignalsParams
 from botmm_nautilus.core.params import setting
 from botmm_nautilus.errors import ConfigError
 from botmm_nautilus.strategies import STRATEGIES
@@ -88,6 +90,7 @@ class AssetConfig(Section, frozen=True, kw_only=True):
     venue: VenueParams = VenueParams()
     quoting: QuotingParams = QuotingParams()
     calibration: CalibrationParams = CalibrationParams()
+    signals: SignalsParams = SignalsParams()
     risk: RiskParams = RiskParams()
     backtest: BacktestParams = BacktestParams()
 
@@ -128,6 +131,7 @@ class AssetConfig(Section, frozen=True, kw_only=True):
                 maker_fee_bps=self.venue.maker_fee_bps,
                 quoting=self.quoting,
                 calibration=self.calibration,
+                signals=self.signals,
                 risk=self.risk,
             )
         return config_cls(**fields, **nautilus)

@@ -43,10 +43,10 @@ file and the dotted field, e.g.
 * `botmm config check FILE...` validates files: `ok: FILE` each, or `error: FILE: field: message`
   and exit status 2.
 
-The `quoting`, `calibration` and `risk` sections are the decision core's own parameter objects
-(`QuotingParams`, `CalibrationParams`, `RiskParams` in `botmm_nautilus/core/params.py`): the
-strategy's Nautilus config (`MarketMakerConfig`) carries them as they are, and the core reads them
-from there; no second copy, no second default.
+The `quoting`, `calibration`, `signals` and `risk` sections are the decision core's own parameter
+objects (`QuotingParams`, `CalibrationParams`, `SignalsParams`, `RiskParams` in
+`botmm_nautilus/core/params.py`): the strategy's Nautilus config (`MarketMakerConfig`) carries
+them as they are, and the core reads them from there; no second copy, no second default.
 
 ## Units
 
@@ -80,9 +80,17 @@ fraction `fee_bps / 10_000`, converted in one place (`fee_fraction` in core/para
   `risk.post_only_reject_count` 20, `risk.max_position_usd` 500,
   `risk.max_position_capital_mult` 1, `calibration.intensity_refit_every_s` 5 (the shipped files
   set 30), `quoting.min_half_spread_bps` 0.5 (the shipped files set 1.0).
+* **Signals are off unless switched on.** The `signals` section holds the directional bias
+  (Kalman + QQE), the book imbalance and the microprice, each with a `use_*` switch (default
+  false) and a weight; with every switch off the quotes are centred on the mid. The former
+  `quoting.use_microprice` defaulted to true but had no effect (no microprice was ever computed);
+  its successor `signals.use_microprice` defaults to false, which quotes exactly as before.
 * Renamed keys (an old file fails with `unknown setting` naming them): `venue.maker_fee` ->
   `venue.maker_fee_bps` (x 10000), `venue.taker_fee` -> `venue.taker_fee_bps` (x 10000),
-  `venue.starting_balance_usd` -> `capital_usd`.
+  `venue.starting_balance_usd` -> `capital_usd`, `quoting.imbalance_weight_bps`,
+  `quoting.imbalance_depth_levels`, `quoting.bias_weight_bps` and `quoting.use_microprice` ->
+  the same names under `signals` (switched on with `signals.use_imbalance` / `use_bias` /
+  `use_microprice`).
 """
 
 

@@ -16,7 +16,7 @@ from botmm_nautilus.config.live import LiveConfig
 
 SCHEMAS: dict[str, type] = {"asset": AssetConfig, "live": LiveConfig}
 
-_ASSET_ONLY = {"coin", "strategy", "capital_usd", "quoting", "calibration", "risk", "backtest"}
+_ASSET_ONLY = {"coin", "strategy", "capital_usd", "quoting", "calibration", "signals", "risk", "backtest"}
 
 
 def detect_kind(raw: Any) -> str:

@@ -92,10 +92,6 @@ class EwmaVolatility:
         return math.sqrt(v) if v == v else math.nan
 
     @property
-    def sigma_bps(self) -> float:
-        return self.sigma_frac * 1e4
-
-    @property
     def sigma_price(self) -> float:
         return self.sigma_frac * self.last_mid
 
@@ -117,7 +113,9 @@ class IntensityFit:
 
     ``k`` is per price unit (converted with the mid at fit time when depths are measured in bps);
     ``k_native`` is per ``depth_unit`` ("bps" or "price"). ``valid``: k > 0, A > 0, at least
-    ``min_points`` grid points, R² ≥ ``min_r2`` and enough of the window observed.
+    ``min_points`` grid points, R² ≥ ``min_r2`` and enough of the window observed. ``lambdas``: the
+    measured λ per second at each depth of the estimator's ``grid`` (the fit uses the first
+    ``n_points``).
     """
 
     A: float
@@ -130,6 +128,7 @@ class IntensityFit:
     valid: bool
     ts_ns: int
     mid: float
+    lambdas: np.ndarray
 
 
 def fit_exponential_intensity(depths: np.ndarray, lambdas: np.ndarray) -> tuple[float, float, float]:
@@ -334,7 +333,10 @@ class ArrivalIntensityEstimator:
             and k > 0
             and r2 >= self.min_r2
         )
-        return IntensityFit(A=A, k=k, k_native=k_native, depth_unit=self.depth_unit, r2=r2, n_points=stop, n_steps=n_steps, valid=valid, ts_ns=now_ns, mid=mid)
+        return IntensityFit(
+            A=A, k=k, k_native=k_native, depth_unit=self.depth_unit, r2=r2, n_points=stop, n_steps=n_steps, valid=valid,
+            ts_ns=now_ns, mid=mid, lambdas=lam,
+        )
 
     def refit(self, ts_ns: int | None = None) -> dict[str, IntensityFit]:
         """Fit now (at ``ts_ns`` or the last event time) regardless of the schedule."""
@@ -372,12 +374,3 @@ class ArrivalIntensityEstimator:
         if self._fits is None or now - self._last_fit_ns >= self.refit_every_ns:
             self.refit(now)
         return self._fits[side]
-
-    def lambda_curve(self, side: str = "pooled", ts_ns: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(grid depths, λ per second) as used by the fit, for plots and diagnostics."""
-        now = self._now_ns if ts_ns is None else ts_ns
-        n_steps, d_bid, d_ask = self._window(now)
-        lb = self._lambda_curve(d_bid, n_steps)
-        la = self._lambda_curve(d_ask, n_steps)
-        lam = {"bid": lb, "ask": la, "pooled": 0.5 * (lb + la)}[side]
-        return self.grid.copy(), lam

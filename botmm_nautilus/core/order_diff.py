@@ -5,10 +5,10 @@ core gives the desired ladder per side (best first), and ``diff_side`` pairs the
 
 * a live order that is in flight (submitted and not yet acknowledged, or with a pending modify or
   cancel) is left alone and keeps its slot: acting on it again would double the exposure or race
-  the venue; its quantity still counts toward exposure in the risk checks;
+  the exchange; its quantity still counts toward exposure in the risk checks;
 * a paired order is modified only when its price moved by more than ``price_tolerance_bps`` of the
   mid, or its size by more than ``size_tolerance_frac`` of the desired size (requote tolerance:
-  every modify costs queue position and a venue action);
+  every modify costs queue position and an exchange action);
 * surplus live orders are canceled, missing levels submitted.
 """
 

@@ -1,4 +1,4 @@
-"""The parameters the decision core reads: the ``quoting``, ``calibration`` and ``risk`` sections.
+"""The parameters the decision core reads: the ``quoting``, ``calibration``, ``signals`` and ``risk`` sections.
 
 Each section is a frozen ``msgspec.Struct`` (unknown fields rejected). Every field carries its type,
 its one default, its allowed range and, in ``Meta(description=..., extra={"unit": ...})``, its unit
@@ -231,10 +231,6 @@ class QuotingParams(Section, frozen=True, kw_only=True):
     adj_spread: Annotated[float, setting("factor", "GLFT half-spread tuning factor (hftbacktest adj1)", ge=0, le=1_000)] = 1.0
     adj_skew: Annotated[float, setting("factor", "GLFT inventory-skew tuning factor (hftbacktest adj2)", ge=0, le=1_000)] = 1.0
     xi: Annotated[float_or_none(ge=0, le=1e6), setting("1/(bp·lot)", "GLFT ξ of the objective; null = gamma (CARA), 0 = risk-neutral limit")] = None
-    imbalance_weight_bps: Annotated[float, setting("bps", "fair-value shift per unit of book imbalance in [-1, 1] (A-S and GLFT)", ge=-1_000, le=1_000)] = 0.0
-    imbalance_depth_levels: Annotated[int, setting("book levels", "book levels per side summed into the imbalance (used when imbalance_weight_bps != 0)", ge=1, le=1_000)] = 5
-    bias_weight_bps: Annotated[float, setting("bps", "fair-value shift per unit of directional bias in [-1, 1] (A-S and GLFT)", ge=-1_000, le=1_000)] = 0.0
-    use_microprice: Annotated[bool, setting("-", "use the microprice as the base of the fair value when the inputs carry one (else the mid)")] = True
     fee_gate: Annotated[
         Literal["widen", "suppress", "off"],
         setting("-", "a quote closer to the mid than maker fee + expected_adverse_bps + fee_gate_buffer_bps is moved out ('widen'), dropped ('suppress') or kept ('off')"),
@@ -282,6 +278,37 @@ class CalibrationParams(Section, frozen=True, kw_only=True):
     default_k_per_bps: Annotated[float, setting("1/bps", "decay of the fill intensity with depth, until a fit is valid", ge=1e-9, le=1e6)] = 0.5
 
 
+# ---------------------------------------------------------------------------------------- signals
+
+
+class SignalsParams(Section, frozen=True, kw_only=True):
+    """Signals that move the fair value the A-S and GLFT quotes are centred on (core/signals.py); each is off by default.
+
+    fair = base·(1 + (imbalance·imbalance_weight_bps + bias·bias_weight_bps)·1e-4), where base is
+    the mid, or with ``use_microprice`` mid + microprice_weight·(microprice − mid). A signal that is
+    off reads 0 (the microprice: the mid). The classic model reads the imbalance and the bias in
+    its own (the seed's) formula and ignores the weights. In candle mode there is no book: only the
+    bias (on the candles' closes) can act.
+    """
+
+    # --- directional bias: Kalman filter + QQE votes on closed bars
+    use_bias: Annotated[bool, setting("-", "compute the directional bias in [-1, 1] (four votes of 0.25: Kalman slope, price vs Kalman, QQE trend, QQE level) and shift the fair value by it")] = False
+    bias_weight_bps: Annotated[float, setting("bps", "fair-value shift per unit of directional bias (a bias of +1 moves both quotes up by this many bps of the mid)", ge=-1_000, le=1_000)] = 0.0
+    bias_bar_interval_s: Annotated[float, setting("s", "book mode: the mid is sampled into bars of this length, a bar's close being the last mid before its end (candle mode uses the candles)", ge=1, le=604_800)] = 3600.0
+    bias_rsi_period: Annotated[int, setting("bars", "RSI period of the QQE (simple averages of gains and losses)", ge=2, le=1_000)] = 14
+    bias_qqe_smoothing: Annotated[int, setting("bars", "EMA span smoothing the RSI in the QQE", ge=1, le=1_000)] = 5
+    bias_qqe_factor: Annotated[float, setting("x RSI ATR", "width of the QQE bands around the smoothed RSI", gt=0, le=100)] = 3.5
+    bias_slope_window: Annotated[int, setting("bars", "bars spanned by the Kalman slope vote (the filtered log price now minus its value bias_slope_window - 1 bars earlier)", ge=2, le=1_000)] = 5
+    # --- book imbalance
+    use_imbalance: Annotated[bool, setting("-", "compute the book imbalance (Σ bid − Σ ask)/(Σ bid + Σ ask) of the sizes on the first imbalance_depth_levels levels, at each decision, and shift the fair value by it")] = False
+    imbalance_weight_bps: Annotated[float, setting("bps", "fair-value shift per unit of book imbalance in [-1, 1] (+ = more size on the bid)", ge=-1_000, le=1_000)] = 0.0
+    imbalance_depth_levels: Annotated[int, setting("book levels", "book levels per side summed into the imbalance", ge=1, le=1_000)] = 5
+    imbalance_half_life_s: Annotated[float, setting("s", "half-life of the EMA smoothing the imbalance over time; 0 = the raw reading", ge=0, le=86_400)] = 0.0
+    # --- microprice
+    use_microprice: Annotated[bool, setting("-", "base the fair value on the microprice (bid·ask_size + ask·bid_size)/(bid_size + ask_size) of the touch instead of the mid")] = False
+    microprice_weight: Annotated[float, setting("fraction", "how far from the mid toward the microprice the base moves (1 = the microprice)", ge=0, le=1)] = 1.0
+
+
 # ------------------------------------------------------------------------------------------- risk
 
 
@@ -299,7 +326,7 @@ class RiskParams(Section, frozen=True, kw_only=True):
     # --- losses
     max_daily_loss_frac: Annotated[float, setting("fraction of capital", "loss since the first update of the UTC day that pauses quoting until the next day", gt=0, le=1)] = 0.05
     max_drawdown_frac: Annotated[float, setting("fraction of peak equity", "drawdown from the peak that halts quoting", gt=0, le=1)] = 0.10
-    drawdown_resume_after_s: Annotated[float_or_none(gt=0, le=31_536_000), setting("s", "a drawdown halt ends by itself after this long; null = only an operator's reset_halt")] = None
+    drawdown_resume_after_s: Annotated[float_or_none(gt=0, le=31_536_000), setting("s", "a drawdown halt ends by itself after this long (the peak is re-based to current equity); null = not before the strategy restarts")] = None
     halt_flatten: Annotated[bool, setting("-", "close the position when the drawdown halt starts")] = False
     kill_drawdown_frac: Annotated[float_or_none(gt=0, le=1), setting("fraction of peak equity", "drawdown that triggers the kill switch (must exceed max_drawdown_frac); null = off")] = None
     flatten_on_kill: Annotated[bool, setting("-", "the automatic kill switch also closes the position")] = False

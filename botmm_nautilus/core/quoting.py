@@ -1,5 +1,6 @@
 """The quote engine: Avellaneda-Stoikov, Guéant (GLFT) closed form, BotMM's classic bps heuristic,
-the Hyperliquid ladder builder and the fee gate. Pure functions, no Nautilus, no I/O.
+the ladder builder and the fee gate. Pure functions, no Nautilus, no I/O; prices and sizes are
+rounded onto the ``PriceGrid`` (core/grid.py) the caller hands in.
 
 Units (hftbacktest convention; every function below states its own):
 
@@ -29,8 +30,8 @@ import math
 from dataclasses import dataclass
 from dataclasses import field
 
+from botmm_nautilus.core.grid import PriceGrid
 from botmm_nautilus.core.params import QuotingParams
-from botmm_nautilus.venue import rules as hl_rules
 
 BPS = 1e-4
 
@@ -43,9 +44,6 @@ class Quote:
 
     price: float
     size: float
-
-    def to_dict(self) -> dict:
-        return {"price": self.price, "size": self.size}
 
 
 @dataclass(slots=True)
@@ -61,14 +59,6 @@ class QuotePair:
     reservation_price: float
     half_spread: float
 
-    def to_dict(self) -> dict:
-        return {
-            "bid": self.bid,
-            "ask": self.ask,
-            "reservation_price": self.reservation_price,
-            "half_spread": self.half_spread,
-        }
-
 
 @dataclass(slots=True)
 class Ladder:
@@ -82,14 +72,6 @@ class Ladder:
     asks: list[Quote] = field(default_factory=list)
     reservation_price: float = math.nan
     half_spread: float = math.nan
-
-    def to_dict(self) -> dict:
-        return {
-            "bids": [q.to_dict() for q in self.bids],
-            "asks": [q.to_dict() for q in self.asks],
-            "reservation_price": self.reservation_price,
-            "half_spread": self.half_spread,
-        }
 
 
 def _check_positive(name: str, value: float) -> None:
@@ -260,22 +242,22 @@ def apply_fee_gate(
 # ------------------------------------------------------------------------------------- ladder builder
 
 
-def _next_price_below(price: float, sz_decimals: int) -> float:
+def _next_price_below(price: float, grid: PriceGrid) -> float:
     """The largest valid price strictly below ``price`` (0.0 when there is none)."""
     below = price * (1.0 - 1e-12)
     if not below > 0:
         return 0.0
-    tick = hl_rules.tick_size(below, sz_decimals)
+    tick = grid.tick_size(below)
     p = price - tick
     if p <= 0:
         return 0.0
-    return hl_rules.round_price(p, sz_decimals, "down")
+    return grid.round_price(p, "down")
 
 
-def _next_price_above(price: float, sz_decimals: int) -> float:
+def _next_price_above(price: float, grid: PriceGrid) -> float:
     """The smallest valid price strictly above ``price``."""
-    tick = hl_rules.tick_size(price, sz_decimals)
-    return hl_rules.round_price(price + tick, sz_decimals, "up")
+    tick = grid.tick_size(price)
+    return grid.round_price(price + tick, "up")
 
 
 @functools.lru_cache(maxsize=256)
@@ -309,25 +291,24 @@ def _finalize_side(
     raw_prices: list[float],
     raw_sizes: list[float],
     is_bid: bool,
-    sz_decimals: int,
-    min_value_usd: float,
+    grid: PriceGrid,
 ) -> list[Quote]:
-    """Round one side to Hyperliquid rules.
+    """Round one side onto ``grid``.
 
     * prices: bids rounded down, asks up (never more aggressive than asked); a level that rounds onto
       or inside the previous one is pushed one valid price further out, so distances from the touch
       are strictly increasing and prices unique; a bid that would reach 0 ends the side;
     * sizes: cumulative sizes are rounded down to the lot and differenced, so the side's total is
       the requested total rounded down (no level loses more than rounding);
-    * minimum value: a level below ``min_value_usd`` is **merged** into the better-priced pending
+    * minimum value: a level below ``grid.min_value_usd`` is **merged** into the better-priced pending
       level (its size added, its price dropped) until the pending level reaches the minimum; a
       remainder that never reaches it is added to the deepest kept level; a side whose whole total is
       below the minimum is empty.
     """
     mode = "down" if is_bid else "up"
-    round_price = hl_rules.round_price
-    scale = 10.0**sz_decimals  # lots per unit of base
-    min_value = min_value_usd - 1e-9  # hl_rules.meets_min_value's tolerance
+    round_price = grid.round_price
+    scale = grid.lots_per_unit
+    min_value = grid.min_value_usd - 1e-9  # the tolerance of HyperliquidGrid.meets_min_value
     out: list[Quote] = []
     prev = 0.0
     cum_raw = 0.0
@@ -338,15 +319,15 @@ def _finalize_side(
     for p, s in zip(raw_prices, raw_sizes):
         if not (p > 0.0 and p < math.inf):
             break
-        rp = round_price(p, sz_decimals, mode)
+        rp = round_price(p, mode)
         if prev:
             if is_bid:
                 if rp >= prev:
-                    rp = _next_price_below(prev, sz_decimals)
+                    rp = _next_price_below(prev, grid)
                     if rp <= 0.0:
                         break
             elif rp <= prev:
-                rp = _next_price_above(prev, sz_decimals)
+                rp = _next_price_above(prev, grid)
         prev = rp
         # cumulative rounding in whole lots: the side's total is the requested total rounded down
         cum_raw += s
@@ -373,16 +354,15 @@ def build_ladder(
     levels: int,
     level_spacing_bps: float,
     weights,
-    sz_decimals: int,
-    min_value_usd: float = hl_rules.MIN_ORDER_VALUE_USD,
+    grid: PriceGrid,
     skip_buy: bool = False,
     skip_sell: bool = False,
 ) -> Ladder:
-    """A Hyperliquid-valid ladder from the best bid/ask prices of a model.
+    """A ladder on ``grid`` from the best bid/ask prices of a model.
 
     Level i (0-based) is placed at bid·(1 − i·s) and ask·(1 + i·s), s = ``level_spacing_bps``·1e-4,
     with size ``total_size_per_side``·wᵢ (base units; weights normalised over ``levels``). Rounding,
-    de-duplication and the $10 minimum as in ``_finalize_side``: bids rounded down, asks up, sizes
+    de-duplication and the minimum order value as in ``_finalize_side``: bids rounded down, asks up, sizes
     down to the lot, levels below the minimum merged into the better-priced level. ``None`` for a
     price (a suppressed side) or ``skip_buy``/``skip_sell`` empties that side.
 
@@ -399,9 +379,9 @@ def build_ladder(
     bids: list[Quote] = []
     asks: list[Quote] = []
     if bid_price is not None and not skip_buy:
-        bids = _finalize_side([bid_price * (1.0 - i * step) for i in range(levels)], sizes, True, sz_decimals, min_value_usd)
+        bids = _finalize_side([bid_price * (1.0 - i * step) for i in range(levels)], sizes, True, grid)
     if ask_price is not None and not skip_sell:
-        asks = _finalize_side([ask_price * (1.0 + i * step) for i in range(levels)], sizes, False, sz_decimals, min_value_usd)
+        asks = _finalize_side([ask_price * (1.0 + i * step) for i in range(levels)], sizes, False, grid)
     return Ladder(bids=bids, asks=asks)
 
 
@@ -442,8 +422,7 @@ def classic_bps(
     level_count: int | None = None,
     skip_buy: bool = False,
     skip_sell: bool = False,
-    sz_decimals: int | None = None,
-    min_value_usd: float = hl_rules.MIN_ORDER_VALUE_USD,
+    grid: PriceGrid | None = None,
 ) -> Ladder:
     """BotMM's quote formula (the seed system this project replaces), reproduced with its quirks, for comparison.
 
@@ -451,7 +430,8 @@ def classic_bps(
     (``size_weights`` is not used: the seed has its own weights). All in bps of ``effective_mid``
     unless stated:
 
-    * effective_mid = mid·(1 + bias·vol·0.5)            (``vol_frac``: ATR as a fraction of price)
+    * effective_mid = mid·(1 + bias·vol·0.5)            (``vol_frac``: ATR as a fraction of price;
+      ``bias``: the directional bias in [−1, 1], core/signals.py; the seed's bias was half of it)
     * spread = clamp(base + vol·1e4·vol_mult + 2·|inv|/max(max_pos, 1), min, max)
     * fee gate, only when ``maker_fee`` is given and non-zero: spread = max(spread, 2·|fee|·1e4),
       applied after the clamp (so it can exceed ``max_spread_bps``); a rebate is treated as a cost;
@@ -465,8 +445,8 @@ def classic_bps(
 
     Quirks kept: the model has no σ², γ, k or horizon; with hourly ATR it sits at the 20 bps cap;
     skew and bias are not bounded, so a large skew can push the bid above the mid. Differences from the
-    seed: the seed returns unrounded prices and sizes (``sz_decimals=None`` here does the same); with
-    ``sz_decimals`` the levels are rounded and merged like ``build_ladder``. Returns a ``Ladder``
+    seed: the seed returns unrounded prices and sizes (``grid=None`` here does the same); with a
+    ``grid`` the levels are rounded and merged like ``build_ladder``. Returns a ``Ladder``
     whose ``half_spread`` is spread/2 in price units of ``effective_mid`` and ``reservation_price``
     is the midpoint of level 0.
     """
@@ -493,12 +473,12 @@ def classic_bps(
         sizes.append(params.order_size_usd * w[level] / mid)
     reservation = effective_mid * (1.0 - skew + imb)
     half = effective_mid * spread / 2.0
-    if sz_decimals is None:
+    if grid is None:
         bids = [] if skip_buy else [Quote(p, s) for p, s in zip(bid_prices, sizes)]
         asks = [] if skip_sell else [Quote(p, s) for p, s in zip(ask_prices, sizes)]
     else:
-        bids = [] if skip_buy else _finalize_side(bid_prices, sizes, True, sz_decimals, min_value_usd)
-        asks = [] if skip_sell else _finalize_side(ask_prices, sizes, False, sz_decimals, min_value_usd)
+        bids = [] if skip_buy else _finalize_side(bid_prices, sizes, True, grid)
+        asks = [] if skip_sell else _finalize_side(ask_prices, sizes, False, grid)
         if bids and asks and bids[0].price >= asks[0].price:
             # Only reachable through the seed's unbounded imbalance shift (never in practice: the
             # gap is spread > 0 before rounding). Keep the book sane: drop the crossing levels.
@@ -513,17 +493,19 @@ def classic_bps(
 class QuoteInputs:
     """Market state for one quote decision (all known before the quote is sent).
 
-    mid: book mid (price units). position_base: signed position (base units), position_usd the same
-    in USD. sigma: σ in price units per √s. A: arrivals per second per side. k: 1/price unit.
-    vol_frac: volatility as a fraction of price for the classic model (the seed used hourly ATR%).
-    imbalance: book imbalance in [−1, 1] (+ = more bid size). bias: directional bias in [−1, 1].
-    time_left_s: A-S horizon T − t (None: ``QuotingParams.horizon_s``). sz_decimals: the perp's
-    szDecimals. microprice: optional fair value. best_bid/best_ask: optional touch; when given, a bid
-    is kept strictly below the best ask and an ask strictly above the best bid (post-only safe).
+    mid: book mid (price units). fair_value: the price the A-S and GLFT quotes are centred on
+    before the inventory skew (the decision core's signals set it: ``Signals.fair_value`` in
+    core/signals.py); None = the mid. position_usd: signed position in USD. sigma: σ in price units
+    per √s. A: arrivals per second per side. k: 1/price unit. vol_frac: volatility as a fraction of
+    price for the classic model (the seed used hourly ATR%). imbalance: book imbalance in [−1, 1]
+    (+ = more bid size) and bias: directional bias in [−1, 1], both read by the classic model only
+    (A-S and GLFT see them through ``fair_value``). time_left_s: A-S horizon T − t (None:
+    ``QuotingParams.horizon_s``). best_bid/best_ask: optional touch; when given, a bid is kept
+    strictly below the best ask and an ask strictly above the best bid (post-only safe).
     """
 
     mid: float
-    position_base: float = 0.0
+    fair_value: float | None = None
     position_usd: float = 0.0
     sigma: float = 0.0
     A: float = 1.0
@@ -532,8 +514,6 @@ class QuoteInputs:
     imbalance: float = 0.0
     bias: float = 0.0
     time_left_s: float | None = None
-    sz_decimals: int = 0
-    microprice: float | None = None
     best_bid: float | None = None
     best_ask: float | None = None
     skip_buy: bool = False
@@ -544,18 +524,18 @@ def compute_ladder(
     inputs: QuoteInputs,
     params: QuotingParams,
     *,
+    grid: PriceGrid,
     maker_fee: float,
     max_position_usd: float,
-    min_value_usd: float = hl_rules.MIN_ORDER_VALUE_USD,
 ) -> Ladder:
     """The desired ladder of ``params.model`` in {"as", "glft", "classic"}.
 
-    Inputs the quoting section does not hold are passed explicitly: ``maker_fee`` (fraction of
-    notional, + = cost) for the fee gates, ``max_position_usd`` for the classic model's inventory
-    terms and ``min_value_usd``, the venue's minimum order value.
+    Inputs the quoting section does not hold are passed explicitly: ``grid`` (the instrument's
+    prices, lots and minimum order value), ``maker_fee`` (fraction of notional, + = cost) for the
+    fee gates and ``max_position_usd`` for the classic model's inventory terms.
 
     A-S and GLFT, in bps of the mid (module docstring):
-      1. fair = (microprice or mid)·(1 + (imbalance·w_imb + bias·w_bias)·1e-4);
+      1. fair = ``inputs.fair_value`` (the mid when None);
       2. q = position_usd / order_size_usd (lots), Δ = 1 lot; σ_bps = σ/(mid·1e-4), k_bps = k·mid·1e-4;
       3. the model's reservation price r and half-spread h; h clamped to [min, max]_half_spread_bps;
          bid = r − h, ask = r + h;
@@ -567,7 +547,6 @@ def compute_ladder(
     model = params.model
     mid = inputs.mid
     _check_positive("mid", mid)
-    sz = inputs.sz_decimals
     if model == "classic":
         return classic_bps(
             mid,
@@ -580,15 +559,12 @@ def compute_ladder(
             maker_fee=None if params.fee_gate == "off" else maker_fee,
             skip_buy=inputs.skip_buy,
             skip_sell=inputs.skip_sell,
-            sz_decimals=sz,
-            min_value_usd=min_value_usd,
+            grid=grid,
         )
 
     _check_positive("order_size_usd", params.order_size_usd)
     u = mid * BPS  # price units per bp
-    base = inputs.microprice if (params.use_microprice and inputs.microprice is not None and inputs.microprice > 0) else mid
-    shift_bps = inputs.imbalance * params.imbalance_weight_bps + inputs.bias * params.bias_weight_bps
-    fair = base * (1.0 + shift_bps * BPS)
+    fair = mid if inputs.fair_value is None else inputs.fair_value
     q = inputs.position_usd / params.order_size_usd
     sigma_bps = inputs.sigma / u
     k_bps = inputs.k * u
@@ -616,9 +592,9 @@ def compute_ladder(
         )
         bid, ask = gated.bid, gated.ask
     if inputs.best_ask is not None and bid is not None and bid >= inputs.best_ask:
-        bid = _next_price_below(hl_rules.round_price(inputs.best_ask, sz, "up"), sz) or None
+        bid = _next_price_below(grid.round_price(inputs.best_ask, "up"), grid) or None
     if inputs.best_bid is not None and ask is not None and ask <= inputs.best_bid:
-        ask = _next_price_above(hl_rules.round_price(inputs.best_bid, sz, "down"), sz)
+        ask = _next_price_above(grid.round_price(inputs.best_bid, "down"), grid)
     if bid is not None and ask is not None and not bid < ask:
         # Only reachable through the post-only clamp on a crossed/locked input book.
         bid = None
@@ -629,8 +605,7 @@ def compute_ladder(
         params.levels,
         params.level_spacing_bps,
         params.size_weights,
-        sz,
-        min_value_usd,
+        grid,
         inputs.skip_buy,
         inputs.skip_sell,
     )

@@ -2,9 +2,10 @@
 
 Pure, deterministic and clock-injected: every method takes the caller's ``ts_ns`` (UNIX
 nanoseconds, UTC; the backtest clock in a backtest, the node clock live). Nothing reads a wall
-clock, does I/O or imports Nautilus. The strategy calls ``RiskManager.update`` before each requote
-decision and obeys the returned ``RiskDecision``; it reports post-only rejections and API errors
-as they happen; an operator (or the supervisor) can ``kill`` and ``reset_kill``.
+clock, does I/O or imports Nautilus. The decision core calls ``RiskManager.update`` before each
+requote decision and obeys the returned ``RiskDecision``; the strategy reports post-only
+rejections and API errors as they happen. ``kill`` is the kill switch; today the automatic
+drawdown rule throws it.
 
 States, from least to most severe (the most severe active condition wins):
 
@@ -13,39 +14,42 @@ States, from least to most severe (the most severe active condition wins):
                    only the side that reduces inventory may be quoted. No pause is active.
 * ``PAUSED``       cancel all, quote nothing, resume automatically when the pause's resume
                    condition holds (each pause names it in its reason).
-* ``HALTED``       drawdown from peak equity: cancel all; needs ``reset_halt`` unless
-                   ``RiskParams.drawdown_resume_after_s`` is set. Flattens if ``halt_flatten``.
-* ``KILLED``       kill switch (manual via ``kill`` or automatic via ``kill_drawdown_frac``):
-                   cancel all, optionally flatten, until ``reset_kill``.
+* ``HALTED``       drawdown from peak equity: cancel all; resumes after
+                   ``RiskParams.drawdown_resume_after_s`` when set, else not before the strategy
+                   restarts. Flattens if ``halt_flatten``.
+* ``KILLED``       kill switch (``kill``; automatic via ``kill_drawdown_frac``): cancel all,
+                   optionally flatten, until the strategy restarts.
 
-The rules (and how each one ends):
+The rules (and how each one ends); ``update`` runs one method per rule, in this order, and the
+two storms count events as the strategy reports them:
 
 =================  =============================================  =====================================
 rule               trigger                                        resume
 =================  =============================================  =====================================
-one-side stop      worst-case long (position + all open buys)     the worst-case exposure falls back
-                   >= ``one_side_stop_ratio`` x max position ->   under the stop ratio
-                   bids off (mirror for shorts -> asks off)
+invalid input      equity or mid not a positive finite number     the next valid input
 daily loss         equity fell >= ``max_daily_loss_frac`` x       first update of the next UTC day,
                    capital below the equity at the first update   with that update's equity as the
                    of the current UTC day (a *daily* figure,      new day's baseline
                    not cumulative PnL) -> PAUSED
-drawdown           (peak equity - equity) / peak >=               ``reset_halt`` (or after
-                   ``max_drawdown_frac``; the peak trails the     ``drawdown_resume_after_s``); the
-                   highest equity seen -> HALTED                  peak is re-based to current equity
-auto kill          drawdown >= ``kill_drawdown_frac`` (optional)  ``reset_kill``
-                   -> KILLED, flatten = ``flatten_on_kill``
+drawdown           (peak equity - equity) / peak >=               ``drawdown_resume_after_s`` later
+                   ``max_drawdown_frac``; the peak trails the     (the peak is re-based to current
+                   highest equity seen -> HALTED                  equity); without it, a restart
+auto kill          drawdown >= ``kill_drawdown_frac`` (optional)  a restart
+                   -> ``kill``, flatten = ``flatten_on_kill``
 vol spike          sigma >= ``vol_spike_ratio`` x slow EWMA       ``vol_spike_cooldown_s`` after the
                    baseline (after ``vol_min_samples``) ->        last spiking reading AND sigma <
                    PAUSED                                         ``vol_resume_ratio`` x baseline
 mid jump           |mid / reference - 1| >= ``mid_jump_frac``,    ``mid_jump_pause_s`` later
                    reference re-taken every ``mid_jump_window_s``
 stale book         no book update for ``stale_book_s``            a book update younger than that
+one-side stop      worst-case long (position + all open buys)     the worst-case exposure falls back
+                   >= ``one_side_stop_ratio`` x max position ->   under the stop ratio
+                   bids off (mirror for shorts -> asks off)
 post-only storm    ``post_only_reject_count`` rejects within      ``post_only_reject_pause_s`` later
                    ``post_only_reject_window_s``
+                   (``on_post_only_reject``)
 API errors         ``api_error_count`` errors within              ``api_error_pause_s`` later
-                   ``api_error_window_s``
-invalid input      equity or mid not a positive finite number     the next valid input
+                   ``api_error_window_s`` (``on_api_error``)
 =================  =============================================  =====================================
 
 The volatility baseline is an EWMA of ``sigma`` with half-life ``vol_baseline_halflife_s``, fed at
@@ -61,7 +65,8 @@ from 1 to ``vol_min_size_multiplier`` over the same range. Both are 1 before the
 Decisions are level-triggered, not edges: while paused every decision says ``cancel_all`` and
 (while killed with flatten) ``flatten``; the strategy acts idempotently on them. A side whose
 ``can_quote_*`` is False must have no resting orders. Every state change, and every start or end
-of a pause/halt/kill or of a one-side stop, is recorded as a ``RiskEvent`` for ``drain_events``.
+of a pause/halt/kill or of a one-side stop, is recorded as a ``RiskEvent`` for ``drain_events``;
+``status`` summarises the state for logs.
 
 Timestamps that go backwards are clamped to the latest one seen (the rules never run backwards).
 """
@@ -147,25 +152,15 @@ class RiskEvent:
 
 
 class _Condition:
-    __slots__ = ("key", "state", "reason", "start_ns", "until_ns", "flatten", "meta")
+    __slots__ = ("flatten", "key", "reason", "start_ns", "state", "until_ns")
 
-    def __init__(
-        self,
-        key: str,
-        state: RiskState,
-        reason: str,
-        start_ns: int,
-        until_ns: int | None,
-        flatten: bool,
-        meta: str = "",
-    ) -> None:
+    def __init__(self, key: str, state: RiskState, reason: str, start_ns: int, until_ns: int | None, flatten: bool) -> None:
         self.key = key
         self.state = state
         self.reason = reason
         self.start_ns = start_ns
         self.until_ns = until_ns  # for timed conditions; informational for the others
         self.flatten = flatten
-        self.meta = meta
 
 
 # Conditions that end by themselves when ``until_ns`` passes (checked in update).
@@ -173,11 +168,26 @@ _TIMED = frozenset(("mid_jump", "post_only_storm", "api_errors", "drawdown"))
 
 
 class RiskManager:
-    """Stateful evaluator of the ``RiskParams`` rules (core/params.py) for one strategy with ``capital_usd``."""
+    """Stateful evaluator of the ``RiskParams`` rules (core/params.py) for one strategy with ``capital_usd``.
+
+    ``capital_usd`` is the configured capital the limits are sized for (not the account's equity):
+    ``max_position_usd`` = min(``max_position_usd``, ``max_position_capital_mult`` x capital) and
+    ``daily_loss_limit_usd`` = ``max_daily_loss_frac`` x capital.
+    """
 
     def __init__(self, config: RiskParams, capital_usd: float, max_events: int = 10_000) -> None:
-        self.config = config
-        c = self.config
+        if not (capital_usd > 0 and math.isfinite(capital_usd)):
+            raise ValueError(f"capital_usd must be a positive finite number, got {capital_usd!r}")
+        self.config = c = config
+        self.capital_usd = float(capital_usd)
+        limit = _INF
+        if c.max_position_usd is not None:
+            limit = c.max_position_usd
+        if c.max_position_capital_mult is not None:
+            limit = min(limit, c.max_position_capital_mult * self.capital_usd)
+        self.max_position_usd = float(limit)
+        self.daily_loss_limit_usd = c.max_daily_loss_frac * self.capital_usd
+
         self._stop_ratio = c.one_side_stop_ratio
         self._cooldown_ns = int(c.vol_spike_cooldown_s * NS_PER_S)
         self._vol_decay_per_ns = _LN2 / (c.vol_baseline_halflife_s * NS_PER_S)
@@ -196,11 +206,6 @@ class RiskManager:
         self._dd_frac = c.max_drawdown_frac
         self._kill_dd = c.kill_drawdown_frac
         self._dd_resume_ns = None if c.drawdown_resume_after_s is None else int(c.drawdown_resume_after_s * NS_PER_S)
-
-        self.capital_usd = 0.0
-        self.max_position_usd = 0.0
-        self.daily_loss_limit_usd = 0.0
-        self.set_capital(capital_usd)
 
         self._events: deque[RiskEvent] = deque(maxlen=max_events)
         self._conds: dict[str, _Condition] = {}
@@ -240,48 +245,7 @@ class RiskManager:
         self._reasons: tuple[str, ...] = ()
         self._decision = RiskDecision(True, True, False, False, 1.0, 1.0, (), RiskState.QUOTING)
 
-    # ------------------------------------------------------------------ configuration
-
-    def set_capital(self, capital_usd: float) -> None:
-        """Change the capital the limits scale with (daily-loss limit, capital-relative max position)."""
-        if not (capital_usd > 0 and math.isfinite(capital_usd)):
-            raise ValueError(f"capital_usd must be a positive finite number, got {capital_usd!r}")
-        c = self.config
-        self.capital_usd = float(capital_usd)
-        limit = _INF
-        if c.max_position_usd is not None:
-            limit = c.max_position_usd
-        if c.max_position_capital_mult is not None:
-            limit = min(limit, c.max_position_capital_mult * self.capital_usd)
-        self.max_position_usd = float(limit)
-        self.daily_loss_limit_usd = c.max_daily_loss_frac * self.capital_usd
-
     # ------------------------------------------------------------------ reads
-
-    @property
-    def state(self) -> RiskState:
-        return self._state
-
-    @property
-    def decision(self) -> RiskDecision:
-        """The most recent decision (also returned by ``update``)."""
-        return self._decision
-
-    @property
-    def peak_equity_usd(self) -> float | None:
-        return self._peak_equity
-
-    @property
-    def day_start_equity_usd(self) -> float | None:
-        return self._day_start_equity
-
-    @property
-    def vol_baseline(self) -> float | None:
-        return self._vol_base if self._vol_n else None
-
-    def active_conditions(self) -> dict[str, str]:
-        """Active pause/halt/kill conditions: key -> reason."""
-        return {k: c.reason for k, c in self._conds.items()}
 
     def drain_events(self) -> list[RiskEvent]:
         """Return and forget the events recorded since the last drain (oldest first)."""
@@ -290,7 +254,7 @@ class RiskManager:
         return out
 
     def status(self) -> dict[str, object]:
-        """A plain dict for logs, dashboards and the supervisor."""
+        """A plain dict for logs: state, limits, equity figures, volatility ratio, active conditions, reasons."""
         eq = self._last_equity
         peak = self._peak_equity
         day0 = self._day_start_equity
@@ -303,39 +267,11 @@ class RiskManager:
             "drawdown_frac": (peak - eq) / peak if eq is not None and peak else None,
             "day_start_equity_usd": day0,
             "daily_loss_frac": (day0 - eq) / self.capital_usd if eq is not None and day0 is not None else None,
-            "vol_baseline": self.vol_baseline,
+            "vol_baseline": self._vol_base if self._vol_n else None,
             "vol_ratio": self._vol_ratio,
-            "conditions": self.active_conditions(),
+            "conditions": {k: c.reason for k, c in self._conds.items()},
             "reasons": self._decision.reasons,
         }
-
-    # ------------------------------------------------------------------ position rules
-
-    def _position_allows(self, side: int, position_usd: float, order_usd: float) -> bool:
-        lim = self.max_position_usd
-        adding = position_usd if side > 0 else -position_usd
-        return adding < self._stop_ratio * lim and adding + order_usd <= lim
-
-    def side_allowed(self, side: int, position_usd: float, order_usd: float = 0.0) -> bool:
-        """May an order on ``side`` (+1 bid, -1 ask) of ``order_usd`` notional be placed now?
-
-        ``position_usd`` should be the worst-case exposure on that side (``Inventory.worst_case_long_usd``
-        for bids, ``worst_case_short_usd`` for asks). False while PAUSED/HALTED/KILLED; otherwise
-        False when that exposure is at or past ``one_side_stop_ratio`` x max position on the
-        adding side, or when the order would take it past the max position. Reducing is always allowed.
-        """
-        if side != 1 and side != -1:
-            raise ValueError(f"side must be +1 (bid) or -1 (ask), got {side!r}")
-        if self._state in _STOPPED:
-            return False
-        return self._position_allows(side, position_usd, order_usd)
-
-    def room_usd(self, side: int, position_usd: float) -> float:
-        """Notional that ``side`` may still add before the max position (0 when the side is stopped)."""
-        if not self.side_allowed(side, position_usd):
-            return 0.0
-        adding = position_usd if side > 0 else -position_usd
-        return max(0.0, self.max_position_usd - adding)
 
     # ------------------------------------------------------------------ conditions and events
 
@@ -371,8 +307,8 @@ class RiskManager:
             self._events.append(RiskEvent(ts_ns, old, state, reason))
 
     def _add(self, ts_ns: int, key: str, state: RiskState, reason: str, until_ns: int | None = None,
-             flatten: bool = False, meta: str = "") -> None:
-        self._conds[key] = _Condition(key, state, reason, ts_ns, until_ns, flatten, meta)
+             flatten: bool = False) -> None:
+        self._conds[key] = _Condition(key, state, reason, ts_ns, until_ns, flatten)
         self._recompute(ts_ns, reason, True)
 
     def _clear(self, ts_ns: int, key: str, why: str) -> None:
@@ -389,11 +325,6 @@ class RiskManager:
                 self._clear(ts_ns, key, f"pause elapsed at {_iso(ts_ns)}")
 
     # ------------------------------------------------------------------ event inputs
-
-    def on_book_update(self, ts_ns: int) -> None:
-        """Record that a book update was received at ``ts_ns`` (same clock as ``update``)."""
-        if self._last_book_ns is None or ts_ns > self._last_book_ns:
-            self._last_book_ns = ts_ns
 
     def on_post_only_reject(self, ts_ns: int) -> RiskState:
         """A post-only order was rejected because it would have crossed ("would have immediately matched")."""
@@ -432,62 +363,12 @@ class RiskManager:
             self._expire(ts_ns)
 
     def kill(self, ts_ns: int, reason: str, flatten: bool = False) -> RiskState:
-        """Kill switch: cancel all, flatten if asked, quote nothing until ``reset_kill``."""
+        """Kill switch: cancel all, flatten if asked, quote nothing until the strategy restarts."""
         ts_ns = self._clock(ts_ns)
         self._add(ts_ns, "kill", RiskState.KILLED,
-                  f"kill switch: {reason}; cancel all{' and flatten' if flatten else ''} until reset_kill",
-                  None, bool(flatten), "manual")
+                  f"kill switch: {reason}; cancel all{' and flatten' if flatten else ''} until restart",
+                  None, bool(flatten))
         return self._state
-
-    def reset_kill(self, ts_ns: int) -> RiskState:
-        """Clear the kill switch.
-
-        If the drawdown is still at or past ``kill_drawdown_frac`` the peak is re-based to current
-        equity (else the automatic kill would fire again at the next update). A drawdown halt that
-        is also active stays until ``reset_halt``.
-        """
-        ts_ns = self._clock(ts_ns)
-        if "kill" in self._conds:
-            why = "reset_kill"
-            eq = self._last_equity
-            peak = self._peak_equity
-            if self._kill_dd is not None and eq is not None and peak and (peak - eq) / peak >= self._kill_dd:
-                self._peak_equity = eq
-                why += f"; peak re-based to {eq:.2f}"
-            self._clear(ts_ns, "kill", why)
-        return self._state
-
-    def reset_halt(self, ts_ns: int) -> RiskState:
-        """Clear a drawdown halt (operator acknowledgement); the peak is re-based to current equity."""
-        ts_ns = self._clock(ts_ns)
-        if "drawdown" in self._conds:
-            if self._last_equity is not None:
-                self._peak_equity = self._last_equity
-            self._clear(ts_ns, "drawdown", f"reset_halt; peak re-based to {self._peak_equity:.2f}")
-        return self._state
-
-    def on_transfer(self, ts_ns: int, amount_usd: float) -> None:
-        """A deposit (> 0) or withdrawal (< 0) changes equity without being PnL: shift the baselines.
-
-        Call it before the first ``update`` whose equity includes the transfer.
-        """
-        self._clock(ts_ns)
-        if self._peak_equity is not None:
-            self._peak_equity += amount_usd
-        if self._day_start_equity is not None:
-            self._day_start_equity += amount_usd
-        if self._last_equity is not None:
-            self._last_equity += amount_usd
-
-    def set_baselines(self, ts_ns: int, day_start_equity_usd: float | None = None,
-                      peak_equity_usd: float | None = None) -> None:
-        """Restore the day-start and peak equity after a restart (else a restart forgets today's loss)."""
-        ts_ns = self._clock(ts_ns)
-        if day_start_equity_usd is not None:
-            self._day = ts_ns // NS_PER_DAY
-            self._day_start_equity = float(day_start_equity_usd)
-        if peak_equity_usd is not None:
-            self._peak_equity = float(peak_equity_usd)
 
     # ------------------------------------------------------------------ the per-requote check
 
@@ -506,21 +387,35 @@ class RiskManager:
         ``equity_usd``: mark-to-market equity (unrealised PnL included) of the capital this
         manager guards. ``mid``: current mid price. ``sigma``: current volatility estimate (any
         unit, always the same one; None = no new reading). ``last_book_ts_ns``: receive time of
-        the latest book update (or report them with ``on_book_update``). ``worst_case_long_usd`` /
-        ``worst_case_short_usd``: signed exposure if all open buys / all open sells fill (see
-        ``Inventory``); None keeps the last values given. Without them the position rules are off.
+        the latest book update. ``worst_case_long_usd`` / ``worst_case_short_usd``: signed exposure
+        if all open buys / all open sells fill (position + open buys, position - open sells, times
+        the mid); None keeps the last values given. Without them the position rules are off.
         """
         if ts_ns < self._last_ts_ns:
             ts_ns = self._last_ts_ns
         else:
             self._last_ts_ns = ts_ns
-
         if self._next_expiry_ns <= ts_ns:
             self._expire(ts_ns)
-
-        # ---- input sanity
         eq_ok = equity_usd > 0.0 and equity_usd < _INF
         mid_ok = mid > 0.0 and mid < _INF
+        self._input_rule(ts_ns, equity_usd, mid, eq_ok, mid_ok)
+        if eq_ok:
+            self._last_equity = equity_usd
+            self._daily_loss_rule(ts_ns, equity_usd)
+            self._drawdown_rule(ts_ns, equity_usd)
+        if sigma is not None and sigma > 0.0 and sigma < _INF:
+            self._vol_sample(ts_ns, sigma)
+        if self._vol_ratio is not None:
+            self._vol_rule(ts_ns, self._vol_ratio)
+        if mid_ok and self._jump_frac is not None:
+            self._mid_jump_rule(ts_ns, mid)
+        self._stale_book_rule(ts_ns, last_book_ts_ns)
+        self._position_rule(ts_ns, worst_case_long_usd, worst_case_short_usd)
+        return self._decide()
+
+    def _input_rule(self, ts_ns: int, equity_usd: float, mid: float, eq_ok: bool, mid_ok: bool) -> None:
+        """Invalid input: equity or mid not a positive finite number pauses until a valid reading."""
         if not (eq_ok and mid_ok):
             if "invalid_input" not in self._conds:
                 what = "equity" if not eq_ok else "mid"
@@ -530,137 +425,145 @@ class RiskManager:
         elif "invalid_input" in self._conds:
             self._clear(ts_ns, "invalid_input", "valid equity and mid")
 
-        # ---- equity rules
-        if eq_ok:
-            day = ts_ns // NS_PER_DAY
-            if day != self._day:
-                self._day = day
-                self._day_start_equity = equity_usd
-                if "daily_loss" in self._conds:
-                    self._clear(ts_ns, "daily_loss", f"new UTC day {_iso(day * NS_PER_DAY)[:10]}, "
-                                                     f"day baseline equity {equity_usd:.2f}")
-            self._last_equity = equity_usd
-            peak = self._peak_equity
-            if peak is None or equity_usd > peak:
-                self._peak_equity = peak = equity_usd
-            loss = self._day_start_equity - equity_usd
-            if loss >= self.daily_loss_limit_usd and "daily_loss" not in self._conds:
-                until = (day + 1) * NS_PER_DAY
-                self._add(ts_ns, "daily_loss", RiskState.PAUSED,
-                          f"daily loss {_pct(loss / self.capital_usd)} >= {_pct(self.config.max_daily_loss_frac)} "
-                          f"of capital {self.capital_usd:.2f}; paused until {_iso(until)}", until)
-            dd = (peak - equity_usd) / peak
-            if dd >= self._dd_frac:
-                if "drawdown" not in self._conds:
-                    if self._dd_resume_ns is None:
-                        until = None
-                        resume = "reset_halt"
-                    else:
-                        until = ts_ns + self._dd_resume_ns
-                        resume = _iso(until)
-                    self._add(ts_ns, "drawdown", RiskState.HALTED,
-                              f"drawdown {_pct(dd)} from peak {peak:.2f} >= {_pct(self._dd_frac)}; halted until {resume}",
-                              until, self.config.halt_flatten)
-                if self._kill_dd is not None and dd >= self._kill_dd and "kill" not in self._conds:
-                    flat = self.config.flatten_on_kill
-                    self._add(ts_ns, "kill", RiskState.KILLED,
-                              f"kill switch (auto): drawdown {_pct(dd)} from peak {peak:.2f} >= {_pct(self._kill_dd)}; "
-                              f"cancel all{' and flatten' if flat else ''} until reset_kill", None, flat, "auto_drawdown")
+    def _daily_loss_rule(self, ts_ns: int, equity_usd: float) -> None:
+        """Daily loss: a new UTC day takes a fresh baseline (and ends a daily-loss pause); a loss from it
+        of ``daily_loss_limit_usd`` pauses until the next UTC day."""
+        day = ts_ns // NS_PER_DAY
+        if day != self._day:
+            self._day = day
+            self._day_start_equity = equity_usd
+            if "daily_loss" in self._conds:
+                self._clear(ts_ns, "daily_loss", f"new UTC day {_iso(day * NS_PER_DAY)[:10]}, "
+                                                 f"day baseline equity {equity_usd:.2f}")
+        loss = self._day_start_equity - equity_usd
+        if loss >= self.daily_loss_limit_usd and "daily_loss" not in self._conds:
+            until = (day + 1) * NS_PER_DAY
+            self._add(ts_ns, "daily_loss", RiskState.PAUSED,
+                      f"daily loss {_pct(loss / self.capital_usd)} >= {_pct(self.config.max_daily_loss_frac)} "
+                      f"of capital {self.capital_usd:.2f}; paused until {_iso(until)}", until)
 
-        # ---- volatility
-        if sigma is not None and sigma > 0.0 and sigma < _INF:
-            n = self._vol_n
-            if n == 0:
-                self._vol_base = sigma
-                self._vol_n = 1
-                self._vol_last_sample_ns = ts_ns
+    def _drawdown_rule(self, ts_ns: int, equity_usd: float) -> None:
+        """Drawdown from the trailing peak: ``max_drawdown_frac`` halts, ``kill_drawdown_frac`` throws the kill switch."""
+        peak = self._peak_equity
+        if peak is None or equity_usd > peak:
+            self._peak_equity = peak = equity_usd
+        dd = (peak - equity_usd) / peak
+        if dd < self._dd_frac:
+            return
+        if "drawdown" not in self._conds:
+            if self._dd_resume_ns is None:
+                until = None
+                resume = "restart"
             else:
-                base = self._vol_base
-                ratio = sigma / base
-                if n >= self._vol_min_n:
-                    self._vol_ratio = ratio
-                dt = ts_ns - self._vol_last_sample_ns
-                if dt >= self._vol_sample_ns:
-                    # Clip the sample at the spike level so one outlier cannot drag the baseline up.
-                    x = sigma if ratio < self._vol_spike else self._vol_spike * base
-                    # Time-weighted EWMA; while warming up, at least the running-mean weight 1/(n+1)
-                    # so the first reading (perhaps taken in a spike) does not dominate for an hour.
-                    alpha = 1.0 - math.exp(-dt * self._vol_decay_per_ns)
-                    warm = 1.0 / (n + 1)
-                    if warm > alpha:
-                        alpha = warm
-                    self._vol_base = base + alpha * (x - base)
-                    self._vol_n = n + 1
-                    self._vol_last_sample_ns = ts_ns
-        ratio = self._vol_ratio
-        if ratio is not None:
-            if ratio >= self._vol_spike:
-                self._vol_last_spike_ns = ts_ns
-                if "vol_spike" not in self._conds:
-                    self._add(ts_ns, "vol_spike", RiskState.PAUSED,
-                              f"vol spike: sigma {ratio:.2f}x baseline >= {self._vol_spike:g}x; paused until "
-                              f"{self.config.vol_spike_cooldown_s:g}s after the last spike and sigma < "
-                              f"{self._vol_resume:g}x baseline", ts_ns + self._cooldown_ns)
-                self._spread_mult = self.config.vol_max_spread_multiplier
-                self._size_mult = self.config.vol_min_size_multiplier
-            else:
-                if ("vol_spike" in self._conds and ratio < self._vol_resume
-                        and ts_ns - self._vol_last_spike_ns >= self._cooldown_ns):
-                    self._clear(ts_ns, "vol_spike", f"cooldown elapsed and sigma {ratio:.2f}x baseline")
-                if ratio > self._vol_widen:
-                    w = (ratio - self._vol_widen) / self._vol_widen_span
-                    self._spread_mult = 1.0 + self._vol_spread_gain * w
-                    self._size_mult = 1.0 - self._vol_size_loss * w
-                else:
-                    self._spread_mult = 1.0
-                    self._size_mult = 1.0
+                until = ts_ns + self._dd_resume_ns
+                resume = _iso(until)
+            self._add(ts_ns, "drawdown", RiskState.HALTED,
+                      f"drawdown {_pct(dd)} from peak {peak:.2f} >= {_pct(self._dd_frac)}; halted until {resume}",
+                      until, self.config.halt_flatten)
+        if self._kill_dd is not None and dd >= self._kill_dd and "kill" not in self._conds:
+            self.kill(ts_ns, f"drawdown {_pct(dd)} from peak {peak:.2f} >= {_pct(self._kill_dd)} (automatic)",
+                      self.config.flatten_on_kill)
 
-        # ---- mid jump
-        if mid_ok and self._jump_frac is not None:
-            ref = self._ref_mid
-            if ref is None:
-                self._ref_mid = mid
-                self._ref_mid_ns = ts_ns
-            else:
-                move = mid / ref - 1.0
-                if move >= self._jump_frac or -move >= self._jump_frac:
-                    until = ts_ns + self._jump_pause_ns
-                    age_s = (ts_ns - self._ref_mid_ns) / NS_PER_S
-                    self._ref_mid = mid
-                    self._ref_mid_ns = ts_ns
-                    self._add(ts_ns, "mid_jump", RiskState.PAUSED,
-                              f"mid jump {move * 100:+.2f}% from {ref:g} ({age_s:.0f}s ago) to {mid:g} "
-                              f">= {_pct(self._jump_frac)}; paused until {_iso(until)}", until)
-                elif ts_ns - self._ref_mid_ns >= self._jump_window_ns:
-                    self._ref_mid = mid
-                    self._ref_mid_ns = ts_ns
+    def _vol_sample(self, ts_ns: int, sigma: float) -> None:
+        """Feed the slow volatility baseline (at most once per ``vol_baseline_sample_s``) and take the ratio."""
+        n = self._vol_n
+        if n == 0:
+            self._vol_base = sigma
+            self._vol_n = 1
+            self._vol_last_sample_ns = ts_ns
+            return
+        base = self._vol_base
+        ratio = sigma / base
+        if n >= self._vol_min_n:
+            self._vol_ratio = ratio
+        dt = ts_ns - self._vol_last_sample_ns
+        if dt >= self._vol_sample_ns:
+            # Clip the sample at the spike level so one outlier cannot drag the baseline up.
+            x = sigma if ratio < self._vol_spike else self._vol_spike * base
+            # Time-weighted EWMA; while warming up, at least the running-mean weight 1/(n+1)
+            # so the first reading (perhaps taken in a spike) does not dominate for an hour.
+            alpha = 1.0 - math.exp(-dt * self._vol_decay_per_ns)
+            warm = 1.0 / (n + 1)
+            if warm > alpha:
+                alpha = warm
+            self._vol_base = base + alpha * (x - base)
+            self._vol_n = n + 1
+            self._vol_last_sample_ns = ts_ns
 
-        # ---- book freshness
+    def _vol_rule(self, ts_ns: int, ratio: float) -> None:
+        """Volatility spike pause (with cooldown and resume ratio); below it, widening and shrinking."""
+        if ratio >= self._vol_spike:
+            self._vol_last_spike_ns = ts_ns
+            if "vol_spike" not in self._conds:
+                self._add(ts_ns, "vol_spike", RiskState.PAUSED,
+                          f"vol spike: sigma {ratio:.2f}x baseline >= {self._vol_spike:g}x; paused until "
+                          f"{self.config.vol_spike_cooldown_s:g}s after the last spike and sigma < "
+                          f"{self._vol_resume:g}x baseline", ts_ns + self._cooldown_ns)
+            self._spread_mult = self.config.vol_max_spread_multiplier
+            self._size_mult = self.config.vol_min_size_multiplier
+            return
+        if ("vol_spike" in self._conds and ratio < self._vol_resume
+                and ts_ns - self._vol_last_spike_ns >= self._cooldown_ns):
+            self._clear(ts_ns, "vol_spike", f"cooldown elapsed and sigma {ratio:.2f}x baseline")
+        if ratio > self._vol_widen:
+            w = (ratio - self._vol_widen) / self._vol_widen_span
+            self._spread_mult = 1.0 + self._vol_spread_gain * w
+            self._size_mult = 1.0 - self._vol_size_loss * w
+        else:
+            self._spread_mult = 1.0
+            self._size_mult = 1.0
+
+    def _mid_jump_rule(self, ts_ns: int, mid: float) -> None:
+        """Mid-jump circuit breaker against a reference mid re-taken every ``mid_jump_window_s``."""
+        ref = self._ref_mid
+        if ref is None:
+            self._ref_mid = mid
+            self._ref_mid_ns = ts_ns
+            return
+        move = mid / ref - 1.0
+        if move >= self._jump_frac or -move >= self._jump_frac:
+            until = ts_ns + self._jump_pause_ns
+            age_s = (ts_ns - self._ref_mid_ns) / NS_PER_S
+            self._ref_mid = mid
+            self._ref_mid_ns = ts_ns
+            self._add(ts_ns, "mid_jump", RiskState.PAUSED,
+                      f"mid jump {move * 100:+.2f}% from {ref:g} ({age_s:.0f}s ago) to {mid:g} "
+                      f">= {_pct(self._jump_frac)}; paused until {_iso(until)}", until)
+        elif ts_ns - self._ref_mid_ns >= self._jump_window_ns:
+            self._ref_mid = mid
+            self._ref_mid_ns = ts_ns
+
+    def _stale_book_rule(self, ts_ns: int, last_book_ts_ns: int | None) -> None:
+        """No book update for ``stale_book_s`` pauses until a fresh one."""
         if last_book_ts_ns is not None and (self._last_book_ns is None or last_book_ts_ns > self._last_book_ns):
             self._last_book_ns = last_book_ts_ns
-        if self._stale_ns is not None and self._last_book_ns is not None:
-            age = ts_ns - self._last_book_ns
-            if age >= self._stale_ns:
-                if "stale_book" not in self._conds:
-                    self._add(ts_ns, "stale_book", RiskState.PAUSED,
-                              f"stale book: no update for {age / NS_PER_S:.1f}s >= {self.config.stale_book_s:g}s; "
-                              "paused until a fresh book update")
-            elif "stale_book" in self._conds:
-                self._clear(ts_ns, "stale_book", f"book update {age / NS_PER_S:.1f}s old")
+        if self._stale_ns is None or self._last_book_ns is None:
+            return
+        age = ts_ns - self._last_book_ns
+        if age >= self._stale_ns:
+            if "stale_book" not in self._conds:
+                self._add(ts_ns, "stale_book", RiskState.PAUSED,
+                          f"stale book: no update for {age / NS_PER_S:.1f}s >= {self.config.stale_book_s:g}s; "
+                          "paused until a fresh book update")
+        elif "stale_book" in self._conds:
+            self._clear(ts_ns, "stale_book", f"book update {age / NS_PER_S:.1f}s old")
 
-        # ---- position (one-side stop / max position)
+    def _position_rule(self, ts_ns: int, worst_case_long_usd: float | None, worst_case_short_usd: float | None) -> None:
+        """One-side stop: the side whose worst-case exposure reached ``one_side_stop_ratio`` x max position stops."""
         if worst_case_long_usd is not None:
             self._wc_long_usd = worst_case_long_usd
         if worst_case_short_usd is not None:
             self._wc_short_usd = worst_case_short_usd
         wl = self._wc_long_usd
         ws = self._wc_short_usd
-        bid_blocked = wl is not None and not self._position_allows(1, wl, 0.0)
-        ask_blocked = ws is not None and not self._position_allows(-1, ws, 0.0)
+        stop = self._stop_ratio * self.max_position_usd
+        bid_blocked = wl is not None and not wl < stop
+        ask_blocked = ws is not None and not -ws < stop
         if bid_blocked is not self._bid_blocked or ask_blocked is not self._ask_blocked:
             self._side_change(ts_ns, bid_blocked, ask_blocked)
 
-        # ---- decision
+    def _decide(self) -> RiskDecision:
+        """The decision of the current state; an unchanged one is the previous object."""
         state = self._state
         prev = self._decision
         if state in _STOPPED:

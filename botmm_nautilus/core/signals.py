@@ -1,19 +1,35 @@
-"""Causal trading signals: BotMM's Kalman+QQE directional bias (fixed), L2 book imbalance and microprice.
+"""Causal trading signals and the fair value they give: directional bias, book imbalance, microprice.
 
-Pure Python, no Nautilus, no I/O. Every signal is fed events in time order and its output at time t
-depends only on events stamped <= t (the bias only on *closed* bars).
+Pure Python, no Nautilus, no I/O. Every signal is fed events in time order and its value at time t
+depends only on events stamped <= t (the bias only on *closed* bars). ``Signals`` holds the ones
+``SignalsParams`` switches on and turns them into the fair value the A-S and GLFT quotes are centred
+on; the decision core (core/decision.py) feeds it.
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass
+
+from botmm_nautilus.core.params import SignalsParams
 
 NS_PER_S = 1_000_000_000
+BPS = 1e-4
+_LN2 = math.log(2.0)
+
+# The bias's Kalman filter runs on ln(price); its variances are in log-price units and keep the
+# BotMM seed's ratios Q/R = 0.05 and P0/R = 10, so the gain path (about 0.91 on the second bar, then
+# about 0.2 at steady state) is the seed's whatever the price level.
+KALMAN_PROCESS_VAR = 5e-8
+KALMAN_MEASUREMENT_VAR = 1e-6
+KALMAN_INITIAL_VAR = 1e-5
+# Vote thresholds of the bias (the seed's): the Kalman slope and the price's deviation from the
+# filtered price, both as log changes.
+SLOPE_THRESHOLD = 1e-4
+LOG_PRICE_THRESHOLD = math.log1p(1e-4)
 
 
-# ---------------------------------------------------------------------------- Kalman + QQE bias (fixed)
+# ---------------------------------------------------------------------------- Kalman + QQE bias
 
 
 class Kalman1D:
@@ -23,7 +39,7 @@ class Kalman1D:
     R and P, never on z, so at steady state this is an EMA whose gain is set by Q/R.
     """
 
-    def __init__(self, process_var: float, measurement_var: float, initial_var: float = 1.0) -> None:
+    def __init__(self, process_var: float, measurement_var: float, initial_var: float) -> None:
         if not (process_var >= 0 and measurement_var > 0 and initial_var >= 0):
             raise ValueError("need process_var >= 0, measurement_var > 0, initial_var >= 0")
         self.Q = float(process_var)
@@ -47,7 +63,7 @@ class Kalman1D:
 
 
 class QQE:
-    """QQE as in BotMM (``core/signals.py``) with its band ratchet fixed.
+    """The BotMM seed's QQE, with its band ratchet fixed.
 
     Per closed bar:
       RSI(n) from *simple* averages of the last n gains/losses (the seed's choice, not Wilder's);
@@ -57,22 +73,20 @@ class QQE:
       short = min(short₋₁, new_short) if s₋₁ < short₋₁ and s < short₋₁ else new_short
       trend = +1 if s > short₋₁, −1 if s < long₋₁, else unchanged   (previous bar's bands).
 
-    The seed's bug (``legacy_ratchet=True`` reproduces it): it overwrote ``_prev_smoothed_rsi`` with
-    the current value before the ratchet, so "previous" was the current s, and it then compared s
-    with the bands just updated from s itself. Since new_short = s + dar ≥ s and the ratcheted band
-    is only kept while s is beyond it, s > short (or s < long) can never hold for dar > 0: in the
-    seed the QQE trend vote is stuck at 0. ``value`` is s; ``trend`` ∈ {−1, 0, +1}.
+    The seed overwrote its "previous smoothed RSI" with the current value before the ratchet, so it
+    compared s with bands just updated from s itself. Since new_short = s + dar ≥ s and the
+    ratcheted band is only kept while s is beyond it, s > short (or s < long) could never hold for
+    dar > 0: in the seed the QQE trend vote was stuck at 0. Here the previous bar's bands are used.
+    ``value`` is s; ``trend`` ∈ {−1, 0, +1}.
     """
 
-    def __init__(self, rsi_period: int = 14, smoothing: int = 5, factor: float = 3.5, legacy_ratchet: bool = False) -> None:
+    def __init__(self, rsi_period: int, smoothing: int, factor: float) -> None:
         self.n = int(rsi_period)
         self.factor = float(factor)
-        self.legacy = legacy_ratchet
         self._a_rsi = 2.0 / (smoothing + 1)
         self._a_atr = 2.0 / (rsi_period + 1)
         self._closes: deque[float] = deque(maxlen=self.n + 1)
         self.value: float | None = None  # smoothed RSI s
-        self._prev_value: float | None = None
         self.rsi_atr: float | None = None
         self.long_band = math.nan
         self.short_band = math.nan
@@ -113,10 +127,6 @@ class QQE:
         new_short = s + dar
         if self.long_band != self.long_band:  # first bands
             self.long_band, self.short_band = new_long, new_short
-        elif self.legacy:
-            p = s  # the seed's bug: "previous" already overwritten with the current value
-            self.long_band = max(new_long, self.long_band) if p > self.long_band else new_long
-            self.short_band = min(new_short, self.short_band) if p < self.short_band else new_short
         else:
             long_prev, short_prev = self.long_band, self.short_band
             if s > short_prev:
@@ -125,112 +135,68 @@ class QQE:
                 self.trend = -1
             self.long_band = max(long_prev, new_long) if (prev > long_prev and s > long_prev) else new_long
             self.short_band = min(short_prev, new_short) if (prev < short_prev and s < short_prev) else new_short
-        if self.legacy:
-            if s > self.short_band:
-                self.trend = 1
-            elif s < self.long_band:
-                self.trend = -1
         return s, self.trend
 
 
-@dataclass(slots=True)
-class BiasResult:
-    bias: float  # score·bias_strength, in [−bias_strength, +bias_strength]
-    score: float  # sum of four ±0.25 votes, in [−1, 1]
-    regime: int  # +1 bullish, −1 bearish, 0 neutral (|bias| > regime_threshold)
-    kalman_price: float
-    kalman_slope: float  # log change of the filtered price over the slope window
-    qqe_value: float
-    qqe_trend: int
-    ts_ns: int  # close time of the bar the result is based on
-
-
 class DirectionalBias:
-    """BotMM's Kalman+QQE directional bias (ANCHORS_AND_SEED_REVIEW.md §1.4), scale-free and fixed.
+    """The BotMM seed's Kalman + QQE directional bias, scale-free and fixed: ``bias`` in [−1, 1].
 
     Updated once per **closed** bar (``on_bar_close`` with the bar's close time, or ``on_mid`` which
-    builds bars of ``bar_interval_s`` and closes a bar only when the first mid at or after its end
-    arrives; a bar's close is the last mid strictly before its end, gaps repeat the last close).
+    builds bars of ``bias_bar_interval_s`` aligned to multiples of it and closes a bar only when the
+    first mid at or after its end arrives; a bar's close is the last mid strictly before its end,
+    gaps repeat the last close).
 
-    Score = four ±0.25 votes, as in the seed:
+    bias = the sum of four ±0.25 votes, as in the seed:
       Kalman slope  > +thr / < −thr      (slope = x̂ₜ − x̂ₜ₋₍w₋₁₎ on **log** price, thr = 1e-4)
       price vs Kalman: ln p − x̂ > ln(1.0001) / < ln(0.9999)
       QQE trend (fixed ratchet, see ``QQE``) ±1
       QQE level > 55 / < 45
-    bias = score·bias_strength; regime ±1 when |bias| > 0.15.
 
-    Differences from the seed (all deliberate): the Kalman runs on ln(price) with Q, R, P₀ in
-    log-price units (defaults keep the seed's ratios Q/R = 0.05, P₀/R = 10, so the gain path — about
-    0.91 then ≈0.2 at steady state — is the seed's, whatever the price level); the slope is a log
-    change instead of (x̂ₜ − x̂ₜ₋₄)/x̂ₜ (equal to first order); the QQE ratchet is fixed
-    (``legacy_ratchet=True`` restores it); the warm-up is the seed's max(rsi + smoothing + 5,
-    slope_window + 2) bars. Before warm-up ``bias`` is 0.
+    Differences from the seed (all deliberate): the Kalman runs on ln(price) (``KALMAN_*``); the
+    slope is a log change instead of (x̂ₜ − x̂ₜ₋₄)/x̂ₜ (equal to first order); the QQE ratchet is
+    fixed; the bias is the score itself (the seed multiplied it by a strength of 0.5: here the
+    weight that turns it into a price shift, ``bias_weight_bps``, plays that part). The warm-up is
+    the seed's max(rsi + smoothing + 5, slope_window + 2) bars; before it ``bias`` is 0.
     """
 
-    def __init__(
-        self,
-        bar_interval_s: float = 3600.0,
-        process_var: float = 5e-8,
-        measurement_var: float = 1e-6,
-        initial_var: float = 1e-5,
-        rsi_period: int = 14,
-        qqe_smoothing: int = 5,
-        qqe_factor: float = 3.5,
-        slope_window: int = 5,
-        bias_strength: float = 0.5,
-        slope_threshold: float = 1e-4,
-        price_threshold: float = 1e-4,
-        regime_threshold: float = 0.15,
-        legacy_ratchet: bool = False,
-    ) -> None:
-        self.bar_ns = int(bar_interval_s * NS_PER_S)
-        self.kalman = Kalman1D(process_var, measurement_var, initial_var)
-        self.qqe = QQE(rsi_period, qqe_smoothing, qqe_factor, legacy_ratchet)
-        self.slope_window = int(slope_window)
-        self.bias_strength = float(bias_strength)
-        self.slope_threshold = float(slope_threshold)
-        self.log_price_threshold = math.log1p(price_threshold)
-        self.regime_threshold = float(regime_threshold)
-        self.warmup_bars = max(rsi_period + qqe_smoothing + 5, slope_window + 2)
+    def __init__(self, params: SignalsParams) -> None:
+        self.bar_ns = int(params.bias_bar_interval_s * NS_PER_S)
+        self.kalman = Kalman1D(KALMAN_PROCESS_VAR, KALMAN_MEASUREMENT_VAR, KALMAN_INITIAL_VAR)
+        self.qqe = QQE(params.bias_rsi_period, params.bias_qqe_smoothing, params.bias_qqe_factor)
+        self.slope_window = params.bias_slope_window
+        self.warmup_bars = max(params.bias_rsi_period + params.bias_qqe_smoothing + 5, self.slope_window + 2)
         self._hist: deque[float] = deque(maxlen=self.slope_window)
         self.bar_count = 0
-        self.last: BiasResult | None = None
+        self.bias = 0.0
         self._last_close_ts = -1
         # mid -> bar aggregation
         self._bar_end = -1
         self._bar_close = math.nan
 
-    @property
-    def ready(self) -> bool:
-        return self.bar_count >= self.warmup_bars
-
-    @property
-    def bias(self) -> float:
-        return self.last.bias if self.last is not None else 0.0
-
-    def on_bar_close(self, ts_ns: int, close: float) -> BiasResult | None:
-        """Feed one closed bar (``ts_ns`` = its close time). Returns the result once warmed up."""
+    def on_bar_close(self, ts_ns: int, close: float) -> float:
+        """Feed one closed bar (``ts_ns`` = its close time); returns ``bias``."""
         if ts_ns <= self._last_close_ts or not (close > 0 and math.isfinite(close)):
-            return self.last
+            return self.bias
         self._last_close_ts = ts_ns
         self.bar_count += 1
         lp = math.log(close)
         x = self.kalman.update(lp)
-        self._hist.append(x)
-        slope = (self._hist[-1] - self._hist[0]) if len(self._hist) >= self.slope_window and self.bar_count >= self.slope_window + 1 else 0.0
+        hist = self._hist
+        hist.append(x)
+        slope = (hist[-1] - hist[0]) if len(hist) >= self.slope_window and self.bar_count >= self.slope_window + 1 else 0.0
         q = self.qqe.update(close)
-        if not self.ready or q is None:
-            return None
+        if self.bar_count < self.warmup_bars or q is None:
+            return self.bias
         qv, qt = q
         score = 0.0
-        if slope > self.slope_threshold:
+        if slope > SLOPE_THRESHOLD:
             score += 0.25
-        elif slope < -self.slope_threshold:
+        elif slope < -SLOPE_THRESHOLD:
             score -= 0.25
         dev = lp - x
-        if dev > self.log_price_threshold:
+        if dev > LOG_PRICE_THRESHOLD:
             score += 0.25
-        elif dev < -self.log_price_threshold:
+        elif dev < -LOG_PRICE_THRESHOLD:
             score -= 0.25
         if qt == 1:
             score += 0.25
@@ -240,35 +206,61 @@ class DirectionalBias:
             score += 0.25
         elif qv < 45:
             score -= 0.25
-        bias = score * self.bias_strength
-        regime = 1 if bias > self.regime_threshold else (-1 if bias < -self.regime_threshold else 0)
-        self.last = BiasResult(bias, score, regime, math.exp(x), slope, qv, qt, ts_ns)
-        return self.last
+        self.bias = score
+        return score
 
-    def on_mid(self, ts_ns: int, mid: float) -> BiasResult | None:
-        """Aggregate mids into bars aligned to multiples of ``bar_interval_s``; update on bar close."""
+    def on_mid(self, ts_ns: int, mid: float) -> None:
+        """Aggregate mids into bars aligned to multiples of the bar interval; update on bar close."""
         if not (mid > 0 and math.isfinite(mid)):
-            return self.last
+            return
         if self._bar_end < 0:
             self._bar_end = (ts_ns // self.bar_ns + 1) * self.bar_ns
             self._bar_close = mid
-            return self.last
+            return
         while ts_ns >= self._bar_end:
             self.on_bar_close(self._bar_end, self._bar_close)
             self._bar_end += self.bar_ns
         self._bar_close = mid
-        return self.last
 
 
 # ------------------------------------------------------------------------------- book imbalance / microprice
 
 
-def book_imbalance(bid_sizes, ask_sizes, levels: int = 5) -> float:
-    """(Σ bid size − Σ ask size)/(Σ bid + Σ ask) over the top ``levels``; 0 for an empty book."""
-    b = float(sum(bid_sizes[:levels]))
-    a = float(sum(ask_sizes[:levels]))
-    tot = b + a
-    return (b - a) / tot if tot > 0 else 0.0
+class BookImbalance:
+    """Depth imbalance (Σ bid size − Σ ask size)/(Σ bid + Σ ask) over the first ``levels`` levels.
+
+    ``update`` takes each side's level sizes best first; an empty book reads 0. With
+    ``half_life_s`` > 0 the value is an EMA in time, seeded by the first reading:
+    v ← v + (1 − e^{−ln2·Δt/h})·(raw − v); a reading at or before the previous one's time does not
+    move it. With ``half_life_s`` = 0 the value is the raw reading.
+    """
+
+    def __init__(self, levels: int, half_life_s: float) -> None:
+        if levels < 1:
+            raise ValueError(f"levels must be >= 1, got {levels!r}")
+        if not half_life_s >= 0:
+            raise ValueError(f"half_life_s must be >= 0, got {half_life_s!r}")
+        self.levels = int(levels)
+        self._decay_per_ns = _LN2 / (half_life_s * NS_PER_S) if half_life_s > 0 else 0.0
+        self.raw = 0.0
+        self.value = 0.0
+        self._last_ts = None
+
+    def update(self, ts_ns: int, bid_sizes, ask_sizes) -> float:
+        n = self.levels
+        b = float(sum(bid_sizes[:n]))
+        a = float(sum(ask_sizes[:n]))
+        tot = b + a
+        raw = (b - a) / tot if tot > 0 else 0.0
+        self.raw = raw
+        last = self._last_ts
+        if last is None or not self._decay_per_ns:
+            self.value = raw
+            self._last_ts = ts_ns
+        elif ts_ns > last:
+            self.value += -math.expm1(-(ts_ns - last) * self._decay_per_ns) * (raw - self.value)
+            self._last_ts = ts_ns
+        return self.value
 
 
 def microprice(best_bid: float, best_ask: float, bid_size: float, ask_size: float) -> float:
@@ -282,33 +274,60 @@ def microprice(best_bid: float, best_ask: float, bid_size: float, ask_size: floa
     return (best_bid * ask_size + best_ask * bid_size) / tot
 
 
-class BookImbalance:
-    """BotMM's L2 imbalance (§1.5): raw over the top ``levels`` sizes, EMA with ``alpha`` seeded by
-    the first reading. ``update`` takes per-level sizes best first (or (price, size) pairs)."""
+# ---------------------------------------------------------------------------------------- the set
 
-    def __init__(self, levels: int = 5, alpha: float = 0.3) -> None:
-        if not 0 < alpha <= 1:
-            raise ValueError(f"alpha must be in (0, 1], got {alpha!r}")
-        self.levels = int(levels)
-        self.alpha = float(alpha)
-        self.raw = 0.0
-        self.value = 0.0
-        self._init = False
 
-    @staticmethod
-    def _sizes(side) -> list[float]:
-        return [x[1] if isinstance(x, (tuple, list)) else x for x in side]
+class Signals:
+    """The signals ``SignalsParams`` switches on, for one instrument, and the fair value they give.
 
-    def update(self, bids, asks) -> float:
-        self.raw = book_imbalance(self._sizes(bids[: self.levels]), self._sizes(asks[: self.levels]), self.levels)
-        if not self._init:
-            self.value = self.raw
-            self._init = True
-        else:
-            self.value = self.alpha * self.raw + (1.0 - self.alpha) * self.value
-        return self.value
+    Feeding (the decision core does it): ``on_mid`` with every mid change (book mode) and
+    ``on_bar_close`` with every closed candle (candle mode) feed the bias; ``on_levels`` with the
+    touch and the level sizes of each side, best first, before a decision, feeds the imbalance and
+    the microprice. ``book_levels`` is how many levels per side ``on_levels`` needs (0: none).
 
-    def reset(self) -> None:
-        self.raw = 0.0
-        self.value = 0.0
-        self._init = False
+    ``bias`` and ``imbalance`` read 0 while their signal is off (or warming up);
+    ``fair_value(mid)`` is the mid itself while every signal is off.
+    """
+
+    def __init__(self, params: SignalsParams) -> None:
+        p = params
+        self.params = p
+        self.active = p.use_bias or p.use_imbalance or p.use_microprice
+        self.bias_model = DirectionalBias(p) if p.use_bias else None
+        self.imbalance_model = BookImbalance(p.imbalance_depth_levels, p.imbalance_half_life_s) if p.use_imbalance else None
+        self.book_levels = max(p.imbalance_depth_levels if p.use_imbalance else 0, 1 if p.use_microprice else 0)
+        self.imbalance = 0.0
+        self.microprice = math.nan
+
+    @property
+    def bias(self) -> float:
+        model = self.bias_model
+        return 0.0 if model is None else model.bias
+
+    def on_mid(self, ts_ns: int, mid: float) -> None:
+        if self.bias_model is not None:
+            self.bias_model.on_mid(ts_ns, mid)
+
+    def on_bar_close(self, ts_ns: int, close: float) -> None:
+        if self.bias_model is not None:
+            self.bias_model.on_bar_close(ts_ns, close)
+
+    def on_levels(self, ts_ns: int, best_bid: float, best_ask: float, bid_sizes, ask_sizes) -> None:
+        if self.imbalance_model is not None:
+            self.imbalance = self.imbalance_model.update(ts_ns, bid_sizes, ask_sizes)
+        if self.params.use_microprice:
+            if bid_sizes and ask_sizes:
+                self.microprice = microprice(best_bid, best_ask, bid_sizes[0], ask_sizes[0])
+            else:
+                self.microprice = math.nan
+
+    def fair_value(self, mid: float) -> float:
+        """base·(1 + (imbalance·imbalance_weight_bps + bias·bias_weight_bps)·1e-4), base = the mid or
+        ``mid + microprice_weight·(microprice − mid)`` (``SignalsParams``)."""
+        p = self.params
+        base = mid
+        micro = self.microprice
+        if p.use_microprice and micro > 0:
+            base = mid + p.microprice_weight * (micro - mid)
+        shift_bps = self.imbalance * p.imbalance_weight_bps + self.bias * p.bias_weight_bps
+        return base * (1.0 + shift_bps * BPS)

@@ -1,7 +1,7 @@
 """Hyperliquid perpetual market rules: tick and lot sizes, minimum order value, fee tiers.
 
-Pure functions, no Nautilus imports. Source: Hyperliquid's API documentation ("Tick and lot size",
-fees) as of 2025.
+``HyperliquidGrid`` is the decision core's ``PriceGrid`` for a Hyperliquid perp. No Nautilus
+imports. Source: Hyperliquid's API documentation ("Tick and lot size", fees) as of 2025.
 
 * Size: at most ``szDecimals`` decimals (lot = 10**-szDecimals).
 * Price (perps): at most 5 significant figures and at most ``6 - szDecimals`` decimals;
@@ -11,8 +11,11 @@ fees) as of 2025.
 
 from __future__ import annotations
 
+import functools
 import math
 from decimal import Decimal
+
+from botmm_nautilus.core.grid import PriceGrid
 
 PERP_MAX_PRICE_DECIMALS = 6
 MAX_SIG_FIGS = 5
@@ -51,49 +54,81 @@ def price_decimals(sz_decimals: int) -> int:
     return PERP_MAX_PRICE_DECIMALS - sz_decimals
 
 
+class HyperliquidGrid(PriceGrid):
+    """The price and size grid of one Hyperliquid perpetual with ``sz_decimals`` (the core's ``PriceGrid``).
+
+    * tick at a price: 5 significant figures, i.e. 10**(floor(log10(price)) - 4), never finer than
+      the decimal cap 10**-(6 - szDecimals) and never coarser than 1 (integers are always valid);
+    * lot: 10**-szDecimals; minimum order value ``min_value_usd`` (the venue's 10 USDC).
+    """
+
+    __slots__ = ("_min_tick_exp", "lots_per_unit", "min_value_usd", "sz_decimals")
+
+    def __init__(self, sz_decimals: int, min_value_usd: float = MIN_ORDER_VALUE_USD) -> None:
+        self._min_tick_exp = -price_decimals(sz_decimals)
+        self.sz_decimals = sz_decimals
+        self.lots_per_unit = 10.0**sz_decimals
+        self.min_value_usd = min_value_usd
+
+    def __repr__(self) -> str:
+        return f"HyperliquidGrid(sz_decimals={self.sz_decimals})"
+
+    def tick_size(self, price: float) -> float:
+        """The effective (price-dependent) tick at ``price``."""
+        if not price > 0 or not math.isfinite(price):
+            raise ValueError(f"price must be a positive finite number, got {price!r}")
+        return 10.0 ** min(max(math.floor(math.log10(price)) - (MAX_SIG_FIGS - 1), self._min_tick_exp), 0)
+
+    def round_price(self, price: float, mode: str = "nearest") -> float:
+        """``price`` rounded to a valid perp price: ``"down"`` (bids), ``"up"`` (asks) or ``"nearest"``.
+
+        Rounding up across a power of ten (99999.5 -> 100000) stays valid; rounding down below one
+        (100000 -> 99999) is valid too because the finer tick below still divides the result.
+        """
+        if not price > 0 or not math.isfinite(price):
+            raise ValueError(f"price must be a positive finite number, got {price!r}")
+        exp = min(max(math.floor(math.log10(price)) - (MAX_SIG_FIGS - 1), self._min_tick_exp), 0)  # as in tick_size
+        scale = 10.0**-exp  # ticks per unit of price
+        x = price * scale
+        if mode == "down":
+            n = math.floor(x + 1e-9)
+        elif mode == "up":
+            n = math.ceil(x - 1e-9)
+        elif mode == "nearest":
+            n = math.floor(x + 0.5)
+        else:
+            raise ValueError(f"mode must be 'down', 'up' or 'nearest', got {mode!r}")
+        if n <= 0:
+            n = 1
+        return round(n / scale, -exp)
+
+    def round_size(self, size: float, mode: str = "down") -> float:
+        """``size`` rounded to the lot (``"down"`` by default so limits are never exceeded)."""
+        if size < 0 or not math.isfinite(size):
+            raise ValueError(f"size must be a non-negative finite number, got {size!r}")
+        scale = self.lots_per_unit
+        if mode == "down":
+            n = math.floor(size * scale + 1e-9)
+        elif mode == "up":
+            n = math.ceil(size * scale - 1e-9)
+        elif mode == "nearest":
+            n = math.floor(size * scale + 0.5)
+        else:
+            raise ValueError(f"mode must be 'down', 'up' or 'nearest', got {mode!r}")
+        return round(n / scale, self.sz_decimals)
+
+    def meets_min_value(self, price: float, size: float) -> bool:
+        return price * size >= self.min_value_usd - 1e-9
+
+
+@functools.cache
+def _grid(sz_decimals: int) -> HyperliquidGrid:
+    return HyperliquidGrid(sz_decimals)
+
+
 def tick_size(price: float, sz_decimals: int) -> float:
-    """The effective (price-dependent) tick at ``price``.
-
-    5 significant figures gives a tick of 10**(floor(log10(price)) - 4), never finer than the
-    decimal cap 10**-(6 - szDecimals), and never coarser than 1 (integers are always valid).
-    """
-    if not price > 0 or not math.isfinite(price):
-        raise ValueError(f"price must be a positive finite number, got {price!r}")
-    exponent = math.floor(math.log10(price))
-    sig_tick_exp = exponent - (MAX_SIG_FIGS - 1)
-    tick_exp = max(sig_tick_exp, -price_decimals(sz_decimals))
-    return 10.0 ** min(tick_exp, 0)
-
-
-def _tick_exp(price: float, sz_decimals: int) -> int:
-    exponent = math.floor(math.log10(price))
-    return min(max(exponent - (MAX_SIG_FIGS - 1), -price_decimals(sz_decimals)), 0)
-
-
-def round_price(price: float, sz_decimals: int, mode: str = "nearest") -> float:
-    """Round ``price`` to a valid Hyperliquid perp price.
-
-    ``mode``: ``"down"`` (use for bids: never more aggressive), ``"up"`` (asks) or ``"nearest"``.
-    """
-    if not price > 0 or not math.isfinite(price):
-        raise ValueError(f"price must be a positive finite number, got {price!r}")
-    exp = _tick_exp(price, sz_decimals)
-    scale = 10.0**-exp  # ticks per unit of price
-    x = price * scale
-    if mode == "down":
-        n = math.floor(x + 1e-9)
-    elif mode == "up":
-        n = math.ceil(x - 1e-9)
-    elif mode == "nearest":
-        n = math.floor(x + 0.5)
-    else:
-        raise ValueError(f"mode must be 'down', 'up' or 'nearest', got {mode!r}")
-    if n <= 0:
-        n = 1
-    out = round(n / scale, max(0, -exp))
-    # Rounding up across a power of ten (99999.5 -> 100000) stays valid; rounding down below one
-    # (100000 -> 99999) is valid too because the finer tick below still divides the result.
-    return out
+    """The tick at ``price`` of a perp with ``sz_decimals`` (``HyperliquidGrid.tick_size``)."""
+    return _grid(sz_decimals).tick_size(price)
 
 
 def is_valid_price(price: float | str | Decimal, sz_decimals: int) -> bool:
@@ -109,26 +144,6 @@ def is_valid_price(price: float | str | Decimal, sz_decimals: int) -> bool:
     if d == d.to_integral_value():
         return True
     return len(n.as_tuple().digits) <= MAX_SIG_FIGS
-
-
-def round_size(size: float, sz_decimals: int, mode: str = "down") -> float:
-    """Round ``size`` to the lot 10**-szDecimals (``down`` by default so limits are never exceeded)."""
-    if size < 0 or not math.isfinite(size):
-        raise ValueError(f"size must be a non-negative finite number, got {size!r}")
-    scale = 10.0**sz_decimals
-    if mode == "down":
-        n = math.floor(size * scale + 1e-9)
-    elif mode == "up":
-        n = math.ceil(size * scale - 1e-9)
-    elif mode == "nearest":
-        n = math.floor(size * scale + 0.5)
-    else:
-        raise ValueError(f"mode must be 'down', 'up' or 'nearest', got {mode!r}")
-    return round(n / scale, sz_decimals)
-
-
-def meets_min_value(price: float, size: float, min_value_usd: float = MIN_ORDER_VALUE_USD) -> bool:
-    return price * size >= min_value_usd - 1e-9
 
 
 def infer_sz_decimals(sizes) -> int:

@@ -256,6 +256,24 @@ def test_http_429_5xx_backoff_and_alo_reject(twin, tmp_path):
     assert Decimal(str(res["positions"][IID])) == twin_position(twin)
 
 
+def test_order_errors_pause_quoting_through_the_api_error_storm(twin, tmp_path):
+    """Refused orders (not post-only) reach the risk rules: 5 within 60 s pause quoting for 120 s."""
+    cfg = write_live_yaml(tmp_path, twin.url)
+    twin.faults.reject_orders(5, "Insufficient margin to place order.")
+    sampler = OpenOrderSampler(twin)
+    proc = start_node(cfg, 20, tmp_path / "out.json")
+    rc, text = finish(proc)
+    sampler.close()
+    assert rc == 0, text[-3000:]
+    out = all_output(text, tmp_path)
+    assert "API error storm: 5 in 60s >= 5; paused until" in out, out[-3000:]
+    assert "risk status: {'state': 'PAUSED'" in out
+    res = json.loads((tmp_path / "out.json").read_text())
+    # the five refused orders, perhaps a few sent in the same decision, then nothing for the rest of the run
+    assert 5 <= res["orders_submitted"] <= 8, res
+    assert sampler.max_open <= 3 and twin.open_orders(WALLET.address) == []
+
+
 # ------------------------------------------------------------------------------------------ (2)
 def test_restart_reconciles_orders_and_position(twin, tmp_path):
     cfg = write_live_yaml(tmp_path, twin.url, deadline_s=0)

@@ -129,6 +129,17 @@ def test_rebate_is_credited_when_configured(real_catalog, project_root):
     assert out.summary["reconciliation"]["ok"]
 
 
+def test_book_signals_switched_on_move_the_quotes(real_catalog, project_root, btc_outcome):
+    """The strategy hands the book's level sizes to the core: imbalance and microprice change the run."""
+    base = btc_outcome.summary
+    for signals in ({"signals.use_imbalance": True, "signals.imbalance_weight_bps": 1.0},
+                    {"signals.use_microprice": True}):
+        cfg = override(load_config(project_root / "configs" / "btc.yaml"), **signals)
+        s = run_backtest(cfg, str(real_catalog), progress=False).summary
+        assert s["reconciliation"]["ok"] and s["venue_fills"] > 0
+        assert (s["orders_modified"], s["volume_usd"]) != (base["orders_modified"], base["volume_usd"]), signals
+
+
 def test_clear_errors_for_missing_data(real_catalog, project_root, tmp_path):
     cfg = load_config(project_root / "configs" / "sol.yaml")
     with pytest.raises(CatalogError, match="no instrument SOL-USDC-PERP.HL"):

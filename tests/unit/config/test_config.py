@@ -17,9 +17,11 @@ from botmm_nautilus.config.loader import override
 from botmm_nautilus.core.decision import MarketMakerCore
 from botmm_nautilus.core.params import QuotingParams
 from botmm_nautilus.core.params import RiskParams
+from botmm_nautilus.core.params import SignalsParams
 from botmm_nautilus.errors import ConfigError
 from botmm_nautilus.strategies import DoNothingConfig
 from botmm_nautilus.strategies import MarketMakerConfig
+from botmm_nautilus.venue.rules import HyperliquidGrid
 
 CONFIGS = Path(__file__).resolve().parents[3] / "configs"
 ASSETS = ["btc", "eth", "sol", "xrp", "hype"]
@@ -92,10 +94,6 @@ BTC_EFFECTIVE = {
     "quoting.adj_spread": 1.0,
     "quoting.adj_skew": 1.0,
     "quoting.xi": None,
-    "quoting.imbalance_weight_bps": 0.0,
-    "quoting.imbalance_depth_levels": 5,  # was MarketMakerConfig.depth_levels_for_imbalance
-    "quoting.bias_weight_bps": 0.0,
-    "quoting.use_microprice": True,
     "quoting.fee_gate": "widen",
     "quoting.expected_adverse_bps": 0.5,
     "quoting.fee_gate_buffer_bps": 0.0,
@@ -114,6 +112,19 @@ BTC_EFFECTIVE = {
     "calibration.default_sigma_bps_per_sqrt_s": 1.0,
     "calibration.default_A_per_s": 1.0,
     "calibration.default_k_per_bps": 0.5,
+    "signals.use_bias": False,
+    "signals.bias_weight_bps": 0.0,  # was quoting.bias_weight_bps
+    "signals.bias_bar_interval_s": 3600.0,
+    "signals.bias_rsi_period": 14,
+    "signals.bias_qqe_smoothing": 5,
+    "signals.bias_qqe_factor": 3.5,
+    "signals.bias_slope_window": 5,
+    "signals.use_imbalance": False,
+    "signals.imbalance_weight_bps": 0.0,  # was quoting.imbalance_weight_bps
+    "signals.imbalance_depth_levels": 5,  # was quoting.imbalance_depth_levels
+    "signals.imbalance_half_life_s": 0.0,
+    "signals.use_microprice": False,  # was quoting.use_microprice: true, without effect (no microprice was computed)
+    "signals.microprice_weight": 1.0,
     "risk.max_position_usd": 500.0,
     "risk.max_position_capital_mult": 1.0,
     "risk.one_side_stop_ratio": 0.8,
@@ -161,8 +172,8 @@ def test_btc_effective_values_unchanged():
     for k, v in values.items():  # same type too: 10000 must be 10000.0 where the code wants a float
         assert type(v) is type(BTC_EFFECTIVE[k]), k
     # what the core derives from them
-    core = MarketMakerCore(cfg.quoting, cfg.calibration, cfg.risk, capital_usd=cfg.capital_usd,
-                           maker_fee_bps=cfg.venue.maker_fee_bps, sz_decimals=5)
+    core = MarketMakerCore(cfg.quoting, cfg.calibration, cfg.risk, cfg.signals, grid=HyperliquidGrid(5),
+                           capital_usd=cfg.capital_usd, maker_fee_bps=cfg.venue.maker_fee_bps)
     assert core.maker_fee == 0.00015  # exactly the former fraction
     assert core.risk.max_position_usd == 500.0 and core.risk.daily_loss_limit_usd == 500.0
     assert core.vol.sample_interval_ns == 1_000_000_000 and core.intensity.refit_every_ns == 30_000_000_000
@@ -171,7 +182,7 @@ def test_btc_effective_values_unchanged():
 def test_defaults_fill_missing_sections_and_empty_sections():
     cfg = config_from_dict({"coin": "eth"})
     assert cfg.coin == "ETH"
-    assert cfg.quoting == QuotingParams() and cfg.risk == RiskParams()
+    assert cfg.quoting == QuotingParams() and cfg.risk == RiskParams() and cfg.signals == SignalsParams()
     assert cfg.capital_usd == 10_000.0 and cfg.venue.maker_fee_bps == 1.5
     # "risk:" with every key commented out is a section of defaults, not an error
     assert config_from_dict({"coin": "BTC", "risk": None}).risk == RiskParams()
@@ -269,6 +280,17 @@ def test_sections_built_in_code_are_checked_too():
         QuotingParams(fee_gate="maybe")
     with pytest.raises(ValueError, match=r"^stale_book_s: must be a number >= 0.1 and <= 86400 or null, got 0.0"):
         RiskParams(stale_book_s=0.0)
+    with pytest.raises(ValueError, match=r"^microprice_weight: must be a number >= 0 and <= 1, got 2.0"):
+        SignalsParams(microprice_weight=2.0)
+
+
+def test_signal_settings_moved_out_of_quoting_are_named():
+    # the former quoting.use_microprice / imbalance / bias keys now live under signals
+    assert "quoting.use_microprice" in error_of({"coin": "BTC", "quoting": {"use_microprice": True}})
+    assert "quoting.imbalance_weight_bps" in error_of({"coin": "BTC", "quoting": {"imbalance_weight_bps": 1.0}})
+    cfg = config_from_dict({"coin": "BTC", "signals": {"use_imbalance": True, "imbalance_weight_bps": 1.0}})
+    assert cfg.signals.use_imbalance and cfg.signals.imbalance_weight_bps == 1.0 and not cfg.signals.use_bias
+    assert error_of({"coin": "BTC", "signals": {"use_bias": "yes"}}) == "x.yaml: signals.use_bias: must be true or false, got 'yes'"
 
 
 def test_missing_file():
@@ -327,10 +349,12 @@ def test_live_command_line_overrides_are_validated_like_the_file(tmp_path):
 
 def test_strategy_config_survives_nautilus_json_round_trip():
     """BacktestNode builds the strategy config with ``config_cls.parse(json)``: the nested sections come back equal."""
-    cfg = override(load_config(CONFIGS / "btc.yaml"), **{"quoting.gamma": 0.07, "risk.kill_drawdown_frac": 0.2})
+    cfg = override(load_config(CONFIGS / "btc.yaml"), **{"quoting.gamma": 0.07, "risk.kill_drawdown_frac": 0.2,
+                                                          "signals.use_imbalance": True})
     sc = cfg.strategy_config(IID, log_events=False)
     assert isinstance(sc, MarketMakerConfig)
     assert sc.quoting is cfg.quoting and sc.risk is cfg.risk and sc.calibration is cfg.calibration
+    assert sc.signals is cfg.signals and sc.signals.use_imbalance
     assert sc.capital_usd == 10_000.0 and sc.maker_fee_bps == 1.5 and not sc.log_events
     back = MarketMakerConfig.parse(sc.json())
     assert back == sc and back.quoting.gamma == 0.07 and back.risk.kill_drawdown_frac == 0.2

@@ -8,8 +8,6 @@ import random
 import pytest
 
 from botmm_nautilus.core.params import QuotingParams
-from botmm_nautilus.core.quoting import Ladder
-from botmm_nautilus.core.quoting import Quote
 from botmm_nautilus.core.quoting import QuoteInputs
 from botmm_nautilus.core.quoting import QuotePair
 from botmm_nautilus.core.quoting import apply_fee_gate
@@ -23,6 +21,7 @@ from botmm_nautilus.core.quoting import glft
 from botmm_nautilus.core.quoting import glft_coefficients
 from botmm_nautilus.core.quoting import min_profitable_half_spread_bps
 from botmm_nautilus.venue import rules as hl_rules
+from botmm_nautilus.venue.rules import HyperliquidGrid
 
 APPROX = dict(rel=1e-12, abs=1e-12)
 
@@ -34,8 +33,9 @@ def seed(**kw) -> QuotingParams:
     return QuotingParams(**base)
 
 
-# compute_ladder's inputs that the quoting section does not hold (the former QuoteParams defaults)
-EXTRA = dict(maker_fee=hl_rules.BASE_MAKER_FEE, max_position_usd=500.0)
+# compute_ladder's inputs that the quoting section does not hold: an ETH-like grid (szDecimals 4),
+# Hyperliquid's base maker fee and a 500 USD position limit
+EXTRA = dict(grid=HyperliquidGrid(4), maker_fee=hl_rules.BASE_MAKER_FEE, max_position_usd=500.0)
 
 # ----------------------------------------------------------------------------- Avellaneda & Stoikov
 
@@ -194,8 +194,8 @@ def test_classic_four_level_weights_and_rounding():
     lad5 = classic_bps(100.0, 0.0, 0.0, 500.0, 0.0, 0.0, seed(levels=5, size_weights=(1.0,) * 5, order_size_usd=1050.0))
     # 5 levels pad with 0.05: raw 0.5,0.3,0.15,0.05,0.05 (sum 1.05)
     assert [q.size for q in lad5.asks] == pytest.approx([5.0, 3.0, 1.5, 0.5, 0.5])
-    # with sz_decimals the seed's prices are rounded (bids down, asks up): XRP-like at 2.8
-    lad = classic_bps(2.8, 0.001, 0.0, 500.0, 0.0, 0.0, seed(order_size_usd=100.0), sz_decimals=0)
+    # with a grid the seed's prices are rounded (bids down, asks up): XRP-like at 2.8 (szDecimals 0)
+    lad = classic_bps(2.8, 0.001, 0.0, 500.0, 0.0, 0.0, seed(order_size_usd=100.0), grid=HyperliquidGrid(0))
     # spread 17 bps: bid 2.8*(1-0.00085) = 2.797620 -> 2.7976 ; ask 2.802380 -> 2.8024 ; size 100/2.8 = 35.7 -> 35
     assert lad.bids[0].price == 2.7976 and lad.asks[0].price == 2.8024 and lad.bids[0].size == 35.0
 
@@ -223,7 +223,7 @@ def test_fee_gate_formula_and_modes():
 
 def test_ladder_btc_integer_prices():
     # BTC szDecimals 5 at 109755.3: 5 significant figures -> integer prices (tick 1)
-    lad = build_ladder(109755.3, 109765.7, 0.01, 2, 1.0, (0.625, 0.375), 5)
+    lad = build_ladder(109755.3, 109765.7, 0.01, 2, 1.0, (0.625, 0.375), HyperliquidGrid(5))
     # bid0 109755.3 -> down 109755 ; bid1 = 109755.3*(1-1e-4) = 109744.32447 -> 109744
     # ask0 109765.7 -> up 109766 ; ask1 = 109765.7*1.0001 = 109776.67657 -> 109777
     assert [q.price for q in lad.bids] == [109755.0, 109744.0]
@@ -233,10 +233,10 @@ def test_ladder_btc_integer_prices():
 
 def test_ladder_eth_and_xrp_ticks():
     # ETH szDecimals 4 at 3876: tick 0.1 (5 significant figures)
-    lad = build_ladder(3876.456, 3876.461, 0.1, 1, 1.0, (1.0,), 4)
+    lad = build_ladder(3876.456, 3876.461, 0.1, 1, 1.0, (1.0,), HyperliquidGrid(4))
     assert lad.bids[0].price == 3876.4 and lad.asks[0].price == 3876.5
     # XRP szDecimals 0 at 2.8: tick 0.0001 (5 sig figs), sizes whole coins
-    lad = build_ladder(2.80037, 2.80041, 100.0, 2, 1.0, (0.625, 0.375), 0)
+    lad = build_ladder(2.80037, 2.80041, 100.0, 2, 1.0, (0.625, 0.375), HyperliquidGrid(0))
     # sizes: cumulative 62.5 -> 62, 100 -> 100 => 62, 38
     assert lad.bids[0].price == 2.8003 and lad.asks[0].price == 2.8005
     assert [q.size for q in lad.bids] == [62.0, 38.0]
@@ -246,47 +246,52 @@ def test_ladder_eth_and_xrp_ticks():
 
 def test_ladder_dedup_pushes_out_one_tick():
     # XRP spacing 0.1 bp = 0.000028 < tick 0.0001: levels would collide after rounding
-    lad = build_ladder(2.80037, 2.80041, 300.0, 3, 0.1, (1, 1, 1), 0)
+    lad = build_ladder(2.80037, 2.80041, 300.0, 3, 0.1, (1, 1, 1), HyperliquidGrid(0))
     assert [q.price for q in lad.bids] == [2.8003, 2.8002, 2.8001]
     assert [q.price for q in lad.asks] == [2.8005, 2.8006, 2.8007]
     # across a power of ten: 100000 -> the next valid price below is 99999 (finer tick below)
-    lad = build_ladder(100000.4, 100001.0, 0.003, 3, 0.0, (1, 1, 1), 5)
+    lad = build_ladder(100000.4, 100001.0, 0.003, 3, 0.0, (1, 1, 1), HyperliquidGrid(5))
     assert [q.price for q in lad.bids] == [100000.0, 99999.0, 99998.0]
     assert [q.price for q in lad.asks] == [100001.0, 100002.0, 100003.0]
 
 
 def test_ladder_min_value_merge():
     # ETH at ~3876: total 0.004 (= $15.5): 0.0025 ($9.69) is below $10 -> merged with 0.0015 into level 0
-    lad = build_ladder(3876.4, 3876.6, 0.004, 2, 1.0, (0.625, 0.375), 4)
+    eth = HyperliquidGrid(4)
+    lad = build_ladder(3876.4, 3876.6, 0.004, 2, 1.0, (0.625, 0.375), eth)
     assert len(lad.bids) == 1 and lad.bids[0].price == 3876.4 and lad.bids[0].size == 0.004
     # level 0 ok ($13.18), level 1 too small ($8.14): its size goes to the deepest kept level (level 0)
-    lad = build_ladder(3876.4, 3876.6, 0.0055, 2, 1.0, (0.625, 0.375), 4)
+    lad = build_ladder(3876.4, 3876.6, 0.0055, 2, 1.0, (0.625, 0.375), eth)
     assert [(q.price, q.size) for q in lad.asks] == [(3876.6, 0.0055)]
     # 3 levels: 0.004, 0.004, 0.002 ETH -> levels 0,1 kept ($15.5 each), level 2 ($7.75) merged into level 1
-    lad = build_ladder(3876.4, 3876.6, 0.01, 3, 1.0, (0.4, 0.4, 0.2), 4)
+    lad = build_ladder(3876.4, 3876.6, 0.01, 3, 1.0, (0.4, 0.4, 0.2), eth)
     assert [q.size for q in lad.bids] == [0.004, 0.006]
     # whole side below $10 -> empty
-    lad = build_ladder(3876.4, 3876.6, 0.002, 2, 1.0, (0.5, 0.5), 4)
+    lad = build_ladder(3876.4, 3876.6, 0.002, 2, 1.0, (0.5, 0.5), eth)
     assert lad.bids == [] and lad.asks == []
 
 
 def test_ladder_sides_and_errors():
-    lad = build_ladder(100.0, 100.1, 1.0, 1, 1.0, (1,), 2, skip_sell=True)
+    sol = HyperliquidGrid(2)
+    lad = build_ladder(100.0, 100.1, 1.0, 1, 1.0, (1,), sol, skip_sell=True)
     assert lad.asks == [] and lad.bids[0].price == 100.0
-    lad = build_ladder(None, 100.1, 1.0, 1, 1.0, (1,), 2)
+    lad = build_ladder(None, 100.1, 1.0, 1, 1.0, (1,), sol)
     assert lad.bids == [] and lad.asks[0].price == 100.1
     with pytest.raises(ValueError):
-        build_ladder(100.1, 100.1, 1.0, 1, 1.0, (1,), 2)
+        build_ladder(100.1, 100.1, 1.0, 1, 1.0, (1,), sol)
     # a bid ladder that would reach zero is truncated
-    lad = build_ladder(0.0002, 0.0004, 1e6, 5, 5000.0, (1,) * 5, 0)
+    lad = build_ladder(0.0002, 0.0004, 1e6, 5, 5000.0, (1,) * 5, HyperliquidGrid(0))
     assert all(q.price > 0 for q in lad.bids)
 
 
-def test_to_dict():
-    lad = Ladder(bids=[Quote(99.0, 1.0)], asks=[Quote(101.0, 2.0)])
-    d = lad.to_dict()
-    assert d["bids"] == [{"price": 99.0, "size": 1.0}] and d["asks"] == [{"price": 101.0, "size": 2.0}]
-    assert QuotePair(1.0, 2.0, 1.5, 0.5).to_dict()["half_spread"] == 0.5
+def test_ladder_on_a_grid_with_a_different_minimum_value():
+    # 0.008 ETH split 0.005 (19.38 USD at 3876.4) / 0.003 (11.63 USD at 3876.4*(1-1e-4) = 3876.01 -> 3876.0):
+    # both levels pass the venue's 10 USD; with a 20 USD minimum level 0 is below it and merges with level 1
+    # into one order of 0.008 ETH at level 0's price
+    lad = build_ladder(3876.4, 3876.6, 0.008, 2, 1.0, (0.625, 0.375), HyperliquidGrid(4))
+    assert [(q.price, q.size) for q in lad.bids] == [(3876.4, 0.005), (3876.0, 0.003)]
+    lad = build_ladder(3876.4, 3876.6, 0.008, 2, 1.0, (0.625, 0.375), HyperliquidGrid(4, min_value_usd=20.0))
+    assert [(q.price, q.size) for q in lad.bids] == [(3876.4, 0.008)]
 
 
 # ------------------------------------------------------------------------------------- compute_ladder
@@ -294,7 +299,7 @@ def test_to_dict():
 
 def _inputs(**kw):
     # mid 10000 makes 1 bp = 1 USD, so sigma = 1 USD/sqrt(s) is 1 bp/sqrt(s) and k = 0.5/USD is 0.5/bp
-    base = dict(mid=10000.0, position_base=0.0, position_usd=0.0, sigma=1.0, A=1.0, k=0.5, vol_frac=0.001, sz_decimals=4)
+    base = dict(mid=10000.0, position_usd=0.0, sigma=1.0, A=1.0, k=0.5, vol_frac=0.001)
     base.update(kw)
     return QuoteInputs(**base)
 
@@ -307,14 +312,14 @@ def test_compute_ladder_glft_hand_computed():
     # bid 9997.1495512 -> down 9997.1 ; level 1: 9997.1495512*(1-1e-4) = 9996.1498 -> 9996.1
     # ask 10002 ; level 1: 10002*1.0001 = 10003.0002 -> up 10004 ; sizes: 150/10000 = 0.015 -> 0.0093 / 0.0057
     p = QuotingParams(model="glft", gamma=0.05, levels=2, level_spacing_bps=1.0, order_size_usd=150.0)
-    lad = compute_ladder(_inputs(position_base=0.03, position_usd=300.0), p, **EXTRA)
+    lad = compute_ladder(_inputs(position_usd=300.0), p, **EXTRA)
     assert lad.reservation_price == pytest.approx(9999.2446038514646, rel=1e-13)
     assert lad.half_spread == pytest.approx(2.0950526332203, rel=1e-10)
     assert [q.price for q in lad.bids] == [9997.1, 9996.1]
     assert [q.price for q in lad.asks] == [10002.0, 10004.0]
     assert [q.size for q in lad.bids] == [0.0093, 0.0057]
     # suppress instead of widen: the ask side disappears
-    lad = compute_ladder(_inputs(position_base=0.03, position_usd=300.0), QuotingParams(model="glft", fee_gate="suppress"), **EXTRA)
+    lad = compute_ladder(_inputs(position_usd=300.0), QuotingParams(model="glft", fee_gate="suppress"), **EXTRA)
     assert lad.asks == [] and lad.bids[0].price == 9997.1
 
 
@@ -338,18 +343,21 @@ def test_compute_ladder_as_hand_computed_and_clamps():
     assert (lad.bids[0].price, lad.asks[0].price) == (9995.0, 10005.0)
 
 
-def test_compute_ladder_fair_value_shift_microprice_and_post_only_clamp():
-    p = QuotingParams(model="glft", levels=1, size_weights=(1.0,), fee_gate="off", max_half_spread_bps=1.0, imbalance_weight_bps=2.0)
-    # imbalance 0.5 * 2 bps = +1 bp -> fair 10001: bid 10000, ask 10002
-    lad = compute_ladder(_inputs(imbalance=0.5), p, **EXTRA)
+def test_compute_ladder_fair_value_and_post_only_clamp():
+    p = QuotingParams(model="glft", levels=1, size_weights=(1.0,), fee_gate="off", max_half_spread_bps=1.0)
+    # fair value 10001 (1 bp above the mid): bid 10000, ask 10002
+    lad = compute_ladder(_inputs(fair_value=10001.0), p, **EXTRA)
     assert (lad.bids[0].price, lad.asks[0].price) == (10000.0, 10002.0)
-    # microprice 10003 as the base: fair = 10003*(1+1e-4) = 10004.0003 -> bid 10003.0003 -> 10003, ask 10005.0003 -> 10006
-    lad = compute_ladder(_inputs(imbalance=0.5, microprice=10003.0), p, **EXTRA)
+    # fair 10004.0003: bid 10003.0003 -> 10003, ask 10005.0003 -> 10006
+    lad = compute_ladder(_inputs(fair_value=10004.0003), p, **EXTRA)
     assert (lad.bids[0].price, lad.asks[0].price) == (10003.0, 10006.0)
-    # touch known (9999.5 / 10000.5 on a 0.5-wide book, tick 1 here): a bid at 10003 would cross -> best valid
-    # price below the ask 10000.5 (rounded up to 10001) is 10000
-    lad = compute_ladder(_inputs(imbalance=0.5, microprice=10003.0, best_bid=9999.0, best_ask=10001.0), p, **EXTRA)
+    # touch known (9999 / 10001, tick 1 here): a bid at 10003 would cross -> the best valid price below the ask
+    # 10001 is 10000
+    lad = compute_ladder(_inputs(fair_value=10004.0003, best_bid=9999.0, best_ask=10001.0), p, **EXTRA)
     assert lad.bids[0].price == 10000.0 and lad.asks[0].price == 10006.0
+    # no fair value: centred on the mid
+    lad = compute_ladder(_inputs(), p, **EXTRA)
+    assert (lad.bids[0].price, lad.asks[0].price) == (9999.0, 10001.0)
 
 
 def test_compute_ladder_classic_dispatch():
@@ -375,7 +383,7 @@ def test_property_bid_below_ask_and_valid_everywhere():
         pos_usd = rng.uniform(-2000, 2000)
         inputs = QuoteInputs(
             mid=mid,
-            position_base=pos_usd / mid,
+            fair_value=mid * (1.0 + rng.uniform(-6, 6) * 1e-4),
             position_usd=pos_usd,
             sigma=mid * 1e-4 * 10 ** rng.uniform(-1, 1.5),
             A=10 ** rng.uniform(-2, 1),
@@ -383,8 +391,8 @@ def test_property_bid_below_ask_and_valid_everywhere():
             vol_frac=10 ** rng.uniform(-4, -1.5),
             imbalance=rng.uniform(-1, 1),
             bias=rng.uniform(-1, 1),
-            sz_decimals=sz,
         )
+        grid = HyperliquidGrid(sz)
         params = QuotingParams(
             model=model,
             gamma=10 ** rng.uniform(-3, 0),
@@ -396,19 +404,17 @@ def test_property_bid_below_ask_and_valid_everywhere():
             min_half_spread_bps=rng.uniform(0, 2),
             max_half_spread_bps=rng.uniform(2, 100),
             fee_gate=rng.choice(("widen", "suppress", "off")),
-            imbalance_weight_bps=rng.uniform(-3, 3),
-            bias_weight_bps=rng.uniform(-3, 3),
             adj_skew=rng.uniform(0, 2),
         )
-        lad = compute_ladder(inputs, params, **EXTRA)
+        lad = compute_ladder(inputs, params, **{**EXTRA, "grid": grid})
         total = params.order_size_usd / mid
         for side, quotes, sign in (("bid", lad.bids, -1), ("ask", lad.asks, 1)):
             prices = [q.price for q in quotes]
             assert all(sign * (b - a) > 0 for a, b in zip(prices, prices[1:])), (side, prices)
             for q in quotes:
                 assert hl_rules.is_valid_price(q.price, sz), (q.price, sz)
-                assert q.size == hl_rules.round_size(q.size, sz) and q.size > 0
-                assert hl_rules.meets_min_value(q.price, q.size)
+                assert q.size == grid.round_size(q.size) and q.size > 0
+                assert grid.meets_min_value(q.price, q.size)
             assert sum(q.size for q in quotes) <= total + 1e-9
         if lad.bids and lad.asks:
-            assert lad.bids[0].price < lad.asks[0].price, (model, lad.to_dict())
+            assert lad.bids[0].price < lad.asks[0].price, (model, lad)

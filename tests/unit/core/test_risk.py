@@ -6,7 +6,6 @@ import math
 
 import pytest
 
-from botmm_nautilus.core.inventory import Inventory
 from botmm_nautilus.core.params import RiskParams
 from botmm_nautilus.core.risk import RiskDecision
 from botmm_nautilus.core.risk import RiskEvent
@@ -70,7 +69,7 @@ def test_daily_loss_pauses_until_next_utc_day_then_fresh_baseline():
     assert_paused(rm.update(at(23, 59), 10_100.0, 100.0))  # recovering intraday does not resume
     d = rm.update(at(0, 0, 1, day0=DAY2), 9_480.0, 100.0)
     assert_quoting(d)
-    assert rm.day_start_equity_usd == 9_480.0
+    assert rm.status()["day_start_equity_usd"] == 9_480.0
     # the new day's limit counts from the new baseline, not from the 10,000 start (not cumulative)
     assert_quoting(rm.update(at(1, day0=DAY2), 9_000.0, 100.0))  # -480 today, -1,000 overall
     assert_paused(rm.update(at(2, day0=DAY2), 8_970.0, 100.0))  # -510 today = 5.1 %
@@ -86,27 +85,20 @@ def test_daily_loss_pauses_until_next_utc_day_then_fresh_baseline():
 
 
 def test_daily_loss_limit_scales_with_capital():
-    rm = RiskManager(quiet(max_daily_loss_frac=0.05), capital_usd=10_000.0)
-    rm.update(at(1), 10_000.0, 100.0)
-    rm.set_capital(20_000.0)  # limit becomes 1,000 USD
+    # the limit is a fraction of the configured capital, not of the equity: 5 % of 20,000 = 1,000 USD
+    rm = RiskManager(quiet(max_daily_loss_frac=0.05), capital_usd=20_000.0)
     assert rm.daily_loss_limit_usd == pytest.approx(1_000.0)
-    assert_quoting(rm.update(at(2), 9_200.0, 100.0))  # -800 = 4 % of 20,000
-    assert_paused(rm.update(at(3), 9_000.0, 100.0))  # -1,000 = 5 %
-
-
-def test_transfer_is_not_a_loss():
-    rm = RiskManager(quiet(max_daily_loss_frac=0.05, max_drawdown_frac=0.05), capital_usd=10_000.0)
     rm.update(at(1), 10_000.0, 100.0)
-    rm.on_transfer(at(2), -3_000.0)  # withdrawal
-    assert_quoting(rm.update(at(2), 7_000.0, 100.0))
-    assert rm.peak_equity_usd == 7_000.0
-    assert_paused(rm.update(at(3), 6_499.0, 100.0), RiskState.HALTED)  # -501 today, 7.2 % from peak
+    assert_quoting(rm.update(at(2), 9_200.0, 100.0))  # -800 = 4 % of 20,000
+    d = rm.update(at(3), 9_000.0, 100.0)  # -1,000 = 5 %
+    assert_paused(d)
+    assert any("daily loss 5.0% >= 5.0% of capital 20000.00" in r for r in d.reasons)
 
 
 # --------------------------------------------------------------------------- drawdown from peak
 
 
-def test_drawdown_trails_peak_and_halts_until_manual_reset():
+def test_drawdown_trails_peak_and_halts_until_restart():
     rm = RiskManager(quiet(max_drawdown_frac=0.05), capital_usd=100.0)
     assert_quoting(rm.update(at(1), 100.0, 50.0))
     assert_quoting(rm.update(at(2), 110.0, 50.0))
@@ -114,17 +106,14 @@ def test_drawdown_trails_peak_and_halts_until_manual_reset():
     d = rm.update(at(4), 104.0, 50.0)  # 5.45 % below the peak, though still above the 100 start
     assert_paused(d, RiskState.HALTED)
     assert not d.flatten
-    assert any("drawdown 5.5% from peak 110.00 >= 5.0%; halted until reset_halt" in r for r in d.reasons)
-    assert_paused(rm.update(at(5), 106.0, 50.0), RiskState.HALTED)  # no automatic resume
-    assert_paused(rm.update(at(30), 106.0, 50.0), RiskState.HALTED)
-    assert rm.reset_halt(at(31)) is RiskState.QUOTING
-    assert rm.peak_equity_usd == 106.0  # re-based, else it would halt again at once
-    assert_quoting(rm.update(at(31), 106.0, 50.0))
-    assert_quoting(rm.update(at(32), 101.0, 50.0))  # 4.7 % below 106
-    assert_paused(rm.update(at(33), 100.5, 50.0), RiskState.HALTED)  # 5.2 % below 106
+    assert any("drawdown 5.5% from peak 110.00 >= 5.0%; halted until restart" in r for r in d.reasons)
+    assert_paused(rm.update(at(5), 109.0, 50.0), RiskState.HALTED)  # no automatic resume, even recovered
+    assert_paused(rm.update(at(30), 120.0, 50.0), RiskState.HALTED)  # not even at a new peak
+    assert rm.status()["peak_equity_usd"] == 120.0
     events = rm.drain_events()
-    assert [e.new_state for e in events] == [RiskState.HALTED, RiskState.QUOTING, RiskState.HALTED]
-    assert "reset_halt" in events[1].reason
+    assert [e.new_state for e in events] == [RiskState.HALTED]
+    # a restart is a new manager: it starts from the equity it first sees
+    assert_quoting(RiskManager(quiet(max_drawdown_frac=0.05), capital_usd=100.0).update(at(31), 104.0, 50.0))
 
 
 def test_drawdown_auto_resume_after_configured_time():
@@ -135,7 +124,9 @@ def test_drawdown_auto_resume_after_configured_time():
     assert any("halted until 2025-01-01T02:10:00Z" in r for r in d.reasons)
     assert_paused(rm.update(at(2, 9, 59), 104.0, 50.0), RiskState.HALTED)
     assert_quoting(rm.update(at(2, 10), 104.0, 50.0))
-    assert rm.peak_equity_usd == 104.0
+    assert rm.status()["peak_equity_usd"] == 104.0  # re-based, else it would halt again at once
+    assert_quoting(rm.update(at(2, 11), 99.5, 50.0))  # 4.3 % below 104
+    assert_paused(rm.update(at(2, 12), 98.8, 50.0), RiskState.HALTED)  # 5.0 % below 104
 
 
 def test_halt_flatten_flag():
@@ -146,17 +137,24 @@ def test_halt_flatten_flag():
 
 
 def test_automatic_kill_on_deep_drawdown():
-    rm = RiskManager(quiet(max_drawdown_frac=0.05, kill_drawdown_frac=0.08), capital_usd=100.0)
+    rm = RiskManager(quiet(max_drawdown_frac=0.05, kill_drawdown_frac=0.08, drawdown_resume_after_s=7200.0), capital_usd=100.0)
     rm.update(at(1), 110.0, 50.0)
-    d = rm.update(at(2), 101.0, 50.0)  # 8.2 % below 110: halt and kill
+    assert_paused(rm.update(at(1, 30), 104.0, 50.0), RiskState.HALTED)  # 5.5 %: halt, no kill
+    d = rm.update(at(2), 101.0, 50.0)  # 8.2 % below 110: the kill switch
     assert_paused(d, RiskState.KILLED)
-    assert d.flatten  # flatten_on_kill defaults to True
-    assert set(rm.active_conditions()) == {"drawdown", "kill"}
-    assert rm.reset_kill(at(3)) is RiskState.HALTED  # the halt is separate
-    assert rm.peak_equity_usd == 101.0
-    assert_paused(rm.update(at(3), 101.0, 50.0), RiskState.HALTED)
-    assert rm.reset_halt(at(4)) is RiskState.QUOTING
-    assert_quoting(rm.update(at(4), 101.0, 50.0))
+    assert d.flatten  # flatten_on_kill is on in these tests
+    assert d.reasons[0] == "kill switch: drawdown 8.2% from peak 110.00 >= 8.0% (automatic); cancel all and flatten until restart"
+    assert set(rm.status()["conditions"]) == {"drawdown", "kill"}
+    # the halt (from 01:30) ends after drawdown_resume_after_s (2 h); the kill switch does not
+    d = rm.update(at(4), 101.0, 50.0)
+    assert_paused(d, RiskState.KILLED)
+    assert set(rm.status()["conditions"]) == {"kill"}
+    assert [e.new_state for e in rm.drain_events()] == [RiskState.HALTED, RiskState.KILLED, RiskState.KILLED]
+    # without flatten_on_kill the kill switch cancels only
+    rm = RiskManager(quiet(max_drawdown_frac=0.05, kill_drawdown_frac=0.08, flatten_on_kill=False), capital_usd=100.0)
+    rm.update(at(1), 110.0, 50.0)
+    d = rm.update(at(2), 100.0, 50.0)
+    assert d.state is RiskState.KILLED and d.cancel_all and not d.flatten
 
 
 # --------------------------------------------------------------------------- one-side stop / max position
@@ -169,8 +167,6 @@ def test_one_side_stop_long_disables_bids_until_reduced():
     assert d.state is RiskState.REDUCE_ONLY
     assert not d.can_quote_bid and d.can_quote_ask and not d.cancel_all
     assert any("bids off: worst-case long 85.0% of max position 1000.00 >= 80.0% one-side stop" in r for r in d.reasons)
-    assert rm.side_allowed(1, 850.0) is False
-    assert rm.side_allowed(-1, 850.0) is True
     # still over the stop: unchanged (the last exposures are kept when not given)
     d = rm.update(at(1, 1), 10_000.0, 100.0)
     assert d.state is RiskState.REDUCE_ONLY and not d.can_quote_bid
@@ -191,49 +187,32 @@ def test_one_side_stop_short_disables_asks():
 
 
 def test_open_orders_count_towards_the_limit():
-    inv = Inventory("ETH")
-    inv.on_fill(at(1), 1, 100.0, 6.0, 0.0)  # long 600 USD = 60 % of max
-    inv.set_pending(at(1), open_buy_qty=2.5, open_sell_qty=1.0)  # worst-case long 850 USD
+    # long 6 at 100 (600 USD = 60 % of max) with 2.5 to buy and 1 to sell in open orders:
+    # worst-case long (6 + 2.5) x 100 = 850 USD >= 800 -> bids off; worst-case short (6 - 1) x 100 = +500
     rm = RiskManager(quiet(max_position_usd=1_000.0), capital_usd=10_000.0)
-    d = rm.update(at(1), 10_000.0, 100.0, worst_case_long_usd=inv.worst_case_long_usd(100.0),
-                  worst_case_short_usd=inv.worst_case_short_usd(100.0))
+    d = rm.update(at(1), 10_000.0, 100.0, worst_case_long_usd=(6.0 + 2.5) * 100.0, worst_case_short_usd=(6.0 - 1.0) * 100.0)
     assert not d.can_quote_bid and d.can_quote_ask
-    inv.set_pending(at(2), open_buy_qty=0.5, open_sell_qty=1.0)  # 650 USD
-    d = rm.update(at(2), 10_000.0, 100.0, worst_case_long_usd=inv.worst_case_long_usd(100.0),
-                  worst_case_short_usd=inv.worst_case_short_usd(100.0))
-    assert_quoting(d)
-
-
-def test_order_may_not_cross_max_position_and_room():
-    rm = RiskManager(quiet(max_position_usd=1_000.0), capital_usd=10_000.0)
-    assert rm.side_allowed(1, 700.0, order_usd=250.0)  # 950 <= 1,000
-    assert not rm.side_allowed(1, 700.0, order_usd=350.0)  # 1,050 > 1,000
-    assert rm.side_allowed(-1, 700.0, order_usd=1_500.0)  # selling reduces a long, then short 800
-    assert not rm.side_allowed(-1, 700.0, order_usd=1_800.0)  # would end short 1,100
-    assert rm.room_usd(1, 700.0) == pytest.approx(300.0)
-    assert rm.room_usd(1, 850.0) == 0.0
-    assert rm.room_usd(-1, 700.0) == pytest.approx(1_700.0)
-    with pytest.raises(ValueError):
-        rm.side_allowed(0, 0.0)
+    d = rm.update(at(2), 10_000.0, 100.0, worst_case_long_usd=(6.0 + 0.5) * 100.0, worst_case_short_usd=(6.0 - 1.0) * 100.0)
+    assert_quoting(d)  # 650 USD
 
 
 def test_max_position_scales_with_capital():
     rm = RiskManager(quiet(max_position_capital_mult=0.1), capital_usd=10_000.0)
     assert rm.max_position_usd == pytest.approx(1_000.0)
-    assert not rm.side_allowed(1, 850.0)
-    rm.set_capital(20_000.0)
+    assert not rm.update(at(1), 10_000.0, 100.0, worst_case_long_usd=850.0).can_quote_bid  # 850 >= 80 % of 1,000
+    rm = RiskManager(quiet(max_position_capital_mult=0.1), capital_usd=20_000.0)
     assert rm.max_position_usd == pytest.approx(2_000.0)
-    assert rm.side_allowed(1, 850.0)
+    assert rm.update(at(1), 10_000.0, 100.0, worst_case_long_usd=850.0).can_quote_bid
     # an absolute cap wins when smaller
     rm2 = RiskManager(quiet(max_position_usd=500.0, max_position_capital_mult=0.1), capital_usd=20_000.0)
     assert rm2.max_position_usd == pytest.approx(500.0)
 
 
-def test_no_side_is_allowed_while_paused():
-    rm = RiskManager(quiet(), capital_usd=10_000.0)
+def test_no_side_is_quoted_while_killed_even_inside_the_limits():
+    rm = RiskManager(quiet(max_position_usd=1_000.0), capital_usd=10_000.0)
     rm.kill(at(1), "test")
-    assert not rm.side_allowed(-1, 0.0)
-    assert rm.room_usd(1, 0.0) == 0.0
+    d = rm.update(at(2), 10_000.0, 100.0, worst_case_long_usd=0.0, worst_case_short_usd=0.0)
+    assert_paused(d, RiskState.KILLED)
 
 
 # --------------------------------------------------------------------------- volatility
@@ -245,7 +224,7 @@ def vol_rm(**kw) -> RiskManager:
     rm = RiskManager(cfg, capital_usd=10_000.0)
     for k in range(10):  # baseline 1.0 from 10 one-second samples
         assert_quoting(rm.update(at(1, 0, k), 10_000.0, 100.0, sigma=1.0))
-    assert rm.vol_baseline == pytest.approx(1.0)
+    assert rm.status()["vol_baseline"] == pytest.approx(1.0)
     return rm
 
 
@@ -305,9 +284,7 @@ def test_stale_book_pauses_until_fresh_book():
     assert_paused(d)
     assert any(r.startswith("stale book: no update for 5.0s >= 5s") for r in d.reasons)
     assert_paused(rm.update(t + 6 * S, 10_000.0, 100.0))
-    rm.on_book_update(t + 6 * S)
-    assert_quoting(rm.update(t + int(6.1 * S), 10_000.0, 100.0))
-    # the same through the update argument
+    assert_quoting(rm.update(t + int(6.1 * S), 10_000.0, 100.0, last_book_ts_ns=t + 6 * S))
     assert_paused(rm.update(t + 20 * S, 10_000.0, 100.0))
     assert_quoting(rm.update(t + 21 * S, 10_000.0, 100.0, last_book_ts_ns=t + 20 * S))
 
@@ -371,28 +348,26 @@ def test_invalid_inputs_pause_until_valid():
     assert_paused(rm.update(at(2), math.nan, 100.0))
     assert_paused(rm.update(at(3), 10_000.0, 0.0))
     assert_quoting(rm.update(at(4), 10_000.0, 100.0))
-    assert rm.peak_equity_usd == 10_000.0  # the NaN never reached the peak
+    assert rm.status()["peak_equity_usd"] == 10_000.0  # the NaN never reached the peak
 
 
 # --------------------------------------------------------------------------- kill switch
 
 
-def test_kill_switch_cancels_flattens_and_resets():
+def test_kill_switch_cancels_flattens_and_stays():
     rm = RiskManager(quiet(), capital_usd=10_000.0)
     assert_quoting(rm.update(at(1), 10_000.0, 100.0))
     assert rm.kill(at(2), "operator request", flatten=True) is RiskState.KILLED
     d = rm.update(at(2, 0, 1), 10_000.0, 100.0)
     assert_paused(d, RiskState.KILLED)
     assert d.flatten
-    assert d.reasons == ("kill switch: operator request; cancel all and flatten until reset_kill",)
+    assert d.reasons == ("kill switch: operator request; cancel all and flatten until restart",)
     assert_paused(rm.update(at(5), 10_000.0, 100.0), RiskState.KILLED)  # no automatic resume
-    assert rm.reset_kill(at(6)) is RiskState.QUOTING
-    assert_quoting(rm.update(at(6), 10_000.0, 100.0))
+    assert_paused(rm.update(at(0, day0=DAY2), 10_100.0, 100.0), RiskState.KILLED)  # not even on a new day
     events = rm.drain_events()
     assert events == [
         RiskEvent(at(2), RiskState.QUOTING, RiskState.KILLED,
-                  "kill switch: operator request; cancel all and flatten until reset_kill"),
-        RiskEvent(at(6), RiskState.KILLED, RiskState.QUOTING, "kill cleared: reset_kill"),
+                  "kill switch: operator request; cancel all and flatten until restart"),
     ]
 
 
@@ -404,8 +379,10 @@ def test_kill_without_flatten_and_precedence_over_pause():
     d = rm.update(at(1, 0, 12), 10_000.0, 100.0)
     assert d.state is RiskState.KILLED and d.cancel_all and not d.flatten
     assert len(d.reasons) == 2 and d.reasons[0].startswith("kill switch: supervisor")
-    assert rm.reset_kill(at(1, 0, 13)) is RiskState.PAUSED  # the stale book is still stale
-    assert_quoting(rm.update(at(1, 0, 14), 10_000.0, 100.0, last_book_ts_ns=at(1, 0, 14)))
+    # the book turns fresh: the stale-book pause ends, the kill switch stays
+    d = rm.update(at(1, 0, 14), 10_000.0, 100.0, last_book_ts_ns=at(1, 0, 14))
+    assert_paused(d, RiskState.KILLED)
+    assert len(d.reasons) == 1
 
 
 # --------------------------------------------------------------------------- general properties

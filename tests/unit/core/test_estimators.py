@@ -10,12 +10,6 @@ import pytest
 from botmm_nautilus.core.estimators import ArrivalIntensityEstimator
 from botmm_nautilus.core.estimators import EwmaVolatility
 from botmm_nautilus.core.estimators import fit_exponential_intensity
-from botmm_nautilus.core.signals import QQE
-from botmm_nautilus.core.signals import BookImbalance
-from botmm_nautilus.core.signals import DirectionalBias
-from botmm_nautilus.core.signals import Kalman1D
-from botmm_nautilus.core.signals import book_imbalance
-from botmm_nautilus.core.signals import microprice
 
 S = 1_000_000_000  # ns per second
 
@@ -36,7 +30,6 @@ def test_ewma_vol_hand_computed_irregular_sampling():
     assert v.variance_rate == pytest.approx(1.25 * r1 * r1 / 2.25, rel=1e-12)
     assert v.sigma_frac == pytest.approx(math.sqrt(1.25 / 2.25) * r1, rel=1e-12)
     assert v.sigma_price == pytest.approx(100.0 * math.sqrt(1.25 / 2.25) * r1, rel=1e-12)
-    assert v.sigma_bps == pytest.approx(1e4 * v.sigma_frac)
     # ignored: stale timestamp, non-positive mid
     v.update(2 * S, 50.0)
     v.update(4 * S, 0.0)
@@ -118,17 +111,21 @@ def test_intensity_counts_by_hand():
     est.on_trade(int(1.6 * S), 101.5, False, 101.0)
     # steps 2..9 empty; now = 10 s -> 10 completed steps
     est.on_mid(10 * S, 101.0)
-    grid, lam_ask = est.lambda_curve("ask")
+    fits = est.refit()
+    grid, lam_ask = est.grid, fits["ask"].lambdas
     # ask depths per step: [2.5, 1.2]; counts of depth > 0,1,2,3: [2, 2, 1, 0] / 10 s
     assert grid.tolist() == [0.0, 1.0, 2.0, 3.0]
     assert lam_ask.tolist() == pytest.approx([0.2, 0.2, 0.1, 0.0])
-    _, lam_bid = est.lambda_curve("bid")
+    # the fit uses depths 0..2 (count >= min_count 1): OLS of ln(0.2), ln(0.2), ln(0.1) on 0, 1, 2 has
+    # slope (ln 0.1 - ln 0.2)/2, so k = ln(2)/2 per price unit
+    assert fits["ask"].n_points == 3 and fits["ask"].k == pytest.approx(math.log(2.0) / 2, rel=1e-12)
+    lam_bid = fits["bid"].lambdas
     assert lam_bid.tolist() == pytest.approx([0.1, 0.0, 0.0, 0.0])  # only the 0.8 at step 0
-    _, lam_pool = est.lambda_curve("pooled")
+    lam_pool = fits["pooled"].lambdas
     assert lam_pool.tolist() == pytest.approx([0.15, 0.1, 0.05, 0.0])
     # after the window rolls past step 0 only the step-1 arrival remains: window [1, 11) at t = 11 s
     est.on_mid(11 * S, 101.0)
-    _, lam_ask = est.lambda_curve("ask")
+    lam_ask = est.refit()["ask"].lambdas
     assert lam_ask.tolist() == pytest.approx([0.1, 0.1, 0.0, 0.0])
 
 
@@ -138,7 +135,7 @@ def test_intensity_poisson_correction_by_hand():
     est.on_mid(0, 100.0)
     est.on_trade(int(0.5 * S), 100.5, True, 100.0)
     est.on_mid(2 * S, 100.0)
-    _, lam = est.lambda_curve("ask")
+    lam = est.refit()["ask"].lambdas
     assert lam[0] == pytest.approx(math.log(2.0), rel=1e-12)
 
 
@@ -197,7 +194,8 @@ def test_intensity_hyperliquid_side_convention():
     est.on_mid(0, 100.0)
     est.on_trade(int(0.5 * S), 101.5, True, 100.0)
     est.on_mid(5 * S, 100.0)
-    assert est.lambda_curve("ask")[1][0] > 0 and est.lambda_curve("bid")[1][0] == 0
+    fits = est.refit()
+    assert fits["ask"].lambdas[0] > 0 and fits["bid"].lambdas[0] == 0
 
 
 def test_intensity_validity_flags():
@@ -236,121 +234,3 @@ def test_intensity_strictly_causal():
     before_b = [x for x in b.log if x[0] <= 400 * S]
     assert before_a == before_b and len(before_a) == 81
     assert [x for x in a.log if x[0] > 400 * S] != [x for x in b.log if x[0] > 400 * S]
-
-
-# ----------------------------------------------------------------------------------------- Kalman + QQE
-
-
-def test_kalman_hand_computed():
-    # the seed's constants: Q = 0.005, R = 0.1, P0 = 1
-    kf = Kalman1D(0.005, 0.1, 1.0)
-    assert kf.update(100.0) == 100.0
-    # P- = 1.005, K = 1.005/1.105 = 0.9095022624434389 ; x = 100 + K*(101-100) ; P = (1-K)*1.005
-    x = kf.update(101.0)
-    assert kf.gain == pytest.approx(1.005 / 1.105, rel=1e-14)
-    assert x == pytest.approx(100.0 + 1.005 / 1.105, rel=1e-14)
-    assert kf.P == pytest.approx((1 - 1.005 / 1.105) * 1.005, rel=1e-14)
-    # steady-state gain for Q/R = 0.05: P* solves P = (1-K)(P+Q); K* = (-Q + sqrt(Q^2 + 4QR))/(2R) * ... check numerically
-    for _ in range(200):
-        kf.update(101.0)
-    p_pred = kf.P + kf.Q
-    assert kf.gain == pytest.approx(p_pred / (p_pred + kf.R), rel=1e-9)
-    assert 0.19 < kf.gain < 0.21  # "in practice an EMA with gain of about 0.2"
-
-
-def test_qqe_rsi_simple_average_by_hand():
-    # RSI(3) from simple averages: closes 10, 11, 10.5, 12 -> changes +1, -0.5, +1.5
-    # gains = 2.5/3, losses = 0.5/3 -> RS = 5 -> RSI = 100 - 100/6 = 83.3333...
-    q = QQE(rsi_period=3, smoothing=5, factor=3.5)
-    for c in (10, 11, 10.5):
-        assert q.update(c) is None
-    assert q.update(12) is None  # first RSI: smoothed value seeded, no RSI-ATR yet
-    assert q.value == pytest.approx(100 - 100 / 6, rel=1e-14)
-    # next close 11: changes -0.5, +1.5, -1 -> gains 1.5/3, losses 1.5/3 -> RSI 50
-    # s = 83.333 + (2/6)*(50 - 83.333) = 72.2222 ; atr = |72.2222 - 83.3333| = 11.1111
-    s, trend = q.update(11)
-    assert s == pytest.approx(83.33333333333333 + (50 - 83.33333333333333) / 3, rel=1e-13)
-    assert q.rsi_atr == pytest.approx(100 / 9, rel=1e-12)
-    assert q.long_band == pytest.approx(s - 3.5 * 100 / 9) and q.short_band == pytest.approx(s + 3.5 * 100 / 9)
-
-
-def _trending_closes(n=400, seed=3):
-    rng = np.random.default_rng(seed)
-    # alternating up and down trends so a working QQE must flip
-    drift = np.where((np.arange(n) // 50) % 2 == 0, 0.004, -0.004)
-    return (100.0 * np.exp(np.cumsum(drift + 0.002 * rng.standard_normal(n)))).tolist()
-
-
-def test_qqe_legacy_ratchet_bug_freezes_trend_and_fix_restores_it():
-    closes = _trending_closes()
-    legacy = QQE(legacy_ratchet=True)
-    fixed = QQE()
-    t_legacy, t_fixed = [], []
-    for c in closes:
-        r1, r2 = legacy.update(c), fixed.update(c)
-        if r1:
-            t_legacy.append(r1[1])
-        if r2:
-            t_fixed.append(r2[1])
-    assert set(t_legacy) == {0}  # the seed's bug: the QQE trend vote never fires
-    assert {1, -1} <= set(t_fixed)
-    flips = sum(1 for a, b in zip(t_fixed, t_fixed[1:]) if a != b)
-    assert 2 <= flips < 60
-
-
-def test_directional_bias_scale_free_warmup_and_sign():
-    closes = _trending_closes()
-    a, b = DirectionalBias(), DirectionalBias()
-    ra, rb = [], []
-    for i, c in enumerate(closes):
-        ts = (i + 1) * 3600 * S
-        ra.append(a.on_bar_close(ts, c))
-        rb.append(b.on_bar_close(ts, c * 1000.0))  # same series at 1000x the price
-    assert all(r is None for r in ra[: a.warmup_bars - 1]) and ra[a.warmup_bars - 1] is not None
-    assert a.warmup_bars == 24  # max(14 + 5 + 5, 5 + 2)
-    assert [r.bias for r in ra if r] == [r.bias for r in rb if r]  # scale-free
-    # inside the strong up leg (bars 100..149) the bias is mostly positive, in the down legs negative
-    up = [ra[i].bias for i in range(110, 150)]
-    down = [ra[i].bias for i in range(160, 200)]
-    assert np.mean(up) > 0.2 and np.mean(down) < -0.2
-    assert max(abs(r.bias) for r in ra if r) <= 0.5  # score in [-1, 1] times bias_strength 0.5
-    assert {r.regime for r in ra if r} <= {-1, 0, 1}
-
-
-def test_directional_bias_updates_only_on_closed_bars():
-    # mids every minute, hourly bars: the bias can change only at bar boundaries, and a bar's close is
-    # the last mid strictly before its end (a mid stamped exactly at the boundary opens the next bar)
-    closes = _trending_closes(200)
-    db = DirectionalBias(bar_interval_s=3600)
-    ref = DirectionalBias(bar_interval_s=3600)
-    seen = []
-    for h, c in enumerate(closes):
-        for m in range(60):
-            ts = (h * 3600 + m * 60) * S
-            mid = c * (1 + 0.0001 * math.sin(m))  # intra-bar wiggle; the minute-59 mid is the close
-            before = db.bias
-            db.on_mid(ts, mid)
-            if m != 0:
-                assert db.bias == before  # nothing changes inside a bar
-            if m == 59:
-                seen.append(mid)
-    for h, c in enumerate(seen[:-1]):
-        ref.on_bar_close((h + 1) * 3600 * S, c)
-    assert db.bias == ref.bias and db.bar_count == ref.bar_count == len(seen) - 1
-
-
-# ------------------------------------------------------------------------------ book imbalance / microprice
-
-
-def test_book_imbalance_and_microprice_by_hand():
-    # bids 3+2+1, asks 1+1 over top 5 -> (6-2)/8 = 0.5 ; levels beyond 5 are ignored
-    assert book_imbalance([3, 2, 1], [1, 1], 5) == 0.5
-    assert book_imbalance([1, 1, 1, 1, 1, 100], [5], 5) == 0.0
-    bi = BookImbalance(levels=5, alpha=0.3)
-    assert bi.update([(100, 3), (99, 2), (98, 1)], [(101, 1), (102, 1)]) == 0.5  # seeded by the first reading
-    # raw -0.5 next: 0.3*(-0.5) + 0.7*0.5 = 0.2
-    assert bi.update([1], [3]) == pytest.approx(0.2, rel=1e-14)
-    assert bi.update([], []) == pytest.approx(0.7 * 0.2)  # empty book: raw 0
-    # microprice = (bid*ask_sz + ask*bid_sz)/(bid_sz + ask_sz) = (100*1 + 101*3)/4 = 100.75
-    assert microprice(100.0, 101.0, 3.0, 1.0) == 100.75
-    assert microprice(100.0, 101.0, 0.0, 0.0) == 100.5
