@@ -76,7 +76,7 @@ fraction `fee_bps / 10_000`, converted in one place (`fee_fraction` in core/para
   key `flatten_on_stop` also decided whether the automatic kill switch flattens. Both default to
   false, the value every shipped file had.
 * **Defaults that used to differ between copies** now exist once, at the value the shipped
-  configs effectively ran with: `quoting.classic_skew_factor` 0.3 (the BotMM seed used 0.5),
+  configs effectively ran with: `quoting.classic_skew_factor` 0.3 (BotMM used 0.5),
   `risk.post_only_reject_count` 20, `risk.max_position_usd` 500,
   `risk.max_position_capital_mult` 1, `calibration.intensity_refit_every_s` 5 (the shipped files
   set 30), `quoting.min_half_spread_bps` 0.5 (the shipped files set 1.0).

@@ -240,12 +240,12 @@ class QuotingParams(Section, frozen=True, kw_only=True):
     requote_tolerance_bps: Annotated[float, setting("bps", "a resting order is not moved for less than this (keeps queue priority)", ge=0, le=1_000)] = 1.0
     requote_size_tolerance_pct: Annotated[float, setting("%", "a resting order is not resized for less than this share of its size", ge=0, le=100)] = 20.0
     min_requote_interval_ms: Annotated[float, setting("ms", "minimum time between two requote decisions", ge=0, le=3_600_000)] = 250.0
-    # BotMM's classic bps heuristic (model: classic); defaults as in the seed except the skew factor
+    # BotMM's classic bps heuristic (model: classic); defaults as in BotMM except the skew factor
     classic_base_spread_bps: Annotated[float, setting("bps", "classic: base total spread", ge=0, le=10_000)] = 2.0
     classic_vol_multiplier: Annotated[float, setting("bps per bp of hourly volatility", "classic: spread added per unit of volatility", ge=0, le=1_000)] = 1.5
     classic_min_spread_bps: Annotated[float, setting("bps", "classic: lower clamp of the total spread", ge=0, le=10_000)] = 0.5
     classic_max_spread_bps: Annotated[float, setting("bps", "classic: upper clamp of the total spread (its own fee gate may exceed it)", ge=0, le=10_000)] = 20.0
-    classic_skew_factor: Annotated[float, setting("factor", "classic: inventory skew per unit of inventory / max position and of volatility (the seed used 0.5)", ge=0, le=1_000)] = 0.3
+    classic_skew_factor: Annotated[float, setting("factor", "classic: inventory skew per unit of inventory / max position and of volatility (BotMM used 0.5)", ge=0, le=1_000)] = 0.3
 
     def _check(self) -> None:
         if self.max_half_spread_bps < self.min_half_spread_bps:
@@ -287,7 +287,7 @@ class SignalsParams(Section, frozen=True, kw_only=True):
     fair = base·(1 + (imbalance·imbalance_weight_bps + bias·bias_weight_bps)·1e-4), where base is
     the mid, or with ``use_microprice`` mid + microprice_weight·(microprice − mid). A signal that is
     off reads 0 (the microprice: the mid). The classic model reads the imbalance and the bias in
-    its own (the seed's) formula and ignores the weights. In candle mode there is no book: only the
+    its own (BotMM's) formula and ignores the weights. In candle mode there is no book: only the
     bias (on the candles' closes) can act.
     """
 

@@ -273,7 +273,7 @@ def _normalised_weights(weights, levels: int):
 
 
 def _normalised_weights_uncached(weights, levels: int) -> list[float]:
-    """``levels`` weights summing to one; a short list is padded with its last weight (as the seed does)."""
+    """``levels`` weights summing to one; a short list is padded with its last weight (as BotMM does)."""
     if levels <= 0:
         return []
     w = list(weights[:levels])
@@ -391,7 +391,7 @@ CLASSIC_BASE_WEIGHTS = (0.50, 0.30, 0.15, 0.05)
 
 
 def classic_spread_bps(vol_frac: float, inventory_usd: float, max_position_usd: float, params: QuotingParams) -> float:
-    """Seed total spread: clamp(base + vol·1e4·vol_multiplier + 2·|inv|/max(max_pos, 1), min, max) in bps
+    """BotMM's total spread: clamp(base + vol·1e4·vol_multiplier + 2·|inv|/max(max_pos, 1), min, max) in bps
     (the ``classic_*`` fields of ``params``)."""
     inv_ratio = abs(inventory_usd) / max(max_position_usd, 1.0)
     spread = params.classic_base_spread_bps + vol_frac * 1e4 * params.classic_vol_multiplier + 2.0 * inv_ratio
@@ -399,7 +399,7 @@ def classic_spread_bps(vol_frac: float, inventory_usd: float, max_position_usd: 
 
 
 def classic_skew_bps(inventory_usd: float, max_position_usd: float, vol_frac: float, skew_factor: float) -> float:
-    """Seed inventory skew: (inv/max_pos)·skew_factor·vol·1e4, ×(1 + (|ratio| − 0.6)·1.5) above 60 %."""
+    """BotMM's inventory skew: (inv/max_pos)·skew_factor·vol·1e4, ×(1 + (|ratio| − 0.6)·1.5) above 60 %."""
     if max_position_usd == 0:
         return 0.0
     ratio = inventory_usd / max_position_usd
@@ -424,28 +424,28 @@ def classic_bps(
     skip_sell: bool = False,
     grid: PriceGrid | None = None,
 ) -> Ladder:
-    """BotMM's quote formula (the seed system this project replaces), reproduced with its quirks, for comparison.
+    """BotMM's quote formula (the bot this project replaces), reproduced with its quirks, for comparison.
 
     ``params``: the ``classic_*`` fields, ``levels``, ``level_spacing_bps`` and ``order_size_usd``
-    (``size_weights`` is not used: the seed has its own weights). All in bps of ``effective_mid``
+    (``size_weights`` is not used: BotMM has its own weights). All in bps of ``effective_mid``
     unless stated:
 
     * effective_mid = mid·(1 + bias·vol·0.5)            (``vol_frac``: ATR as a fraction of price;
-      ``bias``: the directional bias in [−1, 1], core/signals.py; the seed's bias was half of it)
+      ``bias``: the directional bias in [−1, 1], core/signals.py; BotMM's bias was half of it)
     * spread = clamp(base + vol·1e4·vol_mult + 2·|inv|/max(max_pos, 1), min, max)
     * fee gate, only when ``maker_fee`` is given and non-zero: spread = max(spread, 2·|fee|·1e4),
       applied after the clamp (so it can exceed ``max_spread_bps``); a rebate is treated as a cost;
     * skew = (inv/max_pos)·skew_factor·vol·1e4, amplified by 1 + (|ratio| − 0.6)·1.5 above 60 %;
     * imb_adj = imbalance·0.3·spread, **added to both bid and ask**: a price shift toward the heavy
-      side, not the "widen the heavy side" the seed's comment claims;
+      side, not the "widen the heavy side" BotMM's comment claims;
     * level ℓ: bid = eff·(1 − spread/2 − skew − ℓ·spacing + imb_adj),
                ask = eff·(1 + spread/2 − skew + ℓ·spacing + imb_adj)   (terms as fractions);
     * size per level = order_size_usd·w_ℓ / mid (raw mid, not effective mid), weights
       0.50/0.30/0.15/0.05 (padded with 0.05) normalised over the levels.
 
     Quirks kept: the model has no σ², γ, k or horizon; with hourly ATR it sits at the 20 bps cap;
-    skew and bias are not bounded, so a large skew can push the bid above the mid. Differences from the
-    seed: the seed returns unrounded prices and sizes (``grid=None`` here does the same); with a
+    skew and bias are not bounded, so a large skew can push the bid above the mid. Differences from
+    BotMM: it returns unrounded prices and sizes (``grid=None`` here does the same); with a
     ``grid`` the levels are rounded and merged like ``build_ladder``. Returns a ``Ladder``
     whose ``half_spread`` is spread/2 in price units of ``effective_mid`` and ``reservation_price``
     is the midpoint of level 0.
@@ -480,7 +480,7 @@ def classic_bps(
         bids = [] if skip_buy else _finalize_side(bid_prices, sizes, True, grid)
         asks = [] if skip_sell else _finalize_side(ask_prices, sizes, False, grid)
         if bids and asks and bids[0].price >= asks[0].price:
-            # Only reachable through the seed's unbounded imbalance shift (never in practice: the
+            # Only reachable through BotMM's unbounded imbalance shift (never in practice: the
             # gap is spread > 0 before rounding). Keep the book sane: drop the crossing levels.
             bids = [q for q in bids if q.price < asks[0].price]
     return Ladder(bids=bids, asks=asks, reservation_price=reservation, half_spread=half)
@@ -497,7 +497,7 @@ class QuoteInputs:
     before the inventory skew (the decision core's signals set it: ``Signals.fair_value`` in
     core/signals.py); None = the mid. position_usd: signed position in USD. sigma: σ in price units
     per √s. A: arrivals per second per side. k: 1/price unit. vol_frac: volatility as a fraction of
-    price for the classic model (the seed used hourly ATR%). imbalance: book imbalance in [−1, 1]
+    price for the classic model (BotMM used hourly ATR%). imbalance: book imbalance in [−1, 1]
     (+ = more bid size) and bias: directional bias in [−1, 1], both read by the classic model only
     (A-S and GLFT see them through ``fair_value``). time_left_s: A-S horizon T − t (None:
     ``QuotingParams.horizon_s``). best_bid/best_ask: optional touch; when given, a bid is kept
@@ -541,7 +541,7 @@ def compute_ladder(
          bid = r − h, ask = r + h;
       4. fee gate (per side, against the mid), then the post-only clamp when the touch is known;
       5. ``build_ladder`` with total size order_size_usd/mid per side.
-    "classic": ``classic_bps`` with the classic_* knobs, the seed's weights and its own fee gate
+    "classic": ``classic_bps`` with the classic_* knobs, BotMM's weights and its own fee gate
     (given ``maker_fee`` unless fee_gate is "off"); prices rounded like ``build_ladder``.
     """
     model = params.model

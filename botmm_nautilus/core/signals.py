@@ -18,12 +18,12 @@ BPS = 1e-4
 _LN2 = math.log(2.0)
 
 # The bias's Kalman filter runs on ln(price); its variances are in log-price units and keep the
-# BotMM seed's ratios Q/R = 0.05 and P0/R = 10, so the gain path (about 0.91 on the second bar, then
-# about 0.2 at steady state) is the seed's whatever the price level.
+# BotMM's ratios Q/R = 0.05 and P0/R = 10, so the gain path (about 0.91 on the second bar, then
+# about 0.2 at steady state) is BotMM's whatever the price level.
 KALMAN_PROCESS_VAR = 5e-8
 KALMAN_MEASUREMENT_VAR = 1e-6
 KALMAN_INITIAL_VAR = 1e-5
-# Vote thresholds of the bias (the seed's): the Kalman slope and the price's deviation from the
+# Vote thresholds of the bias (BotMM's): the Kalman slope and the price's deviation from the
 # filtered price, both as log changes.
 SLOPE_THRESHOLD = 1e-4
 LOG_PRICE_THRESHOLD = math.log1p(1e-4)
@@ -63,20 +63,20 @@ class Kalman1D:
 
 
 class QQE:
-    """The BotMM seed's QQE, with its band ratchet fixed.
+    """BotMM's QQE, with its band ratchet fixed.
 
     Per closed bar:
-      RSI(n) from *simple* averages of the last n gains/losses (the seed's choice, not Wilder's);
+      RSI(n) from *simple* averages of the last n gains/losses (BotMM's choice, not Wilder's);
       s = EMA_{span=smoothing}(RSI) (seeded with the first RSI); atr = EMA_{span=n}(|Δs|);
       dar = factor·atr; new_long = s − dar; new_short = s + dar;
       long  = max(long₋₁, new_long)   if s₋₁ > long₋₁  and s > long₋₁  else new_long
       short = min(short₋₁, new_short) if s₋₁ < short₋₁ and s < short₋₁ else new_short
       trend = +1 if s > short₋₁, −1 if s < long₋₁, else unchanged   (previous bar's bands).
 
-    The seed overwrote its "previous smoothed RSI" with the current value before the ratchet, so it
+    BotMM overwrote its "previous smoothed RSI" with the current value before the ratchet, so it
     compared s with bands just updated from s itself. Since new_short = s + dar ≥ s and the
     ratcheted band is only kept while s is beyond it, s > short (or s < long) could never hold for
-    dar > 0: in the seed the QQE trend vote was stuck at 0. Here the previous bar's bands are used.
+    dar > 0: in BotMM the QQE trend vote was stuck at 0. Here the previous bar's bands are used.
     ``value`` is s; ``trend`` ∈ {−1, 0, +1}.
     """
 
@@ -139,24 +139,24 @@ class QQE:
 
 
 class DirectionalBias:
-    """The BotMM seed's Kalman + QQE directional bias, scale-free and fixed: ``bias`` in [−1, 1].
+    """BotMM's Kalman + QQE directional bias, scale-free and fixed: ``bias`` in [−1, 1].
 
     Updated once per **closed** bar (``on_bar_close`` with the bar's close time, or ``on_mid`` which
     builds bars of ``bias_bar_interval_s`` aligned to multiples of it and closes a bar only when the
     first mid at or after its end arrives; a bar's close is the last mid strictly before its end,
     gaps repeat the last close).
 
-    bias = the sum of four ±0.25 votes, as in the seed:
+    bias = the sum of four ±0.25 votes, as in BotMM:
       Kalman slope  > +thr / < −thr      (slope = x̂ₜ − x̂ₜ₋₍w₋₁₎ on **log** price, thr = 1e-4)
       price vs Kalman: ln p − x̂ > ln(1.0001) / < ln(0.9999)
       QQE trend (fixed ratchet, see ``QQE``) ±1
       QQE level > 55 / < 45
 
-    Differences from the seed (all deliberate): the Kalman runs on ln(price) (``KALMAN_*``); the
+    Differences from BotMM (all deliberate): the Kalman runs on ln(price) (``KALMAN_*``); the
     slope is a log change instead of (x̂ₜ − x̂ₜ₋₄)/x̂ₜ (equal to first order); the QQE ratchet is
-    fixed; the bias is the score itself (the seed multiplied it by a strength of 0.5: here the
+    fixed; the bias is the score itself (BotMM multiplied it by a strength of 0.5: here the
     weight that turns it into a price shift, ``bias_weight_bps``, plays that part). The warm-up is
-    the seed's max(rsi + smoothing + 5, slope_window + 2) bars; before it ``bias`` is 0.
+    BotMM's max(rsi + smoothing + 5, slope_window + 2) bars; before it ``bias`` is 0.
     """
 
     def __init__(self, params: SignalsParams) -> None:

@@ -26,8 +26,8 @@ from botmm_nautilus.venue.rules import HyperliquidGrid
 APPROX = dict(rel=1e-12, abs=1e-12)
 
 
-def seed(**kw) -> QuotingParams:
-    """The classic model with the BotMM seed's defaults: one level of 100 USD, skew factor 0.5."""
+def botmm_defaults(**kw) -> QuotingParams:
+    """The classic model with BotMM's defaults: one level of 100 USD, skew factor 0.5."""
     base = dict(model="classic", levels=1, size_weights=(1.0,), order_size_usd=100.0, classic_skew_factor=0.5)
     base.update(kw)
     return QuotingParams(**base)
@@ -139,32 +139,32 @@ def test_glft_xi_zero_limit_and_adj_factors():
 def test_classic_point_1_plain():
     # mid=100, vol=0.1%, flat: spread = 2 + 0.001*1e4*1.5 + 0 = 17 bps; no skew, no bias, no imbalance
     # bid = 100*(1 - 0.00085) = 99.915 ; ask = 100.085 ; one level, size = 100 USD / 100 = 1.0
-    lad = classic_bps(100.0, 0.001, 0.0, 500.0, 0.0, 0.0, seed())
+    lad = classic_bps(100.0, 0.001, 0.0, 500.0, 0.0, 0.0, botmm_defaults())
     assert lad.bids[0].price == pytest.approx(99.915, rel=1e-14)
     assert lad.asks[0].price == pytest.approx(100.085, rel=1e-14)
     assert lad.bids[0].size == pytest.approx(1.0) and len(lad.bids) == 1
 
 
 def test_classic_point_2_clamp_and_fee_gate_after_clamp():
-    p = seed()
+    p = botmm_defaults()
     # vol 0.5%: 2 + 75 = 77 -> clamped to 20 bps; fee gate 2*1.5 = 3 bps does not bind
     assert classic_spread_bps(0.005, 0.0, 500.0, p) == 20.0
     lad = classic_bps(100.0, 0.005, 0.0, 500.0, 0.0, 0.0, p, maker_fee=0.00015)
     assert lad.asks[0].price - lad.bids[0].price == pytest.approx(100 * 20e-4, rel=1e-12)
     # quirk: the gate comes after the clamp, so it can exceed max_spread_bps (2.5 -> 3.0)
-    p2 = seed(classic_base_spread_bps=2.0, classic_vol_multiplier=0.0, classic_max_spread_bps=2.5)
+    p2 = botmm_defaults(classic_base_spread_bps=2.0, classic_vol_multiplier=0.0, classic_max_spread_bps=2.5)
     lad = classic_bps(100.0, 0.001, 0.0, 500.0, 0.0, 0.0, p2, maker_fee=0.00015)
     assert lad.asks[0].price - lad.bids[0].price == pytest.approx(100 * 3e-4, rel=1e-12)
     # quirk: a rebate is gated as if it were a cost (abs)
     lad = classic_bps(100.0, 0.001, 0.0, 500.0, 0.0, 0.0, p2, maker_fee=-0.00015)
     assert lad.asks[0].price - lad.bids[0].price == pytest.approx(100 * 3e-4, rel=1e-12)
     # inventory penalty: |inv|/max_pos*2 bps, min floor 0.5
-    assert classic_spread_bps(0.0, -250.0, 500.0, seed(classic_base_spread_bps=0.0)) == pytest.approx(1.0)
-    assert classic_spread_bps(0.0, 0.0, 500.0, seed(classic_base_spread_bps=0.0)) == 0.5
+    assert classic_spread_bps(0.0, -250.0, 500.0, botmm_defaults(classic_base_spread_bps=0.0)) == pytest.approx(1.0)
+    assert classic_spread_bps(0.0, 0.0, 500.0, botmm_defaults(classic_base_spread_bps=0.0)) == 0.5
 
 
 def test_classic_point_3_skew_amplification_bias_imbalance_levels():
-    p = seed(classic_skew_factor=0.5, levels=2, size_weights=(1.0, 1.0), level_spacing_bps=1.0, order_size_usd=100.0)
+    p = botmm_defaults(classic_skew_factor=0.5, levels=2, size_weights=(1.0, 1.0), level_spacing_bps=1.0, order_size_usd=100.0)
     # inv 400 of 500 -> ratio 0.8 > 0.6: skew = 0.8*0.5*0.002*1e4 = 8 bps, x (1 + 0.2*1.5) = 1.3 -> 10.4 bps
     assert classic_skew_bps(400.0, 500.0, 0.002, 0.5) == pytest.approx(10.4, rel=1e-12)
     assert classic_skew_bps(-400.0, 500.0, 0.002, 0.5) == pytest.approx(-10.4, rel=1e-12)
@@ -188,14 +188,14 @@ def test_classic_point_3_skew_amplification_bias_imbalance_levels():
 
 
 def test_classic_four_level_weights_and_rounding():
-    p = seed(levels=4, size_weights=(1.0,) * 4, order_size_usd=1000.0)
+    p = botmm_defaults(levels=4, size_weights=(1.0,) * 4, order_size_usd=1000.0)
     lad = classic_bps(100.0, 0.0, 0.0, 500.0, 0.0, 0.0, p)
     assert [q.size for q in lad.asks] == pytest.approx([5.0, 3.0, 1.5, 0.5])
-    lad5 = classic_bps(100.0, 0.0, 0.0, 500.0, 0.0, 0.0, seed(levels=5, size_weights=(1.0,) * 5, order_size_usd=1050.0))
+    lad5 = classic_bps(100.0, 0.0, 0.0, 500.0, 0.0, 0.0, botmm_defaults(levels=5, size_weights=(1.0,) * 5, order_size_usd=1050.0))
     # 5 levels pad with 0.05: raw 0.5,0.3,0.15,0.05,0.05 (sum 1.05)
     assert [q.size for q in lad5.asks] == pytest.approx([5.0, 3.0, 1.5, 0.5, 0.5])
-    # with a grid the seed's prices are rounded (bids down, asks up): XRP-like at 2.8 (szDecimals 0)
-    lad = classic_bps(2.8, 0.001, 0.0, 500.0, 0.0, 0.0, seed(order_size_usd=100.0), grid=HyperliquidGrid(0))
+    # with a grid BotMM's prices are rounded (bids down, asks up): XRP-like at 2.8 (szDecimals 0)
+    lad = classic_bps(2.8, 0.001, 0.0, 500.0, 0.0, 0.0, botmm_defaults(order_size_usd=100.0), grid=HyperliquidGrid(0))
     # spread 17 bps: bid 2.8*(1-0.00085) = 2.797620 -> 2.7976 ; ask 2.802380 -> 2.8024 ; size 100/2.8 = 35.7 -> 35
     assert lad.bids[0].price == 2.7976 and lad.asks[0].price == 2.8024 and lad.bids[0].size == 35.0
 

@@ -21,7 +21,7 @@ S = 1_000_000_000  # ns per second
 
 
 def test_kalman_hand_computed():
-    # the seed's constants: Q = 0.005, R = 0.1, P0 = 1
+    # BotMM's constants: Q = 0.005, R = 0.1, P0 = 1
     kf = Kalman1D(0.005, 0.1, 1.0)
     assert kf.update(100.0) == 100.0
     # P- = 1.005, K = 1.005/1.105 = 0.9095022624434389 ; x = 100 + K*(101-100) ; P = (1-K)*1.005
@@ -61,7 +61,7 @@ def _trending_closes(n=400, seed=3):
 
 
 def test_qqe_trend_follows_alternating_trends():
-    # the seed's ratchet compared s with bands built from s itself, so its trend vote never fired; with the
+    # BotMM's ratchet compared s with bands built from s itself, so its trend vote never fired; with the
     # previous bar's bands the trend flips with the legs of the series (eight legs of 50 bars)
     qqe = QQE(rsi_period=14, smoothing=5, factor=3.5)
     trends = [r[1] for r in (qqe.update(c) for c in _trending_closes()) if r]
