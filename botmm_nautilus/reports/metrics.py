@@ -419,7 +419,7 @@ def volume_figures(fa: FillArrays, n_venue_fills: int, starting_balance_usd: flo
     notes = []
     if unreported:
         notes.append(
-            f"the run lasted {duration_h:.4f} h: {' and '.join(unreported)} not reported (a rate is given only "
+            f"the run lasted {duration_h:.6g} h: {' and '.join(unreported)} not reported (a rate is given only "
             "for a run at least that long, never extrapolated); volume_usd and the counts cover the whole run",
         )
     return figures, notes
