@@ -5,6 +5,8 @@ orders. ``STRATEGIES`` names the strategies a per-asset YAML or ``--strategy`` m
 ``importable_path`` gives the ``module:Class`` path Nautilus's importable configs need.
 """
 
+from botmm_nautilus.errors import ConfigError
+
 from .config import BotmmStrategyConfig
 from .config import DoNothingConfig
 from .config import MarketMakerConfig
@@ -18,9 +20,19 @@ STRATEGIES: dict[str, tuple[type, type]] = {
 }
 
 
+def strategy_classes(name: str) -> tuple[type, type]:
+    """``(strategy class, config class)`` of the strategy called ``name``; a ``ConfigError`` naming
+    the known ones otherwise."""
+    try:
+        return STRATEGIES[name]
+    except KeyError:
+        raise ConfigError(f"unknown strategy {name!r}; known: {', '.join(STRATEGIES)}") from None
+
+
 def importable_path(cls: type) -> str:
     """``package.module:Class`` of a class, as Nautilus's ``Importable*Config`` expects."""
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
-__all__ = ["STRATEGIES", "BotmmStrategyConfig", "DoNothing", "DoNothingConfig", "MarketMaker", "MarketMakerConfig", "importable_path"]
+__all__ = ["STRATEGIES", "BotmmStrategyConfig", "DoNothing", "DoNothingConfig", "MarketMaker", "MarketMakerConfig", "importable_path",
+           "strategy_classes"]

@@ -93,8 +93,8 @@ class HLDataClient(LiveMarketDataClient):
         self._last_candle: dict[tuple[str, str], dict] = {}
         self._refresh_task: asyncio.Task | None = None
         self._probe_hooks: dict[str, tuple] = {}
-        self._grids: dict[str, TickGrid] = {}  # the book's grid (the differ's precision) per coin
-        self._trade_encoders: dict[str, tuple[BookDeltaEncoder, TickGrid]] = {}
+        self._grids: dict[str, TickGrid] = {}  # per coin: the instrument's grid (books and trades share its memos)
+        self._trade_encoders: dict[str, BookDeltaEncoder] = {}
         # counters (read through counters())
         self.crossed_dropped = 0
         self.book_messages = 0
@@ -141,6 +141,7 @@ class HLDataClient(LiveMarketDataClient):
                 self._log.warning(f"{coin}: szDecimals changed to {inst.size_precision}; instrument updated")
                 self._differs.pop(coin, None)
                 self._trade_encoders.pop(coin, None)
+                self._grids.pop(coin, None)
                 self._handle_data(inst)
 
     def _on_reconnect(self) -> None:
@@ -317,11 +318,12 @@ class HLDataClient(LiveMarketDataClient):
             inst = self._provider.instrument_for_coin(coin)
             if inst is None:
                 continue
-            pair = self._trade_encoders.get(coin)
-            if pair is None:
-                enc = BookDeltaEncoder(inst)
-                pair = self._trade_encoders[coin] = (enc, TickGrid(enc.price_precision, enc.size_precision))
-            enc, grid = pair
+            enc = self._trade_encoders.get(coin)
+            if enc is None:
+                enc = self._trade_encoders[coin] = BookDeltaEncoder(inst)
+            grid = self._grids.get(coin)
+            if grid is None:
+                grid = self._grids[coin] = TickGrid(enc.price_precision, enc.size_precision)
             try:
                 t = decode_trade(item)
                 ticks = grid.price(t.px, "trades", "px")

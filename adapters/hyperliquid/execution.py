@@ -682,7 +682,8 @@ class HLExecutionClient(LiveExecutionClient):
                 try:
                     update = decode_order_update(item)
                 except MalformedMessage as exc:
-                    self._log.error(f"order update not understood ({exc}); reconciliation covers the order")
+                    self._log.error(f"order update not understood, dropped ({exc}); the order's state is only corrected by a "
+                                    "reconciliation (at the next start)")
                     continue
                 self._on_order_update(update)
         elif channel == "userFills":
@@ -691,7 +692,8 @@ class HLExecutionClient(LiveExecutionClient):
                 try:
                     fills.append(decode_fill(item))
                 except MalformedMessage as exc:
-                    self._log.error(f"fill not understood ({exc}); reconciliation picks it up")
+                    self._log.error(f"fill not understood, dropped ({exc}); the position is only corrected by a "
+                                    "reconciliation (at the next start)")
             for f in sorted(fills, key=lambda x: (x.time, x.tid)):
                 self._on_fill(f)
 

@@ -46,6 +46,7 @@ from botmm_nautilus.venue.errors import ExchangeActionError
 from botmm_nautilus.venue.errors import HyperliquidError
 from botmm_nautilus.venue.limits import ADDRESS_BASE_BUDGET
 from botmm_nautilus.venue.limits import IP_WEIGHT_PER_MINUTE
+from botmm_nautilus.venue.limits import OVER_BUDGET_INTERVAL_MS
 from botmm_nautilus.venue.limits import exchange_weight
 from botmm_nautilus.venue.limits import info_weight
 from botmm_nautilus.venue.signing import L1Signer
@@ -274,15 +275,16 @@ class HLHttpClient:
     # ------------------------------------------------------------------ /info
     async def info(self, body: dict) -> Any:
         """``/info``; reads are idempotent: simply sent again after an ambiguous failure."""
-        kind = "info:" + str(body.get("type"))
-        weight = info_weight(body.get("type") if isinstance(body, dict) else None)
+        request_type = body.get("type")
+        kind = f"info:{request_type}"
+        weight = info_weight(request_type)
 
         async def once(attempt: int) -> Any:
             await self.bucket.acquire(weight)
             self.bucket.count(kind, weight)
             return await self._post_once("/info", body)
 
-        return await self._retrying(f"/info {body.get('type')}", once)
+        return await self._retrying(f"/info {request_type}", once)
 
     async def meta_and_ctxs(self) -> list:
         return await self.info({"type": "metaAndAssetCtxs"})
@@ -321,7 +323,7 @@ class HLHttpClient:
     async def _address_budget(self, n: int, is_cancel: bool) -> bool:
         cap = self.address_cap if not is_cancel else min(self.address_cap + 100_000, 2 * self.address_cap)
         if self.address_used + n > cap:
-            wait = 10.0 - (time.monotonic() - self._last_throttled_action)
+            wait = OVER_BUDGET_INTERVAL_MS / 1000.0 - (time.monotonic() - self._last_throttled_action)
             self._last_throttled_action = time.monotonic() + max(wait, 0.0)
             if wait > 0:
                 self._warn(f"address action budget exhausted ({self.address_used}/{cap}); waiting {wait:.1f}s")

@@ -56,8 +56,8 @@ from botmm_nautilus.reports import compute_attribution
 from botmm_nautilus.reports import compute_summary
 from botmm_nautilus.reports import write_html_report
 from botmm_nautilus.reports import write_json
-from botmm_nautilus.strategies import STRATEGIES
 from botmm_nautilus.strategies import importable_path
+from botmm_nautilus.strategies import strategy_classes
 from botmm_nautilus.times import parse_period_ns
 
 
@@ -140,9 +140,7 @@ def build_run_config(
 ):
 
     strategy = strategy or cfg.strategy
-    if strategy not in STRATEGIES:
-        raise ConfigError(f"unknown strategy {strategy!r}; known: {', '.join(STRATEGIES)}")
-    strategy_cls, _ = STRATEGIES[strategy]
+    strategy_cls, _ = strategy_classes(strategy)
     iid = instrument_id_for(cfg.coin)
     latency_ns = int(cfg.venue.latency_ms * 1_000_000)
     venue = BacktestVenueConfig(
@@ -287,14 +285,13 @@ def run_backtest(
     t0 = time.perf_counter()
     results = node.run()
     wall = time.perf_counter() - t0
-    engine = node.get_engine(run_cfg.id)
     if engine is None or not results:
         raise RuntimeError(
             "the backtest engine did not run (see the Nautilus log above: usually the strategy failed to import "
             "or the catalog data could not be loaded)",
         )
     try:
-        art = collect_artifacts(engine, cfg, info, mode, funding_records, wall, results[0] if results else None)
+        art = collect_artifacts(engine, cfg, info, mode, funding_records, wall, results[0])
         art.data_description = data_description or f"catalog {catalog_path}"
     finally:
         node.dispose()

@@ -39,9 +39,9 @@ from botmm_nautilus.core.params import RiskParams
 from botmm_nautilus.core.params import Section
 from botmm_nautilus.core.params import SignalsParams
 from botmm_nautilus.core.params import setting
-from botmm_nautilus.errors import ConfigError
 from botmm_nautilus.strategies import STRATEGIES
 from botmm_nautilus.strategies import MarketMakerConfig
+from botmm_nautilus.strategies import strategy_classes
 from botmm_nautilus.strategies.config import DEFAULT_SAMPLE_INTERVAL_S
 from botmm_nautilus.venue import rules as hl_rules
 
@@ -115,10 +115,7 @@ class AssetConfig(Section, frozen=True, kw_only=True):
 
         ``nautilus``: fields of Nautilus's ``StrategyConfig`` (``order_id_tag``, ``log_events``, ...).
         """
-        name = strategy or self.strategy
-        if name not in STRATEGIES:
-            raise ConfigError(f"unknown strategy {name!r}; known: {', '.join(STRATEGIES)}")
-        _, config_cls = STRATEGIES[name]
+        _, config_cls = strategy_classes(strategy or self.strategy)
         fields: dict[str, Any] = {
             "instrument_id": instrument_id,
             "mode": mode,
