@@ -316,7 +316,9 @@ class MarketMaker(Strategy):
     def _refresh_account(self) -> None:
         account = self.portfolio.account(self._iid.venue)
         if account is not None:
-            bal = account.balance_total(USDC)
+            # the instrument's settlement currency (USDC on Hyperliquid; USDT for an imported Binance perp)
+            currency = self.instrument.settlement_currency if self.instrument is not None else USDC
+            bal = account.balance_total(currency)
             self._balance = bal.as_double() if bal is not None else 0.0
         pos_qty = 0.0
         avg = 0.0

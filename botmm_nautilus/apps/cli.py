@@ -175,6 +175,7 @@ def cmd_backtest(args) -> int:
         report_dir=args.report,
         data_description=args.data_description,
         progress=not args.quiet,
+        instrument=args.instrument,
     )
     print(format_summary_table(outcome.summary))
     if outcome.json_path:
@@ -373,6 +374,12 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--start", default=None, help="ISO time, e.g. 2025-01-01T00:00:00Z")
     bt.add_argument("--end", default=None)
     bt.add_argument("--mode", choices=["book", "candles"], default="book")
+    bt.add_argument(
+        "--instrument",
+        default=None,
+        help="instrument id in the catalog to trade (default: the config coin's Hyperliquid perp, e.g. "
+        "BTC-USDC-PERP.HL); any venue's, e.g. BTCUSDT-PERP.BINANCE; fees and latency come from the config",
+    )
     bt.add_argument("--json", default=None, help="write the result JSON here")
     bt.add_argument("--report", default=None, help="write the HTML report into this directory")
     bt.add_argument("--data-description", default=None, help="what the data is, for the report header")

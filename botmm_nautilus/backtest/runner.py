@@ -34,14 +34,11 @@ from nautilus_trader.config import ImportableLatencyModelConfig
 from nautilus_trader.config import ImportableStrategyConfig
 from nautilus_trader.config import LoggingConfig
 from nautilus_trader.config import RiskEngineConfig
-from nautilus_trader.model.currencies import USDC
 from nautilus_trader.model.data import Bar
 from nautilus_trader.model.data import OrderBookDelta
 from nautilus_trader.model.data import TradeTick
 from nautilus_trader.model.identifiers import InstrumentId
-from nautilus_trader.model.identifiers import Venue
 
-from botmm_nautilus.adapters.hyperliquid import VENUE_NAME
 from botmm_nautilus.adapters.hyperliquid import instrument_id_for
 from botmm_nautilus.backtest.venue_models import FUNDING_TOPIC
 from botmm_nautilus.config.asset import BAR_SECONDS
@@ -92,7 +89,28 @@ def _describe_catalog(catalog_path: str) -> str:
     return "; ".join(lines) or "it holds no data"
 
 
-def check_catalog(catalog_path: str, cfg: AssetConfig, mode: str) -> dict:
+def resolve_instrument_id(cfg: AssetConfig, instrument: str | None = None) -> InstrumentId:
+    """The instrument a run trades: ``instrument`` (any ``SYMBOL.VENUE`` in the catalog) or the
+    config coin's Hyperliquid perp (``{COIN}-USDC-PERP.HL``)."""
+    if instrument is None:
+        return instrument_id_for(cfg.coin)
+    try:
+        return InstrumentId.from_str(str(instrument))
+    except ValueError as exc:
+        raise ConfigError(f"--instrument {instrument!r} is not an instrument id of the form SYMBOL.VENUE ({exc})") from None
+
+
+def catalog_instrument(catalog_path: str, iid: InstrumentId):
+    """The instrument definition stored in the catalog (its currencies size the backtest account)."""
+    from nautilus_trader.persistence.catalog import ParquetDataCatalog
+
+    found = ParquetDataCatalog(catalog_path).instruments(instrument_ids=[str(iid)])
+    if not found:
+        raise CatalogError(f"catalog {catalog_path} has no instrument {iid}; it holds: {_describe_catalog(catalog_path)}")
+    return found[0]
+
+
+def check_catalog(catalog_path: str, cfg: AssetConfig, mode: str, instrument: str | None = None) -> dict:
     """Which data the run will read; a clear error if the catalog cannot support the run."""
     cat = Path(catalog_path)
     if not (cat / "data").is_dir():
@@ -100,7 +118,7 @@ def check_catalog(catalog_path: str, cfg: AssetConfig, mode: str) -> dict:
             f"catalog {cat} not found or empty (no data/ folder). Build it with "
             f"`botmm data synth --catalog {cat}` or import real data with `botmm data import-...`",
         )
-    iid = str(instrument_id_for(cfg.coin))
+    iid = str(resolve_instrument_id(cfg, instrument))
     if _data_range(catalog_path, "crypto_perpetual", iid) is None:
         raise CatalogError(f"catalog {cat} has no instrument {iid}; it holds: {_describe_catalog(catalog_path)}")
     out: dict[str, Any] = {"instrument_id": iid}
@@ -137,18 +155,23 @@ def build_run_config(
     strategy: str | None = None,
     bypass_logging: bool = True,
     log_level: str = "ERROR",
+    instrument: str | None = None,
 ):
-
+    """The ``BacktestRunConfig`` of one run. ``instrument``: any instrument id in the catalog
+    (default: the config coin's Hyperliquid perp); the account is held in its settlement currency
+    (a MARGIN account in another currency than the instrument's books no PnL in Nautilus 1.231)
+    and the fees come from the config."""
     strategy = strategy or cfg.strategy
     strategy_cls, _ = strategy_classes(strategy)
-    iid = instrument_id_for(cfg.coin)
+    iid = resolve_instrument_id(cfg, instrument)
+    settlement = "USDC" if instrument is None else catalog_instrument(catalog_path, iid).settlement_currency.code
     latency_ns = int(cfg.venue.latency_ms * 1_000_000)
     venue = BacktestVenueConfig(
-        name=VENUE_NAME,
+        name=iid.venue.value,
         oms_type="NETTING",
         account_type="MARGIN",
-        base_currency="USDC",
-        starting_balances=[f"{cfg.capital_usd} USDC"],
+        base_currency=settlement,
+        starting_balances=[f"{cfg.capital_usd} {settlement}"],
         default_leverage=float(cfg.venue.leverage),
         book_type="L2_MBP" if mode == "book" else "L1_MBP",
         trade_execution=(mode == "book"),
@@ -258,11 +281,15 @@ def run_backtest(
     report_dir: str | Path | None = None,
     data_description: str | None = None,
     progress: bool = True,
+    instrument: str | None = None,
 ) -> BacktestOutcome:
-    """Run one backtest and build its summary, attribution, JSON and HTML report."""
+    """Run one backtest and build its summary, attribution, JSON and HTML report.
+
+    ``instrument``: trade this instrument id of the catalog (any venue's, e.g. one imported with
+    ``botmm data import-binance-raw``) instead of the config coin's Hyperliquid perp."""
     start_ns, end_ns = parse_period_ns(start, end)
     catalog_path = str(catalog_path or cfg.backtest.catalog)
-    info = check_catalog(catalog_path, cfg, mode)
+    info = check_catalog(catalog_path, cfg, mode, instrument)
     data_start, data_end = info["range"]
     if start_ns is not None and start_ns > data_end or end_ns is not None and end_ns < data_start:
         raise CatalogError(
@@ -270,7 +297,7 @@ def run_backtest(
             f"for {info['instrument_id']} "
             f"[{pd.Timestamp(data_start, tz='UTC')}, {pd.Timestamp(data_end, tz='UTC')}]",
         )
-    run_cfg = build_run_config(cfg, catalog_path, mode, start_ns, end_ns)
+    run_cfg = build_run_config(cfg, catalog_path, mode, start_ns, end_ns, instrument=instrument)
     node = build_node(run_cfg)
     funding_records: list[dict] = []  # published by PerpFundingModule, one per payment
     engine = node.get_engine(run_cfg.id)
@@ -331,10 +358,11 @@ def collect_artifacts(engine, cfg: AssetConfig, info: dict, mode: str, funding_r
     samples = samples.astype({"ts_ns": "int64", "equity_usd": "float64", "position_base": "float64", "mid": "float64", "bid_quote": "float64", "ask_quote": "float64", "quoting": "bool"})
     funding = pd.DataFrame(funding_records, columns=["ts_ns", "instrument_id", "rate", "position_base", "price", "payment_usd"])
     funding = funding.drop(columns=["instrument_id"]).astype({"ts_ns": "int64", "rate": "float64", "position_base": "float64", "price": "float64", "payment_usd": "float64"})
-    account = engine.portfolio.account(Venue(VENUE_NAME))
-    final_balance = account.balance_total(USDC).as_double() if account is not None else math.nan
-    commissions = account.commissions().get(USDC) if account is not None else None
     iid = strategy.config.instrument_id
+    account = engine.portfolio.account(iid.venue)
+    currency = account.base_currency if account is not None else None
+    final_balance = account.balance_total(currency).as_double() if account is not None else math.nan
+    commissions = account.commissions().get(currency) if account is not None else None
     final_position = 0.0
     avg_px = 0.0
     # portfolio.realized_pnl includes the snapshots of earlier NETTING cycles (a flat position that
