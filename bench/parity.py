@@ -118,7 +118,7 @@ class GatedClock:
 
 
 def run_live_leg(mm: dict, catalog: str, start: str, end: str, coin: str, speed: float, workdir: Path,
-                 release_delay: float) -> dict:
+                 release_delay: float, delay_ms: float = 0.0) -> dict:
     import yaml
     from eth_account import Account
 
@@ -161,6 +161,7 @@ def run_live_leg(mm: dict, catalog: str, start: str, end: str, coin: str, speed:
                 if t_sub is None and any(s.get("type") == "l2Book" for s in twin.ws_subscriptions()):
                     t_sub = now
                 if (t_sub is not None and now - t_sub >= release_delay) or now - t_launch > 120:
+                    twin.faults.delay_http(int(round(delay_ms)))  # the node is up: orders now take the configured latency
                     clock.release()
                     t_release = now
             elif t_end is None and twin.engine.cursor.remaining == 0:
@@ -220,6 +221,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--speed", type=float, default=1.0,
                    help="twin replay speed; above 1 every wall-clock quantity of the strategy is distorted (docstring)")
     p.add_argument("--release-delay", type=float, default=0.5, help="wall s between the book subscription and the replay start")
+    p.add_argument("--twin-delay-ms", type=float, default=None,
+                   help="the twin holds every HTTP request this long before handling it (inbound latency, like the "
+                        "backtest's latency model); default: the config's venue.latency_ms")
     p.add_argument("--workdir", default=str(ROOT / "bench" / "out" / "parity"))
     p.add_argument("--json", default=None, help="also write both results here")
     args = p.parse_args(argv)
@@ -235,7 +239,8 @@ def main(argv: list[str] | None = None) -> int:
           f"config configs/{coin.lower()}.yaml + {TIGHTEN}", flush=True)
     bt = run_backtest_leg(mm, args.catalog, args.start, args.end)
     print(f"backtest done in {bt['wall_s']:.1f} s", flush=True)
-    lv = run_live_leg(mm, args.catalog, args.start, args.end, coin, args.speed, workdir, args.release_delay)
+    delay_ms = float(mm.get("venue", {}).get("latency_ms", 60.0)) if args.twin_delay_ms is None else args.twin_delay_ms
+    lv = run_live_leg(mm, args.catalog, args.start, args.end, coin, args.speed, workdir, args.release_delay, delay_ms)
     print(f"live done: node startup {lv['node_startup_s']:.1f} s, replay {lv['replay_wall_s']:.1f} s wall", flush=True)
 
     def ratio(a, b):
