@@ -72,7 +72,7 @@ _SKIP_IN_TABLE = {
     "config", "start_ns", "end_ns", "label", "attribution", "notes", "warnings", "sharpe_intraday_hourly_note",
     "markout_1s_order_filled_events_used", "markout_10s_order_filled_events_used", "markout_60s_order_filled_events_used",
 }
-_PRICE_KEYS = ("final_mid", "avg_entry_price", "final_market_spread")
+_PRICE_KEYS = ("final_mid", "avg_entry_price", "final_market_spread", "liquidation_price")
 
 
 def format_value(key: str, v: Any) -> str:

@@ -190,6 +190,19 @@ def test_sharpe_on_three_days():
     assert math.isnan(f["sharpe"]) and f["sharpe_days"] == 1 and "fewer than 2 complete days" in f["sharpe_note"]
 
 
+def test_hourly_sharpe_not_annualised_from_less_than_a_day():
+    # 3 complete hours (equity +1, -1, +2 USD): an hourly Sharpe annualised by sqrt(24*365) would be an extrapolation
+    ts = T0 + np.array([1, 2, 3]) * 3600 * S
+    eq = np.array([1_001.0, 1_000.0, 1_002.0])
+    f = sharpe_figures(ts, eq, T0, T0 + 3 * 3600 * S, 1_000.0)
+    assert math.isnan(f["sharpe_intraday_hourly"]) and "not reported" in f["sharpe_intraday_hourly_note"]
+    # from a day on it is given (still with its caveat)
+    ts = T0 + np.arange(1, 25) * 3600 * S
+    eq = 1_000.0 + np.cumsum(np.where(np.arange(24) % 2 == 0, 1.0, -0.5))
+    f = sharpe_figures(ts, eq, T0, T0 + 24 * 3600 * S, 1_000.0)
+    assert math.isfinite(f["sharpe_intraday_hourly"]) and "not comparable" in f["sharpe_intraday_hourly_note"]
+
+
 # ----------------------------------------------------------------------------------- fills, volume
 
 
