@@ -59,10 +59,20 @@ def _event_row(event) -> tuple[int, str, tuple]:
     return int(event.ts_event), type(event).__name__, tuple(sorted((k, repr(v)) for k, v in d.items()))
 
 
-def run_and_record(cfg, catalog: str | Path, mode: str, end_ns: int | None = None, strategy_path: str | None = None) -> RunRecord:
-    """Run the backtest (optionally with another ``MarketMaker`` subclass) and record every order event."""
+def run_and_record(
+    cfg,
+    catalog: str | Path,
+    mode: str,
+    end_ns: int | None = None,
+    strategy_path: str | None = None,
+    venue_overrides: dict | None = None,
+) -> RunRecord:
+    """Run the backtest (optionally with another ``MarketMaker`` subclass, or with fields of the
+    simulated venue's config replaced) and record every order event."""
     info = check_catalog(str(catalog), cfg, mode)
     run_cfg = build_run_config(cfg, str(catalog), mode, None, end_ns)
+    if venue_overrides:
+        run_cfg = msgspec.structs.replace(run_cfg, venues=[msgspec.structs.replace(run_cfg.venues[0], **venue_overrides)])
     if strategy_path is not None:
         strat = run_cfg.engine.strategies[0]
         swapped = ImportableStrategyConfig(strategy_path=strategy_path, config_path=strat.config_path, config=strat.config)
