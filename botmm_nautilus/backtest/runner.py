@@ -53,6 +53,7 @@ from botmm_nautilus.errors import ConfigError
 from botmm_nautilus.reports import BacktestArtifacts
 from botmm_nautilus.reports import compute_attribution
 from botmm_nautilus.reports import compute_summary
+from botmm_nautilus.reports import report_warnings
 from botmm_nautilus.reports import write_html_report
 from botmm_nautilus.reports import write_json
 from botmm_nautilus.strategies import importable_path
@@ -346,6 +347,8 @@ def run_backtest(
     if queue_stats:
         summary["fill_rules"] = {"rules": "botmm_nautilus/venue/fill_rules.py", **queue_stats[0]}
     summary["wall_seconds"] = round(wall, 3)
+    # again, now that every field is in (fields added above or by the runner may raise warnings)
+    summary["warnings"] = report_warnings(summary, art)
     json_out = None
     report_out = None
     if json_path:
@@ -365,7 +368,7 @@ def collect_artifacts(engine, cfg: AssetConfig, info: dict, mode: str, funding_r
     strategy = engine.trader.strategies()[0]
     fills = pd.DataFrame(
         strategy.tape_fills,
-        columns=["ts_ns", "side", "price", "qty", "fee_usd", "liquidity", "mid_at_fill"],
+        columns=["ts_ns", "side", "price", "qty", "fee_usd", "liquidity", "mid_at_fill", "order_id", "venue_order_id", "trade_id"],
     )
     fills = fills.astype({"ts_ns": "int64", "side": "int8", "price": "float64", "qty": "float64", "fee_usd": "float64", "mid_at_fill": "float64"})
     mids = pd.DataFrame({"ts_ns": pd.array(strategy.tape_mid_ts, dtype="int64"), "mid": pd.array(strategy.tape_mid, dtype="float64")})
@@ -425,4 +428,25 @@ def collect_artifacts(engine, cfg: AssetConfig, info: dict, mode: str, funding_r
         events_processed=int(getattr(result, "iterations", 0) or 0),
         final_market_spread=final_spread,
         taker_fee_frac=fee_fraction(cfg.venue.taker_fee_bps),
+        final_best_bid=bid.as_double() if bid is not None else math.nan,
+        final_best_ask=ask.as_double() if ask is not None else math.nan,
+        has_trades=info.get("has_trades"),
+        estimators=estimator_state(strategy),
     )
+
+
+def estimator_state(strategy) -> dict | None:
+    """Whether the strategy's core had fitted its estimators by the end of the run (None: no core).
+
+    ``sigma_fitted``: the volatility estimator was ready (else quotes used
+    ``calibration.default_sigma_bps_per_sqrt_s``); ``intensity_fitted``: the arrival-intensity fit
+    (A, k) was valid (else ``default_A_per_s`` / ``default_k_per_bps``). End-of-run state only."""
+    core = getattr(strategy, "core", None)
+    if core is None:
+        return None
+    fit = core.intensity.fit() if core.mid == core.mid else None
+    return {
+        "sigma_fitted": bool(core.vol.ready and core.vol.sigma_price > 0),
+        "intensity_fitted": bool(fit is not None and fit.valid),
+        "source": "end-of-run state of the strategy's estimators",
+    }

@@ -46,7 +46,7 @@ from botmm_nautilus.strategies.config import DEFAULT_SAMPLE_INTERVAL_S
 from botmm_nautilus.venue import rules as hl_rules
 
 # seconds per bar of each ``backtest.bar_interval``
-BAR_SECONDS = {"1-MINUTE": 60, "5-MINUTE": 300, "15-MINUTE": 900, "1-HOUR": 3600}
+BAR_SECONDS = {"1-SECOND": 1, "1-MINUTE": 60, "5-MINUTE": 300, "15-MINUTE": 900, "1-HOUR": 3600}
 
 
 class VenueParams(Section, frozen=True, kw_only=True):
