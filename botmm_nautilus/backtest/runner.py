@@ -43,6 +43,8 @@ from nautilus_trader.model.identifiers import Venue
 
 from botmm_nautilus.adapters.hyperliquid import VENUE_NAME
 from botmm_nautilus.adapters.hyperliquid import instrument_id_for
+from botmm_nautilus.backtest.timing import OrderEntryTiming
+from botmm_nautilus.backtest.timing import latency_per_kind_ns
 from botmm_nautilus.backtest.venue_models import FUNDING_TOPIC
 from botmm_nautilus.config.asset import BAR_SECONDS
 from botmm_nautilus.config.asset import AssetConfig
@@ -142,7 +144,6 @@ def build_run_config(
     strategy = strategy or cfg.strategy
     strategy_cls, _ = strategy_classes(strategy)
     iid = instrument_id_for(cfg.coin)
-    latency_ns = int(cfg.venue.latency_ms * 1_000_000)
     venue = BacktestVenueConfig(
         name=VENUE_NAME,
         oms_type="NETTING",
@@ -163,12 +164,7 @@ def build_run_config(
         latency_model=ImportableLatencyModelConfig(
             latency_model_path="nautilus_trader.backtest.models:LatencyModel",
             config_path="nautilus_trader.backtest.config:LatencyModelConfig",
-            config={
-                "base_latency_nanos": latency_ns,
-                "insert_latency_nanos": 0,
-                "update_latency_nanos": 0,
-                "cancel_latency_nanos": 0,
-            },
+            config=latency_model_config(cfg),
         ),
         fee_model=ImportableFeeModelConfig(
             fee_model_path="botmm_nautilus.backtest.venue_models:HyperliquidFeeModel",
@@ -238,6 +234,16 @@ def build_run_config(
     return BacktestRunConfig(engine=engine, venues=[venue], data=data, chunk_size=chunk, dispose_on_completion=False, start=start_ns, end=end_ns)
 
 
+def latency_model_config(cfg: AssetConfig) -> dict:
+    """The venue's ``LatencyModelConfig`` fields: ``venue.latency_ms`` on every order command."""
+    return {
+        "base_latency_nanos": int(cfg.venue.latency_ms * 1_000_000),
+        "insert_latency_nanos": 0,
+        "update_latency_nanos": 0,
+        "cancel_latency_nanos": 0,
+    }
+
+
 def build_node(run_cfg):
     """A built ``BacktestNode`` for one run config, with the analyzer work-around applied."""
     node = BacktestNode(configs=[run_cfg])
@@ -274,8 +280,10 @@ def run_backtest(
     node = build_node(run_cfg)
     funding_records: list[dict] = []  # published by PerpFundingModule, one per payment
     engine = node.get_engine(run_cfg.id)
+    timing = OrderEntryTiming(latency_per_kind_ns(latency_model_config(cfg)))
     if engine is not None:
         engine.kernel.msgbus.subscribe(topic=FUNDING_TOPIC, handler=funding_records.append)
+        timing.install(engine)  # commands reach the venue at send time + latency
     if progress:
         print(
             f"backtest {info['instrument_id']} mode={mode} catalog={catalog_path} "
@@ -300,6 +308,7 @@ def run_backtest(
         art.fills, art.mids, art.funding, art.final_mid, markout_horizon_s=cfg.backtest.markout_horizon_s,
     )
     summary["attribution"] = attribution
+    summary["latency_ms"] = timing.latency_summary()
     summary["wall_seconds"] = round(wall, 3)
     json_out = None
     report_out = None
