@@ -159,7 +159,7 @@ def build_run_config(
         fill_model=ImportableFillModelConfig(
             fill_model_path="nautilus_trader.backtest.models:FillModel",
             config_path="nautilus_trader.backtest.config:FillModelConfig",
-            config={"prob_fill_on_limit": 1.0, "prob_slippage": 0.0, "random_seed": 1},
+            config={"prob_fill_on_limit": prob_fill_on_limit(cfg, mode), "prob_slippage": 0.0, "random_seed": 1},
         ),
         latency_model=ImportableLatencyModelConfig(
             latency_model_path="nautilus_trader.backtest.models:LatencyModel",
@@ -234,6 +234,16 @@ def build_run_config(
     return BacktestRunConfig(engine=engine, venues=[venue], data=data, chunk_size=chunk, dispose_on_completion=False, start=start_ns, end=end_ns)
 
 
+def prob_fill_on_limit(cfg: AssetConfig, mode: str) -> float:
+    """Nautilus's ``FillModel.prob_fill_on_limit``: the chance that a resting limit fills when the
+    market trades exactly AT its price (through it always fills). Candle mode: 0 for
+    ``backtest.candle_fill: through`` (a bar must trade at least one tick through the price),
+    1 for ``touch``. Book mode: 1 (the queue-position model decides fills at the price)."""
+    if mode == "candles" and cfg.backtest.candle_fill == "through":
+        return 0.0
+    return 1.0
+
+
 def latency_model_config(cfg: AssetConfig) -> dict:
     """The venue's ``LatencyModelConfig`` fields: ``venue.latency_ms`` on every order command."""
     return {
@@ -245,13 +255,23 @@ def latency_model_config(cfg: AssetConfig) -> dict:
 
 
 def build_node(run_cfg):
-    """A built ``BacktestNode`` for one run config, with the analyzer work-around applied."""
+    """A built ``BacktestNode`` for one run config, with the analyzer work-around applied and the
+    order-entry timing installed (``backtest/timing.py``: each command reaches the venue at send
+    time + the venue's configured latency)."""
     node = BacktestNode(configs=[run_cfg])
     node.build()
     engine = node.get_engine(run_cfg.id)
     if engine is not None:
         make_trade_recording_cheap(engine.portfolio)
+        latency = run_cfg.venues[0].latency_model
+        if latency is not None:
+            OrderEntryTiming(latency_per_kind_ns(latency.config)).install(engine)
     return node
+
+
+def order_entry_timing(engine) -> OrderEntryTiming | None:
+    """The engine's ``OrderEntryTiming`` actor (installed by ``build_node``)."""
+    return next((a for a in engine.trader.actors() if isinstance(a, OrderEntryTiming)), None)
 
 
 def run_backtest(
@@ -280,10 +300,8 @@ def run_backtest(
     node = build_node(run_cfg)
     funding_records: list[dict] = []  # published by PerpFundingModule, one per payment
     engine = node.get_engine(run_cfg.id)
-    timing = OrderEntryTiming(latency_per_kind_ns(latency_model_config(cfg)))
     if engine is not None:
         engine.kernel.msgbus.subscribe(topic=FUNDING_TOPIC, handler=funding_records.append)
-        timing.install(engine)  # commands reach the venue at send time + latency
     if progress:
         print(
             f"backtest {info['instrument_id']} mode={mode} catalog={catalog_path} "
@@ -301,6 +319,8 @@ def run_backtest(
     try:
         art = collect_artifacts(engine, cfg, info, mode, funding_records, wall, results[0])
         art.data_description = data_description or f"catalog {catalog_path}"
+        timing = order_entry_timing(engine)
+        latency_ms = timing.latency_summary() if timing is not None else None
     finally:
         node.dispose()
     summary = compute_summary(art)
@@ -308,7 +328,7 @@ def run_backtest(
         art.fills, art.mids, art.funding, art.final_mid, markout_horizon_s=cfg.backtest.markout_horizon_s,
     )
     summary["attribution"] = attribution
-    summary["latency_ms"] = timing.latency_summary()
+    summary["latency_ms"] = latency_ms
     summary["wall_seconds"] = round(wall, 3)
     json_out = None
     report_out = None

@@ -75,6 +75,15 @@ class BacktestParams(Section, frozen=True, kw_only=True):
     ] = DEFAULT_SAMPLE_INTERVAL_S
     markout_horizon_s: Annotated[float, setting("s", "adverse-selection horizon of the PnL attribution", ge=0.1, le=86_400)] = 60.0
     bar_interval: Annotated[Literal[tuple(BAR_SECONDS)], setting("-", "bar step of candle mode")] = "5-MINUTE"
+    candle_fill: Annotated[
+        Literal["through", "touch"],
+        setting(
+            "-",
+            "candle mode fill rule of a resting limit order: through = only when a bar trades through its price by at least "
+            "one tick (the queue ahead at that price is assumed to absorb a touch); touch = when a bar reaches its price "
+            "(optimistic: front of the queue)",
+        ),
+    ] = "through"
     sample_label: Annotated[Literal["in-sample", "out-of-sample", "n/a"], setting("-", "whether the period was used to choose the parameters (shown in reports)")] = "n/a"
 
 
