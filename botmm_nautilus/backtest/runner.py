@@ -321,6 +321,7 @@ def run_backtest(
         art.data_description = data_description or f"catalog {catalog_path}"
         timing = order_entry_timing(engine)
         latency_ms = timing.latency_summary() if timing is not None else None
+        estimators = estimator_summary(engine.trader.strategies()[0])
     finally:
         node.dispose()
     summary = compute_summary(art)
@@ -329,6 +330,7 @@ def run_backtest(
     )
     summary["attribution"] = attribution
     summary["latency_ms"] = latency_ms
+    summary["estimators"] = estimators
     summary["wall_seconds"] = round(wall, 3)
     json_out = None
     report_out = None
@@ -342,6 +344,33 @@ def run_backtest(
         stamp = pd.Timestamp(art.start_ns, tz="UTC").strftime("%Y%m%dT%H%M")
         report_out = write_html_report(art, summary, attribution, rd / f"backtest_{cfg.coin}_{mode}_{stamp}.html")
     return BacktestOutcome(summary, attribution, art, json_out, report_out)
+
+
+def estimator_summary(strategy) -> dict | None:
+    """Whether the quotes used the strategy's estimators or the configured defaults.
+
+    ``sigma_fitted_frac`` / ``intensity_fitted_frac``: the share of quoting decisions that used the
+    volatility estimate / a valid A, k fit (the rest used ``calibration.default_*``);
+    ``sigma_fitted`` / ``intensity_fitted``: that share is at least one half. Also the estimator
+    windows the run used (candle mode raises them, ``core.params.candle_calibration``).
+    None for a strategy without a decision core.
+    """
+    core = getattr(strategy, "core", None)
+    if core is None or not hasattr(core, "quotes_built"):
+        return None
+    n = core.quotes_built
+    sigma_frac = core.quotes_sigma_fitted / n if n else 0.0
+    intensity_frac = core.quotes_intensity_fitted / n if n else 0.0
+    cal = core.calibration
+    return {
+        "sigma_fitted": sigma_frac >= 0.5,
+        "intensity_fitted": intensity_frac >= 0.5,
+        "sigma_fitted_frac": sigma_frac,
+        "intensity_fitted_frac": intensity_frac,
+        "quoting_decisions": n,
+        "vol_half_life_s": cal.vol_half_life_s,
+        "intensity_window_s": cal.intensity_window_s,
+    }
 
 
 def collect_artifacts(engine, cfg: AssetConfig, info: dict, mode: str, funding_records: list[dict], wall: float, result) -> Any:

@@ -38,6 +38,7 @@ from botmm_nautilus.core.params import QuotingParams
 from botmm_nautilus.core.params import RiskParams
 from botmm_nautilus.core.params import Section
 from botmm_nautilus.core.params import SignalsParams
+from botmm_nautilus.core.params import candle_calibration
 from botmm_nautilus.core.params import setting
 from botmm_nautilus.strategies import STRATEGIES
 from botmm_nautilus.strategies import MarketMakerConfig
@@ -123,6 +124,7 @@ class AssetConfig(Section, frozen=True, kw_only=True):
         """The Nautilus config of ``strategy`` (default: this file's) for ``instrument_id``.
 
         ``nautilus``: fields of Nautilus's ``StrategyConfig`` (``order_id_tag``, ``log_events``, ...).
+        Candle mode runs with ``candle_calibration`` (estimator windows of at least 20 bars).
         """
         _, config_cls = strategy_classes(strategy or self.strategy)
         fields: dict[str, Any] = {
@@ -136,7 +138,7 @@ class AssetConfig(Section, frozen=True, kw_only=True):
                 capital_usd=self.capital_usd,
                 maker_fee_bps=self.venue.maker_fee_bps,
                 quoting=self.quoting,
-                calibration=self.calibration,
+                calibration=candle_calibration(self.calibration, BAR_SECONDS[self.backtest.bar_interval]) if mode == "candles" else self.calibration,
                 signals=self.signals,
                 risk=self.risk,
             )
