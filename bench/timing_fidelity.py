@@ -57,6 +57,14 @@ class EventLatency:
             self.ms[kind].append((event.ts_event - queue.pop(0)) / 1e6)
 
 
+def _value(text: str):
+    """A --set value: JSON when it parses (numbers, true/false, lists), else the string itself."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", default=str(ROOT / "configs" / "btc.yaml"))
@@ -73,7 +81,7 @@ def main() -> None:
 
     cfg = load_config(args.config)
     if args.set:
-        cfg = override(cfg, **{k: json.loads(v) if v[:1] in "-0123456789[{tf" else v for k, v in (s.split("=", 1) for s in args.set)})
+        cfg = override(cfg, **{k: _value(v) for k, v in (s.split("=", 1) for s in args.set)})
     meter = EventLatency()
     build_node = runner.build_node
 
