@@ -302,7 +302,8 @@ class HLDataClient(LiveMarketDataClient):
         self._venue_clock.observe(book.time)
         if deltas:
             book_deltas = OrderBookDeltas(inst.id, deltas)
-            self._probe.on_book(coin, ts_init)
+            # the message's ts_init is its last delta's (frame time + a few ns: unique per delta)
+            self._probe.on_book(coin, book_deltas.ts_init)
             self._handle_data(book_deltas)
 
     def _drop_crossed(self, coin: str) -> None:

@@ -34,8 +34,9 @@ Q5  Level shrinks. A level that shrinks (an update to a smaller size, or a delet
     print before the print itself, and that print must not consume the same queue twice. Later
     prints at the price use up the credit before they count against ``queue_ahead`` (so a shrink
     that really was cancels costs us at most that much print volume: conservative).
-Q6  Level grows. New size at our price joins behind us: ``queue_ahead`` is unchanged; the credit
-    of Q5 is dropped (the recorder has caught up with the level).
+Q6  Level grows (also a level shown again after a delete). New size at our price joins behind us:
+    ``queue_ahead`` is unchanged; the credit of Q5 is dropped (the recorder has caught up with the
+    level).
 Q7  Book through our price. A book whose opposite side reaches our price (an ask at or below our
     bid) means every order at our price was traded: our order fills as a maker at its own price,
     at most the size that crosses it. (Nautilus's L2 matching does this in the backtest; the twin
@@ -133,7 +134,7 @@ class QueueTracker:
             elif order.queue_ahead > size:  # Q5
                 order.credit += order.queue_ahead - size
                 order.queue_ahead = size
-            elif growth is not None and size > growth:  # Q6
+            elif size > (zero if growth is None else growth):  # Q6 (a level re-added after a delete grows from 0)
                 order.credit = zero
 
     def clear_book(self) -> None:

@@ -115,6 +115,20 @@ CASES = [
         [(0, 99998, "0.2")],
     ),
     FillCase(
+        "level_deleted_then_shown_again_drops_the_credit",
+        "Q5 Q6",
+        BOOK_BIDS,
+        BOOK_ASKS,
+        [("B", 100000, "0.5")],
+        [
+            ("level", "B", 100000, "0"),  # the level empties: nothing ahead (credit 1.0)
+            ("level", "B", 100000, "2.0"),  # size shows again: behind us, the credit is dropped
+            ("trade", "A", 100000, "0.3"),  # all of it reaches us
+        ],
+        [(0, 100000, "0.3")],
+        note="found by bench/cross_engine.py against hftbacktest (ETH 1 bps)",
+    ),
+    FillCase(
         "two_orders_at_one_price_fill_in_time_priority",
         "Q3",
         BOOK_BIDS,

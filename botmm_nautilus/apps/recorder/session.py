@@ -284,7 +284,8 @@ class Recorder:
         if deltas:
             c.book_messages_recorded += 1
             self._append(c, ts_event, deltas, None)
-        c.last_ts_init = ts_init  # the book is known up to here (an unchanged snapshot writes nothing)
+        # the book is known up to here (an unchanged snapshot writes nothing; deltas carry ts_init + a few ns)
+        c.last_ts_init = max(ts_init, deltas[-1].ts_init) if deltas else ts_init
         c.last_exchange_ns = ts_event if c.last_exchange_ns is None else max(c.last_exchange_ns, ts_event)
 
     def _on_trades(self, data, ts_init: int) -> None:
