@@ -47,10 +47,16 @@ class AggressorCounts:
 
     recorded: int = 0
     by_rule: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RULES, 0))
+    buyers: int = 0
+    sellers: int = 0
 
-    def add(self, other: dict[str, int]) -> None:
+    def add(self, other: dict[str, int], aggressor: np.ndarray | None = None) -> None:
+        """Add the counts per rule of one call (and the buyer/seller totals of its ``aggressor`` codes)."""
         for rule, n in other.items():
             self.by_rule[rule] += int(n)
+        if aggressor is not None:
+            self.buyers += int(np.count_nonzero(aggressor == BUYER))
+            self.sellers += int(np.count_nonzero(aggressor == SELLER))
 
     @property
     def inferred(self) -> int:
@@ -59,7 +65,8 @@ class AggressorCounts:
     def describe(self) -> str:
         """One line for an import summary."""
         parts = [f"{n} by {rule.replace('_', ' ')}" for rule, n in self.by_rule.items() if n]
-        return f"{self.inferred} inferred ({', '.join(parts) or 'none'}), {self.recorded} from the recorded side"
+        return (f"{self.inferred} inferred ({', '.join(parts) or 'none'}; {self.buyers} buyer, {self.sellers} seller), "
+                f"{self.recorded} from the recorded side")
 
 
 def recorded_side_is_usable(aggressor: np.ndarray) -> tuple[bool, str]:

@@ -17,8 +17,8 @@ Times: exchange time = ``exchange_timestamp`` when present, else ``timestamp``; 
 time; ``ts_init`` per ``data.replay_order`` (``order_by``, feed delay; default exchange order + the
 median book receive delay).
 
-Book: consecutive snapshots with the same exchange time are one snapshot written twice (StandX
-writes every snapshot twice) and are dropped. Snapshots go through ``engine.book_diff.SnapshotDiffer``
+Book: a snapshot with the same exchange time and levels as the one before is the same snapshot
+written twice (StandX writes every snapshot twice) and is dropped. Snapshots go through ``engine.book_diff.SnapshotDiffer``
 (only what changed; a gap longer than ``gap_threshold_s`` -> CLEAR + snapshot, logged in the
 catalog's gap log for ``botmm data info``). A locked book (best bid = best ask: StandX publishes a
 0.1 book of 0.01 prices in floor buckets, so a bucket can hold both the best bid and the best ask;
@@ -360,7 +360,8 @@ def _on_grid(values: np.ndarray, precision: int, increment: int, levels: _SideLe
         field = levels.column_of(pos, kind) if levels is not None else trade_field
         raise DataImportError(
             path,
-            f"{what} {float(values[pos])!r} is not a positive multiple of {format_ticks(increment, precision)} ({hint})",
+            f"column '{field}' value {float(values[pos])!r} is not a positive multiple of {format_ticks(increment, precision)} "
+            f"({what}; {hint})",
             row=row, field=field,
         )
     return units
@@ -389,6 +390,7 @@ class _Importer:
         self.book_bid = array("q")
         self.book_ask = array("q")
         self.message_receive_ns = array("q")
+        self._last_snapshot: tuple = (None, None)  # (exchange ns, (bids, asks)) of the last snapshot read
         self.duplicates = 0
         self.locked = 0
         self.crossed = 0
@@ -462,17 +464,17 @@ class _Importer:
         ts_init_l, exchange_l, receive_l = ts_init.tolist(), exchange_ns.tolist(), receive_ns.tolist()
         b_off, a_off = bids.offsets.tolist(), asks.offsets.tolist()
         inc = self.price_increment
-        last_ns = self.book_ns[-1] if self.book_ns else None
+        last_ns, last_levels = self._last_snapshot
         book_ns, book_bid, book_ask, msg_recv = self.book_ns, self.book_bid, self.book_ask, self.message_receive_ns
         messages = stream.message_ts_init
         for r in range(table.num_rows):
             ts_event = exchange_l[r]
-            if ts_event == last_ns:
-                self.duplicates += 1
-                continue
-            last_ns = ts_event
             b = list(zip(bid_t[b_off[r]:b_off[r + 1]], bid_l[b_off[r]:b_off[r + 1]]))
             a = list(zip(ask_t[a_off[r]:a_off[r + 1]], ask_l[a_off[r]:a_off[r + 1]]))
+            if ts_event == last_ns and (b, a) == last_levels:
+                self.duplicates += 1
+                continue
+            last_ns, last_levels = ts_event, (b, a)
             if b and a and b[0][0] >= a[0][0]:
                 if b[0][0] > a[0][0]:
                     self.crossed += 1
@@ -490,6 +492,7 @@ class _Importer:
             stream.add(b, a, ts_event, ts_init_l[r], file=path, row=r + 1)
             if len(messages) != before:
                 msg_recv.append(receive_l[r])
+        self._last_snapshot = (last_ns, last_levels)
 
     # ---------------------------------------------------------------------------- trades
     def recorded_sides(self, trade_files: list[Path]) -> bool:
@@ -505,7 +508,7 @@ class _Importer:
             codes.append(code)
         usable, why = recorded_side_is_usable(np.concatenate(codes) if codes else np.empty(0))
         if not usable:
-            self.summary.notes.append(f"{source}: {why}; aggressor inferred from the book before each trade")
+            self.summary.notes.append(f"trades column '{source}': {why}; aggressor inferred from the book before each trade")
         return usable
 
     def import_trades(self, trade_files: list[Path], use_recorded: bool) -> None:
@@ -559,7 +562,7 @@ class _Importer:
                     exchange_ns[keep], units[keep] / unit_per_tick, book_ns, book_bid, book_ask,
                     self.gap_threshold_ns, prev_price, prev_dir,
                 )
-                counts.add(by_rule)
+                counts.add(by_rule, aggressor)
                 full = np.full(n, NO_AGGRESSOR, dtype=np.int64)
                 full[keep] = aggressor
                 aggressor = full
@@ -623,7 +626,7 @@ class _Importer:
         stream.finish(self.summary, str(self.instrument.id.symbol), "snapshots")
         notes = self.summary.notes
         if self.duplicates:
-            notes.append(f"dropped {self.duplicates} repeated snapshots (same exchange time as the one before)")
+            notes.append(f"dropped {self.duplicates} repeated snapshots (same exchange time and levels as the one before)")
         if self.locked:
             notes.append(f"{self.locked} locked snapshots (best bid = best ask): the locked ask bucket was merged one tick up")
         if self.crossed:
