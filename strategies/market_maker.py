@@ -1,7 +1,7 @@
 """``MarketMaker``: the Nautilus strategy that runs the same in a backtest and live.
 
 Thin by design: it feeds book, trade and bar events into ``botmm_nautilus.core.decision.MarketMakerCore``
-(with the instrument's Hyperliquid price/size grid) and turns the desired ladder into post-only
+(with the instrument's price/size grid, ``grid_for``) and turns the desired ladder into post-only
 (ALO) limit orders through the pure order diff (``botmm_nautilus.core.order_diff``). Its config
 (``MarketMakerConfig``, strategies/config.py) carries the core's parameter sections, which the core
 reads as they are. There is no backtest-only branch: the only mode switch is the data it subscribes
@@ -43,6 +43,8 @@ from botmm_nautilus.core.order_diff import SUBMIT
 from botmm_nautilus.core.order_diff import LiveOrder
 from botmm_nautilus.core.order_diff import diff_ladder
 from botmm_nautilus.venue import actions as hl_actions
+from botmm_nautilus.adapters.hyperliquid.instruments import VENUE_NAME as HL_VENUE_NAME
+from botmm_nautilus.core.grid import TickLotGrid
 from botmm_nautilus.venue.rules import HyperliquidGrid
 
 from .config import MarketMakerConfig
@@ -59,6 +61,21 @@ _RACE_REASONS = (
     hl_actions.POST_ONLY_WOULD_MATCH,  # the modified ALO price would have crossed
     "would have been a TAKER",  # the same refusal from Nautilus's backtest matching engine
 )
+
+
+def grid_for(instrument) -> HyperliquidGrid | TickLotGrid:
+    """The price/size grid the core quotes on. One rule: an instrument of Hyperliquid's venue gets
+    ``HyperliquidGrid`` (5 significant figures, szDecimals lots, 10 USDC minimum); any other venue's
+    (an imported StandX or Binance perp) the plain grid of its ``price_increment`` and
+    ``size_increment`` with its ``min_notional`` (0 when it has none)."""
+    if instrument.id.venue.value == HL_VENUE_NAME:
+        return HyperliquidGrid(instrument.size_precision)
+    min_notional = instrument.min_notional
+    return TickLotGrid(
+        float(instrument.price_increment),
+        float(instrument.size_increment),
+        min_value_usd=min_notional.as_double() if min_notional is not None else 0.0,
+    )
 
 
 class MarketMaker(Strategy):
@@ -114,7 +131,7 @@ class MarketMaker(Strategy):
             c.calibration,
             c.risk,
             c.signals,
-            grid=HyperliquidGrid(self.instrument.size_precision),
+            grid=grid_for(self.instrument),
             capital_usd=c.capital_usd,
             maker_fee_bps=c.maker_fee_bps,
         )
@@ -157,7 +174,7 @@ class MarketMaker(Strategy):
             f"{instrument.size_precision}/{instrument.price_precision}; canceling quotes and requoting on the new grid",
         )
         self.instrument = instrument
-        self.core.grid = HyperliquidGrid(instrument.size_precision)
+        self.core.grid = grid_for(instrument)
         self.cancel_all_orders(self._iid)
         self._dirty = True
 

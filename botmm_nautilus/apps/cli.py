@@ -1,6 +1,10 @@
 """The ``botmm`` command line.
 
-    botmm data import-hyperliquid-ws DIR --catalog CAT [--coins BTC ETH] [--replace]
+    botmm data import-hyperliquid-ws DIR --catalog CAT [--coins BTC ETH] [--order-by exchange|receive]
+                   [--feed-delay-ms MS] [--replace]
+    botmm data import-l2-snapshots DIR --instrument ID --catalog CAT [--tick X] [--lot Y] [--quote-currency USDC]
+                   [--maker-fee-bps B] [--taker-fee-bps B] [--order-by exchange|receive] [--feed-delay-ms MS]
+                   [--gap-threshold-s S] [--match GLOB] [--replace]
     botmm data import-hyperliquid-s3 FILE... --catalog CAT [--allow-truncated] [--replace]
     botmm data import-candles FILE... --coin COIN --catalog CAT [--interval 5m] [--replace] [--force]
     botmm data import-funding FILE --coin COIN --catalog CAT [--replace] [--force]
@@ -66,7 +70,25 @@ def cmd_import_ws(args) -> int:
     from botmm_nautilus.data.hl_ws import import_hyperliquid_ws
 
     options.output_dir(args.catalog, "--catalog")
-    summary = import_hyperliquid_ws(args.directory, args.catalog, coins=args.coins, replace=args.replace, progress=not args.quiet)
+    options.non_negative(args.feed_delay_ms, "--feed-delay-ms")
+    summary = import_hyperliquid_ws(args.directory, args.catalog, coins=args.coins, replace=args.replace, progress=not args.quiet,
+                                    order_by=args.order_by, feed_delay_ms=args.feed_delay_ms)
+    print(summary)
+    return 0
+
+
+def cmd_import_l2_snapshots(args) -> int:
+    from botmm_nautilus.data.snapshots import import_l2_snapshots
+
+    options.output_dir(args.catalog, "--catalog")
+    options.non_negative(args.feed_delay_ms, "--feed-delay-ms")
+    options.positive(args.gap_threshold_s, "--gap-threshold-s")
+    extra = {} if args.gap_threshold_s is None else {"gap_threshold_s": args.gap_threshold_s}
+    summary = import_l2_snapshots(
+        args.directory, args.catalog, args.instrument, tick=args.tick, lot=args.lot, quote_currency=args.quote_currency,
+        maker_fee_bps=args.maker_fee_bps, taker_fee_bps=args.taker_fee_bps, order_by=args.order_by,
+        feed_delay_ms=args.feed_delay_ms, match=args.match, replace=args.replace, progress=not args.quiet, **extra,
+    )
     print(summary)
     return 0
 
@@ -332,11 +354,44 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--replace", action="store_true", help="overwrite overlapping data already in the catalog")
         sp.add_argument("--quiet", action="store_true", help="no progress display")
 
+    from botmm_nautilus.data import replay_order
+
+    def replay_options(sp):
+        sp.add_argument("--order-by", choices=replay_order.ORDER_BY_CHOICES, default=replay_order.DEFAULT_ORDER_BY,
+                        help="replay order (ts_init): exchange time + feed delay (default: the venue's order; trades "
+                        "reach a recorder later than books) or the recorder's receive time")
+        sp.add_argument("--feed-delay-ms", type=float, default=None,
+                        help="with --order-by exchange: ts_init = exchange time + this (default: the median book receive delay "
+                        "of the recording)")
+
     sp = dsub.add_parser("import-hyperliquid-ws", help="Hyperliquid WebSocket recording folder (orderbooks_*/trades_* csv.gz)")
     sp.add_argument("directory")
     sp.add_argument("--coins", nargs="*", default=None)
+    replay_options(sp)
     common(sp)
     sp.set_defaults(func=cmd_import_ws)
+
+    sp = dsub.add_parser(
+        "import-l2-snapshots",
+        help="a folder of L2 snapshot files of any venue (orderbook*.parquet/.csv: list or wide level columns) and the "
+        "trades* files beside them (aggressor inferred when the recorded side is missing or constant)",
+    )
+    sp.add_argument("directory")
+    sp.add_argument("--instrument", required=True, help="instrument id SYMBOL.VENUE, e.g. BTC-USD-PERP.STANDX")
+    sp.add_argument("--tick", default=None, help="price increment, e.g. 0.1 (default: inferred from the book)")
+    sp.add_argument("--lot", default=None, help="size increment, e.g. 0.0001 (default: inferred from the book)")
+    sp.add_argument("--quote-currency", default="USDC",
+                    help="quote and settlement currency (default USDC, whatever the symbol says: the backtest account is "
+                    "USDC, and Nautilus books no PnL for a USD-quoted instrument on a USDC account)")
+    sp.add_argument("--maker-fee-bps", type=float, default=None, help="instrument maker fee (default: Hyperliquid base tier)")
+    sp.add_argument("--taker-fee-bps", type=float, default=None, help="instrument taker fee (default: Hyperliquid base tier)")
+    sp.add_argument("--gap-threshold-s", type=float, default=None,
+                    help="no book for longer than this = a gap: CLEAR + snapshot, listed by botmm data info "
+                    "(default: engine.book_diff's, 60)")
+    sp.add_argument("--match", default=None, help="only files whose name matches this glob, e.g. '*2026-01-06_0[01]*'")
+    replay_options(sp)
+    common(sp)
+    sp.set_defaults(func=cmd_import_l2_snapshots)
 
     sp = dsub.add_parser("import-hyperliquid-s3", help="Hyperliquid S3 archive l2Book hour files (LZ4 JSON lines)")
     sp.add_argument("files", nargs="+")

@@ -7,6 +7,10 @@ Importers (each all-or-nothing through ``catalog_io.StagedCatalogWriter``):
 * ``candles.import_candles``: OHLCV candles (Feather, CSV, ``candleSnapshot`` JSON) as bars.
 * ``funding.import_funding``: hourly funding history as ``FundingRateUpdate``.
 * ``binance.import_binance_raw``: Binance USD-M raw WebSocket captures (incremental depth).
+* ``snapshots.import_l2_snapshots``: a folder of L2 snapshot files of any venue (Parquet/CSV, list
+  or wide level columns) and its trades, the aggressor inferred when the recorded side is unusable.
+
+Replay order (``ts_init``) of recordings with exchange times: ``replay_order``.
 
 ``info.catalog_info`` / ``format_catalog_info`` describe a catalog from file metadata only.
 Bad input raises ``botmm_nautilus.errors.DataImportError`` naming the file and row.

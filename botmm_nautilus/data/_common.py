@@ -170,7 +170,7 @@ def epoch_to_ns(values: np.ndarray) -> np.ndarray:
     return np.rint(values).astype(np.int64)
 
 
-def iter_csv_chunks(path: Path, chunk_rows: int = CSV_CHUNK_ROWS, dtype=None):
+def iter_csv_chunks(path: Path, chunk_rows: int = CSV_CHUNK_ROWS, dtype=None, usecols=None):
     """Yield ``(first_row, frame)`` for successive chunks of a CSV (plain or compressed).
 
     ``first_row`` is the 1-based data row number of the chunk's first row. Read failures
@@ -179,7 +179,7 @@ def iter_csv_chunks(path: Path, chunk_rows: int = CSV_CHUNK_ROWS, dtype=None):
     """
     rows_done = 0
     try:
-        with pd.read_csv(path, chunksize=chunk_rows, dtype=dtype) as reader:
+        with pd.read_csv(path, chunksize=chunk_rows, dtype=dtype, usecols=usecols) as reader:
             for frame in reader:
                 yield rows_done + 1, frame
                 rows_done += len(frame)

@@ -14,6 +14,11 @@ the gap and of the first book message after it), the ``*_exchange_ns`` fields th
 the same messages (``null`` when unknown). ``resolved: false`` marks a gap still open when the
 recorder stopped (its ``end_ns`` is the stop time). Lines are appended and fsynced one at a time,
 so a crash loses at most the line being written; readers skip lines that are not valid JSON.
+
+Importers (``botmm data import-hyperliquid-ws``, ``import-l2-snapshots``, ...) log the gaps they
+find in a recording the same way (``reason`` ``"import: no book for more than N s"``, ``source``
+the input file), after their data is committed; a gap already in the log (same instrument, start
+and end) is not written twice, so re-importing with ``--replace`` does not duplicate it.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+
+from botmm_nautilus.data.summary import format_ns
 
 GAPS_DIR = "gaps"
 GAPS_FILE = "recorder_gaps.jsonl"
@@ -39,6 +46,44 @@ def append_gap(catalog_path: str | os.PathLike, record: dict) -> None:
         fh.write(line)
         fh.flush()
         os.fsync(fh.fileno())
+
+
+def gap_record(coin: str, instrument_id: str, reason: str, start_ns: int, end_ns: int,
+               start_exchange_ns: int | None, end_exchange_ns: int | None, **extra) -> dict:
+    """One gap-log record (the fields listed above; ``extra`` fields are added as given)."""
+    record = {
+        "coin": coin,
+        "instrument_id": instrument_id,
+        "reason": reason,
+        "start_ns": int(start_ns),
+        "end_ns": int(end_ns),
+        "start": format_ns(start_ns),
+        "end": format_ns(end_ns),
+        "duration_s": round((int(end_ns) - int(start_ns)) / 1e9, 6),
+        "start_exchange_ns": None if start_exchange_ns is None else int(start_exchange_ns),
+        "end_exchange_ns": None if end_exchange_ns is None else int(end_exchange_ns),
+        "resolved": True,
+    }
+    record.update(extra)
+    return record
+
+
+def append_new_gaps(catalog_path: str | os.PathLike, records: list[dict]) -> int:
+    """Append the ``records`` not already in the log (same ``instrument_id``, ``start_ns``,
+    ``end_ns``); returns how many were written."""
+    if not records:
+        return 0
+    existing, _ = read_gaps(catalog_path)
+    known = {(g.get("instrument_id"), g["start_ns"], g["end_ns"]) for g in existing}
+    written = 0
+    for record in records:
+        key = (record.get("instrument_id"), record["start_ns"], record["end_ns"])
+        if key in known:
+            continue
+        append_gap(catalog_path, record)
+        known.add(key)
+        written += 1
+    return written
 
 
 def read_gaps(catalog_path: str | os.PathLike) -> tuple[list[dict], int]:

@@ -51,6 +51,8 @@ class ImportSummary:
     files_replaced: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
+    # gaps found in the input (``data.gaps.gap_record`` dicts), appended to the catalog's gap log on commit
+    gaps: list[dict] = field(default_factory=list)
 
     def counts(self, instrument_id) -> InstrumentImportCounts:
         key = str(instrument_id)

@@ -29,6 +29,7 @@ from botmm_nautilus.data.hl_s3 import import_hyperliquid_s3
 from botmm_nautilus.data.hl_ws import import_hyperliquid_ws
 from botmm_nautilus.data.info import catalog_info
 from botmm_nautilus.data.info import format_catalog_info
+from botmm_nautilus.data.replay_order import BOOK_AFTER_TRADE_NS
 from botmm_nautilus.errors import DataImportError
 
 pytestmark = pytest.mark.shared_data
@@ -88,8 +89,12 @@ def test_ws_summary_and_files(ws_catalog, ws_deltas):
 def test_ws_book_rebuilt_from_catalog_equals_each_snapshot(ws_deltas, btc_book_csv):
     """(a) Replaying the catalog deltas reproduces the top 20 levels of every snapshot row."""
     frame = btc_book_csv
-    ts_init = np.rint(frame["timestamp"].to_numpy() * 1e6).astype(np.int64) * 1000
-    # rows sharing a local timestamp are replayed together: compare the last row of each group
+    # the default replay order: exchange time + the median book receive delay (books 1 ns after trades)
+    receive_ns = np.rint(frame["timestamp"].to_numpy() * 1e6).astype(np.int64) * 1000
+    exchange_ns = frame["exchange_timestamp"].to_numpy().astype(np.int64) * 1_000_000
+    delay_ns = int(np.median(receive_ns - exchange_ns))
+    ts_init = np.maximum.accumulate(exchange_ns + delay_ns + BOOK_AFTER_TRADE_NS)
+    # rows sharing a ts_init are replayed together: compare the last row of each group
     last_of_group = np.append(ts_init[1:] != ts_init[:-1], True)
     wanted = {int(ts): i for i, ts in enumerate(ts_init) if last_of_group[i]}
     cols_bid_p = [f"bid_price_{i}" for i in range(N_LEVELS)]
