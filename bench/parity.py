@@ -12,14 +12,15 @@ The twin's clock is *gated*: it stands at the first event of the slice until the
 subscribed to the book (plus ``--release-delay`` wall seconds), then runs at ``speed``; the node is
 stopped (SIGTERM: quotes canceled, JSON written) as soon as the twin has applied the last event of
 the slice. So both runs see the same market from the same first book; what differs is the
-matching (Nautilus queue_position vs the twin's queue model), the latency (a fixed 60 ms model
+matching (both apply the fill rules of ``venue/fill_rules.py``: the backtest through
+``backtest/queue_fills.py`` and Nautilus's book matching, the twin through its ``CoinBook``), the latency (a fixed 60 ms model
 vs real HTTP/WS round trips) and time: the strategy's clock is the data clock in the backtest and
 the node's wall clock live, so at ``speed`` S every wall-clock quantity of the strategy (volatility
 and intensity per second, refit interval, min requote interval, horizon, latency in market time)
 is off by S (or sqrt(S) for volatility).
 
-Prints a table and, as its last line:
-``parity venue fills ratio X, volume ratio Y, pnl backtest A live B`` (ratios are live / backtest).
+Prints a table, then ``parity venue fills ratio X, pnl backtest A live B`` and, as its last line,
+``parity fill-volume ratio: Y`` (ratios are live / backtest).
 Nautilus reports one match as several ``OrderFilled`` events (one per book level / queue slice); the
 twin fills once per print. Venue fills (``OrderFilled`` events of one side and price at one instant
 merged) are what the two engines have in common.
@@ -263,8 +264,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"live tick_to_order_latency: {json.dumps(lv['latency'])}")
     if args.json:
         Path(args.json).write_text(json.dumps({"backtest": bt, "live": lv, "speed": args.speed}, indent=2, default=str))
-    print(f"parity venue fills ratio {ratio(lv['venue_fills'], bt['venue_fills']):.3f}, volume ratio {ratio(lv['volume_usd'], bt['volume_usd']):.3f}, "
+    print(f"parity venue fills ratio {ratio(lv['venue_fills'], bt['venue_fills']):.3f}, "
           f"pnl backtest {bt['net_pnl_usd']:.2f} live {lv['net_pnl_usd']:.2f}")
+    print(f"parity fill-volume ratio: {ratio(lv['volume_usd'], bt['volume_usd']):.3f}")
     return 0
 
 

@@ -67,7 +67,15 @@ class BacktestParams(Section, frozen=True, kw_only=True):
     """How ``botmm backtest`` reads the catalog, models the queue and samples its reports."""
 
     catalog: Annotated[str, setting("path", "catalog directory when --catalog is not given")] = "catalog"
-    queue_position: Annotated[bool, setting("-", "an order joins behind the displayed size at its price (book mode)")] = True
+    queue_position: Annotated[
+        bool,
+        setting(
+            "-",
+            "book mode: resting orders queue and fill under the fill rules of venue/fill_rules.py (behind the "
+            "displayed size, stale depth beyond the window, prints at and through the price); false: every print "
+            "at the price fills them (optimistic, for comparison only)",
+        ),
+    ] = True
     liquidity_consumption: Annotated[bool, setting("-", "a fill consumes the displayed liquidity it takes (book mode)")] = True
     chunk_size: Annotated[int, setting("events", "catalog streaming chunk (book mode)", ge=1_000, le=100_000_000)] = 200_000
     sample_interval_s: Annotated[
