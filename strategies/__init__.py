@@ -9,14 +9,17 @@ from botmm_nautilus.errors import ConfigError
 
 from .config import BotmmStrategyConfig
 from .config import DoNothingConfig
+from .config import FixedQuoterConfig
 from .config import MarketMakerConfig
 from .do_nothing import DoNothing
+from .fixed_quoter import FixedQuoter
 from .market_maker import MarketMaker
 
 # name -> (strategy class, its config class)
 STRATEGIES: dict[str, tuple[type, type]] = {
     "MarketMaker": (MarketMaker, MarketMakerConfig),
     "DoNothing": (DoNothing, DoNothingConfig),
+    "FixedQuoter": (FixedQuoter, FixedQuoterConfig),
 }
 
 
@@ -34,5 +37,5 @@ def importable_path(cls: type) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
-__all__ = ["STRATEGIES", "BotmmStrategyConfig", "DoNothing", "DoNothingConfig", "MarketMaker", "MarketMakerConfig", "importable_path",
+__all__ = ["STRATEGIES", "BotmmStrategyConfig", "DoNothing", "DoNothingConfig", "FixedQuoter", "FixedQuoterConfig", "MarketMaker", "MarketMakerConfig", "importable_path",
            "strategy_classes"]

@@ -59,3 +59,17 @@ class MarketMakerConfig(BotmmStrategyConfig, frozen=True, kw_only=True):
     calibration: CalibrationParams = CalibrationParams()
     signals: SignalsParams = SignalsParams()
     risk: RiskParams = RiskParams()
+
+
+class FixedQuoterConfig(BotmmStrategyConfig, frozen=True, kw_only=True):
+    """``FixedQuoter``: a benchmark quoter with no model (book mode only).
+
+    ``half_spread_bps``: bid and ask this far below and above the mid.
+    ``requote_interval_s``: quotes are (re)placed only at multiples of this interval of the clock
+    (Unix epoch aligned).
+    ``order_size``: size of each quote in base units; ``None`` = the instrument's lot.
+    """
+
+    half_spread_bps: Annotated[float, Meta(ge=0, le=10_000)] = 2.0
+    requote_interval_s: Annotated[float, Meta(gt=0, le=86_400)] = 1.0
+    order_size: Annotated[float, Meta(gt=0)] | None = None

@@ -161,11 +161,13 @@ def build_run_config(
     bypass_logging: bool = True,
     log_level: str = "ERROR",
     instrument: str | None = None,
+    strategy_fields: dict[str, Any] | None = None,
 ):
     """The ``BacktestRunConfig`` of one run. ``instrument``: any instrument id in the catalog
     (default: the config coin's Hyperliquid perp); the account is held in its settlement currency
     (a MARGIN account in another currency than the instrument's books no PnL in Nautilus 1.231)
-    and the fees come from the config."""
+    and the fees come from the config. ``strategy_fields``: extra fields of the strategy's config
+    class (e.g. ``FixedQuoter``'s ``half_spread_bps``), on top of what the asset config sets."""
     strategy = strategy or cfg.strategy
     strategy_cls, _ = strategy_classes(strategy)
     iid = resolve_instrument_id(cfg, instrument)
@@ -243,6 +245,7 @@ def build_run_config(
         log_events=False,
         log_commands=False,
         log_rejected_due_post_only_as_warning=False,
+        **(strategy_fields or {}),
     )
     engine = BacktestEngineConfig(
         strategies=[
