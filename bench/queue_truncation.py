@@ -47,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 from botmm_nautilus.data.derive import DEFAULT_SNAPSHOT_INTERVAL_MS  # noqa: E402
 from botmm_nautilus.data.derive import DEFAULT_WINDOW_LEVELS  # noqa: E402
+from botmm_nautilus.engine.book_diff import F_LAST  # noqa: E402
 
 
 @dataclass
@@ -68,16 +69,49 @@ def run_leg(name: str, cfg, catalog: Path, instrument: str, description: str) ->
     return Leg(name, out.summary, out.artifacts.fills, time.perf_counter() - t0)
 
 
-def fills_at_empty_levels(catalog: Path, instrument: str, fills: pd.DataFrame) -> dict:
+def load_deltas(catalog: Path, instrument: str) -> list:
+    from nautilus_trader.persistence.catalog import ParquetDataCatalog
+
+    return ParquetDataCatalog(str(catalog)).order_book_deltas(instrument_ids=[instrument])
+
+
+def window_depth_bps(deltas: list) -> tuple[float, float]:
+    """Median and 10th percentile, over the book messages of a (windowed) catalog, of the distance
+    in bps from the mid to the deepest visible level (the nearer of the two sides): how far from
+    the mid an order can rest and still have the book show size at its price."""
+    from nautilus_trader.model.enums import BookAction
+    from nautilus_trader.model.enums import OrderSide
+
+    bids: dict[float, float] = {}
+    asks: dict[float, float] = {}
+    depths = []
+    for d in deltas:
+        if d.action == BookAction.CLEAR:
+            bids.clear()
+            asks.clear()
+        else:
+            book = bids if d.order.side == OrderSide.BUY else asks
+            px = d.order.price.as_double()
+            if d.action == BookAction.DELETE:
+                book.pop(px, None)
+            else:
+                book[px] = d.order.size.as_double()
+        if d.flags & F_LAST and bids and asks:  # a whole message applied
+            mid = (max(bids) + min(asks)) / 2
+            depths.append(min(mid - min(bids), max(asks) - mid) / mid * 1e4)
+    if not depths:
+        return math.nan, math.nan
+    return float(np.median(depths)), float(np.percentile(depths, 10))
+
+
+def fills_at_empty_levels(deltas: list, fills: pd.DataFrame) -> dict:
     """How many fills (and how much of the filled volume) were at a price where the catalog's book,
     as it stood just before the fill (every delta with ``ts_init`` < the fill time applied), showed
     no size on the order's side; split into prices inside the visible range of that side (between
     its best and its deepest level, or better than the best) and beyond its deepest level."""
     from nautilus_trader.model.enums import BookAction
     from nautilus_trader.model.enums import OrderSide
-    from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
-    deltas = ParquetDataCatalog(str(catalog)).order_book_deltas(instrument_ids=[instrument])
     order = np.argsort(fills["ts_ns"].to_numpy(), kind="stable")
     f_ts = fills["ts_ns"].to_numpy()[order]
     f_side = fills["side"].to_numpy()[order]
@@ -195,10 +229,14 @@ def main(argv: list[str] | None = None) -> int:
             f"B window {args.levels} lv", cfg, cat_window, instrument,
             f"{args.capture} top {args.levels} levels every {args.interval_ms:g} ms",
         )
+        window_deltas = load_deltas(cat_window, instrument)
         if not args.no_empty_level_share:
-            full.empty_level = fills_at_empty_levels(cat_full, instrument, full.fills)
-            window.empty_level = fills_at_empty_levels(cat_window, instrument, window.fills)
+            full.empty_level = fills_at_empty_levels(load_deltas(cat_full, instrument), full.fills)
+            window.empty_level = fills_at_empty_levels(window_deltas, window.fills)
         print_table(full, window, args.levels, args.interval_ms)
+        median_bps, p10_bps = window_depth_bps(window_deltas)
+        print(f"B window reaches from the mid to the deepest level of its nearer side: median {median_bps:.2f} bps "
+              f"(10th percentile {p10_bps:.2f} bps)")
         vol_a, vol_b = float(full.fills["qty"].sum()), float(window.fills["qty"].sum())
         ratio = vol_b / vol_a if vol_a > 0 else math.nan
         print(f"truncated/full fill-volume ratio: {ratio:.3f}")
