@@ -200,12 +200,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-empty-level-share", action="store_true", help="skip the fills-at-empty-levels count")
     args = ap.parse_args(argv)
 
-    from botmm_nautilus.apps.cli import _quiet_warnings
     from botmm_nautilus.config.asset import load_config
     from botmm_nautilus.data.binance import import_binance_raw
     from botmm_nautilus.data.derive import derive_window_snapshots
 
-    _quiet_warnings()
     cfg = load_config(args.config)
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="queue_truncation_"))
     workdir.mkdir(parents=True, exist_ok=True)

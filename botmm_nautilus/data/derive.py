@@ -74,7 +74,10 @@ class _WindowSampler:
                 self.prev_ns = local_ns
                 return
             self.next_ns = local_ns if self.prev_ns is None else self.prev_ns  # the line that synchronised it
-            self.stream = BookStream(self.writer, imp.instrument, DEFAULT_GAP_THRESHOLD_NS, self.batch_size)
+            # the samples follow each other at the grid interval by construction: only a sequence
+            # gap (handled in _sample) makes the book unknown, never the time between two samples
+            gap_ns = max(DEFAULT_GAP_THRESHOLD_NS, 2 * self.interval_ns)
+            self.stream = BookStream(self.writer, imp.instrument, gap_ns, self.batch_size)
         while self.next_ns < local_ns:
             self._sample(self.next_ns)
             self.next_ns += self.interval_ns
