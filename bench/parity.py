@@ -12,14 +12,15 @@ The twin's clock is *gated*: it stands at the first event of the slice until the
 subscribed to the book (plus ``--release-delay`` wall seconds), then runs at ``speed``; the node is
 stopped (SIGTERM: quotes canceled, JSON written) as soon as the twin has applied the last event of
 the slice. So both runs see the same market from the same first book; what differs is the
-matching (Nautilus queue_position vs the twin's queue model), the latency (a fixed 60 ms model
+matching (both apply the fill rules of ``venue/fill_rules.py``: the backtest through
+``backtest/queue_fills.py`` and Nautilus's book matching, the twin through its ``CoinBook``), the latency (a fixed 60 ms model
 vs real HTTP/WS round trips) and time: the strategy's clock is the data clock in the backtest and
 the node's wall clock live, so at ``speed`` S every wall-clock quantity of the strategy (volatility
 and intensity per second, refit interval, min requote interval, horizon, latency in market time)
 is off by S (or sqrt(S) for volatility).
 
-Prints a table and, as its last line:
-``parity venue fills ratio X, volume ratio Y, pnl backtest A live B`` (ratios are live / backtest).
+Prints a table, then ``parity venue fills ratio X, pnl backtest A live B`` and, as its last line,
+``parity fill-volume ratio: Y`` (ratios are live / backtest).
 Nautilus reports one match as several ``OrderFilled`` events (one per book level / queue slice); the
 twin fills once per print. Venue fills (``OrderFilled`` events of one side and price at one instant
 merged) are what the two engines have in common.
@@ -117,7 +118,7 @@ class GatedClock:
 
 
 def run_live_leg(mm: dict, catalog: str, start: str, end: str, coin: str, speed: float, workdir: Path,
-                 release_delay: float) -> dict:
+                 release_delay: float, delay_ms: float = 0.0) -> dict:
     import yaml
     from eth_account import Account
 
@@ -160,6 +161,7 @@ def run_live_leg(mm: dict, catalog: str, start: str, end: str, coin: str, speed:
                 if t_sub is None and any(s.get("type") == "l2Book" for s in twin.ws_subscriptions()):
                     t_sub = now
                 if (t_sub is not None and now - t_sub >= release_delay) or now - t_launch > 120:
+                    twin.faults.delay_http(int(round(delay_ms)))  # the node is up: orders now take the configured latency
                     clock.release()
                     t_release = now
             elif t_end is None and twin.engine.cursor.remaining == 0:
@@ -219,6 +221,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--speed", type=float, default=1.0,
                    help="twin replay speed; above 1 every wall-clock quantity of the strategy is distorted (docstring)")
     p.add_argument("--release-delay", type=float, default=0.5, help="wall s between the book subscription and the replay start")
+    p.add_argument("--twin-delay-ms", type=float, default=None,
+                   help="the twin holds every HTTP request this long before handling it (inbound latency, like the "
+                        "backtest's latency model); default: the config's venue.latency_ms")
     p.add_argument("--workdir", default=str(ROOT / "bench" / "out" / "parity"))
     p.add_argument("--json", default=None, help="also write both results here")
     args = p.parse_args(argv)
@@ -234,7 +239,8 @@ def main(argv: list[str] | None = None) -> int:
           f"config configs/{coin.lower()}.yaml + {TIGHTEN}", flush=True)
     bt = run_backtest_leg(mm, args.catalog, args.start, args.end)
     print(f"backtest done in {bt['wall_s']:.1f} s", flush=True)
-    lv = run_live_leg(mm, args.catalog, args.start, args.end, coin, args.speed, workdir, args.release_delay)
+    delay_ms = float(mm.get("venue", {}).get("latency_ms", 60.0)) if args.twin_delay_ms is None else args.twin_delay_ms
+    lv = run_live_leg(mm, args.catalog, args.start, args.end, coin, args.speed, workdir, args.release_delay, delay_ms)
     print(f"live done: node startup {lv['node_startup_s']:.1f} s, replay {lv['replay_wall_s']:.1f} s wall", flush=True)
 
     def ratio(a, b):
@@ -263,8 +269,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"live tick_to_order_latency: {json.dumps(lv['latency'])}")
     if args.json:
         Path(args.json).write_text(json.dumps({"backtest": bt, "live": lv, "speed": args.speed}, indent=2, default=str))
-    print(f"parity venue fills ratio {ratio(lv['venue_fills'], bt['venue_fills']):.3f}, volume ratio {ratio(lv['volume_usd'], bt['volume_usd']):.3f}, "
+    print(f"parity venue fills ratio {ratio(lv['venue_fills'], bt['venue_fills']):.3f}, "
           f"pnl backtest {bt['net_pnl_usd']:.2f} live {lv['net_pnl_usd']:.2f}")
+    print(f"parity fill-volume ratio: {ratio(lv['volume_usd'], bt['volume_usd']):.3f}")
     return 0
 
 

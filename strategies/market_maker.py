@@ -280,7 +280,9 @@ class MarketMaker(Strategy):
         fee = event.commission.as_double()
         if self.config.record_tape:
             self.tape_fills.append(
-                (event.ts_event, side, px, qty, fee, event.liquidity_side.name, self.core.mid),
+                (event.ts_event, side, px, qty, fee, event.liquidity_side.name, self.core.mid,
+                 event.client_order_id.value, event.venue_order_id.value if event.venue_order_id is not None else "",
+                 event.trade_id.value),
             )
         self._refresh_account()
 

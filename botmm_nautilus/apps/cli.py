@@ -9,7 +9,7 @@
     botmm data synth --catalog CAT [--coins ...] [--days N] [--bar-days N] [--seed S]
     botmm data info --catalog CAT
     botmm backtest --config configs/btc.yaml [--catalog CAT] [--start ISO] [--end ISO]
-                   [--mode book|candles] [--json FILE] [--report DIR]
+                   [--mode book|candles] [--json FILE] [--report DIR] [--fills CSV]
     botmm twin --catalog CAT --coins BTC ETH [--host 127.0.0.1] [--port P] [--speed X] [--balance USDC]
     botmm live [--config configs/live.yaml] [--venue testnet|mainnet|twin] [--url URL] [--run-seconds N] [--json FILE]
     botmm record --coins BTC ETH --catalog CAT [--url URL] [--venue testnet|mainnet] [--run-seconds N]
@@ -177,6 +177,7 @@ def cmd_backtest(args) -> int:
     parse_period_ns(args.start, args.end, ("--start", "--end"))
     options.output_file(args.json, "--json")
     options.output_dir(args.report, "--report")
+    options.output_file(args.fills, "--fills")
     cfg = load_config(args.config)
     outcome = run_backtest(
         cfg,
@@ -191,6 +192,14 @@ def cmd_backtest(args) -> int:
         instrument=args.instrument,
     )
     print(format_summary_table(outcome.summary))
+    if args.fills:
+        from botmm_nautilus.reports import write_fills_csv
+
+        path = write_fills_csv(outcome.artifacts.fills, args.fills)
+        print(f"fills CSV: {path} ({len(outcome.artifacts.fills):,} OrderFilled events, "
+              f"{outcome.summary.get('venue_fills', 0):,} venue fills)")
+    for warning in outcome.summary.get("warnings") or []:
+        print(f"WARNING: {warning}", file=sys.stderr)
     if outcome.json_path:
         print(f"JSON result: {outcome.json_path}")
     if outcome.report_path:
@@ -405,6 +414,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bt.add_argument("--json", default=None, help="write the result JSON here")
     bt.add_argument("--report", default=None, help="write the HTML report into this directory")
+    bt.add_argument("--fills", default=None, help="write every fill (OrderFilled event) as CSV here: ts, ts_ns, side, price, "
+                    "qty, order_id, venue_order_id, trade_id, liquidity, fee_usd, mid_at_fill")
     bt.add_argument("--data-description", default=None, help="what the data is, for the report header")
     bt.add_argument("--quiet", action="store_true")
     bt.set_defaults(func=cmd_backtest)

@@ -1,9 +1,10 @@
 """Run the ``MarketMaker`` strategy over a Parquet catalog with Nautilus's ``BacktestNode``.
 
-Book mode (default): L2_MBP book from incremental deltas, trades, ``queue_position`` (an order
-joins behind the displayed size at its price and only trades at that price advance it), a latency
-model on every order command, NETTING, MARGIN, USDC, Hyperliquid fees from the config and hourly
-funding from the catalog's funding series.
+Book mode (default): L2_MBP book from incremental deltas, trades, the project's fill rules
+(``venue/fill_rules.py``: queue position, stale depth, prints at and through our price; applied by
+``backtest/queue_fills.py``), a latency model on every order command, NETTING, MARGIN, the
+instrument's settlement currency (USDC on Hyperliquid), fees from the config and hourly funding
+from the catalog's funding series.
 
 Candle mode: the same strategy on bars alone with Nautilus's bar execution. A bar is stamped at its
 close; the strategy quotes from that close and the quotes can only be filled by the following bars
@@ -40,6 +41,7 @@ from nautilus_trader.model.data import TradeTick
 from nautilus_trader.model.identifiers import InstrumentId
 
 from botmm_nautilus.adapters.hyperliquid import instrument_id_for
+from botmm_nautilus.backtest.queue_fills import QUEUE_STATS_TOPIC
 from botmm_nautilus.backtest.venue_models import FUNDING_TOPIC
 from botmm_nautilus.config.asset import BAR_SECONDS
 from botmm_nautilus.config.asset import AssetConfig
@@ -51,6 +53,7 @@ from botmm_nautilus.errors import ConfigError
 from botmm_nautilus.reports import BacktestArtifacts
 from botmm_nautilus.reports import compute_attribution
 from botmm_nautilus.reports import compute_summary
+from botmm_nautilus.reports import report_warnings
 from botmm_nautilus.reports import write_html_report
 from botmm_nautilus.reports import write_json
 from botmm_nautilus.strategies import importable_path
@@ -166,6 +169,27 @@ def build_run_config(
     iid = resolve_instrument_id(cfg, instrument)
     settlement = "USDC" if instrument is None else catalog_instrument(catalog_path, iid).settlement_currency.code
     latency_ns = int(cfg.venue.latency_ms * 1_000_000)
+    queue_rules = mode == "book" and cfg.backtest.queue_position
+    modules = [
+        ImportableActorConfig(
+            actor_path="botmm_nautilus.backtest.venue_models:PerpFundingModule",
+            config_path="botmm_nautilus.backtest.venue_models:PerpFundingModuleConfig",
+            config={
+                "catalog_path": str(catalog_path),
+                "instrument_ids": [str(iid)],
+                "start_ns": start_ns or 0,
+                "end_ns": end_ns or 0,
+            },
+        ),
+    ]
+    if queue_rules:
+        modules.append(
+            ImportableActorConfig(
+                actor_path="botmm_nautilus.backtest.queue_fills:QueueFillModule",
+                config_path="botmm_nautilus.backtest.queue_fills:QueueFillModuleConfig",
+                config={"instrument_id": str(iid)},
+            ),
+        )
     venue = BacktestVenueConfig(
         name=iid.venue.value,
         oms_type="NETTING",
@@ -174,9 +198,11 @@ def build_run_config(
         starting_balances=[f"{cfg.capital_usd} {settlement}"],
         default_leverage=float(cfg.venue.leverage),
         book_type="L2_MBP" if mode == "book" else "L1_MBP",
-        trade_execution=(mode == "book"),
+        # book mode with the queue model: prints reach resting orders only through QueueFillModule
+        # (venue/fill_rules.py); Nautilus's own queue tracking is off (see backtest/queue_fills.py)
+        trade_execution=(mode == "book" and not queue_rules),
         bar_execution=(mode == "candles"),
-        queue_position=(mode == "book" and cfg.backtest.queue_position),
+        queue_position=False,
         liquidity_consumption=(mode == "book" and cfg.backtest.liquidity_consumption),
         fill_model=ImportableFillModelConfig(
             fill_model_path="nautilus_trader.backtest.models:FillModel",
@@ -198,18 +224,7 @@ def build_run_config(
             config_path="botmm_nautilus.backtest.venue_models:HyperliquidFeeModelConfig",
             config={"maker_fee": repr(fee_fraction(cfg.venue.maker_fee_bps)), "taker_fee": repr(fee_fraction(cfg.venue.taker_fee_bps))},
         ),
-        modules=[
-            ImportableActorConfig(
-                actor_path="botmm_nautilus.backtest.venue_models:PerpFundingModule",
-                config_path="botmm_nautilus.backtest.venue_models:PerpFundingModuleConfig",
-                config={
-                    "catalog_path": str(catalog_path),
-                    "instrument_ids": [str(iid)],
-                    "start_ns": start_ns or 0,
-                    "end_ns": end_ns or 0,
-                },
-            ),
-        ],
+        modules=modules,
     )
     if mode == "book":
         data = [
@@ -300,9 +315,11 @@ def run_backtest(
     run_cfg = build_run_config(cfg, catalog_path, mode, start_ns, end_ns, instrument=instrument)
     node = build_node(run_cfg)
     funding_records: list[dict] = []  # published by PerpFundingModule, one per payment
+    queue_stats: list[dict] = []  # QueueFillModule's live counters (book mode)
     engine = node.get_engine(run_cfg.id)
     if engine is not None:
         engine.kernel.msgbus.subscribe(topic=FUNDING_TOPIC, handler=funding_records.append)
+        engine.kernel.msgbus.subscribe(topic=QUEUE_STATS_TOPIC, handler=queue_stats.append)
     if progress:
         print(
             f"backtest {info['instrument_id']} mode={mode} catalog={catalog_path} "
@@ -327,7 +344,11 @@ def run_backtest(
         art.fills, art.mids, art.funding, art.final_mid, markout_horizon_s=cfg.backtest.markout_horizon_s,
     )
     summary["attribution"] = attribution
+    if queue_stats:
+        summary["fill_rules"] = {"rules": "botmm_nautilus/venue/fill_rules.py", **queue_stats[0]}
     summary["wall_seconds"] = round(wall, 3)
+    # again, now that every field is in (fields added above or by the runner may raise warnings)
+    summary["warnings"] = report_warnings(summary, art)
     json_out = None
     report_out = None
     if json_path:
@@ -347,7 +368,7 @@ def collect_artifacts(engine, cfg: AssetConfig, info: dict, mode: str, funding_r
     strategy = engine.trader.strategies()[0]
     fills = pd.DataFrame(
         strategy.tape_fills,
-        columns=["ts_ns", "side", "price", "qty", "fee_usd", "liquidity", "mid_at_fill"],
+        columns=["ts_ns", "side", "price", "qty", "fee_usd", "liquidity", "mid_at_fill", "order_id", "venue_order_id", "trade_id"],
     )
     fills = fills.astype({"ts_ns": "int64", "side": "int8", "price": "float64", "qty": "float64", "fee_usd": "float64", "mid_at_fill": "float64"})
     mids = pd.DataFrame({"ts_ns": pd.array(strategy.tape_mid_ts, dtype="int64"), "mid": pd.array(strategy.tape_mid, dtype="float64")})
@@ -407,4 +428,25 @@ def collect_artifacts(engine, cfg: AssetConfig, info: dict, mode: str, funding_r
         events_processed=int(getattr(result, "iterations", 0) or 0),
         final_market_spread=final_spread,
         taker_fee_frac=fee_fraction(cfg.venue.taker_fee_bps),
+        final_best_bid=bid.as_double() if bid is not None else math.nan,
+        final_best_ask=ask.as_double() if ask is not None else math.nan,
+        has_trades=info.get("has_trades"),
+        estimators=estimator_state(strategy),
     )
+
+
+def estimator_state(strategy) -> dict | None:
+    """Whether the strategy's core had fitted its estimators by the end of the run (None: no core).
+
+    ``sigma_fitted``: the volatility estimator was ready (else quotes used
+    ``calibration.default_sigma_bps_per_sqrt_s``); ``intensity_fitted``: the arrival-intensity fit
+    (A, k) was valid (else ``default_A_per_s`` / ``default_k_per_bps``). End-of-run state only."""
+    core = getattr(strategy, "core", None)
+    if core is None:
+        return None
+    fit = core.intensity.fit() if core.mid == core.mid else None
+    return {
+        "sigma_fitted": bool(core.vol.ready and core.vol.sigma_price > 0),
+        "intensity_fitted": bool(fit is not None and fit.valid),
+        "source": "end-of-run state of the strategy's estimators",
+    }

@@ -46,7 +46,7 @@ from botmm_nautilus.strategies.config import DEFAULT_SAMPLE_INTERVAL_S
 from botmm_nautilus.venue import rules as hl_rules
 
 # seconds per bar of each ``backtest.bar_interval``
-BAR_SECONDS = {"1-MINUTE": 60, "5-MINUTE": 300, "15-MINUTE": 900, "1-HOUR": 3600}
+BAR_SECONDS = {"1-SECOND": 1, "1-MINUTE": 60, "5-MINUTE": 300, "15-MINUTE": 900, "1-HOUR": 3600}
 
 
 class VenueParams(Section, frozen=True, kw_only=True):
@@ -67,7 +67,15 @@ class BacktestParams(Section, frozen=True, kw_only=True):
     """How ``botmm backtest`` reads the catalog, models the queue and samples its reports."""
 
     catalog: Annotated[str, setting("path", "catalog directory when --catalog is not given")] = "catalog"
-    queue_position: Annotated[bool, setting("-", "an order joins behind the displayed size at its price (book mode)")] = True
+    queue_position: Annotated[
+        bool,
+        setting(
+            "-",
+            "book mode: resting orders queue and fill under the fill rules of venue/fill_rules.py (behind the "
+            "displayed size, stale depth beyond the window, prints at and through the price); false: every print "
+            "at the price fills them (optimistic, for comparison only)",
+        ),
+    ] = True
     liquidity_consumption: Annotated[bool, setting("-", "a fill consumes the displayed liquidity it takes (book mode)")] = True
     chunk_size: Annotated[int, setting("events", "catalog streaming chunk (book mode)", ge=1_000, le=100_000_000)] = 200_000
     sample_interval_s: Annotated[

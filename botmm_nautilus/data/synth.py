@@ -50,6 +50,12 @@ freedom) innovations; ``drift`` is an annual log drift (0 = driftless). Minute O
 substeps, bars aggregate minutes, prices are rounded to Hyperliquid's tick at each price, volume
 is lognormal and higher when vol is high. ``ts_event = ts_init`` = the bar's close time.
 
+Fine-step lattice walk (``lattice_walk_bars``): for null tests. A driftless symmetric random walk
+that moves exactly one tick (Hyperliquid's tick at the start price) every substep, aggregated into
+bars of ``bar_seconds``. On a lattice a price level is reached exactly (no overshoot), so a limit
+order filled when the path touches its price is filled at the price the market is at: a causal
+quoter's fills have zero expected markout and its expected PnL without fees is exactly zero.
+
 Funding (``generate_funding``): hourly AR(1) with the measured mean, std and persistence, at the
 top of each hour.
 
@@ -585,6 +591,48 @@ def bar_type_for(coin: str, interval_minutes: int) -> BarType:
     """``{COIN}-USDC-PERP.HL-5-MINUTE-LAST-EXTERNAL`` (``1-HOUR`` for 60 minutes)."""
     spec = f"{interval_minutes // 60}-HOUR" if interval_minutes % 60 == 0 else f"{interval_minutes}-MINUTE"
     return BarType.from_str(f"{instrument_id_for(coin)}-{spec}-LAST-EXTERNAL")
+
+
+def lattice_walk_bars(
+    coin: str,
+    start_ns: int,
+    n_bars: int,
+    seed: int,
+    bar_seconds: int = 1,
+    steps_per_bar: int = 100,
+    start_price: float | None = None,
+) -> list[Bar]:
+    """``n_bars`` bars of ``bar_seconds`` (``1-SECOND`` bars by default) of a +-1-tick random walk
+    with ``steps_per_bar`` steps per bar (module docstring). Per-bar volatility is
+    ``sqrt(steps_per_bar)`` ticks: 10 ticks for the defaults, 1 bp of BTC at 100,000 USD.
+
+    The first bar opens at ``start_price`` (default: the coin's synthetic price) rounded to the
+    tick; bar i closes at ``start_ns + (i + 1) * bar_seconds``; ``ts_event = ts_init`` = that close.
+    """
+    p = params_for(coin)
+    sz_decimals = p.sz_decimals
+    price = float(start_price if start_price is not None else p.price_usd)
+    pp = hl_rules.price_decimals(sz_decimals)
+    start_units = int(_hl_price_units(np.array([price]), sz_decimals)[0])  # the start price in 10**-pp units
+    tick_exp = min(max(math.floor(math.log10(price)) - (hl_rules.MAX_SIG_FIGS - 1), -pp), 0)
+    tick = 10 ** (tick_exp + pp)  # one tick in 10**-pp units
+    rng = stream_rng(seed, coin, STREAM_BARS, block=bar_seconds)
+    steps = rng.integers(0, 2, size=(n_bars, steps_per_bar), dtype=np.int64) * 2 - 1
+    path = start_units + tick * np.cumsum(steps.reshape(-1)).reshape(n_bars, steps_per_bar)
+    opens = np.concatenate(([start_units], path[:-1, -1]))
+    highs = np.maximum(path.max(axis=1), opens)
+    lows = np.minimum(path.min(axis=1), opens)
+    if lows.min() <= 0:
+        raise ConfigError(f"lattice_walk_bars: the walk reached a price <= 0 (start {price}, {n_bars} bars); raise start_price")
+    bar_type = BarType.from_str(f"{instrument_id_for(coin)}-{bar_seconds}-SECOND-LAST-EXTERNAL")
+    raw_price = 10 ** (FIXED_PRECISION - pp)
+    raw_lot = 10 ** (FIXED_PRECISION - sz_decimals)
+    close_ns = int(start_ns) + int(bar_seconds) * NANOS_PER_SECOND * np.arange(1, n_bars + 1, dtype=np.int64)
+    volume = steps_per_bar * raw_lot  # nominal: one lot per step
+    return [
+        Bar.from_raw(bar_type, o * raw_price, h * raw_price, lo * raw_price, c * raw_price, pp, volume, sz_decimals, ts, ts)
+        for o, h, lo, c, ts in zip(opens.tolist(), highs.tolist(), lows.tolist(), path[:, -1].tolist(), close_ns.tolist())
+    ]
 
 
 def _hl_price_units(prices: np.ndarray, sz_decimals: int) -> np.ndarray:

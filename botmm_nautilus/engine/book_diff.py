@@ -12,6 +12,13 @@ previous snapshot and emits only what changed:
   changed), ``F_LAST`` only on the last delta of the message. Deletes go first so that the book
   never looks crossed halfway through a message (the intermediate book is a subset of the final,
   uncrossed one);
+* a level that only LEFT THE WINDOW is not deleted (rule D1 of ``venue/fill_rules.py``): a
+  recorder shows the best N levels a side, so when a side of the new snapshot is full (N levels,
+  ``window_levels``; by default the most levels seen on a side so far) a previous level priced
+  beyond its worst level keeps its last size as stale depth until the window sees that price again
+  (then it is updated or deleted like any level). A side with fewer than N levels is the whole
+  book: levels missing from it are deleted. Without this every move of the window would delete the
+  levels at its edge and reset the queue position of orders resting there;
 * a snapshot identical to the previous one emits nothing;
 * a time gap longer than ``gap_threshold_ns`` between consecutive snapshots (the recorder was
   disconnected: what happened to the book in between is unknown) emits a fresh CLEAR + snapshot,
@@ -127,10 +134,12 @@ class SnapshotDiffer:
     after the first) and ``gaps`` (time gaps seen).
     """
 
-    def __init__(self, instrument, gap_threshold_ns: int = DEFAULT_GAP_THRESHOLD_NS) -> None:
+    def __init__(self, instrument, gap_threshold_ns: int = DEFAULT_GAP_THRESHOLD_NS, window_levels: int | None = None) -> None:
         self.encoder = BookDeltaEncoder(instrument)
         self.instrument = instrument
         self.gap_threshold_ns = int(gap_threshold_ns)
+        self.window_levels = window_levels  # None: the most levels seen on one side so far
+        self._max_levels_seen = 0
         self._bids: dict[int, int] = {}
         self._asks: dict[int, int] = {}
         self._needs_snapshot = True
@@ -165,8 +174,13 @@ class SnapshotDiffer:
             self.gaps += 1
             self._needs_snapshot = True
         self._last_ts_init = ts_init
+        self._max_levels_seen = max(self._max_levels_seen, len(bid_levels), len(ask_levels))
         new_bids = dict(bid_levels)
         new_asks = dict(ask_levels)
+        if not self._needs_snapshot:
+            window = self.window_levels or self._max_levels_seen
+            self._keep_stale(self._bids, new_bids, bid_levels, window, below=True)
+            self._keep_stale(self._asks, new_asks, ask_levels, window, below=False)
         if self._needs_snapshot:
             out = self._full_snapshot(bid_levels, ask_levels, ts_event, ts_init)
             if self._snapshot_emitted:
@@ -180,6 +194,15 @@ class SnapshotDiffer:
         if out:
             self.messages += 1
         return out
+
+    def _keep_stale(self, old: dict, new: dict, levels: list, window: int, below: bool) -> None:
+        """D1: previous levels beyond a full window's worst price stay in ``new`` with their last size."""
+        if len(levels) < window or not levels:
+            return
+        edge = levels[-1][0]
+        for ticks, lots in old.items():
+            if (ticks < edge if below else ticks > edge) and ticks not in new:
+                new[ticks] = lots
 
     def _validate(self, bids, asks, file, row, row_label) -> None:
         enc = self.encoder

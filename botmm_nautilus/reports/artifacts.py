@@ -30,6 +30,9 @@ FILL_COLUMNS: dict[str, str] = {
     "liquidity": "object",  # 'MAKER' | 'TAKER' (anything else is counted as unknown, not as maker)
     "mid_at_fill": "float64",
 }
+# optional fill columns (the backtest runner records them; hand-built artifacts may leave them out):
+# the client order id, the venue's order id ('' when unknown) and the engine's trade id
+FILL_ID_COLUMNS: tuple[str, ...] = ("order_id", "venue_order_id", "trade_id")
 MID_COLUMNS: dict[str, str] = {"ts_ns": "int64", "mid": "float64"}
 SAMPLE_COLUMNS: dict[str, str] = {
     "ts_ns": "int64",
@@ -67,7 +70,7 @@ class ArtifactsError(ValueError):
 class BacktestArtifacts:
     """Everything the reports need from one backtest run (see the module docstring for signs)."""
 
-    fills: pd.DataFrame  # ts_ns, side, price, qty, fee_usd, liquidity, mid_at_fill
+    fills: pd.DataFrame  # ts_ns, side, price, qty, fee_usd, liquidity, mid_at_fill (+ optional FILL_ID_COLUMNS)
     mids: pd.DataFrame  # ts_ns, mid: every change of the book mid
     samples: pd.DataFrame  # ts_ns, equity_usd, position_base, mid, bid_quote, ask_quote, quoting (~1 s)
     funding: pd.DataFrame  # ts_ns, rate, position_base, price, payment_usd
@@ -94,6 +97,10 @@ class BacktestArtifacts:
     events_processed: int = 0
     final_market_spread: float = float("nan")  # best ask - best bid of the book at the end; NaN when unknown (candles)
     taker_fee_frac: float = float("nan")  # the simulated venue's taker fee (fraction of notional); NaN when unknown
+    final_best_bid: float = float("nan")  # the book's touch at the end (book mode); NaN when unknown (candles)
+    final_best_ask: float = float("nan")
+    has_trades: bool | None = None  # book mode: whether the catalog holds trade ticks for the instrument; None = unknown
+    estimators: dict | None = None  # which estimators were fitted (``sigma_fitted``, ``intensity_fitted``); None = unknown
 
     def validate(self) -> "BacktestArtifacts":
         """Check columns and labels; raise ``ArtifactsError`` naming the frame and column."""

@@ -300,12 +300,11 @@ def _open_position_row(summary: dict) -> str:
         return "<tr><td>Position at end</td><td>flat</td></tr>"
     pos = format_value("final_position_base", summary.get("final_position_base"))
     usd = format_value("final_position_usd", summary.get("final_position_usd"))
-    cost = format_value("est_exit_cost_usd", summary.get("est_exit_cost_usd"))
-    after = format_value("net_pnl_after_est_exit_cost_usd", summary.get("net_pnl_after_est_exit_cost_usd"))
+    after = format_value("net_pnl_liquidation_adjusted_usd", summary.get("net_pnl_liquidation_adjusted_usd"))
     return (
         f"<tr><td>Position at end</td><td class='open'><b>OPEN {_e(pos)} base ({_e(usd)} USD at the final mid)</b>: "
-        f"net PnL marks it at the mid with no exit cost; net after an estimated exit cost of {_e(cost)} USD: "
-        f"<b>{_e(after)} USD</b> <span class='small'>({_e(summary.get('est_exit_cost_basis', ''))})</span></td></tr>"
+        f"net PnL marks it at the mid with no exit cost; liquidation-adjusted net (closed at the touch as a taker): "
+        f"<b>{_e(after)} USD</b> <span class='small'>({_e(summary.get('liquidation_basis', ''))})</span></td></tr>"
     )
 
 
@@ -331,27 +330,30 @@ def write_html_report(art: BacktestArtifacts, summary: dict, attribution: dict, 
         for div_id, title, fig in figures
     ]
 
-    warnings = list(summary.get("honesty_warnings") or [])
-    if not summary.get("reconciliation", {}).get("ok", True):
-        warnings.append("the PnL does not reconcile with the engine: see the reconciliation table")
-    warn_html = "".join(f"<div class='warn'>{_e(w)}</div>" for w in warnings)
+    warnings = list(summary.get("warnings") or [])
+    warn_html = (
+        f"<div class='warn' id='warnings'><b>{len(warnings)} warning(s): read before any figure</b><ul>"
+        + "".join(f"<li>{_e(w)}</li>" for w in warnings) + "</ul></div>"
+    ) if warnings else ""
     notes = summary.get("notes") or []
     notes_html = ("<div class='note'><b>Notes</b><ul>" + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul></div>") if notes else ""
     story = attribution_sentence(attribution, summary.get("net_pnl_usd"))
     dur = summary.get("duration_hours", float("nan"))
     head = f"""
 <h1>Backtest report: {_e(art.instrument)} ({_e(art.mode)} mode)</h1>
+{warn_html}
 <div class="run"><table>
 <tr><td>Data</td><td><b>{_e(art.data_description or 'UNNAMED DATA')}</b></td></tr>
 <tr><td>Period</td><td><b>{_e(summary.get('start'))} .. {_e(summary.get('end'))}</b> ({_e(format_value('h', dur))} h)</td></tr>
 <tr><td>Sample</td><td class="{sample_cls}">{_e(art.sample_label)}</td></tr>
 <tr><td>Instrument / coin</td><td>{_e(art.instrument)} / {_e(art.coin)}</td></tr>
+<tr><td>Fills</td><td><b>{_e(format_value('venue_fills', summary.get('venue_fills')))} venue fills</b>
+ ({_e(format_value('order_filled_events', summary.get('order_filled_events')))} engine OrderFilled events)</td></tr>
 <tr><td>Mode</td><td>{_e(art.mode)} {'(order-book replay with queue position and latency)' if art.mode == 'book' else '(bars only: coarse, see notes)'}</td></tr>
 <tr><td>Net PnL</td><td><b>{_e(format_value('net_pnl_usd', summary.get('net_pnl_usd')))} USD</b>
  (after fees and funding; starting balance {_e(format_value('x_usd', summary.get('starting_balance_usd')))} USD)</td></tr>
 {_open_position_row(summary)}
 </table></div>
-{warn_html}
 <h2>Where money is and is not made</h2>
 <p class="story">{_e(story)}</p>
 <h2>Summary</h2>

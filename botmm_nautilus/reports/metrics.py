@@ -1,7 +1,7 @@
 """Summary figures of one backtest run, from ``BacktestArtifacts`` (pure numpy/pandas, vectorised).
 
 ``compute_summary`` validates the artifacts and puts together the figures of small section functions
-(run and period, PnL, exit-cost estimate, Sharpe, drawdown, fill counts, volume, captured spread,
+(run and period, PnL, liquidation-adjusted net, Sharpe, drawdown, fill counts, volume, captured spread,
 markouts, quoting, inventory, orders, reconciliation); each takes plain arrays or numbers and
 can be checked on its own.
 
@@ -9,8 +9,9 @@ Naming: every PnL figure says whether fees are in it. ``net`` means after fees a
 any other PnL figure is ``..._before_fees_usd`` or ``..._after_fees_usd``. A count of fills says
 what it counts: ``order_filled_events`` are Nautilus ``OrderFilled`` events (the backtest matching
 engine splits one match into one event per queue slice), ``venue_fills`` merges the events of one
-side at one price at one instant into one fill, as the venue would report it. Rates per hour and
-per day are given only when the run lasted at least that long (no extrapolation).
+order at one instant into one fill, as the venue would report it. Rates per hour and per day, and
+annualised ratios, are given only when the run lasted at least that long (no extrapolation).
+``warnings`` (``botmm_nautilus.reports.run_warnings``) lists what makes the figures unreliable.
 
 Definitions (all USD unless the name says otherwise):
 
@@ -24,16 +25,20 @@ Definitions (all USD unless the name says otherwise):
   funding; ``unrealized_pnl_before_fees_usd``: the final position marked at ``final_mid`` against
   ``avg_entry``; ``fees_usd``: sum of fees (positive = cost); ``funding_usd``: sum of payments
   (positive = received). From the fills tape: ``net = realized + unrealized - fees + funding``.
-- ``est_exit_cost_usd``: an estimate of what closing the final position would cost: the taker fee
-  (the simulated venue's taker fee, ``BacktestArtifacts.taker_fee_frac``) on its notional at ``final_mid`` plus half the final market spread
-  times its size when the spread is known; ``net_pnl_after_est_exit_cost_usd`` = ``net_pnl_usd -
-  est_exit_cost_usd``. Both are 0 / equal to net when the run ends flat.
+- ``realized_pnl_after_fees_usd`` = ``realized_pnl_before_fees_usd - fees_usd`` (every fee of the run,
+  those of the still-open position included, as Nautilus's position realised PnL counts them).
+- ``net_pnl_liquidation_adjusted_usd``: ``net_pnl_usd`` with the final position closed as a taker at
+  the touch (best bid for a long, best ask for a short, from the final book) plus the taker fee (the
+  simulated venue's, ``BacktestArtifacts.taker_fee_frac``) on that notional; the parts are
+  ``liquidation_spread_cost_usd`` and ``liquidation_taker_fee_usd``, the basis in
+  ``liquidation_basis``. Equal to net when the run ends flat.
 - ``sharpe``: mean / std (ddof=1) of daily mark-to-market equity changes times sqrt(365). Days are
   complete 24 h windows from the run start (a trailing partial window is dropped); equity at a
   window end is the last sample at or before it, and the run starts at ``starting_balance_usd``.
   NaN, with ``sharpe_note``, below 2 complete days. Changes are in USD (not returns), so the ratio
   does not depend on the starting balance. ``sharpe_intraday_hourly``: the same on 1 h
-  windows times sqrt(24 * 365); noisy (inventory marks are autocorrelated), not a substitute.
+  windows times sqrt(24 * 365); noisy (inventory marks are autocorrelated), not a substitute; NaN for a
+  run shorter than a day (an annualised figure from less would be an extrapolation).
 - markouts at h seconds (bps, qty-weighted over fill events): ``markout_{h}s_bps`` = mean of
   ``side * (mid(t+h) - price) / price * 1e4`` (our edge h seconds later, spread included) and
   ``adverse_{h}s_bps`` = mean of ``side * (mid(t+h) - mid_at_fill) / mid_at_fill * 1e4`` (the pure
@@ -54,6 +59,7 @@ import numpy as np
 import pandas as pd
 
 from botmm_nautilus.reports.artifacts import BacktestArtifacts
+from botmm_nautilus.reports.run_warnings import report_warnings
 from botmm_nautilus.reports.tape import DAY_NS
 from botmm_nautilus.reports.tape import HOUR_NS
 from botmm_nautilus.reports.tape import NS
@@ -62,6 +68,7 @@ from botmm_nautilus.reports.tape import SampleArrays
 from botmm_nautilus.reports.tape import average_cost
 from botmm_nautilus.reports.tape import count_venue_fills
 from botmm_nautilus.reports.tape import fill_arrays
+from botmm_nautilus.reports.tape import find_config_value
 from botmm_nautilus.reports.tape import mid_arrays
 from botmm_nautilus.reports.tape import mid_at
 from botmm_nautilus.reports.tape import periodic_sharpe
@@ -118,18 +125,6 @@ def markout_table(
             },
         )
     return pd.DataFrame(rows)
-
-
-def find_config_value(config: Any, key: str) -> Any:
-    """First value of ``key`` anywhere in a nested config dict (sections), else None."""
-    if isinstance(config, dict):
-        if key in config:
-            return config[key]
-        for v in config.values():
-            found = find_config_value(v, key)
-            if found is not None:
-                return found
-    return None
 
 
 def _number_or_none(v: Any) -> float | None:
@@ -191,16 +186,6 @@ def run_header(art: BacktestArtifacts, period: Period) -> dict:
         "end_ns": period.end_ns,
         "duration_hours": period.duration_h,
     }
-
-
-def honesty_warnings(art: BacktestArtifacts) -> list[str]:
-    """Warnings when the figures do not say what data they come from or whether it was in sample."""
-    out = []
-    if not art.data_description:
-        out.append("data_description is empty: these figures do not name their data")
-    if art.sample_label == "n/a":
-        out.append("sample_label is 'n/a': not stated whether the period was in or out of sample")
-    return out
 
 
 def resolve_final_mid(final_mid: float, mids: np.ndarray) -> tuple[float, list[str]]:
@@ -274,6 +259,7 @@ def pnl_figures(tp: TapePnL, final_balance_usd: float, starting_balance_usd: flo
         "net_pnl_source": source,
         "return_pct": net / start_bal * 100.0 if start_bal else math.nan,
         "realized_pnl_before_fees_usd": tp.realized_before_fees,
+        "realized_pnl_after_fees_usd": tp.realized_before_fees - tp.fees,
         "unrealized_pnl_before_fees_usd": tp.unrealized_before_fees,
         "fees_usd": tp.fees,
         "funding_usd": tp.funding,
@@ -288,53 +274,65 @@ def pnl_figures(tp: TapePnL, final_balance_usd: float, starting_balance_usd: flo
     return figures, notes
 
 
-def exit_cost_figures(
+def liquidation_figures(
     net_pnl_usd: float,
     position_base: float,
     final_mid: float,
     taker_fee_rate: float | None,
+    best_bid: float,
+    best_ask: float,
     final_market_spread: float,
 ) -> tuple[dict, list[str]]:
-    """Estimated cost of closing the final position as a taker, and net PnL after it (labelled as estimates)."""
-    size = abs(float(position_base))
+    """Net PnL if the final position were closed at the end as a taker: at the touch (best bid for a
+    long, best ask for a short) plus the taker fee, next to ``net_pnl_usd`` (marked at the mid).
+
+    Without a known touch (candle mode) the touch is the mid -/+ half ``final_market_spread`` when
+    that is known, else the mid itself (no spread cost: said in ``liquidation_basis``).
+    """
+    pos = float(position_base)
+    size = abs(pos)
     if size == 0.0:
         return {
             "final_position_open": False,
             "final_market_spread": final_market_spread,
-            "est_exit_taker_fee_usd": 0.0,
-            "est_exit_half_spread_usd": 0.0,
-            "est_exit_cost_usd": 0.0,
-            "net_pnl_after_est_exit_cost_usd": net_pnl_usd,
-            "est_exit_cost_basis": "flat at the end: nothing to close",
+            "liquidation_price": math.nan,
+            "liquidation_spread_cost_usd": 0.0,
+            "liquidation_taker_fee_usd": 0.0,
+            "net_pnl_liquidation_adjusted_usd": net_pnl_usd,
+            "liquidation_basis": "flat at the end: nothing to close",
         }, []
-    notional = size * final_mid
+    touch = best_bid if pos > 0 else best_ask
+    side_name = "best bid" if pos > 0 else "best ask"
+    if math.isfinite(touch):
+        price_text = f"{side_name} {touch:g} of the final book"
+    elif math.isfinite(final_market_spread):
+        touch = final_mid - math.copysign(final_market_spread / 2.0, pos)
+        price_text = f"final mid -/+ half the final market spread {final_market_spread:g} (touch unknown)"
+    else:
+        touch = final_mid
+        price_text = "final mid (touch and spread unknown: no spread cost included)"
+    spread_cost = size * abs(final_mid - touch)
     if taker_fee_rate is None:
         fee = math.nan
         fee_text = "taker fee unknown (the artifacts carry no taker fee)"
     else:
-        fee = taker_fee_rate * notional
-        fee_text = f"taker fee {taker_fee_rate * 1e4:g} bps on {notional:,.2f} USD notional"
-    if math.isfinite(final_market_spread):
-        half = size * final_market_spread / 2.0
-        spread_text = f"half the final market spread {final_market_spread:g} on {size:g} base"
-    else:
-        half = 0.0
-        spread_text = "final market spread unknown: not included"
-    cost = fee + half
-    basis = f"estimate: {fee_text} + {spread_text}"
+        fee = taker_fee_rate * size * touch
+        fee_text = f"taker fee {taker_fee_rate * 1e4:g} bps on {size * touch:,.2f} USD"
+    adjusted = net_pnl_usd - spread_cost - fee
+    basis = f"close {pos:g} base at the {price_text} + {fee_text}"
     figures = {
         "final_position_open": True,
         "final_market_spread": final_market_spread,
-        "est_exit_taker_fee_usd": fee,
-        "est_exit_half_spread_usd": half,
-        "est_exit_cost_usd": cost,
-        "net_pnl_after_est_exit_cost_usd": net_pnl_usd - cost,
-        "est_exit_cost_basis": basis,
+        "liquidation_price": touch,
+        "liquidation_spread_cost_usd": spread_cost,
+        "liquidation_taker_fee_usd": fee,
+        "net_pnl_liquidation_adjusted_usd": adjusted,
+        "liquidation_basis": basis,
     }
     note = (
-        f"the run ends with an OPEN position of {position_base:g} base ({position_base * final_mid:,.2f} USD at the "
-        f"final mid): net_pnl_usd marks it at the mid with no exit cost; closing it would cost about "
-        f"{cost:,.4f} USD ({basis}), net after that {net_pnl_usd - cost:,.4f} USD"
+        f"the run ends with an OPEN position of {pos:g} base ({pos * final_mid:,.2f} USD at the final mid): "
+        f"net_pnl_usd marks it at the mid with no exit cost; net_pnl_liquidation_adjusted_usd = {adjusted:,.4f} USD "
+        f"({basis})"
     )
     return figures, [note]
 
@@ -346,6 +344,9 @@ def sharpe_figures(ts: np.ndarray, equity: np.ndarray, start_ns: int, end_ns: in
     """Daily Sharpe (NaN below 2 complete days) and the hourly one, with notes saying what they rest on."""
     sharpe, n_days, _, d_note = periodic_sharpe(ts, equity, start_ns, end_ns, start_equity, DAY_NS, 365.0)
     sharpe_h, _, _, h_note = periodic_sharpe(ts, equity, start_ns, end_ns, start_equity, HOUR_NS, 24 * 365.0)
+    if end_ns - start_ns < DAY_NS and math.isfinite(sharpe_h):
+        sharpe_h = math.nan
+        h_note += " -> not reported: an annualised figure from a run shorter than a day would be an extrapolation"
     return {
         "sharpe": sharpe,
         "sharpe_days": n_days,
@@ -378,8 +379,9 @@ def drawdown_figures(equity: np.ndarray, start_equity: float) -> tuple[dict, lis
 # ------------------------------------------------------------------------------------ fills and volume
 
 
-def fill_count_figures(fa: FillArrays, liquidity: pd.Series) -> tuple[dict, list[str]]:
-    """Counts of ``OrderFilled`` events (by liquidity and side) and of venue-like fills."""
+def fill_count_figures(fa: FillArrays, liquidity: pd.Series, order_id: np.ndarray | None = None) -> tuple[dict, list[str]]:
+    """Counts of venue-like fills (``venue_fills``: one per order per matching instant, see
+    ``count_venue_fills``) and of the engine's ``OrderFilled`` events (by liquidity and side)."""
     n = int(len(fa.ts))
     makers = int(fa.maker.sum())
     takers = int((liquidity.astype(str).str.upper() == "TAKER").sum()) if n else 0
@@ -388,7 +390,8 @@ def fill_count_figures(fa: FillArrays, liquidity: pd.Series) -> tuple[dict, list
         notes.append(f"{n - makers - takers} fill(s) with liquidity neither MAKER nor TAKER")
     figures = {
         "order_filled_events": n,
-        "venue_fills": count_venue_fills(fa.ts, fa.side, fa.price),
+        "venue_fills": count_venue_fills(fa.ts, fa.side, fa.price, order_id),
+        "venue_fills_key": "order id and time" if order_id is not None else "side, price and time (no order ids in the tape)",
         "maker_order_filled_events": makers,
         "taker_order_filled_events": takers,
         "maker_share_of_order_filled_events": float(fa.maker.mean()) if n else math.nan,
@@ -565,9 +568,12 @@ def compute_summary(art: BacktestArtifacts) -> dict:
     notes += n
     out.update(pnl)
     taker_fee = float(art.taker_fee_frac) if math.isfinite(art.taker_fee_frac) else None
-    exit_cost, n = exit_cost_figures(pnl["net_pnl_usd"], tp.final_position, final_mid, taker_fee, float(art.final_market_spread))
+    liquidation, n = liquidation_figures(
+        pnl["net_pnl_usd"], tp.final_position, final_mid, taker_fee,
+        float(art.final_best_bid), float(art.final_best_ask), float(art.final_market_spread),
+    )
     notes += n
-    out.update(exit_cost)
+    out.update(liquidation)
 
     eq_ok = np.isfinite(smp.equity)
     e_ts, e_eq = smp.ts[eq_ok], smp.equity[eq_ok]
@@ -577,7 +583,8 @@ def compute_summary(art: BacktestArtifacts) -> dict:
     notes += n
     out.update(drawdown)
 
-    counts, n = fill_count_figures(fa, art.fills["liquidity"])
+    order_ids = art.fills["order_id"].to_numpy(dtype=object) if "order_id" in art.fills.columns else None
+    counts, n = fill_count_figures(fa, art.fills["liquidity"], order_ids)
     notes += n
     out.update(counts)
     volume, n = volume_figures(fa, counts["venue_fills"], start_bal, period.duration_h)
@@ -597,6 +604,8 @@ def compute_summary(art: BacktestArtifacts) -> dict:
     out["reconciliation"], n = reconciliation(pnl["net_pnl_usd"], pnl["final_equity_usd"], tp, art, last_eq)
     notes += n
     out["notes"] = notes
-    out["honesty_warnings"] = honesty_warnings(art)
+    if art.estimators is not None and "estimators" not in out:
+        out["estimators"] = art.estimators
     out["config"] = art.config
+    out["warnings"] = report_warnings(out, art)
     return out

@@ -15,16 +15,17 @@ TABLE_SECTIONS: list[tuple[str, tuple[str, ...]]] = [
     (
         "pnl (net = after fees and funding)",
         (
-            "net_pnl_usd", "return_pct", "realized_pnl_before_fees_usd", "unrealized_pnl_before_fees_usd", "fees_usd",
+            "net_pnl_usd", "net_pnl_liquidation_adjusted_usd", "return_pct", "realized_pnl_before_fees_usd",
+            "realized_pnl_after_fees_usd", "unrealized_pnl_before_fees_usd", "fees_usd",
             "funding_usd", "starting_balance_usd", "final_balance_usd", "final_equity_usd", "final_position_base",
             "final_position_usd", "avg_entry_price", "final_mid", "net_pnl_source",
         ),
     ),
     (
-        "open position at the end (est_ = estimate)",
+        "open position at the end (closed at the touch as a taker)",
         (
-            "final_position_open", "final_market_spread", "est_exit_taker_fee_usd", "est_exit_half_spread_usd",
-            "est_exit_cost_usd", "net_pnl_after_est_exit_cost_usd", "est_exit_cost_basis",
+            "final_position_open", "final_market_spread", "liquidation_price", "liquidation_spread_cost_usd",
+            "liquidation_taker_fee_usd", "net_pnl_liquidation_adjusted_usd", "liquidation_basis",
         ),
     ),
     (
@@ -34,7 +35,7 @@ TABLE_SECTIONS: list[tuple[str, tuple[str, ...]]] = [
     (
         "trading",
         (
-            "order_filled_events", "venue_fills", "maker_order_filled_events", "taker_order_filled_events",
+            "venue_fills", "order_filled_events", "venue_fills_key", "maker_order_filled_events", "taker_order_filled_events",
             "maker_share_of_order_filled_events", "maker_volume_share", "buy_order_filled_events",
             "sell_order_filled_events", "volume_usd", "avg_order_filled_event_usd", "avg_venue_fill_usd", "turnover_x",
             "volume_per_day_usd", "order_filled_events_per_hour", "fees_bps_of_volume", "n_funding_payments",
@@ -68,10 +69,10 @@ TABLE_SECTIONS: list[tuple[str, tuple[str, ...]]] = [
 ]
 # in the JSON, not in the terminal table (too long, redundant or shown elsewhere)
 _SKIP_IN_TABLE = {
-    "config", "start_ns", "end_ns", "label", "attribution", "notes", "honesty_warnings", "sharpe_intraday_hourly_note",
+    "config", "start_ns", "end_ns", "label", "attribution", "notes", "warnings", "sharpe_intraday_hourly_note",
     "markout_1s_order_filled_events_used", "markout_10s_order_filled_events_used", "markout_60s_order_filled_events_used",
 }
-_PRICE_KEYS = ("final_mid", "avg_entry_price", "final_market_spread")
+_PRICE_KEYS = ("final_mid", "avg_entry_price", "final_market_spread", "liquidation_price")
 
 
 def format_value(key: str, v: Any) -> str:
@@ -103,7 +104,8 @@ def format_value(key: str, v: Any) -> str:
 
 
 def format_summary_table(summary: dict) -> str:
-    """Aligned two-column text table for the terminal (sections, then attribution, reconciliation and notes)."""
+    """Aligned two-column text table for the terminal: the label, the warnings, the sections, then attribution,
+    reconciliation and notes."""
     rows: list[tuple[str, str]] = []
     seen: set[str] = set()
     for title, keys in TABLE_SECTIONS:
@@ -118,15 +120,16 @@ def format_summary_table(summary: dict) -> str:
         rows.extend((f"  {k}", format_value(k, summary[k])) for k in rest)
     rows += _attribution_rows(summary.get("attribution"))
     rows += _reconciliation_rows(summary.get("reconciliation"))
-    for k in ("honesty_warnings", "notes"):
-        for i, msg in enumerate(summary.get(k) or []):
-            rows.append((f"[{k}]" if i == 0 else "", str(msg)))
+    for i, msg in enumerate(summary.get("notes") or []):
+        rows.append(("[notes]" if i == 0 else "", str(msg)))
     width = max((len(a) for a, _ in rows), default=10) + 2
     lines = []
     label = summary.get("label")
     if label:
         lines.append(str(label))
         lines.append("-" * min(len(str(label)), 120))
+    # warnings first, before any figure they qualify
+    lines.extend(f"WARNING: {w}" for w in summary.get("warnings") or [])
     lines.extend(f"{a:<{width}}{b}".rstrip() for a, b in rows)
     return "\n".join(lines)
 
@@ -180,4 +183,53 @@ def write_json(summary: dict, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(to_jsonable(summary), indent=2, allow_nan=False)
     path.write_text(text + "\n", encoding="utf-8")
+    return path
+
+
+FILLS_CSV_COLUMNS = (
+    "ts", "ts_ns", "side", "price", "qty", "order_id", "venue_order_id", "trade_id", "liquidity", "fee_usd", "mid_at_fill",
+)
+
+
+def iso_utc_ns(ts_ns: np.ndarray) -> np.ndarray:
+    """``2025-09-04T19:46:00.123456789Z`` for each int64 nanosecond time stamp (always nine digits)."""
+    ts_ns = np.asarray(ts_ns, dtype=np.int64)
+    if len(ts_ns) == 0:
+        return np.empty(0, dtype=object)
+    secs = pd.to_datetime(ts_ns // 1_000_000_000, unit="s", utc=True).strftime("%Y-%m-%dT%H:%M:%S")
+    frac = pd.Series(ts_ns % 1_000_000_000).map("{:09d}".format)
+    return (pd.Series(secs) + "." + frac.to_numpy() + "Z").to_numpy(dtype=object)
+
+
+def fills_table(fills: pd.DataFrame) -> pd.DataFrame:
+    """Every ``OrderFilled`` event of a run in time order, one row each, with the ``FILLS_CSV_COLUMNS``.
+
+    ``side`` BUY/SELL; ``fee_usd`` + = a cost; ``mid_at_fill`` the strategy's mid when the fill
+    arrived; id columns are '' when the tape does not hold them (hand-built artifacts).
+    """
+    f = fills.sort_values("ts_ns", kind="stable")
+    ts = f["ts_ns"].to_numpy(dtype=np.int64)
+    n = len(f)
+    out = pd.DataFrame(
+        {
+            "ts": iso_utc_ns(ts),
+            "ts_ns": ts,
+            "side": np.where(f["side"].to_numpy() > 0, "BUY", "SELL"),
+            "price": f["price"].to_numpy(dtype=np.float64),
+            "qty": f["qty"].to_numpy(dtype=np.float64),
+        },
+    )
+    for col in ("order_id", "venue_order_id", "trade_id"):
+        out[col] = f[col].astype(str).to_numpy() if col in f.columns else np.full(n, "", dtype=object)
+    out["liquidity"] = f["liquidity"].astype(str).to_numpy()
+    out["fee_usd"] = f["fee_usd"].to_numpy(dtype=np.float64)
+    out["mid_at_fill"] = f["mid_at_fill"].to_numpy(dtype=np.float64)
+    return out[list(FILLS_CSV_COLUMNS)]
+
+
+def write_fills_csv(fills: pd.DataFrame, path: str | Path) -> Path:
+    """Write ``fills_table(fills)`` as CSV (header, full float precision). Returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fills_table(fills).to_csv(path, index=False)
     return path

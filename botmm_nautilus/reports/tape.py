@@ -8,6 +8,7 @@ average-costed in one way only. Sign conventions: ``botmm_nautilus.reports.artif
 from __future__ import annotations
 
 import math
+from typing import Any
 from typing import NamedTuple
 
 import numpy as np
@@ -79,15 +80,20 @@ def wmean(x: np.ndarray, w: np.ndarray) -> float:
     return float(np.sum(x * w) / sw) if sw > 0 else math.nan
 
 
-def count_venue_fills(ts: np.ndarray, side: np.ndarray, price: np.ndarray) -> int:
-    """Venue-like fills: ``OrderFilled`` events of one side at one price at one instant count once.
+def count_venue_fills(ts: np.ndarray, side: np.ndarray, price: np.ndarray, order_id: np.ndarray | None = None) -> int:
+    """Venue-like fills: the ``OrderFilled`` events of one order at one instant count once.
 
     The Nautilus matching engine reports one match of our order as several ``OrderFilled`` events
-    (one per slice of the queue ahead of or behind us), all with the same timestamp, side and price;
-    the venue would report one fill.
+    (one per slice of the queue ahead of or behind us), all with the same timestamp; the venue
+    would report one fill. With ``order_id`` (the client order id of each event) the key is
+    (order, instant); without it, (side, price, instant), which also merges two of our orders at
+    the same price.
     """
     if len(ts) == 0:
         return 0
+    if order_id is not None:
+        keys = pd.DataFrame({"ts": ts, "order_id": np.asarray(order_id, dtype=object)})
+        return int(len(keys.drop_duplicates()))
     order = np.lexsort((price, side, ts))
     t, s, p = ts[order], side[order], price[order]
     new = np.ones(len(t), dtype=bool)
@@ -197,3 +203,15 @@ def sample_arrays(samples: pd.DataFrame) -> SampleArrays:
         s["bid_quote"].to_numpy(dtype=np.float64),
         s["ask_quote"].to_numpy(dtype=np.float64),
     )
+
+
+def find_config_value(config: Any, key: str) -> Any:
+    """First value of ``key`` anywhere in a nested config dict (sections), else None."""
+    if isinstance(config, dict):
+        if key in config:
+            return config[key]
+        for v in config.values():
+            found = find_config_value(v, key)
+            if found is not None:
+                return found
+    return None

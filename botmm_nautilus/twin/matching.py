@@ -7,39 +7,29 @@ The twin's book is the union of two things:
   takers consumed (``consumed``) until the data next updates that level;
 * **twin orders**: resting orders of the twin's accounts, in price-time priority.
 
-Queue model (documented rules; conservative, the same idea as Nautilus's queue position model):
+Fill rules: the project's ONE set, ``botmm_nautilus/venue/fill_rules.py`` (rules Q1-Q8, D1), shared
+with the backtest. The queue positions of twin orders against the replayed depth live in a
+``QueueTracker`` (``CoinBook.queue``): a twin order joins behind the replayed size at its price
+(Q1), an order beyond any depth the replay has shown waits for the window (Q2), replayed prints at
+and through its price fill it (Q3, Q4), a shrinking replayed level clamps the queue ahead (Q5).
+This module adds what only the twin has:
 
-1. A twin order that rests joins the queue **behind the replayed depth displayed at its price**
-   at that moment: ``queue_ahead = replayed size at the price`` (and behind earlier twin orders).
-2. A replayed level that **shrinks or disappears does not advance** the queue (the data cannot say
-   whether liquidity ahead was cancelled or was behind us). The one exception is rule 5.
-3. A replayed **trade at our price** (aggressor on the other side) first consumes ``queue_ahead``;
-   what is left of the print fills twin orders at that price in time priority (maker fills at the
-   order's price). Every order's ``queue_ahead`` then drops by the printed size.
-4. A replayed **trade through our price** (a sell printing below our bid, a buy above our ask)
-   means the level was exhausted: every twin order at a better price is filled completely.
-5. A replayed book that **moves to or through our price** fills us without a print. Once the
-   replayed book updates of a coin in one replay block are applied (a block = the events of one
-   timestamp, or one event when stepping; checked before the block's trades), every twin order
-   crossed by the replayed opposite side
-   (replayed asks with available size at prices ``<=`` a twin bid, or replayed bids ``>=`` a twin
-   ask) is filled as a **maker at its own price**: twin orders best price first, then time
-   priority; each order takes ``min(its size, the replayed size still available at the prices
-   that cross it)``, and that replayed size is recorded in ``consumed``, starting with the level
-   nearest the order's price (the one worse-priced twin orders cannot reach). Reasoning: the
-   recording was made without us, so sell liquidity posted at or below our bid would have been
-   marketable against us and traded with us; replayed depth on our side at a crossed price cannot
-   still be there (a recorded book is never locked or crossed), so every twin order at a crossed
-   price gets ``queue_ahead = 0``, even one left unfilled because better twin orders used up the
-   crossing size. A partly filled order therefore leaves the crossing levels fully consumed:
-   they are hidden until the data next updates them, which resets ``consumed`` like any data
-   update (the whole new size can then fill the order again). The displayed book (replayed
-   minus consumed, plus twin orders) is thus never crossed against a twin order. The exchange books
-   these fills like print-driven maker fills (maker fee, ``crossed: false``) and publishes each as
-   a trade on the ``trades`` feed at the order's price, aggressor = the crossing (replayed) side,
-   as the venue would print it.
-6. A trade without an aggressor side is classified against the replayed touch (price >= best ask
-   -> buyer, <= best bid -> seller); inside the spread it fills nothing.
+* Q7, the replayed book moving to or through a twin order: once the replayed book updates of a
+  coin in one replay block are applied (a block = the events of one timestamp, or one event when
+  stepping; checked before the block's trades), every twin order crossed by the replayed opposite
+  side (replayed asks with available size at prices ``<=`` a twin bid, or replayed bids ``>=`` a
+  twin ask) is filled as a **maker at its own price**: twin orders best price first, then time
+  priority; each order takes ``min(its size, the replayed size still available at the prices that
+  cross it)``, and that replayed size is recorded in ``consumed``, starting with the level nearest
+  the order's price. Replayed depth on our side at a crossed price cannot still be there (a
+  recorded book is never locked or crossed), so every twin order at a crossed price gets
+  ``queue_ahead = 0``. A partly filled order leaves the crossing levels fully consumed: they are
+  hidden until the data next updates them, which resets ``consumed`` like any data update. The
+  exchange books these fills like print-driven maker fills (maker fee, ``crossed: false``) and
+  publishes each as a trade at the order's price, aggressor = the crossing (replayed) side.
+* A replayed trade without an aggressor side is classified against the replayed touch (price >=
+  best ask -> buyer, <= best bid -> seller); inside the spread it fills nothing.
+* Several twin accounts: twin orders at one price keep time priority among themselves.
 
 Twin takers (GTC/IOC orders that cross) walk the book best price first; within a price level they
 take the replayed depth first and then twin orders in time priority. Taking replayed depth
@@ -55,6 +45,8 @@ from dataclasses import field
 from decimal import ROUND_CEILING
 from decimal import ROUND_FLOOR
 from decimal import Decimal
+
+from botmm_nautilus.venue.fill_rules import QueueTracker
 
 ZERO = Decimal(0)
 BID = "B"
@@ -139,6 +131,8 @@ class CoinBook:
         self.replayed: dict[str, dict[Decimal, Decimal]] = {BID: {}, ASK: {}}
         self.consumed: dict[str, dict[Decimal, Decimal]] = {BID: {}, ASK: {}}
         self.resting: dict[str, dict[Decimal, list[TwinOrder]]] = {BID: {}, ASK: {}}
+        self.queue = QueueTracker(zero=ZERO)  # queue positions of twin orders (venue/fill_rules.py)
+        self._by_oid: dict[int, TwinOrder] = {}
 
     # ------------------------------------------------------------------ replayed data
     def set_level(self, side: str, px: Decimal, sz: Decimal) -> None:
@@ -149,20 +143,31 @@ class CoinBook:
         else:
             levels.pop(px, None)
         self.consumed[side].pop(px, None)
+        self.queue.on_level(side, px, sz if sz > 0 else ZERO)
+        for order in self.resting[side].get(px, ()):
+            self._sync_queue_ahead(order)
 
     def clear_replayed(self, side: str | None = None) -> None:
         for s in (BID, ASK) if side is None else (side,):
             self.replayed[s].clear()
             self.consumed[s].clear()
+        if side is None:
+            self.queue.clear_book()
+
+    def end_of_update(self) -> None:
+        """One replayed update (or block of updates) is fully applied (``QueueTracker.end_of_update``)."""
+        self.queue.end_of_update()
+        for order in self._by_oid.values():
+            self._sync_queue_ahead(order)
 
     def apply_snapshot(self, bids: list[tuple[Decimal, Decimal]], asks: list[tuple[Decimal, Decimal]]) -> None:
         self.clear_replayed()
-        for px, sz in bids:
-            if sz > 0:
-                self.replayed[BID][px] = sz
-        for px, sz in asks:
-            if sz > 0:
-                self.replayed[ASK][px] = sz
+        for side, levels in ((BID, bids), (ASK, asks)):
+            for px, sz in levels:
+                if sz > 0:
+                    self.replayed[side][px] = sz
+                    self.queue.on_level(side, px, sz)
+        self.end_of_update()
 
     def replayed_available(self, side: str, px: Decimal) -> Decimal:
         size = self.replayed[side].get(px)
@@ -222,11 +227,25 @@ class CoinBook:
 
     # ------------------------------------------------------------------ twin orders
     def add_resting(self, order: TwinOrder) -> None:
-        """Rest ``order`` at the back of its level, behind the replayed depth displayed there now."""
-        order.queue_ahead = self.replayed_available(order.side, order.limit_px)
+        """Rest ``order`` at the back of its level, behind the replayed depth there now (Q1, Q2)."""
+        self.queue.place(order.oid, order.side, order.limit_px, order.sz)
+        self._by_oid[order.oid] = order
+        self._sync_queue_ahead(order)
         self.resting[order.side].setdefault(order.limit_px, []).append(order)
 
+    def _sync_queue_ahead(self, order: TwinOrder) -> None:
+        queued = self.queue.orders.get(order.oid)
+        order.queue_ahead = queued.queue_ahead if queued is not None else ZERO
+
+    def _after_fill(self, order: TwinOrder) -> None:
+        """Keep the queue tracker's remaining size in step after a fill booked here."""
+        self.queue.set_leaves(order.oid, order.sz)
+        if order.sz <= 0:
+            self.remove_resting(order)
+
     def remove_resting(self, order: TwinOrder) -> bool:
+        self.queue.remove(order.oid)
+        self._by_oid.pop(order.oid, None)
         level = self.resting[order.side].get(order.limit_px)
         if not level:
             return False
@@ -251,38 +270,26 @@ class CoinBook:
         return None
 
     def on_market_trade(self, aggressor: str | None, px: Decimal, sz: Decimal) -> list[MakerFill]:
-        """Apply a replayed print to the twin's resting orders (rules 3, 4, 6 of the module doc).
+        """Apply a replayed print to the twin's resting orders (Q3, Q4 of ``venue/fill_rules.py``).
 
-        Mutates the filled orders' remaining size and removes fully filled ones from the book.
+        ``aggressor`` None: classified against the replayed touch first. Mutates the filled orders'
+        remaining size and removes fully filled ones from the book.
         """
         if aggressor is None:
             aggressor = self.classify_aggressor(px)
             if aggressor is None:
                 return []
-        maker_side = opposite(aggressor)  # a seller aggressor (A) hits resting bids (B)
-        book = self.resting[maker_side]
         fills: list[MakerFill] = []
-        # Rule 4: orders at prices better than the print were traded through -> fully filled.
-        through = sorted((p for p in book if _better(maker_side, p, px)), reverse=(maker_side == BID))
-        for level_px in through:
-            for order in list(book[level_px]):
-                fills.append(MakerFill(order, order.limit_px, order.sz))
-        # Rule 3: orders at the print price: the queue ahead is consumed first.
-        at_level = list(book.get(px, []))
-        print_left = sz
-        for order in sorted(at_level, key=lambda o: o.seq):
-            reachable = print_left - order.queue_ahead
-            if reachable > 0:
-                fill_sz = min(reachable, order.sz)
-                if fill_sz > 0:
-                    fills.append(MakerFill(order, order.limit_px, fill_sz))
-                    print_left -= fill_sz
-        for order in at_level:
-            order.queue_ahead = max(ZERO, order.queue_ahead - sz)
+        for fill in self.queue.on_trade(aggressor, px, sz):
+            order = self._by_oid.get(fill.key)
+            if order is not None:
+                fills.append(MakerFill(order, order.limit_px, fill.qty))
         for fill in fills:
             fill.order.record_fill(fill.px, fill.sz)
             if fill.order.sz <= 0:
                 self.remove_resting(fill.order)
+        for order in self.resting[opposite(aggressor)].get(px, []):
+            self._sync_queue_ahead(order)
         return fills
 
     # ------------------------------------------------------------------ replayed book crossing twin makers
@@ -313,6 +320,7 @@ class CoinBook:
             for level_px in crossed_prices:
                 for order in book[level_px]:
                     order.queue_ahead = ZERO  # replayed depth ahead of us here was cancelled
+                    self.queue.crossed(order.oid)
             for level_px in crossed_prices:
                 # levels nearest our price first: the ones worse-priced twin orders cannot reach
                 crossing = sorted(
@@ -335,8 +343,7 @@ class CoinBook:
                         break
         for fill in fills:
             fill.order.record_fill(fill.px, fill.sz)
-            if fill.order.sz <= 0:
-                self.remove_resting(fill.order)
+            self._after_fill(fill.order)
         return fills
 
     def crossed_against_twin(self) -> bool:
@@ -368,8 +375,9 @@ class CoinBook:
             if avail > 0:  # replayed depth first
                 take_sz = min(avail, remaining)
                 self.consumed[book_side][px] = self.consumed[book_side].get(px, ZERO) + take_sz
+                self.queue.consume_ahead(book_side, px, take_sz)
                 for order in self.resting[book_side].get(px, []):
-                    order.queue_ahead = max(ZERO, order.queue_ahead - take_sz)
+                    self._sync_queue_ahead(order)
                 result.takes.append(BookTake(px, take_sz, None))
                 remaining -= take_sz
                 continue
@@ -380,8 +388,7 @@ class CoinBook:
                 continue
             take_sz = min(maker.sz, remaining)
             maker.record_fill(px, take_sz)
-            if maker.sz <= 0:
-                self.remove_resting(maker)
+            self._after_fill(maker)
             result.takes.append(BookTake(px, take_sz, maker))
             remaining -= take_sz
         return result

@@ -158,6 +158,7 @@ class Timeline:
             return
         self._cross_check.discard(coin)
         state = self.state
+        state.books[coin].end_of_update()  # the block's replayed book updates are all applied
         for fill in state.books[coin].fill_crossed_orders():
             order = fill.order
             tid = state.new_tid()

@@ -55,17 +55,38 @@ def test_attribution_sums_to_net_pnl(btc_outcome):
     assert sum(comps.values()) == pytest.approx(btc_outcome.summary["net_pnl_usd"], abs=0.01)
 
 
-def test_open_position_exit_cost_from_the_final_book(btc_outcome, project_root):
-    """The run ends short 0.00009 BTC: the estimate is the taker fee on it plus half the book's final spread."""
+def test_open_position_liquidation_adjusted_at_the_final_touch(btc_outcome, project_root):
+    """The run ends short 0.00009 BTC: buying it back lifts the final best ask and pays the taker fee."""
     s = btc_outcome.summary
-    spread = btc_outcome.artifacts.final_market_spread
-    assert spread == 1.0  # best ask 110191 - best bid 110190 at the end of the recording
-    assert s["final_position_open"] and s["final_position_base"] != 0.0
+    art = btc_outcome.artifacts
+    assert (art.final_best_bid, art.final_best_ask) == (110190.0, 110191.0)  # the recording's last book
+    assert s["final_position_open"] and s["final_position_base"] < 0.0
     size = abs(s["final_position_base"])
     taker = load_config(project_root / "configs" / "btc.yaml").venue.taker_fee_bps / 10_000
-    assert s["est_exit_cost_usd"] == pytest.approx(taker * size * s["final_mid"] + size * spread / 2, rel=1e-9)
-    assert s["net_pnl_after_est_exit_cost_usd"] == pytest.approx(s["net_pnl_usd"] - s["est_exit_cost_usd"], abs=1e-12)
+    assert s["liquidation_price"] == 110191.0
+    expected = s["net_pnl_usd"] - size * (110191.0 - s["final_mid"]) - taker * size * 110191.0
+    assert s["net_pnl_liquidation_adjusted_usd"] == pytest.approx(expected, rel=1e-12)
     assert 0 < s["venue_fills"] < s["order_filled_events"]  # queue slices of one match merged
+
+
+def test_realised_pnl_before_and_after_fees_match_the_engine(btc_outcome):
+    """``realized_pnl_after_fees_usd`` (our average cost minus every fee) is what Nautilus's positions
+    report as realised (commissions inside); the before-fees figure differs from it by the fees."""
+    s = btc_outcome.summary
+    rec = s["reconciliation"]
+    assert s["realized_pnl_after_fees_usd"] == pytest.approx(rec["engine_realized_pnl_after_fees_usd"], abs=1e-6)
+    assert s["realized_pnl_before_fees_usd"] - s["realized_pnl_after_fees_usd"] == pytest.approx(s["fees_usd"], abs=1e-12)
+    assert s["fees_usd"] > 0.1
+    assert "realized_pnl_usd" not in s  # no bare figure that does not say whether fees are in it
+
+
+def test_venue_fills_count_one_per_order_per_instant(btc_outcome):
+    fills = btc_outcome.artifacts.fills
+    s = btc_outcome.summary
+    assert fills["order_id"].str.startswith("O-").all() and (fills["venue_order_id"] != "").all()
+    assert s["venue_fills"] == fills.groupby(["ts_ns", "order_id"]).ngroups
+    assert s["order_filled_events"] == len(fills) > s["venue_fills"]
+    assert s["venue_fills_key"] == "order id and time"
 
 
 def test_fees_are_base_tier_maker_on_notional(btc_outcome):
@@ -162,6 +183,33 @@ def test_cli_backtest_user_error_is_one_line(real_catalog, project_root, capsys,
     assert err.startswith("error: ") and "quoting.model" in err and "Traceback" not in err
 
 
+def test_cli_fills_csv_has_every_fill(real_catalog, project_root, btc_outcome, capsys, tmp_path):
+    """``--fills`` writes one row per OrderFilled event: the same rows as the run's tape, with ids."""
+    out = tmp_path / "fills.csv"
+    rc = cli_main(["backtest", "--config", str(project_root / "configs" / "btc.yaml"), "--catalog", str(real_catalog),
+                   "--fills", str(out), "--json", str(tmp_path / "btc.json"), "--quiet"])
+    assert rc == 0
+    printed = capsys.readouterr()
+    csv = pd.read_csv(out, dtype={"order_id": str, "venue_order_id": str, "trade_id": str})
+    assert list(csv.columns) == ["ts", "ts_ns", "side", "price", "qty", "order_id", "venue_order_id", "trade_id",
+                                 "liquidity", "fee_usd", "mid_at_fill"]
+    data = json.loads((tmp_path / "btc.json").read_text())
+    assert len(csv) == data["order_filled_events"] and csv.groupby(["ts_ns", "order_id"]).ngroups == data["venue_fills"]
+    assert f"{len(csv):,} OrderFilled events, {data['venue_fills']:,} venue fills" in printed.out
+    # ISO UTC with all nine nanosecond digits, equal to ts_ns
+    assert csv["ts"].str.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z").all()
+    assert (pd.to_datetime(csv["ts"], utc=True).astype("int64") == csv["ts_ns"]).all()
+    assert set(csv["side"]) <= {"BUY", "SELL"} and set(csv["liquidity"]) == {"MAKER"}
+    assert csv["fee_usd"].sum() == pytest.approx(data["fees_usd"], abs=1e-9)
+    # the same fills as the in-process run of the same config (deterministic engine), column by column
+    tape = btc_outcome.artifacts.fills.sort_values("ts_ns", kind="stable").reset_index(drop=True)
+    assert (csv["ts_ns"] == tape["ts_ns"]).all() and (csv["side"] == tape["side"].map({1: "BUY", -1: "SELL"})).all()
+    for col in ("price", "qty", "fee_usd", "mid_at_fill"):
+        assert (csv[col] == tape[col]).all(), col
+    for col in ("order_id", "venue_order_id", "trade_id", "liquidity"):
+        assert (csv[col] == tape[col]).all(), col
+
+
 def test_cli_backtest_eth_window(real_catalog, project_root, capsys, tmp_path):
     rc = cli_main(["backtest", "--config", str(project_root / "configs" / "eth.yaml"), "--catalog", str(real_catalog),
                    "--start", "2025-09-04T19:50:00Z", "--end", "2025-09-04T20:10:00Z", "--json", str(tmp_path / "eth.json"), "--quiet"])
@@ -172,3 +220,42 @@ def test_cli_backtest_eth_window(real_catalog, project_root, capsys, tmp_path):
     end = pd.Timestamp(data["end"])
     assert start >= pd.Timestamp("2025-09-04T19:50:00Z") and end <= pd.Timestamp("2025-09-04T20:10:00Z")
     assert not math.isnan(data["net_pnl_usd"])
+
+
+def test_warning_book_mode_catalog_without_trades(real_catalog, project_root, tmp_path):
+    """A book-only catalog (like Hyperliquid's S3 l2Book hours) gives almost no fills: the run says so."""
+    import shutil
+
+    cat = tmp_path / "books_only"
+    shutil.copytree(real_catalog, cat)
+    shutil.rmtree(cat / "data" / "trade_tick")
+    cfg = load_config(project_root / "configs" / "btc.yaml")
+    out = run_backtest(cfg, str(cat), progress=False, data_description="ws_2025-09-04 books only (test)")
+    s = out.summary
+    assert s["venue_fills"] < 30  # the queue never advances without trades
+    assert any("holds no trade ticks for BTC-USDC-PERP.HL" in w for w in s["warnings"]), s["warnings"]
+    assert any(f"only {s['venue_fills']} venue fill(s)" in w for w in s["warnings"])
+    # the full catalog (with trades) raises neither
+    assert not any("trade ticks" in w or "venue fill(s)" in w for w in run_backtest(cfg, str(real_catalog), progress=False).summary["warnings"])
+
+
+def test_warnings_short_run_printed_in_json_html_and_cli(real_catalog, project_root, capsys, tmp_path):
+    """40 s of data: shorter than the 60 s markout horizon, too short for any estimator, few fills."""
+    rc = cli_main(["backtest", "--config", str(project_root / "configs" / "btc.yaml"), "--catalog", str(real_catalog),
+                   "--start", "2025-09-04T19:50:00Z", "--end", "2025-09-04T19:50:40Z", "--json", str(tmp_path / "s.json"),
+                   "--report", str(tmp_path / "rep"), "--data-description", "40 s window (test)", "--quiet"])
+    assert rc == 0
+    printed = capsys.readouterr()
+    warnings = json.loads((tmp_path / "s.json").read_text())["warnings"]
+    for text in ("shorter than the markout horizon 60 s", "volatility estimator not fitted",
+                 "arrival-intensity fit (A, k) not valid", "venue fill(s) (fewer than 30)"):
+        assert any(text in w for w in warnings), (text, warnings)
+    # the CLI prints each one (on stderr and at the top of the table), the HTML before any figure
+    assert printed.err.count("WARNING: ") == len(warnings)
+    table = printed.out.splitlines()
+    assert table[2].startswith("WARNING: ") and table.index("[run]") > 2
+    html = next((tmp_path / "rep").glob("*.html")).read_text()
+    assert f"{len(warnings)} warning(s): read before any figure" in html
+    assert html.index("read before any figure") < html.index("Net PnL")
+    for w in warnings:
+        assert w.replace("'", "&#x27;") in html

@@ -410,30 +410,33 @@ def test_attribution_sums_to_net_pnl_random_open_position():
     a = compute_attribution(fills, mids, funding, final_mid, markout_horizon_s=60.0)
     assert a["total_usd"] == pytest.approx(s["net_pnl_usd"], rel=1e-9, abs=1e-8)
     # the open position is marked at the mid in net PnL (the attribution identity holds on that figure);
-    # no taker fee in this config, so no exit-cost estimate is made up
-    assert s["final_position_open"] is True and math.isnan(s["est_exit_cost_usd"])
+    # no taker fee in this config, so no liquidation-adjusted figure is made up
+    assert s["final_position_open"] is True and math.isnan(s["net_pnl_liquidation_adjusted_usd"])
     assert any("OPEN position" in n for n in s["notes"])
 
 
-def test_open_position_exit_cost_estimate(tmp_path):
+def test_open_position_liquidation_adjusted_net(tmp_path):
     fills, mids, funding = random_run(8, end_flat=False)
     final_mid = float(mids["mid"].iloc[-1])
     pos = float(np.sum(fills["side"].to_numpy(float) * fills["qty"].to_numpy()))
     f = empty_frames()
+    bid, ask = final_mid - 0.01, final_mid + 0.01
     art = make_artifacts(
         fills, mids, f["samples"], funding, final_balance_usd=math.nan, final_position_base=pos, final_mid=final_mid,
         final_market_spread=0.02, taker_fee_frac=0.00045, config={"risk": {"max_position_usd": 120.0}},
+        final_best_bid=bid, final_best_ask=ask,
     )
     s = compute_summary(art)
-    expected = 0.00045 * abs(pos) * final_mid + abs(pos) * 0.02 / 2
-    assert s["est_exit_cost_usd"] == pytest.approx(expected, rel=1e-12)
-    assert s["net_pnl_after_est_exit_cost_usd"] == pytest.approx(s["net_pnl_usd"] - expected, rel=1e-12)
+    touch = bid if pos > 0 else ask
+    expected = 0.00045 * abs(pos) * touch + abs(pos) * 0.01
+    assert s["liquidation_price"] == touch
+    assert s["net_pnl_liquidation_adjusted_usd"] == pytest.approx(s["net_pnl_usd"] - expected, rel=1e-12)
     a = compute_attribution(fills, mids, funding, final_mid)
-    assert a["total_usd"] == pytest.approx(s["net_pnl_usd"], rel=1e-9, abs=1e-8)  # the identity is on net, not on the estimate
+    assert a["total_usd"] == pytest.approx(s["net_pnl_usd"], rel=1e-9, abs=1e-8)  # the identity is on the mid-marked net
     table = format_summary_table(s)
-    assert "[open position at the end (est_ = estimate)]" in table and "est_exit_cost_basis" in table
+    assert "[open position at the end (closed at the touch as a taker)]" in table and "liquidation_basis" in table
     html = write_html_report(art, s, a, tmp_path / "open.html").read_text()
-    assert "OPEN " in html and "net after an estimated exit cost" in html
+    assert "OPEN " in html and "liquidation-adjusted net (closed at the touch as a taker)" in html
 
 
 def test_attribution_initial_position_term():
@@ -551,7 +554,7 @@ def test_empty_run(tmp_path):
     art = make_artifacts(f["fills"], mids, f["samples"], f["funding"], sample_label="n/a")
     s = compute_summary(art)
     assert s["net_pnl_usd"] == 0.0 and s["order_filled_events"] == 0 == s["venue_fills"] and math.isnan(s["markout_1s_bps"])
-    assert any("in or out of sample" in w for w in s["honesty_warnings"])
+    assert any("in or out of sample" in w for w in s["warnings"])
     a = compute_attribution(art.fills, art.mids, art.funding, art.final_mid)
     assert a["total_usd"] == 0.0
     html = write_html_report(art, s, a, tmp_path / "empty.html").read_text()

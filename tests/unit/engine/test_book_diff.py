@@ -121,6 +121,36 @@ def test_random_walk_book_matches_every_snapshot(btc):
         for d in deltas:
             book.apply_delta(d)
         n_deltas += len(deltas)
-        assert book_levels(book) == (bids, asks), t
+        got_bids, got_asks = book_levels(book)
+        # the snapshot is the top of the book; beyond a full window (20 levels here) stale depth may follow (D1)
+        assert dict(list(got_bids.items())[: len(bids)]) == bids, t
+        assert dict(list(got_asks.items())[: len(asks)]) == asks, t
+        if len(bids) < 20:
+            assert got_bids == bids, t
+        if len(asks) < 20:
+            assert got_asks == asks, t
     assert differ.messages <= 1_500
     assert n_deltas < 1_500 * 40 / 2  # far fewer than full rebuilds
+
+
+def test_level_leaving_a_full_window_stays_as_stale_depth_until_seen_again(btc):
+    """Rule D1 of venue/fill_rules.py: only a level inside the window's range can be deleted."""
+    differ = SnapshotDiffer(btc, window_levels=3)
+    book = OrderBook(btc.id, BookType.L2_MBP)
+
+    def apply(bids, asks, t):
+        for d in diff(differ, bids, asks, t, t):
+            book.apply_delta(d)
+        return book_levels(book)
+
+    apply({100.0: 1.0, 99.9: 2.0, 99.8: 3.0}, {100.1: 1.0, 100.2: 2.0, 100.3: 3.0}, 1)
+    # the window moves up a tick: 99.8 leaves it (kept), 100.3 ask is still inside (kept as data says)
+    bids, asks = apply({100.1: 1.0, 100.0: 1.0, 99.9: 2.0}, {100.2: 2.0, 100.3: 3.0, 100.4: 1.0}, 2)
+    assert bids == {100.1: 1.0, 100.0: 1.0, 99.9: 2.0, 99.8: 3.0}  # stale 99.8
+    assert asks == {100.2: 2.0, 100.3: 3.0, 100.4: 1.0}  # 100.1 was inside the range: deleted
+    # the window comes back over 99.8 and shows it empty: now it is deleted
+    bids, _ = apply({100.0: 1.0, 99.9: 2.0, 99.7: 1.0}, {100.1: 1.0, 100.2: 2.0, 100.3: 3.0}, 3)
+    assert bids == {100.0: 1.0, 99.9: 2.0, 99.7: 1.0}
+    # a side with fewer levels than the window is the whole book: missing levels are deleted
+    bids, _ = apply({100.0: 1.0}, {100.1: 1.0, 100.2: 2.0, 100.3: 3.0}, 4)
+    assert bids == {100.0: 1.0}

@@ -13,11 +13,10 @@ from botmm_nautilus.reports.artifacts import BacktestArtifacts
 from botmm_nautilus.reports.metrics import TapePnL
 from botmm_nautilus.reports.metrics import captured_spread_bps
 from botmm_nautilus.reports.metrics import drawdown_figures
-from botmm_nautilus.reports.metrics import exit_cost_figures
 from botmm_nautilus.reports.metrics import fill_count_figures
 from botmm_nautilus.reports.metrics import find_config_value
-from botmm_nautilus.reports.metrics import honesty_warnings
 from botmm_nautilus.reports.metrics import inventory_figures
+from botmm_nautilus.reports.metrics import liquidation_figures
 from botmm_nautilus.reports.metrics import markout_figures
 from botmm_nautilus.reports.metrics import order_figures
 from botmm_nautilus.reports.metrics import per_period_rate
@@ -32,6 +31,7 @@ from botmm_nautilus.reports.metrics import tape_pnl
 from botmm_nautilus.reports.metrics import volume_figures
 from botmm_nautilus.reports.output import format_summary_table
 from botmm_nautilus.reports.output import format_value
+from botmm_nautilus.reports.run_warnings import honesty_warnings
 from botmm_nautilus.reports.tape import SampleArrays
 from botmm_nautilus.reports.tape import count_venue_fills
 from botmm_nautilus.reports.tape import fill_arrays
@@ -130,28 +130,34 @@ def test_pnl_figures_engine_balance_or_tape():
     assert "not finite" in notes[0]
 
 
-def test_exit_cost_estimate_for_an_open_position():
-    # short 0.5 at mid 200: notional 100 USD; taker 4.5 bps -> 0.045; half of a 0.2 spread on 0.5 -> 0.05
-    f, notes = exit_cost_figures(10.0, -0.5, 200.0, 0.00045, 0.2)
-    assert f["final_position_open"] is True
-    assert f["est_exit_taker_fee_usd"] == pytest.approx(0.045)
-    assert f["est_exit_half_spread_usd"] == pytest.approx(0.05)
-    assert f["est_exit_cost_usd"] == pytest.approx(0.095)
-    assert f["net_pnl_after_est_exit_cost_usd"] == pytest.approx(9.905)
-    assert f["est_exit_cost_basis"].startswith("estimate: taker fee 4.5 bps on 100.00 USD notional")
+def test_liquidation_at_the_touch_for_an_open_position():
+    # short 0.5, final mid 200, book 199.9 / 200.1: buy back at the best ask 200.1 -> spread cost 0.5 * 0.1 = 0.05;
+    # taker 4.5 bps on 0.5 * 200.1 = 100.05 USD -> 0.0450225; net 10 - 0.05 - 0.0450225
+    f, notes = liquidation_figures(10.0, -0.5, 200.0, 0.00045, 199.9, 200.1, 0.2)
+    assert f["final_position_open"] is True and f["liquidation_price"] == 200.1
+    assert f["liquidation_spread_cost_usd"] == pytest.approx(0.05)
+    assert f["liquidation_taker_fee_usd"] == pytest.approx(0.0450225)
+    assert f["net_pnl_liquidation_adjusted_usd"] == pytest.approx(10.0 - 0.05 - 0.0450225)
+    assert "best ask 200.1" in f["liquidation_basis"]
     assert "OPEN position of -0.5 base" in notes[0] and "no exit cost" in notes[0]
-    # spread unknown (candle mode): the fee alone, and the basis says the spread is left out
-    f, _ = exit_cost_figures(10.0, -0.5, 200.0, 0.00045, math.nan)
-    assert f["est_exit_cost_usd"] == pytest.approx(0.045) and "spread unknown" in f["est_exit_cost_basis"]
-    # no taker fee in the config: no estimate rather than a made-up one
-    f, _ = exit_cost_figures(10.0, -0.5, 200.0, None, 0.2)
-    assert math.isnan(f["est_exit_cost_usd"]) and math.isnan(f["net_pnl_after_est_exit_cost_usd"])
+    # a long sells at the best bid (not at the ask, not at the mid)
+    f, _ = liquidation_figures(10.0, 0.5, 200.0, 0.00045, 199.9, 200.1, 0.2)
+    assert f["liquidation_price"] == 199.9 and f["liquidation_spread_cost_usd"] == pytest.approx(0.05)
+    # touch unknown (candle mode) but spread known: mid +/- half of it
+    f, _ = liquidation_figures(10.0, -0.5, 200.0, 0.00045, math.nan, math.nan, 0.2)
+    assert f["liquidation_price"] == pytest.approx(200.1) and "touch unknown" in f["liquidation_basis"]
+    # neither: the mid, and the basis says no spread cost is included
+    f, _ = liquidation_figures(10.0, -0.5, 200.0, 0.00045, math.nan, math.nan, math.nan)
+    assert f["liquidation_spread_cost_usd"] == 0.0 and "no spread cost" in f["liquidation_basis"]
+    # no taker fee in the config: no figure rather than a made-up one
+    f, _ = liquidation_figures(10.0, -0.5, 200.0, None, 199.9, 200.1, 0.2)
+    assert math.isnan(f["net_pnl_liquidation_adjusted_usd"])
 
 
-def test_exit_cost_when_flat():
-    f, notes = exit_cost_figures(10.0, 0.0, 200.0, 0.00045, 0.2)
+def test_liquidation_when_flat():
+    f, notes = liquidation_figures(10.0, 0.0, 200.0, 0.00045, 199.9, 200.1, 0.2)
     assert notes == [] and f["final_position_open"] is False
-    assert f["est_exit_cost_usd"] == 0.0 and f["net_pnl_after_est_exit_cost_usd"] == 10.0
+    assert f["liquidation_taker_fee_usd"] == 0.0 and f["net_pnl_liquidation_adjusted_usd"] == 10.0
 
 
 def test_find_config_value_in_nested_sections():
@@ -182,6 +188,19 @@ def test_sharpe_on_three_days():
     assert f["sharpe"] == pytest.approx(changes.mean() / changes.std(ddof=1) * math.sqrt(365))
     f = sharpe_figures(ts[:1], np.array([1_010.0]), T0, T0 + 30 * 3600 * S, 1_000.0)
     assert math.isnan(f["sharpe"]) and f["sharpe_days"] == 1 and "fewer than 2 complete days" in f["sharpe_note"]
+
+
+def test_hourly_sharpe_not_annualised_from_less_than_a_day():
+    # 3 complete hours (equity +1, -1, +2 USD): an hourly Sharpe annualised by sqrt(24*365) would be an extrapolation
+    ts = T0 + np.array([1, 2, 3]) * 3600 * S
+    eq = np.array([1_001.0, 1_000.0, 1_002.0])
+    f = sharpe_figures(ts, eq, T0, T0 + 3 * 3600 * S, 1_000.0)
+    assert math.isnan(f["sharpe_intraday_hourly"]) and "not reported" in f["sharpe_intraday_hourly_note"]
+    # from a day on it is given (still with its caveat)
+    ts = T0 + np.arange(1, 25) * 3600 * S
+    eq = 1_000.0 + np.cumsum(np.where(np.arange(24) % 2 == 0, 1.0, -0.5))
+    f = sharpe_figures(ts, eq, T0, T0 + 24 * 3600 * S, 1_000.0)
+    assert math.isfinite(f["sharpe_intraday_hourly"]) and "not comparable" in f["sharpe_intraday_hourly_note"]
 
 
 # ----------------------------------------------------------------------------------- fills, volume
@@ -315,17 +334,17 @@ def test_reconciliation_engine_after_fees_funding_apart():
 def test_format_value_by_unit():
     assert format_value("maker_share_of_order_filled_events", 0.25) == "25.0%"
     assert format_value("maker_volume_share", 0.5) == "50.0%"
-    assert format_value("est_exit_cost_usd", 0.0951) == "0.10"
+    assert format_value("liquidation_taker_fee_usd", 0.0951) == "0.10"
     assert format_value("final_market_spread", 1.0) == "1"
     assert format_value("final_position_open", True) == "yes"
     assert format_value("volume_per_day_usd", math.nan) == "n/a"
 
 
 def test_table_shows_the_open_position_section():
-    summary = {"label": "x", "net_pnl_usd": 10.0, "final_position_open": True, "est_exit_cost_usd": 0.095,
-               "net_pnl_after_est_exit_cost_usd": 9.9051, "order_filled_events": 4, "venue_fills": 3}
+    summary = {"label": "x", "net_pnl_usd": 10.0, "final_position_open": True, "liquidation_taker_fee_usd": 0.095,
+               "net_pnl_liquidation_adjusted_usd": 9.9051, "order_filled_events": 4, "venue_fills": 3}
     table = format_summary_table(summary)
-    assert "[open position at the end (est_ = estimate)]" in table
-    line = next(ln for ln in table.splitlines() if ln.strip().startswith("net_pnl_after_est_exit_cost_usd"))
+    assert "[open position at the end (closed at the touch as a taker)]" in table
+    line = next(ln for ln in table.splitlines() if ln.strip().startswith("net_pnl_liquidation_adjusted_usd"))
     assert line.split()[-1] == "9.91"
     assert "[trading]" in table and "venue_fills" in table

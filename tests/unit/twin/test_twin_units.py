@@ -68,15 +68,18 @@ def test_resting_order_joins_behind_displayed_depth_and_fills_after_queue_consum
     assert bid.sz == 0 and book.resting_orders() == []
 
 
-def test_level_shrink_does_not_advance_queue_and_book_moving_through_without_print_fills_us():
+def test_level_shrink_clamps_the_queue_and_book_moving_through_without_print_fills_us():
+    """Q5 then Q7 of venue/fill_rules.py (the old twin kept 1.0 ahead after the level shrank to 0.1)."""
     book = btc_book()
     bid = order(BID, 100000, "0.5")
     book.add_resting(bid)
-    book.set_level(BID, D(100000), D("0.1"))  # shrink
-    assert book.fill_crossed_orders() == [] and bid.queue_ahead == D("1.0")
+    book.set_level(BID, D(100000), D("0.1"))  # shrink: at most 0.1 can still be ahead of us
+    assert book.fill_crossed_orders() == [] and bid.queue_ahead == D("0.1")
+    book.set_level(BID, D(100000), D("3"))  # growth joins behind us (Q6)
+    assert bid.queue_ahead == D("0.1")
     book.set_level(BID, D(100000), D(0))  # level gone
-    assert book.fill_crossed_orders() == [] and bid.queue_ahead == D("1.0")
-    book.set_level(ASK, D(99999), D("1"))  # the ask moves through our bid without a print (rule 5)
+    assert book.fill_crossed_orders() == [] and bid.queue_ahead == 0
+    book.set_level(ASK, D(99999), D("1"))  # the ask moves through our bid without a print (Q7)
     assert book.crossed_against_twin()
     fills = book.fill_crossed_orders()
     assert [(f.order is bid, f.px, f.sz) for f in fills] == [(True, D(100000), D("0.5"))]
@@ -84,13 +87,17 @@ def test_level_shrink_does_not_advance_queue_and_book_moving_through_without_pri
     assert book.replayed_available(ASK, D(99999)) == D("0.5") and not book.crossed_against_twin()
 
 
-def test_trade_through_our_price_fills_completely_and_buyer_prints_do_not_fill_bids():
+def test_trade_through_our_price_fills_up_to_the_print_and_buyer_prints_do_not_fill_bids():
+    """Q4: the aggressor meets our better-priced bid first, but only with the size it printed."""
     book = btc_book()
     bid = order(BID, 100000, "0.5")
     book.add_resting(bid)
     assert book.on_market_trade(BID, D(100001), D("9")) == []  # buyer aggressor: asks, not our bid
     fills = book.on_market_trade(ASK, D(99999), D("0.01"))  # seller printed below our bid
-    assert [(f.px, f.sz) for f in fills] == [(D(100000), D("0.5"))]
+    assert [(f.px, f.sz) for f in fills] == [(D(100000), D("0.01"))]
+    fills = book.on_market_trade(ASK, D(99999), D("2"))
+    assert [(f.px, f.sz) for f in fills] == [(D(100000), D("0.49"))]
+    assert book.resting_orders() == []
 
 
 def test_trade_without_aggressor_is_classified_against_the_touch():
