@@ -4,10 +4,12 @@
         [--levels 20] [--interval-ms 500] [--config configs/btc.yaml] [--workdir DIR] [--keep]
 
 Hyperliquid publishes 20 levels a side (for BTC about 1.8 bps from the mid). A backtest on such a
-book sees no size beyond the window, and a level that leaves the window arrives as a DELETE: in
-Nautilus 1.231 an order resting there has no queue ahead of it (none recorded at an empty level,
-reset to zero by the DELETE), so it fills on the first trade at its price. This bench measures how
-much that inflates fills, on the one truly incremental full-depth capture we have:
+book sees no size beyond the window. With Nautilus 1.231's own queue model a level that left the
+window arrived as a DELETE and an order resting there had no queue ahead of it (none recorded at
+an empty level, reset to zero by the DELETE), so it filled on the first trade at its price; the
+project's fill rules (``venue/fill_rules.py``: stale depth D1, unknown depth Q2) address that. This
+bench measures what the window still does to fills, on the one truly incremental full-depth
+capture we have:
 
 * catalog A (``full``): the Binance USD-M capture imported as it is (``import_binance_raw``: the
   whole book, every incremental update);
@@ -18,9 +20,10 @@ much that inflates fills, on the one truly incremental full-depth capture we hav
 
 The same ``MarketMaker`` config (fees, latency and queue settings from ``--config``) runs on both
 with ``run_backtest(..., instrument=<capture's instrument>)``. Printed side by side: venue fills,
-``OrderFilled`` events, filled volume, fees, net PnL, orders; then, for each run, the share of its
-fills at a price where that run's book showed no size just before the fill (no queue can have been
-ahead of the order there), split into inside the window and beyond it. The LAST line is exactly
+``OrderFilled`` events, filled volume, fees, net PnL, orders, the fill rules' placement counters;
+then, for each run, its ``OrderFilled`` events at a price where that run's book (stale depth
+included) showed no size just before the fill, and B's fills priced beyond its window; the reach
+of B's window in bps. The LAST line is exactly
 
     truncated/full fill-volume ratio: X
 
@@ -31,6 +34,7 @@ fills; the aim once the queue model handles the window is 0.9-1.1).
 from __future__ import annotations
 
 import argparse
+import heapq
 import math
 import shutil
 import sys
@@ -75,10 +79,17 @@ def load_deltas(catalog: Path, instrument: str) -> list:
     return ParquetDataCatalog(str(catalog)).order_book_deltas(instrument_ids=[instrument])
 
 
-def window_depth_bps(deltas: list) -> tuple[float, float]:
-    """Median and 10th percentile, over the book messages of a (windowed) catalog, of the distance
-    in bps from the mid to the deepest visible level (the nearer of the two sides): how far from
-    the mid an order can rest and still have the book show size at its price."""
+def _window_edge(book: dict[float, float], is_bid: bool, levels: int | None) -> float:
+    """The worst price of the ``levels`` best levels of one side (all levels when None)."""
+    if levels is None or len(book) <= levels:
+        return min(book) if is_bid else max(book)
+    return (heapq.nlargest if is_bid else heapq.nsmallest)(levels, book)[-1]
+
+
+def window_depth_bps(deltas: list, levels: int) -> tuple[float, float]:
+    """Median and 10th percentile, over the book messages of a windowed catalog, of the distance in
+    bps from the mid to the worst of the ``levels`` best levels (the nearer of the two sides): how
+    far from the mid the recorder's window reaches. Stale depth kept beyond it does not count."""
     from nautilus_trader.model.enums import BookAction
     from nautilus_trader.model.enums import OrderSide
 
@@ -98,17 +109,18 @@ def window_depth_bps(deltas: list) -> tuple[float, float]:
                 book[px] = d.order.size.as_double()
         if d.flags & F_LAST and bids and asks:  # a whole message applied
             mid = (max(bids) + min(asks)) / 2
-            depths.append(min(mid - min(bids), max(asks) - mid) / mid * 1e4)
+            reach = min(mid - _window_edge(bids, True, levels), _window_edge(asks, False, levels) - mid)
+            depths.append(reach / mid * 1e4)
     if not depths:
         return math.nan, math.nan
     return float(np.median(depths)), float(np.percentile(depths, 10))
 
 
-def fills_at_empty_levels(deltas: list, fills: pd.DataFrame) -> dict:
-    """How many fills (and how much of the filled volume) were at a price where the catalog's book,
-    as it stood just before the fill (every delta with ``ts_init`` < the fill time applied), showed
-    no size on the order's side; split into prices inside the visible range of that side (between
-    its best and its deepest level, or better than the best) and beyond its deepest level."""
+def fills_at_empty_levels(deltas: list, fills: pd.DataFrame, levels: int | None = None) -> dict:
+    """Fills (count and base volume) at a price where the catalog's book as it stood just before
+    the fill (every delta with ``ts_init`` < the fill time applied; stale depth included) showed no
+    size on the order's side; and, separately, fills priced beyond the window: worse than the
+    ``levels``-th best level of that side (the deepest level when ``levels`` is None)."""
     from nautilus_trader.model.enums import BookAction
     from nautilus_trader.model.enums import OrderSide
 
@@ -139,14 +151,14 @@ def fills_at_empty_levels(deltas: list, fills: pd.DataFrame) -> dict:
                 book.pop(px, None)
             else:
                 book[px] = d.order.size.as_double()
-        book = bids if f_side[k] > 0 else asks
+        is_bid = f_side[k] > 0
+        book = bids if is_bid else asks
         px = f_px[k]
-        if book.get(px, 0.0) > 0:
-            continue
-        out["no_size"] += 1
-        out["no_size_volume"] += float(f_qty[k])
-        deepest = (min(book) if f_side[k] > 0 else max(book)) if book else math.nan
-        if not book or (px < deepest if f_side[k] > 0 else px > deepest):
+        if book.get(px, 0.0) <= 0:
+            out["no_size"] += 1
+            out["no_size_volume"] += float(f_qty[k])
+        edge = _window_edge(book, is_bid, levels) if book else math.nan
+        if not book or (px < edge if is_bid else px > edge):
             out["beyond"] += 1
             out["beyond_volume"] += float(f_qty[k])
     return out
@@ -172,6 +184,9 @@ def print_table(full: Leg, window: Leg, levels: int, interval_ms: float) -> None
         ("orders modified", lambda leg: int(leg.summary["orders_modified"])),
         ("wall seconds", lambda leg: leg.wall_s),
     ]
+    if "fill_rules" in full.summary and "fill_rules" in window.summary:  # the project's queue model ran
+        for key in ("placed_front", "placed_behind_size", "placed_pending", "print_fills", "through_fills"):
+            rows.append((f"fill rules: {key}", lambda leg, key=key: int(leg.summary["fill_rules"][key])))
     head_b = f"window {levels} lv / {interval_ms:g} ms (B)"
     print(f"{'':<28} {'full depth (A)':>22} {head_b:>30}")
     for label, get in rows:
@@ -182,10 +197,10 @@ def print_table(full: Leg, window: Leg, levels: int, interval_ms: float) -> None
         if e is None:
             continue
         share = e["no_size_volume"] / e["volume"] if e["volume"] else math.nan
+        where = f"beyond its {levels}-level window" if leg is window else "beyond its deepest level"
         print(
             f"{leg.name}: fills at a price its book showed no size just before the fill: {e['no_size']} of {e['fills']} "
-            f"({share:.1%} of the filled volume); beyond the deepest visible level: {e['beyond']} "
-            f"({e['beyond_volume']:.6g} base)",
+            f"({share:.1%} of the filled volume); {where}: {e['beyond']} ({e['beyond_volume']:.6g} base)",
         )
 
 
@@ -230,10 +245,10 @@ def main(argv: list[str] | None = None) -> int:
         window_deltas = load_deltas(cat_window, instrument)
         if not args.no_empty_level_share:
             full.empty_level = fills_at_empty_levels(load_deltas(cat_full, instrument), full.fills)
-            window.empty_level = fills_at_empty_levels(window_deltas, window.fills)
+            window.empty_level = fills_at_empty_levels(window_deltas, window.fills, args.levels)
         print_table(full, window, args.levels, args.interval_ms)
-        median_bps, p10_bps = window_depth_bps(window_deltas)
-        print(f"B window reaches from the mid to the deepest level of its nearer side: median {median_bps:.2f} bps "
+        median_bps, p10_bps = window_depth_bps(window_deltas, args.levels)
+        print(f"B window: mid to the worst of its {args.levels} best levels (nearer side): median {median_bps:.2f} bps "
               f"(10th percentile {p10_bps:.2f} bps)")
         vol_a, vol_b = float(full.fills["qty"].sum()), float(window.fills["qty"].sum())
         ratio = vol_b / vol_a if vol_a > 0 else math.nan
