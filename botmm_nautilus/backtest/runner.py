@@ -42,6 +42,8 @@ from nautilus_trader.model.identifiers import InstrumentId
 
 from botmm_nautilus.adapters.hyperliquid import instrument_id_for
 from botmm_nautilus.backtest.queue_fills import QUEUE_STATS_TOPIC
+from botmm_nautilus.backtest.timing import OrderEntryTiming
+from botmm_nautilus.backtest.timing import latency_per_kind_ns
 from botmm_nautilus.backtest.venue_models import FUNDING_TOPIC
 from botmm_nautilus.config.asset import BAR_SECONDS
 from botmm_nautilus.config.asset import AssetConfig
@@ -207,17 +209,12 @@ def build_run_config(
         fill_model=ImportableFillModelConfig(
             fill_model_path="nautilus_trader.backtest.models:FillModel",
             config_path="nautilus_trader.backtest.config:FillModelConfig",
-            config={"prob_fill_on_limit": 1.0, "prob_slippage": 0.0, "random_seed": 1},
+            config={"prob_fill_on_limit": prob_fill_on_limit(cfg, mode), "prob_slippage": 0.0, "random_seed": 1},
         ),
         latency_model=ImportableLatencyModelConfig(
             latency_model_path="nautilus_trader.backtest.models:LatencyModel",
             config_path="nautilus_trader.backtest.config:LatencyModelConfig",
-            config={
-                "base_latency_nanos": latency_ns,
-                "insert_latency_nanos": 0,
-                "update_latency_nanos": 0,
-                "cancel_latency_nanos": 0,
-            },
+            config=latency_model_config(cfg),
         ),
         fee_model=ImportableFeeModelConfig(
             fee_model_path="botmm_nautilus.backtest.venue_models:HyperliquidFeeModel",
@@ -276,14 +273,44 @@ def build_run_config(
     return BacktestRunConfig(engine=engine, venues=[venue], data=data, chunk_size=chunk, dispose_on_completion=False, start=start_ns, end=end_ns)
 
 
+def prob_fill_on_limit(cfg: AssetConfig, mode: str) -> float:
+    """Nautilus's ``FillModel.prob_fill_on_limit``: the chance that a resting limit fills when the
+    market trades exactly AT its price (through it always fills). Candle mode: 0 for
+    ``backtest.candle_fill: through`` (a bar must trade at least one tick through the price),
+    1 for ``touch``. Book mode: 1 (the queue-position model decides fills at the price)."""
+    if mode == "candles" and cfg.backtest.candle_fill == "through":
+        return 0.0
+    return 1.0
+
+
+def latency_model_config(cfg: AssetConfig) -> dict:
+    """The venue's ``LatencyModelConfig`` fields: ``venue.latency_ms`` on every order command."""
+    return {
+        "base_latency_nanos": int(cfg.venue.latency_ms * 1_000_000),
+        "insert_latency_nanos": 0,
+        "update_latency_nanos": 0,
+        "cancel_latency_nanos": 0,
+    }
+
+
 def build_node(run_cfg):
-    """A built ``BacktestNode`` for one run config, with the analyzer work-around applied."""
+    """A built ``BacktestNode`` for one run config, with the analyzer work-around applied and the
+    order-entry timing installed (``backtest/timing.py``: each command reaches the venue at send
+    time + the venue's configured latency)."""
     node = BacktestNode(configs=[run_cfg])
     node.build()
     engine = node.get_engine(run_cfg.id)
     if engine is not None:
         make_trade_recording_cheap(engine.portfolio)
+        latency = run_cfg.venues[0].latency_model
+        if latency is not None:
+            OrderEntryTiming(latency_per_kind_ns(latency.config)).install(engine)
     return node
+
+
+def order_entry_timing(engine) -> OrderEntryTiming | None:
+    """The engine's ``OrderEntryTiming`` actor (installed by ``build_node``)."""
+    return next((a for a in engine.trader.actors() if isinstance(a, OrderEntryTiming)), None)
 
 
 def run_backtest(
@@ -337,6 +364,9 @@ def run_backtest(
     try:
         art = collect_artifacts(engine, cfg, info, mode, funding_records, wall, results[0])
         art.data_description = data_description or f"catalog {catalog_path}"
+        timing = order_entry_timing(engine)
+        latency_ms = timing.latency_summary() if timing is not None else None
+        estimators = estimator_summary(engine.trader.strategies()[0])
     finally:
         node.dispose()
     summary = compute_summary(art)
@@ -346,6 +376,8 @@ def run_backtest(
     summary["attribution"] = attribution
     if queue_stats:
         summary["fill_rules"] = {"rules": "botmm_nautilus/venue/fill_rules.py", **queue_stats[0]}
+    summary["latency_ms"] = latency_ms
+    summary["estimators"] = estimators
     summary["wall_seconds"] = round(wall, 3)
     # again, now that every field is in (fields added above or by the runner may raise warnings)
     summary["warnings"] = report_warnings(summary, art)
@@ -361,6 +393,33 @@ def run_backtest(
         stamp = pd.Timestamp(art.start_ns, tz="UTC").strftime("%Y%m%dT%H%M")
         report_out = write_html_report(art, summary, attribution, rd / f"backtest_{cfg.coin}_{mode}_{stamp}.html")
     return BacktestOutcome(summary, attribution, art, json_out, report_out)
+
+
+def estimator_summary(strategy) -> dict | None:
+    """Whether the quotes used the strategy's estimators or the configured defaults.
+
+    ``sigma_fitted_frac`` / ``intensity_fitted_frac``: the share of quoting decisions that used the
+    volatility estimate / a valid A, k fit (the rest used ``calibration.default_*``);
+    ``sigma_fitted`` / ``intensity_fitted``: that share is at least one half. Also the estimator
+    windows the run used (candle mode raises them, ``core.params.candle_calibration``).
+    None for a strategy without a decision core.
+    """
+    core = getattr(strategy, "core", None)
+    if core is None or not hasattr(core, "quotes_built"):
+        return None
+    n = core.quotes_built
+    sigma_frac = core.quotes_sigma_fitted / n if n else 0.0
+    intensity_frac = core.quotes_intensity_fitted / n if n else 0.0
+    cal = core.calibration
+    return {
+        "sigma_fitted": sigma_frac >= 0.5,
+        "intensity_fitted": intensity_frac >= 0.5,
+        "sigma_fitted_frac": sigma_frac,
+        "intensity_fitted_frac": intensity_frac,
+        "quoting_decisions": n,
+        "vol_half_life_s": cal.vol_half_life_s,
+        "intensity_window_s": cal.intensity_window_s,
+    }
 
 
 def collect_artifacts(engine, cfg: AssetConfig, info: dict, mode: str, funding_records: list[dict], wall: float, result) -> Any:

@@ -11,6 +11,13 @@
   the run, as Nautilus's ``BacktestNode.build`` suggests for collecting information). The price
   is the venue book's mid at that moment (the oracle price Hyperliquid uses is not in the data;
   mid and oracle differ by a few bps, a second-order effect on a payment of ~1 bp).
+
+  Timing: the payment is made AT the funding time, on the position held then and at the book as
+  it was then (in candle mode: the close of the last bar stamped at or before the funding time).
+  The module sets a clock alert at the next funding time; the engine settles the venue at that
+  timestamp (orders due by then are processed first) and runs the module's ``process`` there.
+  Without the alert a payment waited for the next data event, i.e. in candle mode the position
+  and close of the bar ending at HH:05 paid HH:00's funding.
 """
 
 from __future__ import annotations
@@ -78,6 +85,7 @@ class PerpFundingModule(SimulationModule):
         self._next_ns = 2**63
         self._payments = 0
         self._paid_usd = 0.0
+        self._alert_ns = -1  # funding time of the clock alert set last
         self._load()
 
     def _load(self) -> None:
@@ -101,14 +109,20 @@ class PerpFundingModule(SimulationModule):
         pass
 
     def process(self, ts_now: int) -> None:
-        if ts_now < self._next_ns:
-            return
-        events = self._events
-        while self._idx < len(events) and events[self._idx][0] <= ts_now:
-            ts, iid, rate = events[self._idx]
-            self._idx += 1
-            self._pay(ts, iid, rate)
-        self._next_ns = events[self._idx][0] if self._idx < len(events) else 2**63
+        if ts_now >= self._next_ns:
+            events = self._events
+            while self._idx < len(events) and events[self._idx][0] <= ts_now:
+                ts, iid, rate = events[self._idx]
+                self._idx += 1
+                self._pay(ts, iid, rate)
+            self._next_ns = events[self._idx][0] if self._idx < len(events) else 2**63
+        if self._next_ns != self._alert_ns and self._next_ns < 2**63:
+            # wake the engine at the next funding time (it then calls process(next_ns))
+            self._alert_ns = self._next_ns
+            self.clock.set_time_alert_ns(f"botmm-funding-{self._next_ns}", self._next_ns, self._on_funding_time)
+
+    def _on_funding_time(self, event) -> None:
+        pass  # the engine settles the venue at this timestamp and calls process()
 
     def _pay(self, ts: int, iid: InstrumentId, rate: float) -> None:
         signed_qty = 0.0
@@ -147,4 +161,5 @@ class PerpFundingModule(SimulationModule):
     def reset(self) -> None:
         self._payments = 0
         self._paid_usd = 0.0
+        self._alert_ns = -1
         self._load()

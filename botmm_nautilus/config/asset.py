@@ -38,6 +38,7 @@ from botmm_nautilus.core.params import QuotingParams
 from botmm_nautilus.core.params import RiskParams
 from botmm_nautilus.core.params import Section
 from botmm_nautilus.core.params import SignalsParams
+from botmm_nautilus.core.params import candle_calibration
 from botmm_nautilus.core.params import setting
 from botmm_nautilus.strategies import STRATEGIES
 from botmm_nautilus.strategies import MarketMakerConfig
@@ -83,6 +84,15 @@ class BacktestParams(Section, frozen=True, kw_only=True):
     ] = DEFAULT_SAMPLE_INTERVAL_S
     markout_horizon_s: Annotated[float, setting("s", "adverse-selection horizon of the PnL attribution", ge=0.1, le=86_400)] = 60.0
     bar_interval: Annotated[Literal[tuple(BAR_SECONDS)], setting("-", "bar step of candle mode")] = "5-MINUTE"
+    candle_fill: Annotated[
+        Literal["through", "touch"],
+        setting(
+            "-",
+            "candle mode fill rule of a resting limit order: through = only when a bar trades through its price by at least "
+            "one tick (the queue ahead at that price is assumed to absorb a touch); touch = when a bar reaches its price "
+            "(optimistic: front of the queue)",
+        ),
+    ] = "through"
     sample_label: Annotated[Literal["in-sample", "out-of-sample", "n/a"], setting("-", "whether the period was used to choose the parameters (shown in reports)")] = "n/a"
 
 
@@ -122,6 +132,7 @@ class AssetConfig(Section, frozen=True, kw_only=True):
         """The Nautilus config of ``strategy`` (default: this file's) for ``instrument_id``.
 
         ``nautilus``: fields of Nautilus's ``StrategyConfig`` (``order_id_tag``, ``log_events``, ...).
+        Candle mode runs with ``candle_calibration`` (estimator windows of at least 20 bars).
         """
         _, config_cls = strategy_classes(strategy or self.strategy)
         fields: dict[str, Any] = {
@@ -135,7 +146,7 @@ class AssetConfig(Section, frozen=True, kw_only=True):
                 capital_usd=self.capital_usd,
                 maker_fee_bps=self.venue.maker_fee_bps,
                 quoting=self.quoting,
-                calibration=self.calibration,
+                calibration=candle_calibration(self.calibration, BAR_SECONDS[self.backtest.bar_interval]) if mode == "candles" else self.calibration,
                 signals=self.signals,
                 risk=self.risk,
             )

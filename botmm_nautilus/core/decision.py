@@ -74,6 +74,11 @@ class MarketMakerCore:
         self.best_bid = math.nan
         self.best_ask = math.nan
         self.last_book_ts_ns = 0
+        # quoting decisions, and how many used the estimators' values rather than the defaults
+        self.quotes_built = 0
+        self.quotes_sigma_fitted = 0
+        self.quotes_intensity_fitted = 0
+        self.intensity_fitted = False  # whether the last arrival_params() came from a valid fit
 
     @property
     def book_levels(self) -> int:
@@ -117,7 +122,8 @@ class MarketMakerCore:
     def arrival_params(self) -> tuple[float, float]:
         """(A per second, k per price unit)."""
         fit = self.intensity.fit()
-        if fit is not None and fit.valid:
+        self.intensity_fitted = fit is not None and fit.valid
+        if self.intensity_fitted:
             return fit.A, fit.k
         c = self.calibration
         k_per_price = c.default_k_per_bps / (1e-4 * self.mid)
@@ -153,9 +159,13 @@ class MarketMakerCore:
         )
         if decision.cancel_all or not (decision.can_quote_bid or decision.can_quote_ask):
             return QuoteDecision([], [], decision, mid)
-        if not sigma_ready:
+        self.quotes_built += 1
+        if sigma_ready:
+            self.quotes_sigma_fitted += 1
+        else:
             sigma = self.calibration.default_sigma_bps_per_sqrt_s * 1e-4 * mid
         A, k = self.arrival_params()
+        self.quotes_intensity_fitted += self.intensity_fitted
         signals = self.signals
         active = signals.active
         inputs = QuoteInputs(

@@ -267,15 +267,36 @@ class QuotingParams(Section, frozen=True, kw_only=True):
 
 
 class CalibrationParams(Section, frozen=True, kw_only=True):
-    """The estimators of volatility and fill intensity, and the values used until they are ready."""
+    """The estimators of volatility and fill intensity, and the values used until they are ready.
 
-    vol_half_life_s: Annotated[float, setting("s", "half-life of the EWMA volatility of the mid", ge=1, le=86_400)] = 120.0
+    Candle mode: a window shorter than a few bars is degenerate (a 120 s half-life on 300 s bars
+    makes σ the last bar's return), so ``candle_calibration`` raises ``vol_half_life_s`` and
+    ``intensity_window_s`` to at least ``CANDLE_MIN_WINDOW_BARS`` bars.
+    """
+
+    vol_half_life_s: Annotated[float, setting("s", "half-life of the EWMA volatility of the mid (candle mode: at least 20 bars)", ge=1, le=86_400)] = 120.0
     vol_sample_interval_s: Annotated[float, setting("s", "the volatility takes at most one mid sample per this interval (tick-level bid-ask bounce inflates it)", ge=0, le=3_600)] = 1.0
-    intensity_window_s: Annotated[float, setting("s", "trailing window of trades the fill-intensity fit uses", ge=10, le=86_400)] = 600.0
+    intensity_window_s: Annotated[float, setting("s", "trailing window of trades the fill-intensity fit uses (candle mode: at least 20 bars)", ge=10, le=86_400)] = 600.0
     intensity_refit_every_s: Annotated[float, setting("s", "how often the fill intensity A·exp(-k·depth) is refitted", ge=0.1, le=86_400)] = 5.0
     default_sigma_bps_per_sqrt_s: Annotated[float, setting("bps/√s", "volatility used until the estimator is ready (and in candle mode)", ge=1e-6, le=1e4)] = 1.0
     default_A_per_s: Annotated[float, setting("1/s", "fill intensity at zero depth, per side, until a fit is valid", ge=1e-9, le=1e6)] = 1.0
     default_k_per_bps: Annotated[float, setting("1/bps", "decay of the fill intensity with depth, until a fit is valid", ge=1e-9, le=1e6)] = 0.5
+
+
+# Candle mode: the fewest bars an estimator window (EWMA half-life, intensity window) may span.
+CANDLE_MIN_WINDOW_BARS = 20
+
+
+def candle_calibration(calibration: CalibrationParams, bar_seconds: float) -> CalibrationParams:
+    """The calibration candle mode runs with: ``vol_half_life_s`` and ``intensity_window_s`` raised
+    to ``CANDLE_MIN_WINDOW_BARS`` bars of ``bar_seconds`` when shorter (capped at the fields' 1-day
+    maximum); every other field as configured."""
+    floor_s = min(CANDLE_MIN_WINDOW_BARS * float(bar_seconds), 86_400.0)
+    return msgspec.structs.replace(
+        calibration,
+        vol_half_life_s=max(calibration.vol_half_life_s, floor_s),
+        intensity_window_s=max(calibration.intensity_window_s, floor_s),
+    )
 
 
 # ---------------------------------------------------------------------------------------- signals

@@ -71,8 +71,24 @@ class BookDeltaEncoder:
         self.size_precision = int(instrument.size_precision)
         self.raw_per_tick = 10 ** (FIXED_PRECISION - self.price_precision)
         self.raw_per_lot = 10 ** (FIXED_PRECISION - self.size_precision)
+        self._last_delta_ts_init = -1
+
+    def unique_ts_init(self, ts_init: int) -> int:
+        """``ts_init`` made strictly increasing over this encoder's deltas (+1 ns where it would repeat).
+
+        Nautilus's catalog queries with a time filter (any ``--start``/``--end``) do not keep the
+        order of records with equal ``ts_init``: the deltas of one message came back shuffled, so
+        ``F_LAST`` was no longer last and the book was seen half-updated (a backtest's result then
+        depended on whether an end time was given). A unique ``ts_init`` per delta keeps the
+        written order in every query; the shift is a few ns within a message.
+        """
+        if ts_init <= self._last_delta_ts_init:
+            ts_init = self._last_delta_ts_init + 1
+        self._last_delta_ts_init = ts_init
+        return ts_init
 
     def delta(self, action, side, ticks: int, lots: int, flags: int, sequence: int, ts_event: int, ts_init: int) -> OrderBookDelta:
+        ts_init = self.unique_ts_init(ts_init)
         return OrderBookDelta.from_raw(
             self.instrument_id,
             action,
@@ -89,6 +105,7 @@ class BookDeltaEncoder:
         )
 
     def clear(self, flags: int, sequence: int, ts_event: int, ts_init: int) -> OrderBookDelta:
+        ts_init = self.unique_ts_init(ts_init)
         return OrderBookDelta.from_raw(
             self.instrument_id,
             _CLEAR,

@@ -10,7 +10,9 @@ Components (each a signed contribution to net PnL in USD; negative = a loss or a
     initial_position  =  q_0 (M - m_0)                    only when the run does not start flat
 
 with s_i = +1 buy / -1 sell, q_i > 0 the filled base quantity, p_i the fill price, f_i the fee
-(positive = cost), m_i the book mid when the fill happened, m_i^H the mid at t_i + H (previous-tick
+(positive = cost), m_i the mid known when the fill happened (the strategy's, recorded with the fill; if
+missing, the last mid stamped strictly before the fill: in candle mode a fill is stamped at its bar's
+close, and that bar's close was not known while the bar traded), m_i^H the mid at t_i + H (previous-tick
 value; the final mid M when t_i + H runs past the end of the data), P_j the funding payments, q_0 the
 position held at the start and m_0 the first mid.
 
@@ -80,10 +82,10 @@ def compute_attribution(
     horizon_ns = int(round(markout_horizon_s * 1e9))
     end_ns = int(data_end_ns) if data_end_ns is not None else (int(mts[-1]) if len(mts) else None)
 
-    # mid at the fill: the recorded one, else the previous-tick mid, else the price itself
+    # mid at the fill: the recorded one, else the last mid strictly before the fill, else the price itself
     missing_fill_mid = ~np.isfinite(mid_fill)
     if missing_fill_mid.any():
-        fallback = mid_at(mts, mv, ts[missing_fill_mid])
+        fallback = mid_at(mts, mv, ts[missing_fill_mid] - 1)
         fallback = np.where(np.isfinite(fallback), fallback, price[missing_fill_mid])
         mid_fill = mid_fill.copy()
         mid_fill[missing_fill_mid] = fallback

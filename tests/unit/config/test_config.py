@@ -161,6 +161,7 @@ BTC_EFFECTIVE = {
     "backtest.sample_interval_s": 1.0,
     "backtest.markout_horizon_s": 60.0,
     "backtest.bar_interval": "5-MINUTE",
+    "backtest.candle_fill": "through",
     "backtest.sample_label": "n/a",
 }
 
