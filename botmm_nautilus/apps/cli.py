@@ -9,6 +9,7 @@
     botmm data import-candles FILE... --coin COIN --catalog CAT [--interval 5m] [--replace] [--force]
     botmm data import-funding FILE --coin COIN --catalog CAT [--replace] [--force]
     botmm data import-binance-raw FILE --catalog CAT [--replace]
+    botmm data derive-snapshots FILE --catalog CAT [--levels 20] [--interval-ms 500] [--replace]
     botmm data synth --catalog CAT [--coins ...] [--days N] [--bar-days N] [--seed S]
     botmm data info --catalog CAT
     botmm backtest --config configs/btc.yaml [--catalog CAT] [--start ISO] [--end ISO]
@@ -128,6 +129,18 @@ def cmd_import_binance(args) -> int:
 
     options.output_dir(args.catalog, "--catalog")
     summary = import_binance_raw(args.file, args.catalog, replace=args.replace)
+    print(summary)
+    return 0
+
+
+def cmd_derive_snapshots(args) -> int:
+    from botmm_nautilus.data.derive import derive_window_snapshots
+
+    options.positive(args.levels, "--levels")
+    options.positive(args.interval_ms, "--interval-ms")
+    options.output_dir(args.catalog, "--catalog")
+    window = {k: v for k, v in (("levels", args.levels), ("interval_ms", args.interval_ms)) if v is not None}
+    summary = derive_window_snapshots(args.file, args.catalog, replace=args.replace, progress=not args.quiet, **window)
     print(summary)
     return 0
 
@@ -418,6 +431,16 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("file")
     common(sp)
     sp.set_defaults(func=cmd_import_binance)
+
+    sp = dsub.add_parser(
+        "derive-snapshots",
+        help="a Binance USD-M raw capture seen as Hyperliquid shows a book: top N levels a side every T ms, plus its trades",
+    )
+    sp.add_argument("file")
+    sp.add_argument("--levels", type=int, default=None, help="levels a side (default: 20, what Hyperliquid publishes)")
+    sp.add_argument("--interval-ms", type=float, default=None, help="sampling interval in receive time (default: 500)")
+    common(sp)
+    sp.set_defaults(func=cmd_derive_snapshots)
 
     sp = dsub.add_parser("synth", help="generate the seeded synthetic market (L2, trades, bars, funding)")
     sp.add_argument("--coins", nargs="*", default=["BTC", "ETH", "SOL", "XRP", "HYPE"])

@@ -39,6 +39,7 @@ import os
 import time
 import zlib
 from collections import deque
+from collections.abc import Callable
 from decimal import Decimal
 from functools import reduce
 from pathlib import Path
@@ -200,14 +201,46 @@ class _SideBook:
         self._dirty = False
 
 
-class _BinanceBookImporter:
-    """State machine over one capture: snapshot sync, incremental updates, gaps, trades."""
+class _DiscardBatcher:
+    """Stands in for the delta ``CatalogBatcher`` when the full book's deltas are not written."""
 
-    def __init__(self, path: Path, writer, summary: ImportSummary, batch_size: int) -> None:
+    written = 0
+    first_ts_init = None
+    last_ts_init = None
+
+    def extend(self, objs: list) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+
+class _BinanceBookImporter:
+    """State machine over one capture: snapshot sync, incremental updates, gaps, trades.
+
+    Hook for derived books (``data.derive``): ``before_message(local_ns)`` is called with each
+    line's (clamped) receive time before the line is applied, so the book it can read then
+    (``bids.levels``, ``asks.levels``, ``book_valid``, ``book_ts_event``) is the book after every
+    earlier line. ``write_book=False`` writes the instrument and the trades but no book deltas.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        writer,
+        summary: ImportSummary,
+        batch_size: int,
+        *,
+        write_book: bool = True,
+        before_message: Callable[[int], None] | None = None,
+    ) -> None:
         self.path = path
         self.writer = writer
         self.summary = summary
-        self.delta_batcher = CatalogBatcher(writer, batch_size)
+        self.write_book = write_book
+        self.before_message = before_message
+        self.book_ts_event = 0  # exchange time of the last book message applied
+        self.delta_batcher = CatalogBatcher(writer, batch_size) if write_book else _DiscardBatcher()
         self.trade_batcher = CatalogBatcher(writer, batch_size)
         self.symbol: str | None = None
         self.instrument = None
@@ -233,6 +266,8 @@ class _BinanceBookImporter:
             local_ns = self.ts_floor
             self.clamped += 1
         self.ts_floor = local_ns
+        if self.before_message is not None:
+            self.before_message(local_ns)
         if "lastUpdateId" in msg:
             self._on_snapshot(line_no, local_ns, msg)
             return
@@ -272,6 +307,7 @@ class _BinanceBookImporter:
             self.writer.write([self.instrument])
         enc = self.encoder
         ts_event = int(snap.get("T") or snap.get("E") or 0) * NANOS_PER_MILLI
+        self.book_ts_event = ts_event
         update_id = int(snap["lastUpdateId"])
         self.bids.reset()
         self.asks.reset()
@@ -344,6 +380,10 @@ class _BinanceBookImporter:
         if not ops:
             return
         self._check_crossed(line_no)
+        self.book_ts_event = ts_event
+        self.book_messages += 1
+        if not self.write_book:
+            return
         last = len(ops) - 1
         self.delta_batcher.extend(
             [
@@ -351,7 +391,11 @@ class _BinanceBookImporter:
                 for i, (action, side, ticks, lots) in enumerate(ops)
             ],
         )
-        self.book_messages += 1
+
+    @property
+    def book_valid(self) -> bool:
+        """True while the full book is known (a snapshot applied and no gap since)."""
+        return self.instrument is not None and self.state != _OUT_OF_SYNC
 
     def _gap(self, line_no: int, local_ns: int, reason: str) -> None:
         self.gaps.append(f"line {line_no}: {reason}")
@@ -454,6 +498,35 @@ def _iter_capture(path: Path):
         ) from exc
 
 
+def _run_capture(path: Path, book: _BinanceBookImporter, progress: bool) -> None:
+    """Feed every line of the capture to ``book`` (with a progress bar), then ``book.finish()``."""
+    bar = progress_bar(path.name, " lines", progress)
+    try:
+        for line_no, local_ns, msg in _iter_capture(path):
+            book.handle(line_no, local_ns, msg)
+            if line_no % 10_000 == 0:
+                bar.update(10_000)
+    finally:
+        bar.close()
+    book.finish()
+
+
+def _capture_notes(book: _BinanceBookImporter) -> list[str]:
+    """The summary notes of one capture: sequence gaps, dropped trades, clamped receive times."""
+    notes = [f"sequence gap at {gap}; an empty book (CLEAR) was written there" for gap in book.gaps]
+    if book.state == _OUT_OF_SYNC and book.gaps:
+        notes.append(
+            f"no snapshot after the last gap: {book.updates_unsynced} depth updates and the trades after it were dropped",
+        )
+    if book.trades_dropped:
+        notes.append(f"{book.trades_dropped} trades dropped while no book was in sync (before the first snapshot or in a gap)")
+    if book.non_market_trades:
+        notes.append(f"{book.non_market_trades} non-MARKET trades (insurance fund / ADL) skipped")
+    if book.clamped:
+        notes.append(f"{book.clamped} lines had a local timestamp going backwards; ts_init clamped")
+    return notes
+
+
 def import_binance_raw(
     file: str | os.PathLike,
     catalog_path: str | os.PathLike,
@@ -468,15 +541,7 @@ def import_binance_raw(
     summary = ImportSummary(source=str(path), catalog_path=str(catalog_path))
     with StagedCatalogWriter(catalog_path, replace=replace) as writer:
         book = _BinanceBookImporter(path, writer, summary, batch_size)
-        bar = progress_bar(path.name, " lines", progress)
-        try:
-            for line_no, local_ns, msg in _iter_capture(path):
-                book.handle(line_no, local_ns, msg)
-                if line_no % 10_000 == 0:
-                    bar.update(10_000)
-        finally:
-            bar.close()
-        book.finish()
+        _run_capture(path, book, progress)
         report = writer.commit()
     counts = summary.counts(book.instrument.id)
     counts.snapshots = book.snapshots
@@ -487,18 +552,7 @@ def import_binance_raw(
     for batcher in (book.delta_batcher, book.trade_batcher):
         if batcher.written:
             counts.observe(batcher.first_ts_init, batcher.last_ts_init)
-    for gap in book.gaps:
-        summary.notes.append(f"sequence gap at {gap}; an empty book (CLEAR) was written there")
-    if book.state == _OUT_OF_SYNC and book.gaps:
-        summary.notes.append(
-            f"no snapshot after the last gap: {book.updates_unsynced} depth updates and the trades after it were dropped",
-        )
-    if book.trades_dropped:
-        summary.notes.append(f"{book.trades_dropped} trades dropped while no book was in sync (before the first snapshot or in a gap)")
-    if book.non_market_trades:
-        summary.notes.append(f"{book.non_market_trades} non-MARKET trades (insurance fund / ADL) skipped")
-    if book.clamped:
-        summary.notes.append(f"{book.clamped} lines had a local timestamp going backwards; ts_init clamped")
+    summary.notes.extend(_capture_notes(book))
     summary.files_added = report.files_added
     summary.files_replaced = report.files_replaced
     summary.elapsed_s = time.perf_counter() - started
