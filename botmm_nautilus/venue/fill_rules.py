@@ -12,12 +12,15 @@ us LATER, never earlier. The rules:
 Q1  Placement. A resting order joins the BACK of its price level: ``queue_ahead`` = the size the
     book shows at that price when the venue accepts the order (after the configured latency).
     That includes stale depth beyond the recorder's window (D1).
-Q2  Unknown depth. An order at a price the data has never shown (beyond the deepest level the
-    recorder's window has covered on that side) is *pending*: the depth there is unknown. It cannot
-    be filled by a print at its price; when the window first shows the price, the size shown there
-    is put ahead of it (it was resting there before us as far as anyone can tell). A price inside
-    the known range with no size (an empty level, or inside the spread) really was empty:
-    ``queue_ahead = 0``.
+Q2  Unknown depth. An order at a price where the book shows no size is at the front of its level
+    (``queue_ahead = 0``) only if the recorder's window covers that price now (fewer levels are
+    better than it than the window holds: the price really is empty, e.g. inside the spread or a
+    gap between shown levels). Beyond the window (stale region included: a price seen empty earlier
+    may have filled up since) the order is *pending*: it cannot be filled by a print at its price;
+    when the book shows size there, that size is put ahead of it (as far as anyone can tell it was
+    resting there before us); when the window covers the price and shows it empty, the order is at
+    the front. The window depth is the number of levels a side of the first full snapshot (after
+    each CLEAR) held: 20 for Hyperliquid, 1000 for a Binance REST snapshot.
 Q3  Prints at our price. A trade at our price whose aggressor is on the other side (a seller hitting
     bids for our bid) first consumes ``queue_ahead``; what is left of the print fills our orders at
     that price in time priority (partial fills allowed, maker, at our price). Every order's
@@ -112,6 +115,8 @@ class QueueTracker:
         self.levels: dict[str, dict[Any, Any]] = {BID: {}, ASK: {}}
         self._seq = 0
         self._after_clear = False
+        self.window_levels: int | None = None  # levels a side the recorder shows (None: not seen yet)
+        self._snapshot_counts: dict[str, int] | None = None  # counting the levels of a snapshot after CLEAR
 
     # ------------------------------------------------------------------ recorded book
     def on_level(self, side: str, price, size) -> None:
@@ -121,6 +126,8 @@ class QueueTracker:
         growth = book.get(price)  # the previous size (None: the level was not shown)
         if size > zero:
             book[price] = size
+            if self._snapshot_counts is not None and growth is None:
+                self._snapshot_counts[side] += 1
         else:
             book.pop(price, None)
             size = zero
@@ -144,6 +151,7 @@ class QueueTracker:
         self.levels[BID].clear()
         self.levels[ASK].clear()
         self._after_clear = True
+        self._snapshot_counts = {BID: 0, ASK: 0}
 
     def end_of_update(self) -> None:
         """The caller applied one whole recorded update (the last delta of a message).
@@ -155,8 +163,13 @@ class QueueTracker:
         """
         after_clear = self._after_clear
         self._after_clear = False
+        if self._snapshot_counts is not None:
+            depth = max(self._snapshot_counts.values())
+            if depth > 0:
+                self.window_levels = depth
+            self._snapshot_counts = None
         for order in self.orders.values():
-            if order.price in self.levels[order.side] or self._beyond_known(order.side, order.price):
+            if order.price in self.levels[order.side] or self._outside_window(order.side, order.price):
                 continue
             if order.pending:
                 order.pending = False
@@ -167,12 +180,22 @@ class QueueTracker:
     def level_size(self, side: str, price):
         return self.levels[side].get(price, self.zero)
 
-    def _beyond_known(self, side: str, price) -> bool:
-        """Is ``price`` beyond the deepest level known on ``side`` (or is the side unknown)?"""
+    def _outside_window(self, side: str, price) -> bool:
+        """Q2: is the depth at ``price`` unknown now? True when at least ``window_levels`` shown levels
+        are better than it (or, before any snapshot told the window, beyond the deepest known level)."""
         book = self.levels[side]
         if not book:
             return True
-        return price < min(book) if side == BID else price > max(book)
+        window = self.window_levels
+        if window is None:
+            return price < min(book) if side == BID else price > max(book)
+        better = 0
+        for p in book:
+            if (p > price) if side == BID else (p < price):
+                better += 1
+                if better >= window:
+                    return True
+        return False
 
     # ------------------------------------------------------------------ our orders
     def place(self, key, side: str, price, qty) -> QueuedOrder:
@@ -181,7 +204,7 @@ class QueueTracker:
         size = self.levels[side].get(price)
         if size is not None:
             ahead, pending = size, False
-        elif self._beyond_known(side, price):
+        elif self._outside_window(side, price):
             ahead, pending = self.zero, True
         else:
             ahead, pending = self.zero, False

@@ -129,6 +129,20 @@ CASES = [
         note="found by bench/cross_engine.py against hftbacktest (ETH 1 bps)",
     ),
     FillCase(
+        "empty_price_in_the_stale_region_is_unknown_not_empty",
+        "Q2 D1",
+        BOOK_BIDS,
+        BOOK_ASKS,
+        [("B", 99997, "0.5")],  # beyond the window; the window moves down over it, then up again
+        [
+            ("snapshot", [(99999, "1.0"), (99998, "1.0"), (99996, "1.0")], [(100000, "1.0"), (100001, "1.0"), (100002, "1.0")]),
+            # 99997 shown empty inside the window: the order is at the front now
+            ("trade", "A", 99997, "0.1"),
+            ("snapshot", [(100001, "1.0"), (100000, "1.0"), (99999, "1.0")], [(100002, "1.0"), (100003, "1.0"), (100004, "1.0")]),
+        ],
+        [(0, 99997, "0.1")],
+    ),
+    FillCase(
         "two_orders_at_one_price_fill_in_time_priority",
         "Q3",
         BOOK_BIDS,

@@ -73,3 +73,24 @@ def test_fill_elsewhere_clears_the_queue_and_the_credit():
     tracker.set_leaves("x", 2)  # the book crossed us (Q7)
     assert (order.queue_ahead, order.credit, order.leaves) == (0, 0, 2)
     assert [(f.qty, f.rule) for f in tracker.on_trade("B", 101, 1)] == [(1, "Q3")]
+
+
+def test_window_depth_comes_from_the_snapshot_and_stale_region_prices_are_unknown():
+    """Q2: the window is the first snapshot's depth; an empty price with that many levels better
+    than it is pending even inside the range of stale levels (it was empty once, may not be now)."""
+    tracker = QueueTracker()
+    tracker.clear_book()
+    for px in (100, 98, 97):
+        tracker.on_level("B", px, 1)
+    tracker.end_of_update()
+    assert tracker.window_levels == 3
+    front = tracker.place("inside", "B", 99, 1)  # two levels better: inside the window, really empty
+    assert not front.pending and front.queue_ahead == 0
+    for px in (103, 102, 101):  # the window moves up; 100, 98, 97 stay as stale depth (D1)
+        tracker.on_level("B", px, 1)
+    tracker.end_of_update()
+    unknown = tracker.place("stale", "B", 99, 1)  # between stale levels: 4 better -> unknown
+    assert unknown.pending
+    # a print at 99 reaches the order placed when the window showed 99 empty, not the pending one
+    assert [f.key for f in tracker.on_trade("A", 99, 5)] == ["inside"]
+    assert tracker.orders["stale"].pending
