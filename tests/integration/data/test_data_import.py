@@ -108,13 +108,20 @@ def test_ws_book_rebuilt_from_catalog_equals_each_snapshot(ws_deltas, btc_book_c
 
     book = OrderBook(ws_deltas[0].instrument_id, BookType.L2_MBP)
     compared = set()
-    for i, delta in enumerate(ws_deltas):
-        book.apply_delta(delta)
-        # ts_init is unique per delta (+1 ns within a message, BookDeltaEncoder.unique_ts_init): group by the microsecond
-        ts_us = delta.ts_init // 1000 * 1000
-        end_of_ts = i == len(ws_deltas) - 1 or ws_deltas[i + 1].ts_init // 1000 * 1000 != ts_us
-        if end_of_ts and ts_us in wanted:
-            r = wanted[ts_us]
+    # ts_init is unique per delta (+1 ns within a message, BookDeltaEncoder.unique_ts_init): a message
+    # starts at its row's ts_init; messages of rows sharing a ts_init follow within a few ns
+    starts = [0] + [i + 1 for i, d in enumerate(ws_deltas[:-1]) if d.flags & F_LAST]
+    group_ts = None
+    for k, start in enumerate(starts):
+        end = starts[k + 1] if k + 1 < len(starts) else len(ws_deltas)
+        first_ts = ws_deltas[start].ts_init
+        if group_ts is None or first_ts > group_ts + 1000:
+            group_ts = first_ts
+        for delta in ws_deltas[start:end]:
+            book.apply_delta(delta)
+        next_ts = ws_deltas[end].ts_init if end < len(ws_deltas) else None
+        if (next_ts is None or next_ts > group_ts + 1000) and group_ts in wanted:
+            r = wanted[group_ts]
             bids, asks = level_ticks(book, 1, 5)
             assert bids == list(zip(bid_p[r].tolist(), bid_s[r].tolist())), f"row {r + 1}"
             assert asks == list(zip(ask_p[r].tolist(), ask_s[r].tolist())), f"row {r + 1}"

@@ -67,9 +67,11 @@ def test_snapshots_deduplicated_and_book_replays_to_the_last_snapshot(standx_imp
     for d in deltas:
         book.apply_delta(d)
     last = unique.iloc[-1]
-    assert [float(lvl.price) for lvl in book.bids()] == pytest.approx(list(last.bid_prices))
-    assert [lvl.size() for lvl in book.bids()] == pytest.approx(list(last.bid_quantities))
-    asks = [float(lvl.price) for lvl in book.asks()]
+    # the snapshot is the top of the book; levels that left the 20-level window stay behind it (D1)
+    n_bids, n_asks = len(last.bid_prices), len(last.ask_prices)
+    assert [float(lvl.price) for lvl in book.bids()][:n_bids] == pytest.approx(list(last.bid_prices))
+    assert [lvl.size() for lvl in book.bids()][:n_bids] == pytest.approx(list(last.bid_quantities))
+    asks = [float(lvl.price) for lvl in book.asks()][:n_asks]
     if last.bid_prices[0] == last.ask_prices[0]:  # locked: its ask bucket is stored one tick up
         assert asks[0] == pytest.approx(last.ask_prices[0] + 0.1)
     else:
@@ -172,7 +174,9 @@ def test_hyperliquid_ws_default_order_replays_no_trade_after_a_later_book(shared
         cat = tmp_path / order_by
         summary = import_hyperliquid_ws(ws, cat, coins=["BTC"], progress=False, **({} if order_by == "exchange" else {"order_by": order_by}))
         catalog = ParquetDataCatalog(str(cat))
-        deltas = [d for d in catalog.query(OrderBookDelta, identifiers=["BTC-USDC-PERP.HL"]) if d.flags & RecordFlag.F_LAST]
+        every = catalog.query(OrderBookDelta, identifiers=["BTC-USDC-PERP.HL"])
+        # one per message: its first delta (the message's ts_init; the others are +1 ns each)
+        deltas = [d for i, d in enumerate(every) if i == 0 or every[i - 1].flags & RecordFlag.F_LAST]
         trades = catalog.query(TradeTick, identifiers=["BTC-USDC-PERP.HL"])
         figures[order_by] = trades_after_later_book([d.ts_init for d in deltas], [d.ts_event for d in deltas],
                                                     [t.ts_init for t in trades], [t.ts_event for t in trades])
