@@ -31,6 +31,10 @@ class BotmmStrategyConfig(StrategyConfig, frozen=True, kw_only=True):
     ``mode``: "book" (L2 deltas + trades) or "candles" (bars of ``bar_type`` only).
     ``record_tape``: keep mids, fills and periodic samples for the reports, sampled every
     ``sample_interval_s`` seconds.
+    ``book_includes_own_orders``: the subscribed book shows this strategy's own resting orders (a
+    live venue's book does, the exchange twin's too; a recorded catalog never does). The market's
+    touch is then read without them, so that the quotes do not chase their own orders and the same
+    market gives the same mid live and in a backtest.
     """
 
     instrument_id: InstrumentId
@@ -38,6 +42,7 @@ class BotmmStrategyConfig(StrategyConfig, frozen=True, kw_only=True):
     bar_type: str | None = None
     record_tape: bool = True
     sample_interval_s: Annotated[float, Meta(gt=0, le=86_400)] = DEFAULT_SAMPLE_INTERVAL_S
+    book_includes_own_orders: bool = False
 
 
 class DoNothingConfig(BotmmStrategyConfig, frozen=True, kw_only=True):

@@ -49,6 +49,9 @@ from botmm_nautilus.venue.rules import HyperliquidGrid
 
 from .config import MarketMakerConfig
 
+# levels a side scanned for the market's touch when the book shows our own orders (we rest a few)
+_TOUCH_SCAN_LEVELS = 10
+
 # A refused modify or cancel is a race, not an API error, when the order had already left the book
 # (filled or canceled while the request was on its way) or when the new price would have crossed
 # (a post-only refusal: the order keeps its old price). Orders closed in the cache are races
@@ -96,6 +99,8 @@ class MarketMaker(Strategy):
         self._mid_move_frac = 0.5 * quoting.requote_tolerance_bps * 1e-4
         self._dirty = True
         self._live: dict = {}  # client_order_id -> Order, our open or in-flight orders
+        self._own_in_book = config.book_includes_own_orders and config.mode == "book"
+        self._half_lot = 0.0  # set from the instrument at start
         self._samples_since_refresh = 0
         self._refresh_every_samples = max(1, int(60.0 / config.sample_interval_s))
         self._tol_bps = quoting.requote_tolerance_bps
@@ -125,6 +130,7 @@ class MarketMaker(Strategy):
             self.log.error(f"instrument {self._iid} not found in the cache; stopping")
             self.stop()
             return
+        self._half_lot = self.instrument.size_increment.as_double() / 2
         c = self.config
         self.core = MarketMakerCore(
             c.quoting,
@@ -189,8 +195,13 @@ class MarketMaker(Strategy):
             return
         self.book_updates += 1
         ts = deltas.ts_init  # when we know it (engine clock); ts_event is the venue stamp
-        bid_f = bid.as_double()
-        ask_f = ask.as_double()
+        if self._own_in_book and self._live:
+            bid_f, ask_f = self._market_touch(book)
+            if not (bid_f == bid_f and ask_f == ask_f):
+                return  # only our own orders on a side: no market touch to quote against
+        else:
+            bid_f = bid.as_double()
+            ask_f = ask.as_double()
         core = self.core
         old_mid = core.mid
         core.on_book(ts, bid_f, ask_f)
@@ -207,6 +218,28 @@ class MarketMaker(Strategy):
             if n:  # a book signal (imbalance, microprice) is on
                 core.on_book_levels(ts, [lv.size() for lv in book.bids()[:n]], [lv.size() for lv in book.asks()[:n]])
             self._requote(ts)
+
+    def _market_touch(self, book) -> tuple[float, float]:
+        """Best bid and ask of the market without this strategy's own resting orders (a live book
+        shows them): a level whose size is all ours is skipped. NaN when a side has nothing else."""
+        own_bid: dict[float, float] = {}
+        own_ask: dict[float, float] = {}
+        for order in self._live.values():
+            if not order.is_open:
+                continue
+            own = own_bid if order.side == OrderSide.BUY else own_ask
+            px = order.price.as_double()
+            own[px] = own.get(px, 0.0) + order.leaves_qty.as_double()
+        touch = []
+        for levels, own in ((book.bids(), own_bid), (book.asks(), own_ask)):
+            found = float("nan")
+            for level in levels[:_TOUCH_SCAN_LEVELS]:
+                px = level.price.as_double()
+                if level.size() - own.get(px, 0.0) > self._half_lot:
+                    found = px
+                    break
+            touch.append(found)
+        return touch[0], touch[1]
 
     def on_trade_tick(self, tick: TradeTick) -> None:
         self.core.on_trade(

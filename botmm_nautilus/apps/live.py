@@ -145,7 +145,10 @@ def build_node(s: LiveConfig):
     strategies = []
     for i, coin in enumerate(s.coins):
         iid = instrument_id_for(coin)
-        config = asset_config(s, coin).strategy_config(iid, mode="book", order_id_tag=f"{i + 1:03d}", external_order_claims=[iid])
+        config = asset_config(s, coin).strategy_config(
+            iid, mode="book", order_id_tag=f"{i + 1:03d}", external_order_claims=[iid],
+            book_includes_own_orders=True,  # the venue's l2Book shows our resting orders
+        )
         strat = MarketMaker(config)
         node.trader.add_strategy(strat)
         strategies.append(strat)
