@@ -172,7 +172,6 @@ def build_run_config(
     strategy_cls, _ = strategy_classes(strategy)
     iid = resolve_instrument_id(cfg, instrument)
     settlement = "USDC" if instrument is None else catalog_instrument(catalog_path, iid).settlement_currency.code
-    latency_ns = int(cfg.venue.latency_ms * 1_000_000)
     queue_rules = mode == "book" and cfg.backtest.queue_position
     modules = [
         ImportableActorConfig(

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from botmm_nautilus.adapters.hyperliquid.instruments import base_currency
 from botmm_nautilus.errors import DataImportError
 
 NANOS_PER_SECOND = 1_000_000_000
@@ -263,3 +264,52 @@ class CatalogBatcher:
         self.writer.write(self.buffer)
         self.written += len(self.buffer)
         self.buffer = []
+
+
+def linear_perpetual(
+    instrument_id,
+    raw_symbol,
+    base_code: str,
+    quote,
+    price_precision: int,
+    tick,
+    size_precision: int,
+    lot,
+    min_notional,
+    maker_fee,
+    taker_fee,
+    margin_init=None,
+    margin_maint=None,
+):
+    """The ``CryptoPerpetual`` of an imported non-Hyperliquid recording: linear, quote = settlement,
+    ``tick``/``lot`` as ``Decimal``; margins default to 5 % / 2.5 % (20x)."""
+    from decimal import Decimal
+
+    from nautilus_trader.model.instruments import CryptoPerpetual
+    from nautilus_trader.model.objects import Price
+    from nautilus_trader.model.objects import Quantity
+
+    return CryptoPerpetual(
+        instrument_id=instrument_id,
+        raw_symbol=raw_symbol,
+        base_currency=base_currency(base_code),
+        quote_currency=quote,
+        settlement_currency=quote,
+        is_inverse=False,
+        price_precision=price_precision,
+        size_precision=size_precision,
+        price_increment=Price(tick, price_precision),
+        size_increment=Quantity(lot, size_precision),
+        max_quantity=None,
+        min_quantity=Quantity(lot, size_precision),
+        max_notional=None,
+        min_notional=min_notional,
+        max_price=None,
+        min_price=Price(tick, price_precision),
+        margin_init=Decimal("0.05") if margin_init is None else margin_init,
+        margin_maint=Decimal("0.025") if margin_maint is None else margin_maint,
+        maker_fee=maker_fee,
+        taker_fee=taker_fee,
+        ts_event=0,
+        ts_init=0,
+    )

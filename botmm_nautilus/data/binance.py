@@ -57,13 +57,11 @@ from nautilus_trader.model.identifiers import TradeId
 from nautilus_trader.model.identifiers import Venue
 from nautilus_trader.model.instruments import CryptoPerpetual
 from nautilus_trader.model.objects import Money
-from nautilus_trader.model.objects import Price
-from nautilus_trader.model.objects import Quantity
 
-from botmm_nautilus.adapters.hyperliquid.instruments import base_currency
 from botmm_nautilus.data._common import DEFAULT_BATCH_SIZE
 from botmm_nautilus.data._common import NANOS_PER_MILLI
 from botmm_nautilus.data._common import CatalogBatcher
+from botmm_nautilus.data._common import linear_perpetual
 from botmm_nautilus.data._common import progress_bar
 from botmm_nautilus.data._common import require_file
 from botmm_nautilus.data.catalog_io import StagedCatalogWriter
@@ -104,29 +102,10 @@ def make_binance_perpetual(
     if quote_code is None:
         raise ValueError(f"symbol {symbol!r} does not end in one of {sorted(QUOTE_CURRENCIES)}")
     quote = QUOTE_CURRENCIES[quote_code]
-    return CryptoPerpetual(
-        instrument_id=InstrumentId(Symbol(f"{symbol}-PERP"), Venue(BINANCE_VENUE)),
-        raw_symbol=Symbol(symbol),
-        base_currency=base_currency(symbol[: -len(quote_code)]),
-        quote_currency=quote,
-        settlement_currency=quote,
-        is_inverse=False,
-        price_precision=price_precision,
-        size_precision=size_precision,
-        price_increment=Price(price_increment, price_precision),
-        size_increment=Quantity(size_increment, size_precision),
-        max_quantity=None,
-        min_quantity=Quantity(size_increment, size_precision),
-        max_notional=None,
-        min_notional=Money(5, quote),
-        max_price=None,
-        min_price=Price(price_increment, price_precision),
-        margin_init=margin_init,
-        margin_maint=margin_maint,
-        maker_fee=maker_fee,
-        taker_fee=taker_fee,
-        ts_event=0,
-        ts_init=0,
+    return linear_perpetual(
+        InstrumentId(Symbol(f"{symbol}-PERP"), Venue(BINANCE_VENUE)), Symbol(symbol), symbol[: -len(quote_code)], quote,
+        price_precision, price_increment, size_precision, size_increment, Money(5, quote), maker_fee, taker_fee,
+        margin_init, margin_maint,
     )
 
 

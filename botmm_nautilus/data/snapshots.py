@@ -65,15 +65,13 @@ from nautilus_trader.model.enums import AggressorSide
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.instruments import CryptoPerpetual
 from nautilus_trader.model.objects import Currency
-from nautilus_trader.model.objects import Price
-from nautilus_trader.model.objects import Quantity
 
-from botmm_nautilus.adapters.hyperliquid.instruments import base_currency
 from botmm_nautilus.data import replay_order
 from botmm_nautilus.data._common import DEFAULT_BATCH_SIZE
 from botmm_nautilus.data._common import NANOS_PER_SECOND
 from botmm_nautilus.data._common import CatalogBatcher
 from botmm_nautilus.data._common import clamp_monotonic
+from botmm_nautilus.data._common import linear_perpetual
 from botmm_nautilus.data._common import require_columns
 from botmm_nautilus.data._common import time_column_to_ns
 from botmm_nautilus.data.aggressor import NO_AGGRESSOR
@@ -323,30 +321,7 @@ def make_snapshot_perpetual(
     taker = Decimal(str(hl_rules.BASE_TAKER_FEE if taker_fee_bps is None else taker_fee_bps / 10_000))
     tick = Decimal(price_increment_units).scaleb(-price_precision)
     lot = Decimal(size_increment_units).scaleb(-size_precision)
-    return CryptoPerpetual(
-        instrument_id=iid,
-        raw_symbol=iid.symbol,
-        base_currency=base_currency(base_code),
-        quote_currency=quote,
-        settlement_currency=quote,
-        is_inverse=False,
-        price_precision=price_precision,
-        size_precision=size_precision,
-        price_increment=Price(tick, price_precision),
-        size_increment=Quantity(lot, size_precision),
-        max_quantity=None,
-        min_quantity=Quantity(lot, size_precision),
-        max_notional=None,
-        min_notional=None,
-        max_price=None,
-        min_price=Price(tick, price_precision),
-        margin_init=Decimal("0.05"),
-        margin_maint=Decimal("0.025"),
-        maker_fee=maker,
-        taker_fee=taker,
-        ts_event=0,
-        ts_init=0,
-    )
+    return linear_perpetual(iid, iid.symbol, base_code, quote, price_precision, tick, size_precision, lot, None, maker, taker)
 
 
 def _on_grid(values: np.ndarray, precision: int, increment: int, levels: _SideLevels | None, path: Path, kind: str,
