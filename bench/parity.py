@@ -125,13 +125,18 @@ def run_live_leg(mm: dict, catalog: str, start: str, end: str, coin: str, speed:
     from botmm_nautilus.config.asset import config_from_dict
     from botmm_nautilus.times import parse_time_ns
     from botmm_nautilus.twin import TwinServer
+    from botmm_nautilus.twin.settings import TwinConfig
     from botmm_nautilus.twin.clock import wall_ms
 
     key = Account.create()
     addr = key.address
     starting = config_from_dict(mm, source="parity").capital_usd
     clock = GatedClock(wall_ms(), speed)
-    twin = TwinServer(catalog=catalog, coins=[coin], speed=speed, clock=clock, start_ns=parse_time_ns(start, "--start"), end_ns=parse_time_ns(end, "--end"))
+    # the recording already has the venue's book rate: publish every replayed book change (the twin's
+    # default throttle of 500 ms would delay the node's view of the book by up to half a second
+    # against the backtest's, and quotes that react later are run over more often)
+    twin = TwinServer(catalog=catalog, coins=[coin], speed=speed, clock=clock, start_ns=parse_time_ns(start, "--start"),
+                      end_ns=parse_time_ns(end, "--end"), config=TwinConfig(l2_book_min_interval_ms=0))
     twin.start()
     twin.create_account(addr, starting)
     (workdir / "configs").mkdir(parents=True, exist_ok=True)
