@@ -36,15 +36,15 @@ from nautilus_trader.model.events import OrderModifyRejected
 from nautilus_trader.model.events import OrderRejected
 from nautilus_trader.trading.strategy import Strategy
 
+from botmm_nautilus.adapters.hyperliquid.instruments import VENUE_NAME as HL_VENUE_NAME
 from botmm_nautilus.core.decision import MarketMakerCore
+from botmm_nautilus.core.grid import TickLotGrid
 from botmm_nautilus.core.order_diff import CANCEL
 from botmm_nautilus.core.order_diff import MODIFY
 from botmm_nautilus.core.order_diff import SUBMIT
 from botmm_nautilus.core.order_diff import LiveOrder
 from botmm_nautilus.core.order_diff import diff_ladder
 from botmm_nautilus.venue import actions as hl_actions
-from botmm_nautilus.adapters.hyperliquid.instruments import VENUE_NAME as HL_VENUE_NAME
-from botmm_nautilus.core.grid import TickLotGrid
 from botmm_nautilus.venue.rules import HyperliquidGrid
 
 from .config import MarketMakerConfig
@@ -195,13 +195,12 @@ class MarketMaker(Strategy):
             return
         self.book_updates += 1
         ts = deltas.ts_init  # when we know it (engine clock); ts_event is the venue stamp
+        bid_f = bid.as_double()
+        ask_f = ask.as_double()
         if self._own_in_book and self._live:
-            bid_f, ask_f = self._market_touch(book)
+            bid_f, ask_f = self._market_touch(book, bid_f, ask_f)
             if not (bid_f == bid_f and ask_f == ask_f):
                 return  # only our own orders on a side: no market touch to quote against
-        else:
-            bid_f = bid.as_double()
-            ask_f = ask.as_double()
         core = self.core
         old_mid = core.mid
         core.on_book(ts, bid_f, ask_f)
@@ -219,9 +218,12 @@ class MarketMaker(Strategy):
                 core.on_book_levels(ts, [lv.size() for lv in book.bids()[:n]], [lv.size() for lv in book.asks()[:n]])
             self._requote(ts)
 
-    def _market_touch(self, book) -> tuple[float, float]:
+    def _market_touch(self, book, bid: float, ask: float) -> tuple[float, float]:
         """Best bid and ask of the market without this strategy's own resting orders (a live book
-        shows them): a level whose size is all ours is skipped. NaN when a side has nothing else."""
+        shows them): a level whose size is all ours is skipped. NaN when a side has nothing else.
+
+        ``bid``/``ask``: the book's touch. The levels are read only for a side where one of our
+        orders rests at the touch (per book update, usually neither)."""
         own_bid: dict[float, float] = {}
         own_ask: dict[float, float] = {}
         for order in self._live.values():
@@ -230,16 +232,18 @@ class MarketMaker(Strategy):
             own = own_bid if order.side == OrderSide.BUY else own_ask
             px = order.price.as_double()
             own[px] = own.get(px, 0.0) + order.leaves_qty.as_double()
-        touch = []
-        for levels, own in ((book.bids(), own_bid), (book.asks(), own_ask)):
-            found = float("nan")
-            for level in levels[:_TOUCH_SCAN_LEVELS]:
-                px = level.price.as_double()
-                if level.size() - own.get(px, 0.0) > self._half_lot:
-                    found = px
-                    break
-            touch.append(found)
-        return touch[0], touch[1]
+        if bid in own_bid:
+            bid = self._first_level_not_ours(book.bids(), own_bid)
+        if ask in own_ask:
+            ask = self._first_level_not_ours(book.asks(), own_ask)
+        return bid, ask
+
+    def _first_level_not_ours(self, levels, own: dict[float, float]) -> float:
+        for level in levels[:_TOUCH_SCAN_LEVELS]:
+            px = level.price.as_double()
+            if level.size() - own.get(px, 0.0) > self._half_lot:
+                return px
+        return float("nan")
 
     def on_trade_tick(self, tick: TradeTick) -> None:
         self.core.on_trade(

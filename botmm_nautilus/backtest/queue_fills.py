@@ -97,7 +97,7 @@ class QueueFillModule(SimulationModule):
             tracker.end_of_update()
 
     def _on_trade(self, tick: TradeTick) -> None:
-        self._sync_orders()
+        # orders are already registered: process() ran after the engine settled the previous event
         aggressor = _AGGRESSOR.get(tick.aggressor_side)
         fills = self._tracker.on_trade(aggressor, tick.price.raw, tick.size.raw)
         if fills:

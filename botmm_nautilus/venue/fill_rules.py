@@ -169,16 +169,13 @@ class QueueTracker:
                 self.window_levels = depth
             self._snapshot_counts = None
         for order in self.orders.values():
+            # only pending orders (and, after a CLEAR, every order) can change here
+            if not (order.pending or after_clear):
+                continue
             if order.price in self.levels[order.side] or self._outside_window(order.side, order.price):
                 continue
-            if order.pending:
-                order.pending = False
-                order.queue_ahead = self.zero
-            elif after_clear:
-                order.queue_ahead = self.zero
-
-    def level_size(self, side: str, price):
-        return self.levels[side].get(price, self.zero)
+            order.pending = False
+            order.queue_ahead = self.zero
 
     def _outside_window(self, side: str, price) -> bool:
         """Q2: is the depth at ``price`` unknown now? True when at least ``window_levels`` shown levels

@@ -51,7 +51,7 @@ def test_touch_skips_levels_that_are_only_our_orders_and_keeps_shared_ones():
     ours_ask = _accepted(btc, OrderSide.SELL, 100003, 0.001, 2)  # shares its level with 0.5 of others
     strategy._live = {o.client_order_id: o for o in (ours_bid, ours_ask)}
     book = _book(btc, bids=[(100001, 0.001), (100000, 1.0)], asks=[(100003, 0.501), (100004, 1.0)])
-    assert strategy._market_touch(book) == (100000.0, 100003.0)
+    assert strategy._market_touch(book, 100001.0, 100003.0) == (100000.0, 100003.0)
 
 
 def test_a_side_with_only_our_orders_has_no_market_touch():
@@ -59,7 +59,7 @@ def test_a_side_with_only_our_orders_has_no_market_touch():
     strategy = _strategy(btc, own_in_book=True)
     ours = _accepted(btc, OrderSide.SELL, 100003, 0.2, 3)
     strategy._live = {ours.client_order_id: ours}
-    touch = _strategy(btc, True)._market_touch(_book(btc, bids=[(100000, 1.0)], asks=[(100003, 0.2)]))
+    touch = _strategy(btc, True)._market_touch(_book(btc, bids=[(100000, 1.0)], asks=[(100003, 0.2)]), 100000.0, 100003.0)
     assert touch == (100000.0, 100003.0)  # a strategy without live orders reads the book as it is
-    bid, ask = strategy._market_touch(_book(btc, bids=[(100000, 1.0)], asks=[(100003, 0.2)]))
+    bid, ask = strategy._market_touch(_book(btc, bids=[(100000, 1.0)], asks=[(100003, 0.2)]), 100000.0, 100003.0)
     assert bid == 100000.0 and ask != ask  # NaN: nothing but us on the ask side
