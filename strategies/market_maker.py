@@ -8,7 +8,10 @@ reads as they are. There is no backtest-only branch: the only mode switch is the
 to (L2 book + trades, or bars for candle mode).
 
 Order errors feed the core's risk rules: post-only rejects the post-only storm, any other reject
-and a refused modify or cancel of an order still on the book the API-error storm.
+and a refused modify or cancel of an order still on the book the API-error storm. Conditions
+found below the strategy (stale data, a dead execution WebSocket, a dead-man's switch that cannot
+be set, an exhausted rate budget, an operator pause) arrive as ``VenueHealth`` messages
+(``engine/venue_health.py``) and hold the risk manager (cancel all) until they clear.
 
 It also keeps a small "tape" (mid changes, fills with the mid at fill time, and 1 s samples of
 equity, inventory and quotes) that the backtest runner turns into reports. Recording a mid change
@@ -44,6 +47,8 @@ from botmm_nautilus.core.order_diff import MODIFY
 from botmm_nautilus.core.order_diff import SUBMIT
 from botmm_nautilus.core.order_diff import LiveOrder
 from botmm_nautilus.core.order_diff import diff_ladder
+from botmm_nautilus.engine.venue_health import VENUE_HEALTH_TOPIC
+from botmm_nautilus.engine.venue_health import VenueHealth
 from botmm_nautilus.venue import actions as hl_actions
 from botmm_nautilus.venue.rules import HyperliquidGrid
 
@@ -88,6 +93,7 @@ class MarketMaker(Strategy):
         self.instrument = None
         self.core: MarketMakerCore | None = None
         self._iid = config.instrument_id
+        self._iid_str = str(config.instrument_id)
         self._book = None
         self._min_requote_ns = int(quoting.min_requote_interval_ms * 1e6)
         self._last_requote_ns = 0
@@ -154,6 +160,7 @@ class MarketMaker(Strategy):
             self.subscribe_order_book_deltas(self._iid, BookType.L2_MBP)
             self.subscribe_trade_ticks(self._iid)
             self._book = self.cache.order_book(self._iid)
+        self.msgbus.subscribe(topic=VENUE_HEALTH_TOPIC, handler=self._on_venue_health)
         if self.config.record_tape:
             self.clock.set_timer(
                 "botmm-sample",
@@ -165,6 +172,27 @@ class MarketMaker(Strategy):
         self.cancel_all_orders(self._iid)
         if self.config.risk.flatten_on_stop:
             self.close_all_positions(self._iid)
+
+    def _on_venue_health(self, msg: VenueHealth) -> None:
+        """The venue side is (no longer) safe to quote on: hold / release the risk manager on the
+        message's key and act at once (a held strategy cancels all)."""
+        if msg.instrument_id is not None and msg.instrument_id != self._iid_str:
+            return
+        core = self.core
+        if core is None:
+            return
+        ts = self.clock.timestamp_ns()
+        if msg.blocked:
+            if msg.key in core.risk.held():
+                return
+            self.log.warning(f"quoting held ({msg.key}): {msg.reason}")
+            core.risk.hold(ts, msg.key, msg.reason)
+        else:
+            if msg.key not in core.risk.held():
+                return
+            self.log.warning(f"quoting resumes ({msg.key}): {msg.reason}")
+            core.risk.release(ts, msg.key, msg.reason)
+        self._requote(ts)
 
     def on_instrument(self, instrument) -> None:
         """A changed lot/tick rule (Hyperliquid szDecimals): quote on the new grid from now on. Live

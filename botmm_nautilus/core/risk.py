@@ -50,6 +50,9 @@ post-only storm    ``post_only_reject_count`` rejects within      ``post_only_re
                    (``on_post_only_reject``)
 API errors         ``api_error_count`` errors within              ``api_error_pause_s`` later
                    ``api_error_window_s`` (``on_api_error``)
+outside hold       ``hold(key, reason)``: the venue's state      ``release(key)`` by the caller
+                   (blind data, dead-man refused, rate budget,
+                   operator) -> PAUSED
 =================  =============================================  =====================================
 
 The volatility baseline is an EWMA of ``sigma`` with half-life ``vol_baseline_halflife_s``, fed at
@@ -369,6 +372,27 @@ class RiskManager:
                   f"kill switch: {reason}; cancel all{' and flatten' if flatten else ''} until restart",
                   None, bool(flatten))
         return self._state
+
+    def hold(self, ts_ns: int, key: str, reason: str) -> RiskState:
+        """An outside condition (the venue's state: blind data, a dead-man's switch that cannot be
+        set, an exhausted rate budget, an operator pause) stops quoting until :meth:`release` with
+        the same ``key``: PAUSED, cancel all. Holding a key already held only updates its reason."""
+        ts_ns = self._clock(ts_ns)
+        name = "hold:" + key
+        existing = self._conds.get(name)
+        if existing is not None and existing.reason.endswith(reason):
+            return self._state
+        self._add(ts_ns, name, RiskState.PAUSED, f"{key}: {reason}; paused until it clears")
+        return self._state
+
+    def release(self, ts_ns: int, key: str, why: str) -> RiskState:
+        """End the outside condition ``key`` (no-op if it is not held)."""
+        self._clear(self._clock(ts_ns), "hold:" + key, why)
+        return self._state
+
+    def held(self) -> tuple[str, ...]:
+        """The keys of the outside conditions now held."""
+        return tuple(k[5:] for k in self._conds if k.startswith("hold:"))
 
     # ------------------------------------------------------------------ the per-requote check
 

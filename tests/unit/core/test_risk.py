@@ -442,3 +442,33 @@ def test_vol_thresholds_default_relative_to_spike_ratio():
     assert c.effective_vol_widen_start_ratio == pytest.approx(3.0)
     c = params(vol_spike_ratio=3.0, vol_resume_ratio=1.2, vol_widen_start_ratio=2.0)
     assert c.effective_vol_resume_ratio == 1.2 and c.effective_vol_widen_start_ratio == 2.0
+
+
+# --------------------------------------------------------------------------- outside holds
+
+
+def test_outside_hold_pauses_until_released_and_keys_are_independent():
+    rm = RiskManager(quiet(), capital_usd=1000.0)
+    assert_quoting(rm.update(at(0), 1000.0, 100.0))
+    rm.hold(at(0, 0, 1), "stale_book", "BTC book 12.0 s old")
+    rm.hold(at(0, 0, 2), "dead_man", "scheduleCancel refused")
+    assert rm.held() == ("stale_book", "dead_man")
+    d = rm.update(at(0, 0, 3), 1000.0, 100.0)
+    assert_paused(d)
+    assert any("BTC book 12.0 s old" in r for r in d.reasons)
+    rm.release(at(0, 0, 4), "stale_book", "book fresh")
+    assert_paused(rm.update(at(0, 0, 5), 1000.0, 100.0))  # dead_man still held
+    rm.release(at(0, 0, 6), "dead_man", "set")
+    rm.release(at(0, 0, 7), "never_held", "no-op")
+    assert rm.held() == ()
+    assert_quoting(rm.update(at(0, 0, 8), 1000.0, 100.0))
+    kinds = [(e.old_state, e.new_state) for e in rm.drain_events()]
+    assert (RiskState.QUOTING, RiskState.PAUSED) in kinds and kinds[-1] == (RiskState.PAUSED, RiskState.QUOTING)
+
+
+def test_outside_hold_does_not_lift_a_kill():
+    rm = RiskManager(quiet(), capital_usd=1000.0)
+    rm.kill(at(0), "operator")
+    rm.hold(at(0, 0, 1), "rate_budget", "exhausted")
+    rm.release(at(0, 0, 2), "rate_budget", "refilled")
+    assert_paused(rm.update(at(0, 0, 3), 1000.0, 100.0), RiskState.KILLED)
