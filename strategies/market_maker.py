@@ -57,6 +57,11 @@ from .config import MarketMakerConfig
 # levels a side scanned for the market's touch when the book shows our own orders (we rest a few)
 _TOUCH_SCAN_LEVELS = 10
 
+# Book mode with ``risk.stale_book_s`` set: the risk rules' stale-book check runs on a timer this
+# often (the strategy's clock: the backtest clock in a backtest, the node's live), so a book that
+# stops arriving pulls the quotes within stale_book_s + this, even when no event arrives.
+RISK_CHECK_INTERVAL_S = 1.0
+
 # A refused modify or cancel is a race, not an API error, when the order had already left the book
 # (filled or canceled while the request was on its way) or when the new price would have crossed
 # (a post-only refusal: the order keeps its old price). Orders closed in the cache are races
@@ -161,6 +166,12 @@ class MarketMaker(Strategy):
             self.subscribe_trade_ticks(self._iid)
             self._book = self.cache.order_book(self._iid)
         self.msgbus.subscribe(topic=VENUE_HEALTH_TOPIC, handler=self._on_venue_health)
+        if self.config.mode == "book" and c.risk.stale_book_s is not None:
+            self.clock.set_timer(
+                "botmm-risk-check",
+                interval=timedelta(seconds=min(RISK_CHECK_INTERVAL_S, c.risk.stale_book_s)),
+                callback=self._on_risk_timer,
+            )
         if self.config.record_tape:
             self.clock.set_timer(
                 "botmm-sample",
@@ -193,6 +204,15 @@ class MarketMaker(Strategy):
             self.log.warning(f"quoting resumes ({msg.key}): {msg.reason}")
             core.risk.release(ts, msg.key, msg.reason)
         self._requote(ts)
+
+    def _on_risk_timer(self, event) -> None:
+        """Blind means flat: the stale-book rule at the clock's time; when it (or any pause) stops
+        quoting while orders of ours rest, requote now (the decision cancels them)."""
+        core = self.core
+        if core is None or not self._live:
+            return
+        if core.risk.check_stale(event.ts_event, core.last_book_ts_ns or None).cancel_all:
+            self._requote(event.ts_event)
 
     def on_instrument(self, instrument) -> None:
         """A changed lot/tick rule (Hyperliquid szDecimals): quote on the new grid from now on. Live

@@ -46,9 +46,15 @@ class HLDataClientConfig(LiveDataClientConfig, _UrlMixin, frozen=True):
     coins: list[str] | None = None
     http_timeout_secs: float = 10.0
     ws_heartbeat_secs: float = 50.0  # the venue closes a connection idle for 60 s
+    ws_pong_timeout_secs: float = 10.0  # nothing received this long after a ping -> dead, reconnect (0 = off)
     ws_stale_secs: float = 30.0  # no message for this long -> reconnect
     ws_reconnect_max_secs: float = 10.0
+    ws_stable_secs: float = 30.0  # the reconnect backoff starts over only after a connection lived this long
     instrument_refresh_secs: float = 300.0  # 0 = never (notices szDecimals changes)
+    # blind means flat: coin -> max book age (s) before its quotes are pulled (venue health
+    # "stale_book"); the live app fills it from each coin's risk.stale_book_s. None/absent = unwatched
+    stale_book_secs: dict[str, float] | None = None
+    stale_check_secs: float = 0.5  # how often the book ages are checked
 
 
 class HLExecClientConfig(LiveExecClientConfig, _UrlMixin, frozen=True):
@@ -71,9 +77,14 @@ class HLExecClientConfig(LiveExecClientConfig, _UrlMixin, frozen=True):
     max_retries: int = 5
     retry_delay_initial_ms: int = 100
     retry_delay_max_ms: int = 3_000
-    ws_heartbeat_secs: float = 50.0
-    ws_stale_secs: float = 0.0  # user channels can be silent for long: stale check off by default
+    # user channels can be silent for long: liveness is the pings' answers (a ping every
+    # heartbeat, nothing back within the pong timeout -> dead), and nothing at all (pongs included)
+    # for ws_stale_secs; a dead execution WebSocket holds quoting (venue health "exec_ws")
+    ws_heartbeat_secs: float = 15.0
+    ws_pong_timeout_secs: float = 10.0
+    ws_stale_secs: float = 45.0
     ws_reconnect_max_secs: float = 10.0
+    ws_stable_secs: float = 30.0
     account_refresh_secs: float = 10.0
     account_min_interval_secs: float = 2.0  # after fills: at most one clearinghouseState per this
     # dead-man's switch: scheduleCancel(now + deadline) refreshed every refresh interval; 0 = off

@@ -14,12 +14,24 @@ that does not decode is dropped and logged.
 
 Book safety: after a (re)connect every differ is resynced, so the first snapshot is CLEAR + full
 book; a crossed snapshot (best bid >= best ask) is dropped and logged and never reaches the
-engine.
+engine; a snapshot whose venue ``time`` is older than the last one applied for its coin is
+rejected and counted (``old_books_rejected``). ``trades`` messages are handled item by item: a bad
+item is logged and skipped, the others are applied.
+
+Blind means flat: every ``stale_check_secs`` a timer looks at each book coin's age (the local
+receive time of the last ``l2Book`` of THAT coin; since the subscription while none arrived).
+Past the coin's ``stale_book_secs`` (``HLDataClientConfig.stale_book_secs``, the per-asset
+``risk.stale_book_s``) the client publishes venue health ``"stale_book"`` blocked for that
+instrument (``engine/venue_health.py``: its ``MarketMaker`` cancels its quotes), repeated every
+``_HEALTH_REPEAT_S`` while it lasts, and resubscribes that coin's ``l2Book`` at most once per
+threshold (one coin silent while the others flow: the venue answers a resubscription with a fresh
+snapshot). The first fresh book releases it (``blocked=False``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 
 from nautilus_trader.cache.cache import Cache
 from nautilus_trader.common.component import LiveClock
@@ -32,6 +44,7 @@ from nautilus_trader.model.data import OrderBookDeltas
 
 from botmm_nautilus.engine.book_diff import BookDeltaEncoder
 from botmm_nautilus.engine.book_diff import SnapshotDiffer
+from botmm_nautilus.engine.venue_health import publish_health
 from botmm_nautilus.venue.errors import MalformedMessage
 from botmm_nautilus.venue.messages import TickGrid
 from botmm_nautilus.venue.messages import decode_l2book
@@ -47,6 +60,8 @@ from .providers import HLInstrumentProvider
 from .ws import HLWebSocketClient
 
 _TOPICS = TopicCache()
+_HEALTH_REPEAT_S = 2.0  # a held stale_book is published again this often (strategies started later)
+STALE_BOOK = "stale_book"
 
 
 class HLDataClient(LiveMarketDataClient):
@@ -81,7 +96,8 @@ class HLDataClient(LiveMarketDataClient):
         node_state.attach(self)
         self._ws = HLWebSocketClient(
             config.ws_base(), self._on_ws, on_reconnect=self._on_reconnect, heartbeat_s=config.ws_heartbeat_secs,
-            stale_s=config.ws_stale_secs, reconnect_max_s=config.ws_reconnect_max_secs, log=self._log, name="hl-data-ws",
+            pong_timeout_s=config.ws_pong_timeout_secs, stale_s=config.ws_stale_secs,
+            reconnect_max_s=config.ws_reconnect_max_secs, stable_s=config.ws_stable_secs, log=self._log, name="hl-data-ws",
         )
         self._differs: dict[str, SnapshotDiffer] = {}
         self._book_coins: set[str] = set()
@@ -95,15 +111,32 @@ class HLDataClient(LiveMarketDataClient):
         self._probe_hooks: dict[str, tuple] = {}
         self._grids: dict[str, TickGrid] = {}  # per coin: the instrument's grid (books and trades share its memos)
         self._trade_encoders: dict[str, BookDeltaEncoder] = {}
+        # book freshness per coin (time.monotonic() of the last l2Book received; of the
+        # subscription while none arrived), coins held stale (-> when last published), the last
+        # resubscription per coin, and the venue time of the last applied book per coin
+        self._book_rx: dict[str, float] = {}
+        self._stale_held: dict[str, float] = {}
+        self._resubscribed_at: dict[str, float] = {}
+        self._last_book_ms: dict[str, int] = {}
+        self._stale_task: asyncio.Task | None = None
         # counters (read through counters())
         self.crossed_dropped = 0
         self.book_messages = 0
         self.resyncs = 0
+        self.old_books_rejected = 0
+        self.stale_book_holds = 0
+        self.book_resubscribes = 0
+        self.bad_trades = 0
 
     def counters(self) -> dict:
-        """Book messages handled, crossed snapshots dropped, book resyncs, WebSocket reconnects."""
+        """Book messages handled, crossed snapshots dropped, book resyncs, WebSocket reconnects,
+        older books rejected, stale-book holds published, per-coin resubscriptions, trade items
+        skipped, malformed WebSocket frames."""
         return {"book_messages": self.book_messages, "crossed_dropped": self.crossed_dropped,
-                "resyncs": self.resyncs, "ws_reconnects": self._ws.reconnects}
+                "resyncs": self.resyncs, "ws_reconnects": self._ws.reconnects,
+                "old_books_rejected": self.old_books_rejected, "stale_book_holds": self.stale_book_holds,
+                "book_resubscribes": self.book_resubscribes, "bad_trades": self.bad_trades,
+                "malformed_frames": self._ws.malformed_frames}
 
     # ------------------------------------------------------------------ lifecycle
     async def _connect(self) -> None:
@@ -115,12 +148,17 @@ class HLDataClient(LiveMarketDataClient):
         await self._ws.start()
         if self._config.instrument_refresh_secs > 0:
             self._refresh_task = self.create_task(self._refresh_loop())
+        if self._config.stale_book_secs and self._config.stale_check_secs > 0:
+            self._stale_task = self.create_task(self._stale_loop())
         self._log.info(f"connected to {self._config.ws_base()} ({len(self._provider.list_all())} instruments)")
 
     async def _disconnect(self) -> None:
         if self._refresh_task is not None:
             self._refresh_task.cancel()
             self._refresh_task = None
+        if self._stale_task is not None:
+            self._stale_task.cancel()
+            self._stale_task = None
         await self._ws.stop()
         await self._provider._http.close()
 
@@ -149,6 +187,61 @@ class HLDataClient(LiveMarketDataClient):
             differ.resync()
         self.resyncs += 1
 
+    # ------------------------------------------------------------------ blind means flat
+    def stale_book_secs(self, coin: str) -> float | None:
+        """The coin's book-age limit (``stale_book_secs``; None = not watched)."""
+        limits = self._config.stale_book_secs
+        return limits.get(coin) if limits else None
+
+    async def _stale_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._config.stale_check_secs)
+            try:
+                await self.check_stale_books(time.monotonic())
+            except Exception as exc:  # noqa: BLE001 - the watchdog must keep running
+                self._log.error(f"stale-book check failed: {type(exc).__name__}: {exc}")
+
+    async def check_stale_books(self, now: float) -> None:
+        """One pass of the book-age watchdog at ``now`` (``time.monotonic()``): hold every book coin
+        older than its limit (publish ``stale_book`` blocked, again every ``_HEALTH_REPEAT_S``) and
+        resubscribe it at most once per limit while the connection is up."""
+        for coin in list(self._book_coins):
+            limit = self.stale_book_secs(coin)
+            rx = self._book_rx.get(coin)
+            if limit is None or rx is None:
+                continue
+            age = now - rx
+            if age < limit:
+                continue
+            inst = self._provider.instrument_for_coin(coin)
+            if inst is None:
+                continue
+            last_pub = self._stale_held.get(coin)
+            if last_pub is None:
+                self.stale_book_holds += 1
+                self._log.warning(f"{coin}: no l2Book for {age:.1f}s >= stale_book_s {limit:g}s: the node is blind on "
+                                  f"{coin}; its quotes are pulled (venue health stale_book) until a fresh book arrives")
+            if last_pub is None or now - last_pub >= _HEALTH_REPEAT_S:
+                self._stale_held[coin] = now
+                publish_health(self._msgbus, STALE_BOOK, True, f"{coin} book {age:.1f}s old >= {limit:g}s",
+                               self._clock.timestamp_ns(), str(inst.id))
+            if self._ws.is_connected and now - self._resubscribed_at.get(coin, rx) >= limit:
+                self._resubscribed_at[coin] = now
+                self.book_resubscribes += 1
+                differ = self._differs.get(coin)
+                if differ is not None:
+                    differ.resync()
+                self._log.warning(f"{coin}: l2Book silent for {age:.1f}s; resubscribing {coin} (book resynced)")
+                await self._ws.resubscribe({"type": "l2Book", "coin": coin})
+
+    def _book_fresh(self, coin: str, inst) -> None:
+        """A book of a held coin arrived: release its ``stale_book`` hold."""
+        if self._stale_held.pop(coin, None) is None:
+            return
+        self._resubscribed_at.pop(coin, None)
+        self._log.warning(f"{coin}: fresh l2Book received; quoting on {coin} may resume (venue health stale_book released)")
+        publish_health(self._msgbus, STALE_BOOK, False, f"{coin} book fresh again", self._clock.timestamp_ns(), str(inst.id))
+
     # ------------------------------------------------------------------ subscriptions
     def _coin(self, instrument_id) -> str:
         return coin_of(instrument_id)
@@ -156,6 +249,7 @@ class HLDataClient(LiveMarketDataClient):
     async def _subscribe_order_book_deltas(self, command) -> None:
         coin = self._coin(command.instrument_id)
         self._book_coins.add(coin)
+        self._book_rx.setdefault(coin, time.monotonic())  # blind until the first book arrives
         self._differs.pop(coin, None)
         self._hook_latency_probe(coin, command.instrument_id)
         await self._ws.subscribe({"type": "l2Book", "coin": coin})
@@ -188,6 +282,7 @@ class HLDataClient(LiveMarketDataClient):
     async def _unsubscribe_order_book_deltas(self, command) -> None:
         coin = self._coin(command.instrument_id)
         self._book_coins.discard(coin)
+        self._book_rx.pop(coin, None)
         await self._ws.unsubscribe({"type": "l2Book", "coin": coin})
 
     async def _unsubscribe_order_book_depth(self, command) -> None:
@@ -282,6 +377,14 @@ class HLDataClient(LiveMarketDataClient):
         if inst is None:
             return
         self.book_messages += 1
+        time_ms = data.get("time")
+        last_ms = self._last_book_ms.get(coin)
+        if last_ms is not None and time_ms.__class__ is int and time_ms < last_ms:
+            self.old_books_rejected += 1
+            if self.old_books_rejected % 100 == 1:  # the first, then one line per 100
+                self._log.warning(f"{coin}: l2Book of venue time {time_ms} is older than the last applied ({last_ms}); "
+                                  f"rejected ({self.old_books_rejected} so far), the book stays as it was")
+            return
         # ts_init: when the frame came off the socket (wall clock, as the LiveClock), not after parsing
         ts_init = self._ws.frame_ns or self._clock.timestamp_ns()
         differ = self._differs.get(coin)
@@ -299,6 +402,10 @@ class HLDataClient(LiveMarketDataClient):
             self._log.warning(f"{coin}: invalid l2Book snapshot dropped ({exc})")
             differ.resync()
             return
+        self._last_book_ms[coin] = book.time
+        self._book_rx[coin] = time.monotonic()  # fresh: a valid book of this coin was applied
+        if self._stale_held:
+            self._book_fresh(coin, inst)
         self._venue_clock.observe(book.time)
         if deltas:
             book_deltas = OrderBookDeltas(inst.id, deltas)
@@ -313,6 +420,10 @@ class HLDataClient(LiveMarketDataClient):
     def _on_trades(self, data: list) -> None:
         ts_init = self._clock.timestamp_ns()
         for item in data or []:
+            if item.__class__ is not dict:
+                self.bad_trades += 1
+                self._log.warning(f"trade item {item!r:.80} is not an object; skipped, the message's other trades are applied")
+                continue
             coin = item.get("coin")
             if coin not in self._trade_coins:
                 continue
@@ -329,11 +440,13 @@ class HLDataClient(LiveMarketDataClient):
                 t = decode_trade(item)
                 ticks = grid.price(t.px, "trades", "px")
                 lots = grid.size(t.sz, "trades", "sz")
-            except MalformedMessage as exc:
-                self._log.warning(f"{coin}: malformed trade dropped ({exc})")
+                tick = enc.trade(ticks, lots, parsing.aggressor_of(t.side), str(t.tid), t.time * parsing.NS_PER_MS,
+                                 ts_init)
+            except Exception as exc:  # noqa: BLE001 - one bad item: skip it, apply the others
+                self.bad_trades += 1
+                self._log.warning(f"{coin}: malformed trade skipped ({exc}); the message's other trades are applied")
                 continue
-            self._handle_data(enc.trade(ticks, lots, parsing.aggressor_of(t.side), str(t.tid),
-                                        t.time * parsing.NS_PER_MS, ts_init))
+            self._handle_data(tick)
 
     def _on_bbo(self, data: dict) -> None:
         coin = data.get("coin")

@@ -70,6 +70,7 @@ from nautilus_trader.model.identifiers import VenueOrderId
 from nautilus_trader.model.objects import AccountBalance
 from nautilus_trader.model.objects import Money
 
+from botmm_nautilus.engine.venue_health import publish_health
 from botmm_nautilus.venue import actions
 from botmm_nautilus.venue.errors import ExchangeActionError
 from botmm_nautilus.venue.errors import HyperliquidError
@@ -92,6 +93,8 @@ from .node_state import HLNodeState
 from .providers import HLInstrumentProvider
 from .ws import HLWebSocketClient
 
+EXEC_WS = "exec_ws"  # venue health key: the execution WebSocket is dead
+_EXEC_WS_REPEAT_S = 2.0
 _WAITING = (OrderStatus.INITIALIZED, OrderStatus.SUBMITTED)
 _MAX_BATCH = EXCHANGE_ITEMS_PER_WEIGHT - 1  # /exchange weight is 1 + n // 40: up to 39 items cost one unit
 
@@ -137,9 +140,15 @@ class HLExecutionClient(LiveExecutionClient):
         node_state.attach(self)
         self._set_account_id(AccountId(ACCOUNT_ID))
         self._ws = HLWebSocketClient(
-            config.ws_base(), self._on_ws, on_reconnect=None, heartbeat_s=config.ws_heartbeat_secs,
-            stale_s=config.ws_stale_secs, reconnect_max_s=config.ws_reconnect_max_secs, log=self._log, name="hl-exec-ws",
+            config.ws_base(), self._on_ws, on_reconnect=self._on_ws_reconnect, on_disconnect=self._on_ws_disconnect,
+            heartbeat_s=config.ws_heartbeat_secs, pong_timeout_s=config.ws_pong_timeout_secs,
+            stale_s=config.ws_stale_secs, reconnect_max_s=config.ws_reconnect_max_secs,
+            stable_s=config.ws_stable_secs, log=self._log, name="hl-exec-ws",
         )
+        self._ws_down_since_ms: int | None = None  # the execution WebSocket is dead since (epoch ms)
+        self._ws_health_task: asyncio.Task | None = None
+        self.exec_ws_holds = 0
+        self.bad_fills = 0
         self._cloid_to_coid: dict[str, ClientOrderId] = {}
         self._replaced_oids: set[int] = set()  # old oids of modifies the venue confirmed
         self._modifying: set[int] = set()  # oids with a modify in flight
@@ -173,6 +182,9 @@ class HLExecutionClient(LiveExecutionClient):
             "dead_man_sets": self.dead_man_sets,
             "venue_clock_rate": round(self._venue_clock_rate, 3),  # venue ms per wall ms (a replay may run faster)
             "modify_races": self.modify_races,
+            "exec_ws_holds": self.exec_ws_holds,  # times the dead execution WebSocket held quoting
+            "bad_fills": self.bad_fills,  # userFills items that could not be applied (logged)
+            "exec_ws_malformed_frames": self._ws.malformed_frames,
         }
 
     def rate_budget(self) -> dict:
@@ -687,15 +699,97 @@ class HLExecutionClient(LiveExecutionClient):
                     continue
                 self._on_order_update(update)
         elif channel == "userFills":
+            items = data.get("fills") if isinstance(data, dict) else None
+            if not isinstance(items, list):
+                self.bad_fills += 1
+                self._log.error(f"userFills message without a fills list ({data!r:.120}); dropped, the position is "
+                                "corrected by reconciliation")
+                return
             fills = []
-            for item in data.get("fills") or []:
+            for item in items:
                 try:
                     fills.append(decode_fill(item))
                 except MalformedMessage as exc:
-                    self._log.error(f"fill not understood, dropped ({exc}); the position is only corrected by a "
-                                    "reconciliation (at the next start)")
+                    self.bad_fills += 1
+                    self._log.error(f"fill not understood, dropped ({exc}); the message's other fills are applied; "
+                                    "the position is only corrected by a reconciliation")
             for f in sorted(fills, key=lambda x: (x.time, x.tid)):
-                self._on_fill(f)
+                self._apply_fill_item(f)
+
+    def _apply_fill_item(self, f: UserFill) -> None:
+        """One fill of a message, on its own: an error is logged and the fill's tid is NOT left as
+        seen (a later snapshot or reconciliation may still apply it); the other fills go on."""
+        seen_before = f.tid in self._seen_tids
+        try:
+            self._on_fill(f)
+        except Exception as exc:  # noqa: BLE001 - one bad fill must not abort the others
+            if not seen_before:
+                self._seen_tids.discard(f.tid)
+            self.bad_fills += 1
+            self._log.error(f"fill {f.tid} ({f.coin} {f.side} {f.sz} @ {f.px}, oid {f.oid}) could not be applied: "
+                            f"{type(exc).__name__}: {exc}; skipped, the message's other fills are applied; "
+                            "reconciliation will retry it")
+
+    # ------------------------------------------------------------------ execution WebSocket liveness
+    def _on_ws_disconnect(self) -> None:
+        """The execution WebSocket died: our fills and order updates are unknown until it is back and
+        resynced, so every instrument's quoting is held (venue health ``exec_ws``)."""
+        if self._ws_down_since_ms is None:
+            self._ws_down_since_ms = int(time.time() * 1000)
+            self.exec_ws_holds += 1
+            self._log.warning("execution WebSocket lost: fills and order updates unknown; quoting held on every "
+                              "instrument until it reconnects and the fills are resynced")
+        self._publish_exec_ws(True, "execution WebSocket down (fills unknown)")
+        self._start_exec_ws_hold_loop()
+
+    def _on_ws_reconnect(self) -> None:
+        if self._ws_down_since_ms is not None:
+            self._start_exec_ws_hold_loop()
+
+    def _start_exec_ws_hold_loop(self) -> None:
+        if self._ws_health_task is None or self._ws_health_task.done():
+            self._ws_health_task = self.create_task(self._exec_ws_hold_loop())
+            self._hl_tasks[:] = [t for t in self._hl_tasks if not t.done()] + [self._ws_health_task]  # canceled at disconnect
+
+    def _publish_exec_ws(self, blocked: bool, reason: str) -> None:
+        publish_health(self._msgbus, EXEC_WS, blocked, reason, self._clock.timestamp_ns(), None)
+
+    async def _exec_ws_hold_loop(self) -> None:
+        """While the execution WebSocket is down: repeat the hold every few seconds. Once it is up:
+        fetch our fills since it went down (``userFillsByTime``, 5 s margin) and apply the missing
+        ones, then release the hold (a failed fetch is retried; the hold stays meanwhile)."""
+        while self._ws_down_since_ms is not None:
+            if not self._ws.is_connected:
+                await asyncio.sleep(_EXEC_WS_REPEAT_S)
+                if not self._ws.is_connected:
+                    self._publish_exec_ws(True, "execution WebSocket down (fills unknown)")
+                continue
+            since_ms = self._ws_down_since_ms - 5_000
+            try:
+                raw = await self._http.user_fills_by_time(since_ms)
+            except Exception as exc:  # noqa: BLE001 - stay held, try again
+                self._log.warning(f"execution WebSocket back, but the fills resync failed ({exc}); quoting stays held, "
+                                  "retrying in 1 s")
+                await asyncio.sleep(1.0)
+                continue
+            n_new = 0
+            for item in raw or []:
+                try:
+                    f = decode_fill(item)
+                except MalformedMessage as exc:
+                    self.bad_fills += 1
+                    self._log.error(f"resync: fill not understood, skipped ({exc})")
+                    continue
+                if f.tid not in self._seen_tids:
+                    n_new += 1
+                    self._apply_fill_item(f)
+            if not self._ws.is_connected:
+                continue  # dropped again while resyncing
+            down_s = (time.time() * 1000 - self._ws_down_since_ms) / 1000
+            self._ws_down_since_ms = None
+            self._log.warning(f"execution WebSocket back after {down_s:.1f}s; {n_new} missed fill(s) applied from the "
+                              "venue; quoting may resume (venue health exec_ws released)")
+            self._publish_exec_ws(False, f"execution WebSocket resynced ({n_new} missed fills applied)")
 
     def _on_order_update(self, upd) -> None:
         o = upd.order

@@ -75,6 +75,13 @@ def client_configs(s: LiveConfig):
     return data, exec_
 
 
+def stale_book_limits(s: LiveConfig) -> dict[str, float]:
+    """coin -> its per-asset ``risk.stale_book_s`` (coins with the rule off are left out): the
+    data client's book-age watchdog pulls a coin's quotes past it (blind means flat)."""
+    limits = {coin: asset_config(s, coin).risk.stale_book_s for coin in s.coins}
+    return {coin: float(v) for coin, v in limits.items() if v is not None}
+
+
 def asset_config(s: LiveConfig, coin: str):
     """The per-asset config ``<configs_dir>/<coin>.yaml`` of ``coin`` (``AssetConfig``)."""
     path = Path(s.configs_dir) / f"{coin.lower()}.yaml"
@@ -125,6 +132,7 @@ def preflight(s: LiveConfig) -> dict:
 def build_node(s: LiveConfig):
     """A built TradingNode and the list of MarketMaker strategies (one per coin)."""
     data_cfg, exec_cfg = client_configs(s)
+    data_cfg = msgspec.structs.replace(data_cfg, stale_book_secs=stale_book_limits(s))
     logging = LoggingConfig(log_level=s.log_level, log_colors=False, bypass_logging=False,
                             **({"log_directory": s.log_dir, "log_level_file": "DEBUG", "log_file_name": "botmm_live"}
                                if s.log_dir else {}))

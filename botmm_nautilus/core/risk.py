@@ -41,7 +41,9 @@ vol spike          sigma >= ``vol_spike_ratio`` x slow EWMA       ``vol_spike_co
                    PAUSED                                         ``vol_resume_ratio`` x baseline
 mid jump           |mid / reference - 1| >= ``mid_jump_frac``,    ``mid_jump_pause_s`` later
                    reference re-taken every ``mid_jump_window_s``
-stale book         no book update for ``stale_book_s``            a book update younger than that
+stale book         no book update for ``stale_book_s`` (checked   a book update younger than that
+                   on updates and by ``check_stale`` between
+                   them, e.g. on a timer)
 one-side stop      worst-case long (position + all open buys)     the worst-case exposure falls back
                    >= ``one_side_stop_ratio`` x max position ->   under the stop ratio
                    bids off (mirror for shorts -> asks off)
@@ -393,6 +395,16 @@ class RiskManager:
     def held(self) -> tuple[str, ...]:
         """The keys of the outside conditions now held."""
         return tuple(k[5:] for k in self._conds if k.startswith("hold:"))
+
+    def check_stale(self, ts_ns: int, last_book_ts_ns: int | None) -> RiskDecision:
+        """Between updates (a timer while no data arrives): the pause expiries and the stale-book
+        rule at ``ts_ns``, exactly as :meth:`update` runs them, so a book that stopped arriving
+        pauses quoting without waiting for an event. Returns the current decision."""
+        ts_ns = self._clock(ts_ns)
+        if self._next_expiry_ns <= ts_ns:
+            self._expire(ts_ns)
+        self._stale_book_rule(ts_ns, last_book_ts_ns)
+        return self._decide()
 
     # ------------------------------------------------------------------ the per-requote check
 
