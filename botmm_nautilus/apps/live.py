@@ -202,6 +202,7 @@ def summarize(node, strategies, start_balance: float | None) -> dict:
         out["exec_ws_reconnects"] = counters["ws_reconnects"]
         for key in ("dead_man_sets", "venue_clock_rate", "modify_races"):
             out[key] = counters[key]
+        out["exec_ws"] = {k: counters[k] for k in ("exec_ws_holds", "bad_fills", "exec_ws_malformed_frames")}
     if state is not None:
         out["tick_to_order_latency"] = state.probe.summary()
     return out
