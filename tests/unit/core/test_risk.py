@@ -289,6 +289,20 @@ def test_stale_book_pauses_until_fresh_book():
     assert_quoting(rm.update(t + 21 * S, 10_000.0, 100.0, last_book_ts_ns=t + 20 * S))
 
 
+def test_check_stale_between_updates_pauses_without_new_data_and_agrees_with_update():
+    rm = RiskManager(quiet(stale_book_s=5.0), capital_usd=10_000.0)
+    twin = RiskManager(quiet(stale_book_s=5.0), capital_usd=10_000.0)
+    t = at(1)
+    for m in (rm, twin):
+        assert_quoting(m.update(t, 10_000.0, 100.0, last_book_ts_ns=t))
+    assert_quoting(rm.check_stale(t + int(4.9 * S), t))  # a timer tick, no data: still fresh
+    d = rm.check_stale(t + 5 * S, t)  # the book stopped: paused by the timer alone
+    assert_paused(d)
+    assert d.reasons == twin.update(t + 5 * S, 10_000.0, 100.0).reasons  # the same rule as update()
+    assert_paused(rm.check_stale(t + 6 * S, None))
+    assert_quoting(rm.check_stale(t + int(6.1 * S), t + 6 * S))  # a fresh book's time clears it
+
+
 # --------------------------------------------------------------------------- post-only reject storm / API errors
 
 
