@@ -82,7 +82,9 @@ def test_one_node_shares_budget_clock_and_probe_and_a_disposed_node_leaves_nothi
         bucket_a.count("info:metaAndAssetCtxs", 20)
         assert exec_a.rate_budget()["weight_by_type"] == {"info:metaAndAssetCtxs": 20}
         assert exec_b.rate_budget()["weight_by_type"] == {}
-        assert data_a.counters() == {"book_messages": 0, "crossed_dropped": 0, "resyncs": 0, "ws_reconnects": 0}
+        assert data_a.counters() == {"book_messages": 0, "crossed_dropped": 0, "resyncs": 0, "ws_reconnects": 0,
+                                     "old_books_rejected": 0, "stale_book_holds": 0, "book_resubscribes": 0,
+                                     "bad_trades": 0, "malformed_frames": 0}
     finally:
         for node in nodes:
             dispose(node)

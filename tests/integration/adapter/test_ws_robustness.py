@@ -11,7 +11,9 @@ real Nautilus message bus and cache) against scripted WebSocket servers on 127.0
   with one bad item applies the others;
 * a coin whose books stop (while the socket stays up) is held ``stale_book`` on the venue-health
   channel, resubscribed, and released by the next fresh book;
-* a ``userFills`` message with one bad item applies the others and leaves the bad tid unseen.
+* a ``userFills`` message with one bad item applies the others and leaves the bad tid unseen;
+* a dead execution WebSocket holds every instrument (``exec_ws``) until it is back and the fills
+  missed meanwhile were fetched from the venue (the twin, replaying the real BTC recording).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from decimal import Decimal
 from types import SimpleNamespace
 
 from nautilus_trader.cache.cache import Cache
@@ -29,12 +32,14 @@ from nautilus_trader.config import InstrumentProviderConfig
 from nautilus_trader.model.data import OrderBookDeltas
 from nautilus_trader.model.data import TradeTick
 from nautilus_trader.model.enums import OrderSide
+from nautilus_trader.model.enums import TimeInForce
 from nautilus_trader.model.events import OrderFilled
 from nautilus_trader.model.identifiers import StrategyId
 from nautilus_trader.model.identifiers import TraderId
 from nautilus_trader.model.identifiers import VenueOrderId
 from nautilus_trader.test_kit.stubs.events import TestEventStubs
 from support.live_node import KEY
+from support.live_node import WALLET
 from websockets.asyncio.server import serve
 
 from botmm_nautilus.adapters.hyperliquid.config import HLDataClientConfig
@@ -376,3 +381,68 @@ def test_fills_message_with_one_bad_item_applies_the_others(monkeypatch):
     assert [f.trade_id.value for f in fills] == ["501", "503"]
     assert 502 not in client._seen_tids and {501, 503} <= client._seen_tids
     assert client.bad_fills == 2
+
+
+# ------------------------------------------------------------------------------------------ exec WebSocket down
+def test_dead_exec_ws_holds_quoting_until_reconnected_and_the_missed_fill_is_applied(twin, monkeypatch):
+    """The twin drops the execution WebSocket and refuses the next 3 reconnects; meanwhile one of our
+    orders fills at the venue. Every instrument is held (``exec_ws``) from the drop until the socket
+    is back AND the fills since the drop were fetched: the venue's fill is applied exactly once."""
+    from botmm_nautilus.venue import actions as hl_actions
+
+    monkeypatch.setenv("HYPERLIQUID_TESTNET_PK", KEY)
+    addr = WALLET.address
+
+    async def main():
+        clock, trader, msgbus, cache = _kernel()
+        events: list = []
+        health: list = []
+        msgbus.register("ExecEngine.process", events.append)
+        msgbus.subscribe(VENUE_HEALTH_TOPIC, lambda m: health.append((m, client._ws.is_connected)))
+        config = HLExecClientConfig(instrument_provider=InstrumentProviderConfig(load_all=True),
+                                    base_url_http=twin.url, coins=["BTC"], dead_man_deadline_secs=0)
+        http = make_exec_http(config)
+        provider = HLInstrumentProvider(http, coins=["BTC"])
+        await provider.initialize()
+        inst = provider.instrument_for_coin("BTC")
+        cache.add_instrument(inst)
+        client = HLExecutionClient(asyncio.get_running_loop(), msgbus, cache, clock, provider, config, http,
+                                   HLNodeState(clock))
+        await client._ws.subscribe({"type": "orderUpdates", "user": http.user})
+        await client._ws.subscribe({"type": "userFills", "user": http.user})
+        await client._ws.start(timeout_s=5)
+        await asyncio.sleep(0.3)
+        # an aggressive IOC buy of ours, known to the node (submitted), sent while the socket is down
+        book = await http.info({"type": "l2Book", "coin": "BTC"})
+        ask = Decimal(book["levels"][1][0]["px"])
+        order = OrderFactory(trader, StrategyId("MM-001"), clock).limit(
+            inst.id, OrderSide.BUY, inst.make_qty(0.001), inst.make_price(float(int(ask * Decimal("1.002")))),
+            time_in_force=TimeInForce.IOC)
+        cache.add_order(order)
+        order.apply(TestEventStubs.order_submitted(order))
+        cache.update_order(order)
+        twin.faults.refuse_http(count=3, path="/ws")
+        twin.faults.drop_ws()
+        await _wait(lambda: health, 2.0)
+        wire = hl_actions.order_wire(provider.asset(inst.id), True, order.price.as_decimal(), Decimal("0.001"),
+                                     False, "Ioc", client._cloid(order.client_order_id))
+        await http.exchange(hl_actions.order_action([wire]))
+        released = await _wait(lambda: health and not health[-1][0].blocked, 8.0)
+        await client._ws.stop()
+        for task in client._hl_tasks:
+            task.cancel()
+        await http.close()
+        return client, events, health, released
+
+    client, events, health, released = asyncio.run(main())
+    venue_fills = twin.fills(addr)
+    assert len(venue_fills) == 1
+    assert released, [(m.key, m.blocked) for m, _ in health]
+    blocked = [(m, up) for m, up in health if m.blocked]
+    assert blocked and all(m.key == "exec_ws" and m.instrument_id is None for m, _ in blocked)
+    assert health[0][0].blocked and not health[0][1]  # held from the drop, while the socket was down
+    assert health[-1][0].key == "exec_ws" and health[-1][1]  # released only with the socket back up
+    assert client._ws.connect_attempts >= 4  # the refused reconnects (the backoff kept growing)
+    fills = [e for e in events if isinstance(e, OrderFilled)]
+    assert [f.trade_id.value for f in fills] == [str(venue_fills[0]["tid"])]  # applied once
+    assert client.exec_ws_holds == 1
