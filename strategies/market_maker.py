@@ -11,7 +11,9 @@ Order errors feed the core's risk rules: post-only rejects the post-only storm, 
 and a refused modify or cancel of an order still on the book the API-error storm. Conditions
 found below the strategy (stale data, a dead execution WebSocket, a dead-man's switch that cannot
 be set, an exhausted rate budget, an operator pause) arrive as ``VenueHealth`` messages
-(``engine/venue_health.py``) and hold the risk manager (cancel all) until they clear.
+(``engine/venue_health.py``) and hold the risk manager (cancel all) until they clear. In book mode
+a 1 s timer re-runs the stale-book rule on the strategy's clock (``RiskManager.check_stale``), so
+a book that stops arriving pulls the quotes without waiting for an event, in a backtest as live.
 
 It also keeps a small "tape" (mid changes, fills with the mid at fill time, and 1 s samples of
 equity, inventory and quotes) that the backtest runner turns into reports. Recording a mid change

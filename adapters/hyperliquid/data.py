@@ -45,7 +45,6 @@ from nautilus_trader.model.data import OrderBookDeltas
 from botmm_nautilus.engine.book_diff import BookDeltaEncoder
 from botmm_nautilus.engine.book_diff import SnapshotDiffer
 from botmm_nautilus.engine.venue_health import publish_health
-from botmm_nautilus.venue.errors import MalformedMessage
 from botmm_nautilus.venue.messages import TickGrid
 from botmm_nautilus.venue.messages import decode_l2book
 from botmm_nautilus.venue.messages import decode_trade

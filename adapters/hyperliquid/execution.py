@@ -15,6 +15,12 @@
 * Fills come from the ``userFills`` WebSocket channel, deduplicated by ``tid`` (and against the
   order's trade ids, so a reconnect snapshot never double counts); order state changes from
   ``orderUpdates``. HTTP responses drive accept/reject/modify/cancel; the WS confirms.
+  Each fill of a message is applied on its own: one that cannot be applied is logged, counted
+  (``bad_fills``) and its tid left unseen; the others go on.
+* Execution WebSocket liveness: pinged every ``ws_heartbeat_secs``, nothing back within
+  ``ws_pong_timeout_secs`` (or nothing at all for ``ws_stale_secs``) -> dead, rebuilt. While it is
+  down our fills are unknown: venue health ``exec_ws`` holds every instrument (repeated every 2 s)
+  until it is back and the fills since the drop were fetched (``userFillsByTime``) and applied.
 * Errors: every per-order error text becomes ``OrderRejected`` (``due_post_only`` for "Post only
   order would have immediately matched"), ``OrderModifyRejected`` or ``OrderCancelRejected`` with
   the venue's reason; whole-action errors (signature, nonce, rate limit) likewise.
@@ -728,7 +734,7 @@ class HLExecutionClient(LiveExecutionClient):
             self.bad_fills += 1
             self._log.error(f"fill {f.tid} ({f.coin} {f.side} {f.sz} @ {f.px}, oid {f.oid}) could not be applied: "
                             f"{type(exc).__name__}: {exc}; skipped, the message's other fills are applied; "
-                            "reconciliation will retry it")
+                            "it is left unseen so a later snapshot or reconciliation can still apply it")
 
     # ------------------------------------------------------------------ execution WebSocket liveness
     def _on_ws_disconnect(self) -> None:
