@@ -130,13 +130,13 @@ def test_backoff_starts_over_after_a_connection_that_lived_stable_s():
             port = server.sockets[0].getsockname()[1]
             ws = HLWebSocketClient(f"ws://127.0.0.1:{port}", lambda c, d: None, stable_s=0.5)
             await ws.start(timeout_s=5)
-            await asyncio.sleep(3.5)
+            await asyncio.sleep(2.7)
             await ws.stop()
             return ws
 
     ws = asyncio.run(main())
     gaps = [b - a for a, b in zip(accepted, accepted[1:])]
-    assert len(accepted) >= 4, gaps
+    assert len(accepted) >= 3, gaps
     assert all(gap < 0.6 + 0.25 + 0.3 for gap in gaps), gaps
     assert ws.last_backoff_s == 0.25
 
@@ -181,7 +181,7 @@ def test_answered_pings_keep_the_connection():
             port = server.sockets[0].getsockname()[1]
             ws = HLWebSocketClient(f"ws://127.0.0.1:{port}", lambda c, d: None, heartbeat_s=0.3, pong_timeout_s=0.5)
             await ws.start(timeout_s=5)
-            await asyncio.sleep(2.0)
+            await asyncio.sleep(1.5)
             await ws.stop()
             return ws
 
