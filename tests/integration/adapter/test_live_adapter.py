@@ -85,9 +85,9 @@ def test_unknown_signer_and_bad_key_are_clear_errors(twin, tmp_path):
 
 
 def test_unreachable_venue_and_unknown_coin(tmp_path):
-    cfg = write_live_yaml(tmp_path, "http://127.0.0.1:9")
+    cfg = write_live_yaml(tmp_path, "http://127.0.0.1:9", extra="wait_venue_s: 1\n")  # bounded wait, then the error
     rc, text = finish(start_node(cfg, 5, None), timeout=60)
-    assert rc == 2 and "error: venue http://127.0.0.1:9 unreachable" in text, text[-2000:]
+    assert rc == 2 and "error: venue http://127.0.0.1:9 unreachable after waiting 1 s" in text, text[-2000:]
 
 
 def test_config_repr_hides_key(monkeypatch):
