@@ -45,10 +45,16 @@ async def wait_for_venue(http, base_url: str, wait_s: float, say: Callable[[str]
                 after = f" after waiting {waited:.0f} s" if transient and wait_s > 0 else ""
                 raise error(f"venue {base_url} unreachable{after}: {exc}") from None
             if time.monotonic() >= next_message:
-                say(f"botmm live: venue {base_url} not answering yet ({exc}); waiting up to {wait_s:g} s "
+                say(f"botmm live: venue {base_url} not answering yet ({_short(exc)}); waiting up to {wait_s:g} s "
                     f"({waited:.0f} s so far)")
                 next_message += MESSAGE_EVERY_S
             await asyncio.sleep(min(POLL_EVERY_S, max(wait_s - waited, 0.0)))
+
+
+def _short(exc: BaseException) -> str:
+    """The cause of a failed request without the retry wrapper's prefix, at most 100 characters."""
+    text = str(exc).split(" attempts: ", 1)[-1]
+    return text if len(text) <= 100 else text[:97] + "..."
 
 
 def _not_answering(exc: BaseException) -> bool:
