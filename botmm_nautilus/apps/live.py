@@ -109,8 +109,10 @@ async def _preflight_async(s: LiveConfig, exec_cfg) -> dict:
             raise LiveError(f"coins not listed by the venue: {missing}")
         resp = await http.exchange({"type": "noop"})
         if isinstance(resp, dict) and resp.get("status") == "err":
+            hint = (" (the twin knows only funded accounts: start it with --auto-account or --fund ADDRESS=USD)"
+                    if s.venue == "twin" and "does not exist" in str(resp.get("response")) else "")
             raise LiveError(f"venue rejected the signing key from {exec_cfg.key_source()} "
-                            f"(signer {http.signer}): {resp.get('response')}")
+                            f"(signer {http.signer}): {resp.get('response')}{hint}")
         return {"signer": http.signer, "user": http.user}
     finally:
         await http.close()

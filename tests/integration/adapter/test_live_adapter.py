@@ -77,6 +77,7 @@ def test_unknown_signer_and_bad_key_are_clear_errors(twin, tmp_path):
     other = "0x" + "77" * 32  # a valid key the venue does not know
     rc, text = finish(start_node(cfg, 5, None, key=other), timeout=60)
     assert rc == 2 and "error: venue rejected the signing key" in text and "does not exist" in text, text[-2000:]
+    assert "start it with --auto-account or --fund ADDRESS=USD" in text  # the twin's way to know a key
     assert "77" * 32 not in text
     rc, text = finish(start_node(cfg, 5, None, key="0xnothex" + KEY_HEX[:20]), timeout=60)
     assert rc == 2 and "does not hold a valid 32-byte hex private key" in text
