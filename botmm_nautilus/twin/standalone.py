@@ -142,7 +142,7 @@ def serve(
     start: int | str | None = None,
     end: int | str | None = None,
     config: TwinConfig | None = None,
-    print_fn: Callable[[str], None] = print,
+    print_fn: Callable[[str], None] | None = None,
     stop_event: threading.Event | None = None,
     progress_interval_s: float = 5.0,
 ) -> int:
@@ -165,6 +165,9 @@ def serve(
     ``TwinConfigError`` (bad accounts file, bad time, host or port not allowed or not available)
     with one clear message.
     """
+    if print_fn is None:
+        def print_fn(line: str) -> None:  # flushed: the lines matter when stdout is a file or a pipe
+            print(line, flush=True)
     if not (math.isfinite(speed) and speed > 0):
         raise TwinConfigError(f"--speed must be > 0, got {speed}")
     starting_balance = _usdc(balance)
