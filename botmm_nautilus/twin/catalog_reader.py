@@ -38,7 +38,9 @@ from .replay import FundingRate
 from .replay import MarketData
 
 CANDLE_HISTORY_DAYS = 7  # 1-minute bars before the replay kept as candle history
-_MAX_EXACT = 2**52  # scaled integers above this could lose digits in the float path of 16-byte values
+# the float path of 16-byte values is exact below this (4 roundings of 2**-53 each stay under 0.5 of the
+# last kept digit); larger values are divided as Python integers
+_FLOAT_EXACT = 2**50
 
 # Nautilus enum values as stored in the Parquet columns (BookAction, OrderSide, AggressorSide)
 _ADD, _UPDATE, _DELETE, _CLEAR = 1, 2, 3, 4
@@ -231,9 +233,15 @@ def fixed_point_column(column, precision: int, file: str) -> np.ndarray:
         return (lo // np.uint64(10 ** (16 - precision))).astype(np.int64)
     value = hi.astype(np.float64) * 2.0**64 + lo.astype(np.float64)
     scaled = np.rint(value / 10.0 ** (16 - precision))
-    if np.abs(scaled).max() >= _MAX_EXACT:
-        raise CatalogDataError(f"catalog file {file}: values too large to replay exactly")
-    return scaled.astype(np.int64)
+    big = np.flatnonzero(np.abs(scaled) >= _FLOAT_EXACT)
+    out = np.where(np.abs(scaled) < _FLOAT_EXACT, scaled, 0).astype(np.int64)
+    divisor = 10 ** (16 - precision)
+    for i in big:  # rare: exact integer arithmetic row by row
+        exact = int.from_bytes(raw[i].tobytes(), "little", signed=True) // divisor
+        if not -(2**63) <= exact < 2**63:
+            raise CatalogDataError(f"catalog file {file}: value {exact}e-{precision} out of range")
+        out[i] = exact
+    return out
 
 
 def _read_deltas(catalog, file: str, coin_index: int, start_ns: int, end_ns: int) -> dict[str, np.ndarray]:
