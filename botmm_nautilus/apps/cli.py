@@ -14,7 +14,7 @@
     botmm data info --catalog CAT
     botmm backtest --config configs/btc.yaml [--catalog CAT] [--start ISO] [--end ISO]
                    [--mode book|candles] [--json FILE] [--report DIR] [--fills CSV]
-    botmm twin --catalog CAT --coins BTC ETH [--host 127.0.0.1] [--port P] [--speed X] [--balance USDC]
+    botmm twin --catalog CAT --coins BTC ETH [--auto-account [USD]] [--fund ADDRESS=USD] [--port P] [--speed X]
     botmm live [--config configs/live.yaml] [--venue testnet|mainnet|twin] [--url URL] [--run-seconds N] [--json FILE]
     botmm record --coins BTC ETH --catalog CAT [--url URL] [--venue testnet|mainnet] [--run-seconds N]
                  [--flush-seconds 60] [--part-seconds 3600] [--json FILE]
@@ -235,22 +235,35 @@ def cmd_backtest(args) -> int:
 def cmd_twin(args) -> int:
     from botmm_nautilus.times import parse_period_ns
     from botmm_nautilus.twin import serve
+    from botmm_nautilus.twin.standalone import check_host
+    from botmm_nautilus.twin.standalone import parse_fund
 
     parse_period_ns(args.start, args.end, ("--start", "--end"))
     options.non_negative(args.balance, "--balance")
+    auto = args.auto_account is not None
+    auto_usd = args.balance if args.auto_account is None or args.auto_account != args.auto_account else args.auto_account
+    options.non_negative(auto_usd, "--auto-account")
     options.input_file(args.accounts, "--accounts")
+    check_host(args.host, args.allow_remote)
+    fund = dict(parse_fund(text) for text in args.fund or [])
     return serve(
         args.catalog,
         args.coins,
         host=args.host,
         port=args.port,
         speed=args.speed,
-        balance=args.balance,
+        balance=auto_usd,
         accounts_file=args.accounts,
+        fund=fund,
+        auto_create_accounts=auto,
+        allow_remote=args.allow_remote,
         loop=args.loop,
         start=args.start,
         end=args.end,
     )
+
+
+_AUTO_DEFAULT = float("nan")  # ``--auto-account`` given without a USD amount: new accounts get --balance
 
 
 # ----------------------------------------------------------------------------------------- record
@@ -478,14 +491,20 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("twin", help="local Hyperliquid exchange twin (HTTP + WebSocket) replaying a catalog: paper trading, integration tests")
     sp.add_argument("--catalog", required=True)
     sp.add_argument("--coins", nargs="+", required=True)
-    sp.add_argument("--host", default="127.0.0.1")
+    sp.add_argument("--host", default="127.0.0.1", help="a loopback address unless --allow-remote")
+    sp.add_argument("--allow-remote", action="store_true",
+                    help="serve on a non-loopback --host (the /_twin/* admin endpoints have no authentication)")
     sp.add_argument("--port", type=int, default=3001, help="0 = any free port; 3001 = the SDK's LOCAL_API_URL")
     sp.add_argument("--speed", type=float, default=1.0, help="replay speed (1 = real time)")
-    sp.add_argument("--balance", type=float, default=100000.0, help="starting USDC of every new account")
+    sp.add_argument("--auto-account", type=float, nargs="?", const=_AUTO_DEFAULT, default=None, metavar="USD",
+                    help="give any signer an account with USD (default --balance) USDC; without it (and without "
+                         "--fund/--accounts) an unknown signer is refused as on the venue")
+    sp.add_argument("--fund", action="append", metavar="ADDRESS=USD", help="create an account with USD USDC (repeatable)")
+    sp.add_argument("--balance", type=float, default=100000.0, help="starting USDC of accounts made by --auto-account")
     sp.add_argument("--accounts", default=None, help='JSON: {"0xaddr": usdc} or {"accounts": {...}, "subAccounts": {"0xmaster": ["0xsub"]}}')
     sp.add_argument("--loop", action="store_true", help="replay again from the start when the data ends")
-    sp.add_argument("--start", default=None, help="ISO time")
-    sp.add_argument("--end", default=None, help="ISO time")
+    sp.add_argument("--start", default=None, help="ISO time (default: the first order-book data)")
+    sp.add_argument("--end", default=None, help="ISO time (default: the last book or trade data)")
     sp.set_defaults(func=cmd_twin)
 
     sp = sub.add_parser("record", help="record Hyperliquid l2Book + trades into the Parquet catalog (hourly parts, gaps logged)")

@@ -1,7 +1,8 @@
 """``botmm live``: run the MarketMaker on Hyperliquid (testnet, mainnet or the local twin).
 
     python -m botmm_nautilus.apps.live --config configs/live.yaml [--venue testnet|mainnet|twin] [--url URL]
-        [--coins BTC ETH] [--run-seconds N] [--json FILE] [--mainnet [--yes-i-mean-mainnet]]
+        [--coins BTC ETH] [--run-seconds N] [--json FILE] [--wait-venue S] [--status-interval S]
+        [--mainnet [--yes-i-mean-mainnet]]
 
 The node is a Nautilus ``TradingNode`` with the adapters in ``adapters/hyperliquid`` and one
 ``MarketMaker`` per coin (the same strategy class and per-asset YAML as the backtest).
@@ -10,8 +11,11 @@ Safety: mainnet needs ``--mainnet`` (or ``venue: mainnet`` in the YAML *and* ``-
 interactive "yes" on a TTY; without a TTY it is refused unless ``--yes-i-mean-mainnet``. Before the
 node is built a preflight checks the key, that the venue answers, that the coins exist, and that
 the venue accepts the signer, each failure being one ``error: ...`` line (exit status 2).
-``--run-seconds N`` stops gracefully after N s (quotes canceled); ``--json`` writes a summary.
-The private key is never logged, printed or written.
+``--run-seconds N`` stops gracefully after N s (quotes canceled); ``--json`` writes a summary (its
+folder is created). A venue that does not answer yet is waited for (``wait_venue_s``). The node log
+goes to ``log_dir`` at INFO and to stdout at WARNING; a status line per coin comes every
+``status_interval_s`` and an end table from the venue's own state calls out anything left open
+(``live_status``). The private key is never logged, printed or written.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from botmm_nautilus.adapters.hyperliquid.data import HLDataClient
 from botmm_nautilus.adapters.hyperliquid.execution import HLExecutionClient
 from botmm_nautilus.adapters.hyperliquid.factories import make_exec_http
 from botmm_nautilus.adapters.hyperliquid.node_state import find_node_state
+from botmm_nautilus.apps import live_status
 from botmm_nautilus.apps import options
 from botmm_nautilus.config.asset import load_config
 from botmm_nautilus.config.live import VENUES
@@ -97,12 +102,11 @@ def asset_config(s: LiveConfig, coin: str):
 
 async def _preflight_async(s: LiveConfig, exec_cfg) -> dict:
     http = make_exec_http(exec_cfg)  # HLKeyError if the key is missing or bad
-    http.max_retries = 2
     try:
-        try:
-            meta = await http.meta_and_ctxs()
-        except Exception as exc:  # noqa: BLE001
-            raise LiveError(f"venue {exec_cfg.http_base()} unreachable: {exc}") from None
+        http.max_retries = 0  # wait_for_venue asks again itself, with a message every few seconds
+        meta = await live_status.wait_for_venue(http, exec_cfg.http_base(), s.wait_venue_s,
+                                                lambda line: print(line, flush=True), LiveError)
+        http.max_retries = 2
         universe = {a["name"]: a for a in (meta[0] if isinstance(meta, list) else meta).get("universe", [])}
         missing = [c for c in s.coins if c not in universe]
         if not universe or len(missing) == len(s.coins):
@@ -112,8 +116,10 @@ async def _preflight_async(s: LiveConfig, exec_cfg) -> dict:
             raise LiveError(f"coins not listed by the venue: {missing}")
         resp = await http.exchange({"type": "noop"})
         if isinstance(resp, dict) and resp.get("status") == "err":
+            hint = (" (the twin knows only funded accounts: start it with --auto-account or --fund ADDRESS=USD)"
+                    if s.venue == "twin" and "does not exist" in str(resp.get("response")) else "")
             raise LiveError(f"venue rejected the signing key from {exec_cfg.key_source()} "
-                            f"(signer {http.signer}): {resp.get('response')}")
+                            f"(signer {http.signer}): {resp.get('response')}{hint}")
         return {"signer": http.signer, "user": http.user}
     finally:
         await http.close()
@@ -129,13 +135,24 @@ def preflight(s: LiveConfig) -> dict:
         raise LiveError(str(exc)) from None
 
 
+LOG_FILE_NAME = "botmm_live"
+
+
+def logging_config(s: LiveConfig) -> LoggingConfig:
+    """Nautilus logging: stdout at ``log_level`` (WARNING by default), the file
+    ``<log_dir>/botmm_live*.log`` at ``log_level_file`` (INFO) when ``log_dir`` is set (created)."""
+    file_args = {}
+    if s.log_dir:
+        Path(s.log_dir).mkdir(parents=True, exist_ok=True)
+        file_args = {"log_directory": s.log_dir, "log_level_file": s.log_level_file, "log_file_name": LOG_FILE_NAME}
+    return LoggingConfig(log_level=s.log_level, log_colors=False, bypass_logging=False, **file_args)
+
+
 def build_node(s: LiveConfig):
     """A built TradingNode and the list of MarketMaker strategies (one per coin)."""
     data_cfg, exec_cfg = client_configs(s)
     data_cfg = msgspec.structs.replace(data_cfg, stale_book_secs=stale_book_limits(s))
-    logging = LoggingConfig(log_level=s.log_level, log_colors=False, bypass_logging=False,
-                            **({"log_directory": s.log_dir, "log_level_file": "DEBUG", "log_file_name": "botmm_live"}
-                               if s.log_dir else {}))
+    logging = logging_config(s)
     config = TradingNodeConfig(
         trader_id=s.trader_id,
         logging=logging,
@@ -228,11 +245,37 @@ def _stopper(node):
     return stop
 
 
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def _venue_state(s: LiveConfig) -> tuple[dict | None, str | None]:
+    """The venue's positions and resting orders after the stop (None and the reason when unreadable)."""
+    async def read() -> dict:
+        http = make_exec_http(client_configs(s)[1])
+        http.max_retries = 2
+        try:
+            return await asyncio.wait_for(live_status.read_venue_state(http), timeout=15)
+        finally:
+            await http.close()
+
+    try:
+        return asyncio.run(read()), None
+    except Exception as exc:  # noqa: BLE001 - reported in the end table
+        return None, f"{type(exc).__name__}: {exc}"
+
+
 def run_live(s: LiveConfig, run_seconds: float | None = None, json_path: str | None = None) -> dict:
+    if json_path:
+        Path(json_path).parent.mkdir(parents=True, exist_ok=True)  # before trading: the summary must not be lost
     info = preflight(s)
     print(f"botmm live: venue {s.venue} {s.url or ''} coins {', '.join(s.coins)} account {info['user']}", flush=True)
+    log_file = f"{s.log_dir}/{LOG_FILE_NAME}*.log at {s.log_level_file}" if s.log_dir else "no log file (log_dir: null)"
+    status = f"a status line per coin every {s.status_interval_s:g} s" if s.status_interval_s else "no status lines"
+    print(f"botmm live: node log: stdout at {s.log_level}, {log_file}; {status}", flush=True)
     node, strategies = build_node(s)
     loop = node.get_event_loop()
+    live_status.StatusTicker(node, strategies, lambda: _hl_clients(node)[1], s.status_interval_s, _say).start(loop)
     start = {"balance": None}
 
     def _grab_start_balance():
@@ -254,6 +297,12 @@ def run_live(s: LiveConfig, run_seconds: float | None = None, json_path: str | N
         node.run()
         result = summarize(node, strategies, start["balance"])
         result.update({"venue": s.venue, "url": s.url, "coins": list(s.coins), "account": info["user"]})
+        positions, pnl, fills = live_status.node_figures(node, strategies)
+        venue, venue_error = _venue_state(s)
+        result["venue_positions"] = venue["positions"] if venue is not None else None
+        result["venue_open_orders"] = venue["open_orders"] if venue is not None else None
+        for line in live_status.end_table(list(s.coins), positions, pnl, fills, venue, venue_error):
+            _say(line)
         if json_path:
             Path(json_path).write_text(json.dumps(result, indent=2, default=str))
     finally:
@@ -279,8 +328,11 @@ def _add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--coins", nargs="+", help="override coins")
     p.add_argument("--run-seconds", type=float, default=None, help="stop gracefully (quotes canceled) after N s")
     p.add_argument("--json", dest="json_path", help="write a run summary JSON here")
-    p.add_argument("--log-level", help="INFO, WARNING, ...")
-    p.add_argument("--log-dir", help="also write the node log to this folder")
+    p.add_argument("--log-level", help="node log level on stdout: INFO, WARNING (default), ...")
+    p.add_argument("--log-dir", help="folder of the node's log file (default logs/)")
+    p.add_argument("--status-interval", type=float, default=None, help="a status line per coin every N s (0 = off; default 10)")
+    p.add_argument("--wait-venue", type=float, default=None,
+                   help="wait up to N s for a venue or twin that is still starting (default 120; 0 = fail at once)")
     p.add_argument("--mainnet", action="store_true", help="required to trade on mainnet")
     p.add_argument("--yes-i-mean-mainnet", action="store_true", help="skip the interactive mainnet confirmation")
 
@@ -306,8 +358,11 @@ def cmd_live(args) -> int:
     try:
         options.positive(args.run_seconds, "--run-seconds")
         options.output_file(args.json_path, "--json")
+        options.non_negative(args.status_interval, "--status-interval")
+        options.non_negative(args.wait_venue, "--wait-venue")
         s = load_live_config(args.config if Path(args.config).is_file() or args.config != "configs/live.yaml" else None,
-                             venue=args.venue, url=args.url, coins=args.coins, log_level=args.log_level, log_dir=args.log_dir)
+                             venue=args.venue, url=args.url, coins=args.coins, log_level=args.log_level, log_dir=args.log_dir,
+                             status_interval_s=args.status_interval, wait_venue_s=args.wait_venue)
         s = confirm_mainnet(args, s)
         result = run_live(s, run_seconds=args.run_seconds, json_path=args.json_path)
     except BotmmError as exc:

@@ -61,16 +61,21 @@ class LiveConfig(Section, frozen=True, kw_only=True):
     account_min_interval_s: Annotated[float, setting("s", "after fills, at most one account refresh per this interval", ge=0, le=86_400)] = 2.0
     instrument_refresh_s: Annotated[float, setting("s", "metadata reload that notices szDecimals changes", gt=0, le=86_400)] = 300.0
     reconciliation_lookback_mins: Annotated[int, setting("min", "how far back orders and fills are reconciled at start", ge=0, le=525_600)] = 1440
-    log_level: Annotated[str, setting("-", "node log level: " + ", ".join(LOG_LEVELS) + " (upper-cased)")] = "INFO"
-    log_dir: Annotated[str | None, setting("path", "also write the node log (level DEBUG) to this folder")] = None
+    log_level: Annotated[str, setting("-", "node log level on stdout: " + ", ".join(LOG_LEVELS) + " (upper-cased)")] = "WARNING"
+    log_level_file: Annotated[str, setting("-", "node log level of the log file in log_dir (upper-cased)")] = "INFO"
+    log_dir: Annotated[str | None, setting("path", "folder of the node's log file (created); null = no log file")] = "logs"
+    status_interval_s: Annotated[float, setting("s", "a status line per coin on stdout every this many s (position, PnL, quotes, fills, rate budget left); 0 = off", ge=0, le=86_400)] = 10.0
+    wait_venue_s: Annotated[float, setting("s", "at start, wait this long for a venue or twin that does not answer yet (a message every few s); 0 = fail at once", ge=0, le=86_400)] = 120.0
 
     def _check(self) -> None:
         msgspec.structs.force_setattr(self, "coins", tuple(c.upper() for c in self.coins))
         msgspec.structs.force_setattr(self, "log_level", self.log_level.upper())
+        msgspec.structs.force_setattr(self, "log_level_file", self.log_level_file.upper())
         if not self.coins:
             raise ValueError("coins: must name at least one coin")
-        if self.log_level not in LOG_LEVELS:
-            raise ValueError(f"log_level: {self.log_level!r} is not one of {', '.join(LOG_LEVELS)}")
+        for name in ("log_level", "log_level_file"):
+            if getattr(self, name) not in LOG_LEVELS:
+                raise ValueError(f"{name}: {getattr(self, name)!r} is not one of {', '.join(LOG_LEVELS)}")
         if self.venue == "twin" and not self.url:
             raise ValueError("url: venue twin needs url (e.g. --url http://127.0.0.1:3001)")
 

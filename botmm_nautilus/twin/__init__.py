@@ -11,7 +11,7 @@ trading).
         twin.create_account(wallet.address)
         Exchange(wallet, base_url=twin.url).order("BTC", True, 0.001, 99990, {"limit": {"tif": "Alo"}})
 
-    serve("catalog", ["BTC", "ETH"], port=3001, speed=10)   # blocking; the ``botmm twin`` command
+    serve("catalog", ["BTC", "ETH"], port=3001, speed=10, auto_create_accounts=True)   # blocking; ``botmm twin``
 
 The twin is an independent check of the project's Hyperliquid client: it imports only the venue
 rules (``botmm_nautilus.venue``), the error base (``botmm_nautilus.errors``) and third-party
@@ -21,7 +21,8 @@ Module map:
 
 * rules and formats: ``settings`` (:class:`TwinConfig`), ``wire`` (number formats, request
   parsing), ``signing`` (signer recovery), ``errors`` (user-facing errors, :class:`TwinError`);
-* market and money: ``replay`` (market data: catalog, :class:`Scenario`, replay cursor),
+* market and money: ``replay`` (market data: events, :class:`Scenario`, replay cursor),
+  ``catalog_reader`` (a Nautilus catalog's Parquet files read as columns),
   ``matching`` (one coin's book, queue model, fills), ``accounts`` (balances, positions, fees,
   nonces, agents, rate limits), ``candles``, ``clock``, ``faults``;
 * the exchange, parts over one shared ``state``: ``feed`` (throttled market pushes), ``views``

@@ -7,11 +7,13 @@ the catalog onto "now" so the market looks live to SDK clients, whose nonces are
 When the data ends the cursor either stops (the market freezes) or loops: the whole series is
 replayed again, shifted by its span, and the replayed books are cleared first.
 
-Catalog data (Nautilus ``ParquetDataCatalog``): ``OrderBookDelta`` (ADD/UPDATE set a level,
-DELETE removes it, CLEAR empties the book), ``TradeTick`` (``aggressor_side`` BUYER -> ``"B"``,
-SELLER -> ``"A"``, NO_AGGRESSOR -> classified against the book), ``FundingRateUpdate`` (rate per
-``interval`` minutes) and 1-minute bars for candle history before the replay starts. At equal
-timestamps book events come before trades (stable order otherwise).
+Catalog data (Nautilus ``ParquetDataCatalog``, read by ``catalog_reader``): ``OrderBookDelta``
+(ADD/UPDATE set a level, DELETE removes it, CLEAR empties the book), ``TradeTick``
+(``aggressor_side`` BUYER -> ``"B"``, SELLER -> ``"A"``, NO_AGGRESSOR -> classified against the
+book), ``FundingRateUpdate`` (rate per ``interval`` minutes) and 1-minute bars for candle history
+before the replay starts. At equal timestamps book events come before trades, trades before funding
+(stable order otherwise). A catalog's events are held as columns (:class:`EventTable`, about 30
+bytes an event) and built as objects only when the replay reaches them.
 """
 
 from __future__ import annotations
@@ -20,12 +22,16 @@ import os
 from dataclasses import dataclass
 from dataclasses import field
 from decimal import Decimal
+from typing import Callable
 from typing import Iterable
+from typing import Iterator
 from typing import Union
+
+import numpy as np
 
 from botmm_nautilus.venue import rules as hl_rules
 
-from .errors import CatalogDataError
+from .errors import CatalogDataError  # noqa: F401 - re-exported (callers catch it from here)
 
 NANOS_PER_MS = 1_000_000
 
@@ -97,16 +103,93 @@ class CoinSpec:
     max_leverage: int
 
 
+class EventTable:
+    """A time-sorted event series stored as columns; ``table[i]`` builds event ``i`` (a :data:`MarketEvent`).
+
+    One row per event: ``ts_ms``, ``kind`` (:attr:`LEVEL`, :attr:`CLEAR`, :attr:`TRADE`,
+    :attr:`FUNDING`), ``coin`` (index into ``coins``), ``side`` (0 ``"B"``, 1 ``"A"``, -1 none),
+    ``px`` and ``sz`` as integers with ``px_dp`` / ``sz_dp`` decimals (price ``px * 10**-px_dp``).
+    A FUNDING row's ``px`` is the index of its :class:`FundingRate` in ``fundings``. The rows must
+    already be in replay order (:meth:`sort` puts them there).
+    """
+
+    LEVEL, CLEAR, TRADE, FUNDING = 0, 1, 2, 3
+    SIDES = ("B", "A")
+
+    def __init__(self, coins: list[str], ts_ms, kind, coin, side, px, sz, px_dp, sz_dp,
+                 fundings: list[FundingRate]) -> None:
+        self.coins = list(coins)
+        self.ts_ms = np.asarray(ts_ms, dtype=np.int64)
+        self.kind = np.asarray(kind, dtype=np.int8)
+        self.coin = np.asarray(coin, dtype=np.int16)
+        self.side = np.asarray(side, dtype=np.int8)
+        self.px = np.asarray(px, dtype=np.int64)
+        self.sz = np.asarray(sz, dtype=np.int64)
+        self.px_dp = np.asarray(px_dp, dtype=np.int8)
+        self.sz_dp = np.asarray(sz_dp, dtype=np.int8)
+        self.fundings = list(fundings)
+
+    def sort(self) -> "EventTable":
+        """The rows in replay order: by time, then book < trade < funding, then their current order."""
+        rank = np.where(self.kind <= self.CLEAR, 0, np.where(self.kind == self.TRADE, 1, 2))
+        order = np.argsort(self.ts_ms * 4 + rank, kind="stable")  # one key: time, then rank; ties keep their order
+        return EventTable(self.coins, self.ts_ms[order], self.kind[order], self.coin[order], self.side[order],
+                          self.px[order], self.sz[order], self.px_dp[order], self.sz_dp[order], self.fundings)
+
+    def __len__(self) -> int:
+        return int(self.ts_ms.shape[0])
+
+    def ts_at(self, i: int) -> int:
+        """Data time of row ``i`` (without building the event)."""
+        return int(self.ts_ms[i])
+
+    def __getitem__(self, i: int) -> MarketEvent:
+        kind = int(self.kind[i])
+        if kind == self.FUNDING:
+            return self.fundings[int(self.px[i])]
+        ts = int(self.ts_ms[i])
+        coin = self.coins[int(self.coin[i])]
+        if kind == self.CLEAR:
+            return BookLevel(ts, coin, "B", Decimal(0), Decimal(0), clear=True)
+        px = Decimal(int(self.px[i])).scaleb(-int(self.px_dp[i]))
+        raw_sz = int(self.sz[i])
+        sz = Decimal(raw_sz).scaleb(-int(self.sz_dp[i])) if raw_sz else Decimal(0)
+        side = int(self.side[i])
+        if kind == self.LEVEL:
+            return BookLevel(ts, coin, self.SIDES[side], px, sz)
+        return MarketTrade(ts, coin, self.SIDES[side] if side >= 0 else None, px, sz)
+
+    def __iter__(self) -> Iterator[MarketEvent]:
+        return (self[i] for i in range(len(self)))
+
+    def first_ms(self, kinds: tuple[int, ...]) -> int | None:
+        """Data time of the first row of one of ``kinds``, or None."""
+        hits = np.flatnonzero(np.isin(self.kind, kinds))
+        return int(self.ts_ms[hits[0]]) if hits.size else None
+
+
 @dataclass
 class MarketData:
-    """Everything the twin replays: the universe, the event series and optional candle history."""
+    """Everything the twin replays: the universe, the event series and optional candle history.
+
+    ``events`` is a list (in-memory scenarios, any order) or an :class:`EventTable` (a catalog,
+    already in replay order).
+    """
 
     coins: list[CoinSpec]
-    events: list[MarketEvent] = field(default_factory=list)
+    events: list[MarketEvent] | EventTable = field(default_factory=list)
     minute_bars: dict[str, list[tuple[int, Decimal, Decimal, Decimal, Decimal, Decimal]]] = field(default_factory=dict)
 
-    def sorted_events(self) -> list[MarketEvent]:
+    def sorted_events(self) -> list[MarketEvent] | EventTable:
+        if isinstance(self.events, EventTable):
+            return self.events
         return sorted(self.events, key=lambda e: (e.ts_ms, _kind_rank(e)))
+
+    def funding_coins(self) -> set[str]:
+        """Coins with a funding series in the data."""
+        if isinstance(self.events, EventTable):
+            return {f.coin for f in self.events.fundings}
+        return {e.coin for e in self.events if isinstance(e, FundingRate)}
 
 
 class Scenario:
@@ -167,128 +250,18 @@ def load_catalog(
     start_ns: int | None = None,
     end_ns: int | None = None,
     venue: str = "HL",
+    progress: Callable[[str], None] | None = None,
 ) -> MarketData:
-    """Read deltas, trades, funding and 1-minute bars of ``coins`` (instrument ``{COIN}-USDC-PERP.{venue}``)."""
-    from nautilus_trader.model.enums import AggressorSide
-    from nautilus_trader.model.enums import BookAction
-    from nautilus_trader.model.enums import OrderSide
-    from nautilus_trader.persistence.catalog import ParquetDataCatalog
+    """Deltas, trades, funding and 1-minute bars of ``coins`` (instrument ``{COIN}-USDC-PERP.{venue}``).
 
-    path = os.fspath(catalog_path)
-    if not os.path.isdir(path):
-        raise CatalogDataError(f"catalog folder not found: {path}")
-    catalog = ParquetDataCatalog(path)
-    coins = [c.upper() for c in coins]
-    ids = [f"{c}-USDC-PERP.{venue}" for c in coins]
-    kwargs = {}
-    if start_ns is not None:
-        kwargs["start"] = start_ns
-    if end_ns is not None:
-        kwargs["end"] = end_ns
+    The replay window is ``[start_ns, end_ns]`` in ``ts_init``; by default it starts at the first
+    order book data of the coins (the first trade when there is none) and ends at the last book or
+    trade data, so funding history that reaches years before or after the market data is not
+    replayed. ``progress`` receives a line of text at each loading step. See ``catalog_reader``.
+    """
+    from .catalog_reader import read_catalog
 
-    instruments = {}
-    try:
-        for inst in catalog.instruments(instrument_ids=ids):
-            instruments[str(inst.id)] = inst
-    except Exception:  # noqa: BLE001 - no instrument files
-        pass
-
-    specs: list[CoinSpec] = []
-    for coin, iid in zip(coins, ids):
-        inst = instruments.get(iid)
-        if inst is not None:
-            sz_dec = int(inst.size_precision)
-            try:
-                max_lev = int(round(1 / float(inst.margin_init))) if float(inst.margin_init) > 0 else 10
-            except Exception:  # noqa: BLE001
-                max_lev = hl_rules.KNOWN_MAX_LEVERAGE.get(coin, 10)
-        else:
-            sz_dec = hl_rules.KNOWN_SZ_DECIMALS.get(coin)
-            if sz_dec is None:
-                raise CatalogDataError(f"catalog {path} has no instrument {iid} and szDecimals of {coin} is unknown")
-            max_lev = hl_rules.KNOWN_MAX_LEVERAGE.get(coin, 10)
-        specs.append(CoinSpec(coin, sz_dec, max_lev))
-
-    coin_of_id = dict(zip(ids, coins))
-    events: list[MarketEvent] = []
-    try:
-        deltas = catalog.order_book_deltas(instrument_ids=ids, **kwargs)
-    except Exception:  # noqa: BLE001 - no delta files
-        deltas = []
-    side_code = {OrderSide.BUY: "B", OrderSide.SELL: "A"}
-    for delta in deltas:
-        coin = coin_of_id.get(str(delta.instrument_id))
-        if coin is None:
-            continue
-        ts = delta.ts_event // NANOS_PER_MS
-        action = delta.action
-        if action == BookAction.CLEAR:
-            events.append(BookLevel(ts, coin, "B", Decimal(0), Decimal(0), clear=True))
-            continue
-        order = delta.order
-        side = side_code.get(order.side)
-        if side is None:
-            continue
-        px = Decimal(str(order.price))
-        sz = Decimal(0) if action == BookAction.DELETE else Decimal(str(order.size))
-        events.append(BookLevel(ts, coin, side, px, sz))
-
-    try:
-        trades = catalog.trade_ticks(instrument_ids=ids, **kwargs)
-    except Exception:  # noqa: BLE001
-        trades = []
-    aggressor_code = {AggressorSide.BUYER: "B", AggressorSide.SELLER: "A"}
-    for tick in trades:
-        coin = coin_of_id.get(str(tick.instrument_id))
-        if coin is None:
-            continue
-        events.append(
-            MarketTrade(
-                tick.ts_event // NANOS_PER_MS,
-                coin,
-                aggressor_code.get(tick.aggressor_side),
-                Decimal(str(tick.price)),
-                Decimal(str(tick.size)),
-            )
-        )
-
-    try:
-        from nautilus_trader.model.data import FundingRateUpdate
-
-        fundings = catalog.query(FundingRateUpdate, identifiers=ids, **kwargs)
-    except Exception:  # noqa: BLE001
-        fundings = []
-    for upd in fundings:
-        coin = coin_of_id.get(str(upd.instrument_id))
-        if coin is None:
-            continue
-        interval = int(getattr(upd, "interval", 60) or 60)
-        events.append(FundingRate(upd.ts_event // NANOS_PER_MS, coin, Decimal(str(upd.rate)), interval))
-
-    if not any(isinstance(e, (BookLevel, BookSnapshot, MarketTrade)) for e in events):
-        raise CatalogDataError(
-            f"catalog {path} holds no order book deltas or trades for {', '.join(ids)}"
-            + (" in the requested time range" if kwargs else "")
-        )
-
-    data = MarketData(specs, events)
-    first_ms = min(e.ts_ms for e in events)
-    for coin, iid in zip(coins, ids):
-        try:
-            bars = catalog.bars(bar_types=[f"{iid}-1-MINUTE-LAST-EXTERNAL"])
-        except Exception:  # noqa: BLE001
-            bars = []
-        rows = []
-        for bar in bars:
-            open_ms = bar.ts_event // NANOS_PER_MS - 60_000
-            if open_ms + 60_000 <= first_ms:  # history strictly before the replay: no look-ahead
-                rows.append(
-                    (open_ms, Decimal(str(bar.open)), Decimal(str(bar.high)), Decimal(str(bar.low)),
-                     Decimal(str(bar.close)), Decimal(str(bar.volume)))
-                )
-        if rows:
-            data.minute_bars[coin] = rows
-    return data
+    return read_catalog(catalog_path, coins, start_ns=start_ns, end_ns=end_ns, venue=venue, progress=progress)
 
 
 # ------------------------------------------------------------------------------------ cursor
@@ -297,13 +270,18 @@ def load_catalog(
 class ReplayCursor:
     """Walks a time-sorted event list in twin time (``data ts + offset_ms``); loops or stops at the end."""
 
-    def __init__(self, events: list[MarketEvent], rebase_to_ms: int | None = None, loop: bool = False) -> None:
-        self.events = sorted(events, key=lambda e: (e.ts_ms, _kind_rank(e)))
+    def __init__(self, events: list[MarketEvent] | EventTable, rebase_to_ms: int | None = None, loop: bool = False) -> None:
+        if isinstance(events, EventTable):  # already in replay order; events are built when reached
+            self.events: list[MarketEvent] | EventTable = events
+            self._ts_at = events.ts_at
+        else:
+            self.events = sorted(events, key=lambda e: (e.ts_ms, _kind_rank(e)))
+            self._ts_at = lambda i: self.events[i].ts_ms
         self.loop = loop
         self.index = 0
         self.loops_done = 0
-        first = self.events[0].ts_ms if self.events else 0
-        last = self.events[-1].ts_ms if self.events else 0
+        first = self.first_data_ms or 0
+        last = self.last_data_ms or 0
         # one loop lasts the data's span (at least 1 s, so a tiny series cannot spin the replay)
         self.span_ms = max(last - first + 1, 1000)
         self.offset_ms = (rebase_to_ms - first) if rebase_to_ms is not None else 0
@@ -311,15 +289,25 @@ class ReplayCursor:
 
     @property
     def exhausted(self) -> bool:
-        return not self.events or (self.index >= len(self.events) and not self.loop)
+        return not len(self.events) or (self.index >= len(self.events) and not self.loop)
+
+    @property
+    def first_data_ms(self) -> int | None:
+        """Data time (unix ms) of the first event, or None without events."""
+        return self._ts_at(0) if len(self.events) else None
+
+    @property
+    def last_data_ms(self) -> int | None:
+        """Data time (unix ms) of the last event, or None without events."""
+        return self._ts_at(len(self.events) - 1) if len(self.events) else None
 
     @property
     def first_twin_ms(self) -> int | None:
-        return self.events[0].ts_ms + self.offset_ms if self.events else None
+        return self._ts_at(0) + self.offset_ms if len(self.events) else None
 
     def peek_ms(self) -> int | None:
         """Twin time of the next event, or None when the data is exhausted."""
-        if not self.events:
+        if not len(self.events):
             return None
         if self.index >= len(self.events):
             if not self.loop:
@@ -328,7 +316,7 @@ class ReplayCursor:
             self.offset_ms += self.span_ms
             self.loops_done += 1
             self.pending_reset = True
-        return self.events[self.index].ts_ms + self.offset_ms
+        return self._ts_at(self.index) + self.offset_ms
 
     def pop(self) -> tuple[int, MarketEvent]:
         """Next ``(twin_ms, event)``; call :meth:`peek_ms` first."""

@@ -13,16 +13,19 @@ The routes are in ``http_app`` (``/info``, ``/exchange``, admin ``/_twin/*``) an
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import os
 import threading
 import time
 from decimal import Decimal
 from typing import Any
+from typing import Callable
 
 from aiohttp import web
 
 from .clock import TwinClock
+from .errors import TwinConfigError
 from .exchange import TwinExchange
 from .faults import FaultInjector
 from .http_app import TwinHttpApp
@@ -35,13 +38,27 @@ from .ws_hub import WsHub
 log = logging.getLogger("botmm.twin")
 
 
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and loopback IP addresses (127.0.0.0/8, ::1); other hosts are reachable from outside."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 class TwinServer:
     """The twin exchange served on ``host:port`` from a background thread.
 
     Market source, one of:
 
     * ``market``: a :class:`~.replay.Scenario` or :class:`~.replay.MarketData` (in-memory events);
-    * ``catalog`` + ``coins``: a Nautilus ``ParquetDataCatalog`` folder.
+    * ``catalog`` + ``coins``: a Nautilus ``ParquetDataCatalog`` folder (``progress`` receives the
+      loading steps).
+
+    ``host`` must be a loopback address unless ``allow_remote``: the admin endpoints have no
+    authentication.
 
     ``clock`` defaults to a manual clock for in-memory scenarios (tests move time with
     :meth:`advance_to` / :meth:`advance_by` / :meth:`step`) and to a running clock at ``speed``
@@ -65,13 +82,18 @@ class TwinServer:
         end_ns: int | None = None,
         tick_interval_ms: int = 20,
         faults: FaultInjector | None = None,
+        allow_remote: bool = False,
+        progress: Callable[[str], None] | None = None,
     ) -> None:
         if (market is None) == (catalog is None):
             raise ValueError("give exactly one market source: market=Scenario/MarketData or catalog=PATH (with coins)")
+        if not allow_remote and not is_loopback_host(host):
+            raise TwinConfigError(f"host {host} is not a loopback address and the /_twin/* admin endpoints are "
+                                  "unauthenticated; pass allow_remote=True (--allow-remote) to serve on it anyway")
         if catalog is not None:
             if not coins:
                 raise ValueError("catalog replay needs coins, e.g. coins=['BTC', 'ETH']")
-            data = load_catalog(catalog, coins, start_ns=start_ns, end_ns=end_ns)
+            data = load_catalog(catalog, coins, start_ns=start_ns, end_ns=end_ns, progress=progress)
             if clock is None:
                 clock = TwinClock.running(speed=speed)
             if rebase is None:
@@ -242,6 +264,11 @@ class TwinServer:
                 pass
 
     # ================================================================== accessors for tests and tools
+    def replay_span_ms(self) -> tuple[int | None, int | None]:
+        """Data times (unix ms) of the first and last replayed event (before any rebase)."""
+        cursor = self.engine.cursor
+        return cursor.first_data_ms, cursor.last_data_ms
+
     def state_summary(self) -> dict:
         engine = self.engine
         with engine.lock:

@@ -32,7 +32,7 @@ from .matching import BID
 from .matching import CoinBook
 from .matching import TwinOrder
 from .replay import CoinSpec
-from .replay import FundingRate
+from .replay import EventTable
 from .replay import MarketData
 from .replay import ReplayCursor
 from .settings import TwinConfig
@@ -74,10 +74,12 @@ class TwinState:
         self.last_trade_px: dict[str, Decimal] = {}
         self.recent_trades: dict[str, deque] = {c.name: deque(maxlen=config.recent_trades_kept) for c in self.coins}
 
-        events = [e for e in market.sorted_events() if e.coin in self.spec_of]
+        events = market.sorted_events()
+        if not isinstance(events, EventTable):  # a catalog's table holds only the twin's coins
+            events = [e for e in events if e.coin in self.spec_of]
         self.cursor = ReplayCursor(events, rebase_to_ms=rebase_to_ms, loop=config.loop_replay)
         self.events_applied = 0
-        self.funding_series_coins = {e.coin for e in events if isinstance(e, FundingRate)}
+        self.funding_series_coins = market.funding_coins() & set(self.spec_of)
         self.current_funding_rate: dict[str, Decimal] = {}
         self.funding_history: dict[str, list[dict]] = {c.name: [] for c in self.coins}
         shift = self.cursor.offset_ms

@@ -77,6 +77,7 @@ def test_unknown_signer_and_bad_key_are_clear_errors(twin, tmp_path):
     other = "0x" + "77" * 32  # a valid key the venue does not know
     rc, text = finish(start_node(cfg, 5, None, key=other), timeout=60)
     assert rc == 2 and "error: venue rejected the signing key" in text and "does not exist" in text, text[-2000:]
+    assert "start it with --auto-account or --fund ADDRESS=USD" in text  # the twin's way to know a key
     assert "77" * 32 not in text
     rc, text = finish(start_node(cfg, 5, None, key="0xnothex" + KEY_HEX[:20]), timeout=60)
     assert rc == 2 and "does not hold a valid 32-byte hex private key" in text
@@ -85,9 +86,9 @@ def test_unknown_signer_and_bad_key_are_clear_errors(twin, tmp_path):
 
 
 def test_unreachable_venue_and_unknown_coin(tmp_path):
-    cfg = write_live_yaml(tmp_path, "http://127.0.0.1:9")
+    cfg = write_live_yaml(tmp_path, "http://127.0.0.1:9", extra="wait_venue_s: 1\n")  # bounded wait, then the error
     rc, text = finish(start_node(cfg, 5, None), timeout=60)
-    assert rc == 2 and "error: venue http://127.0.0.1:9 unreachable" in text, text[-2000:]
+    assert rc == 2 and "error: venue http://127.0.0.1:9 unreachable after waiting 1 s" in text, text[-2000:]
 
 
 def test_config_repr_hides_key(monkeypatch):

@@ -211,6 +211,26 @@ def test_twin_start_after_end(capsys, catalog):
     assert_user_error(code, err, "--start 2025-01-01T01:00:00Z is after --end 2025-01-01T00:00:00Z")
 
 
+def test_twin_fund_and_auto_account_values(capsys, catalog):
+    code, _, err = run_cli(capsys, "twin", "--catalog", catalog, "--coins", "BTC", "--port", "0", "--fund", "0x12=100")
+    assert_user_error(code, err, "--fund 0x12=100: expected ADDRESS=USD with a 0x-prefixed 40-hex-digit address")
+    address = "0x" + "ab" * 20
+    code, _, err = run_cli(capsys, "twin", "--catalog", catalog, "--coins", "BTC", "--port", "0", "--fund", f"{address}=lots")
+    assert_user_error(code, err, f"--fund {address}=lots: USD must be a number >= 0, got 'lots'")
+    code, _, err = run_cli(capsys, "twin", "--catalog", catalog, "--coins", "BTC", "--port", "0", "--auto-account", "-5")
+    assert_user_error(code, err, "--auto-account must be >= 0, got -5")
+
+
+def test_live_yaml_nested_unknown_key_names_file_and_key_path(capsys, tmp_path):
+    live_yaml = tmp_path / "live.yaml"
+    live_yaml.write_text("venue: twin\nurl: http://127.0.0.1:9\ndead_man:\n  deadline_s: 30\n  refresh: 10\n")
+    code, _, err = run_cli(capsys, "live", "--config", live_yaml)
+    assert_user_error(code, err, f"{live_yaml}: dead_man.refresh: unknown setting; allowed: deadline_s, refresh_s")
+    live_yaml.write_text("venue: twin\nurl: http://127.0.0.1:9\nkey:\n  env: [A, B]\n")
+    code, _, err = run_cli(capsys, "live", "--config", live_yaml)
+    assert_user_error(code, err, f"{live_yaml}: key.env: ...")
+
+
 def test_record_bad_numbers_and_catalog(capsys, tmp_path):
     code, _, err = run_cli(capsys, "record", "--coins", "BTC", "--catalog", tmp_path / "rec", "--url", "http://127.0.0.1:9",
                            "--part-seconds", "0")
