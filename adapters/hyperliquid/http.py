@@ -270,7 +270,7 @@ class HLHttpClient:
         self.cum_vlm_usd = 0.0  # userRateLimit.cumVlm at the last refresh
         self.rate_limit_refreshed: float | None = None  # monotonic s of the last userRateLimit read
         self.refresh_wanted = False  # the venue refused for the budget, or the mirror hit the cap
-        self.address_over_budget_waits = 0  # actions that waited for the venue's 1 per 10 s
+        self.address_over_budget_actions = 0  # actions sent past the cap, at the venue's 1 per 10 s
         self._over_budget_slot = TokenBucket(1, OVER_BUDGET_INTERVAL_MS / 1000.0)
         # counters (reports)
         self.retries = 0
@@ -457,9 +457,8 @@ class HLHttpClient:
         self._warn(f"address action budget exhausted ({self.address_used}/{cap} by the local mirror of userRateLimit): "
                    f"{kind} of {n} waits for the venue's one action per {OVER_BUDGET_INTERVAL_MS // 1000} s "
                    f"({slot.waiting} already waiting; cancels go first)")
-        self.address_over_budget_waits += 1
-        await slot.acquire(1, PRIORITY_CANCEL if is_cancel else PRIORITY_NORMAL)
-        return True
+        self.address_over_budget_actions += 1
+        return await slot.acquire(1, PRIORITY_CANCEL if is_cancel else PRIORITY_NORMAL)
 
     async def exchange_once(self, action: dict, n_items: int = 1, probes: list | None = None,
                             prepaid: bool = False) -> dict:

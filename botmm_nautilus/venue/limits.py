@@ -50,3 +50,25 @@ def cancel_cap(cap: int) -> int:
 def exchange_weight(batch_length: int) -> int:
     """IP weight of an ``/exchange`` action carrying ``batch_length`` orders, modifies or cancels."""
     return 1 + batch_length // EXCHANGE_ITEMS_PER_WEIGHT
+
+
+BUDGET_OK = "ok"
+BUDGET_SHORT = "short"
+BUDGET_EXHAUSTED = "exhausted"
+
+
+def address_budget_state(left: int, cap: int, actions_per_s: float, *, short_frac: float, short_s: float,
+                         resume_actions: int, was_exhausted: bool) -> str:
+    """How the address budget stands: :data:`BUDGET_EXHAUSTED`, :data:`BUDGET_SHORT` or :data:`BUDGET_OK`.
+
+    * exhausted: no action left (``left <= 0``); once exhausted it stays so until at least
+      ``resume_actions`` are left again (a requote must not use up a sliver of budget at once);
+    * short: less than ``short_frac`` of ``cap`` left, or the current rate (``actions_per_s``)
+      would use up what is left within ``short_s`` seconds;
+    * ok otherwise.
+    """
+    if left <= 0 or (was_exhausted and left < resume_actions):
+        return BUDGET_EXHAUSTED
+    if left < short_frac * cap or (actions_per_s > 0 and left / actions_per_s < short_s):
+        return BUDGET_SHORT
+    return BUDGET_OK
