@@ -221,3 +221,35 @@ def test_user_fills_by_time_pages_through_every_fill_once(wallet):
         asyncio.run(scenario())
     finally:
         twin.close()
+
+
+def test_cancels_jump_the_orders_waiting_for_ip_weight(wallet):
+    """The IP budget is spent (here 120 weight/min: one action per 0.5 s): three orders wait their
+    turn; a cancel asked for after them reaches the venue first."""
+    from botmm_nautilus.adapters.hyperliquid.http import TokenBucket
+
+    twin = _twin()
+    twin.create_account(wallet.address, 100_000)
+
+    async def scenario():
+        http = HLHttpClient(twin.url, wallet=wallet, retry_delay_initial_ms=10, bucket=TokenBucket(120))
+        try:
+            [st] = await http.place_orders([_bid("IP-REST", 99990)])
+            assert "resting" in st
+            http.bucket.charge(http.bucket.tokens)  # the minute's budget is used up
+            queued = [asyncio.ensure_future(http.place_orders([_bid(f"IP-Q{i}", 99980 - 10 * i)])) for i in range(3)]
+            await asyncio.sleep(0.05)
+            assert http.bucket.waiting == 3
+            assert await http.cancel_by_cloid([(0, actions.cloid_for("IP-REST"))]) == ["success"]
+            # the venue: the resting order is gone and none of the queued orders has arrived yet
+            assert _cloids(twin, wallet) == set()
+            assert not any(q.done() for q in queued)
+            await asyncio.gather(*queued)
+            assert _cloids(twin, wallet) == {actions.cloid_for(f"IP-Q{i}") for i in range(3)}
+        finally:
+            await http.close()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        twin.close()
