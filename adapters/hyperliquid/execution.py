@@ -31,7 +31,9 @@
   current rate uses it up within ``rate_budget_short_minutes``) publishes a ``QuoteBudget`` (at
   most ``rate_budget_short_levels`` levels a side, requotes ``rate_budget_short_requote_mult``
   times less often); exhausted holds every strategy on ``"rate_budget"`` (cancel all; cancels
-  have their own cap) until ``rate_budget_resume_actions`` are left. Each change is logged.
+  have their own cap) until ``rate_budget_resume_actions`` are left, and meanwhile the HTTP
+  client refuses order and modify actions past the cap before sending them (reduce-only orders
+  and cancels still go). Each change is logged.
 * Account: **reported** (``generate_account_state(reported=True)``) from ``clearinghouseState`` on
   connect, after fills (at most once per ``account_min_interval_secs``, yielding to paced orders)
   and every ``account_refresh_secs``. Balance = account value
@@ -217,6 +219,7 @@ class HLExecutionClient(LiveExecutionClient):
             "address_budget_state": self.budget_state,
             "address_budget_changes": len(self.budget_changes),
             "address_over_budget_actions": http.address_over_budget_actions,
+            "address_refused_actions": http.address_refused_actions,  # orders/modifies not sent while exhausted
             "exchange_paced_requests": http.exchange_waits,  # order/modify/cancel actions the limiter delayed
             "exchange_paced_s": round(http.exchange_wait_s, 3),
             "batched_requests": self.batched_requests,  # actions that carried several commands
@@ -378,6 +381,7 @@ class HLExecutionClient(LiveExecutionClient):
             else:
                 self._log.warning(f"address budget back: {figures}; full quoting resumes")
         self.budget_state = state
+        http.orders_refused = f"address budget exhausted ({figures})" if state == BUDGET_EXHAUSTED else None
         # level-triggered: repeated at every check
         publish_health(self._msgbus, "rate_budget", state == BUDGET_EXHAUSTED,
                        f"address budget {state}: {figures}", ts)

@@ -15,8 +15,10 @@
   refresh_rate_limit` reads ``userRateLimit``, whose figures replace the mirror's; the owner
   refreshes it as volume grows, and a "Too many cumulative requests" answer asks for a refresh).
   Cancels are held to their own larger cap (``min(cap + 100000, 2 * cap)``). Past the cap the
-  venue allows one action per 10 s, so do we (a one-token bucket refilled every 10 s). Wherever
-  actions wait (IP bucket or that slot), cancels go before orders and modifies. The IP bucket is
+  venue allows one action per 10 s, so do we (a one-token bucket refilled every 10 s), except
+  that while the owner holds quoting for the budget (:attr:`HLHttpClient.orders_refused`) order
+  and modify actions are refused unsent (reduce-only orders still go). Wherever actions wait (IP
+  bucket or that slot), cancels go before orders and modifies. The IP bucket is
   given by the owner: the factories give the data and execution clients of one node the same
   bucket (the venue's budget is per IP, not per client).
 * Retries: one loop (:meth:`HLHttpClient._retrying`) backs off exponentially on HTTP 429, 5xx,
@@ -271,6 +273,10 @@ class HLHttpClient:
         self.rate_limit_refreshed: float | None = None  # monotonic s of the last userRateLimit read
         self.refresh_wanted = False  # the venue refused for the budget, or the mirror hit the cap
         self.address_over_budget_actions = 0  # actions sent past the cap, at the venue's 1 per 10 s
+        # set by the owner while it judges the budget exhausted (its strategies are held): order
+        # and modify actions past the cap are then refused here, not sent late as stale quotes
+        self.orders_refused: str | None = None
+        self.address_refused_actions = 0
         self._over_budget_slot = TokenBucket(1, OVER_BUDGET_INTERVAL_MS / 1000.0)
         # counters (reports)
         self.retries = 0
@@ -445,12 +451,27 @@ class HLHttpClient:
         return {"action": action, "nonce": nonce, "signature": signature, "vaultAddress": self.vault_address,
                 "expiresAfter": None}
 
-    async def _address_budget(self, n: int, kind: str) -> bool:
+    def _refuse_if_held(self, n: int, kind: str, action: dict) -> None:
+        """Past the cap while :attr:`orders_refused` is set: an order action that is not wholly
+        reduce-only, or a modify, raises :class:`ExchangeActionError` (nothing was sent)."""
+        if self.orders_refused is None or kind in CANCEL_ACTIONS or self.address_left() >= n:
+            return
+        if kind == "order" and all(o.get("r") for o in action.get("orders") or [{}]):
+            return  # reduce-only (a flatten) still takes the venue's slots
+        self.address_refused_actions += 1
+        self._warn(f"{kind} of {n} not sent: {self.orders_refused}; the strategies are held until the budget is back")
+        raise ExchangeActionError(f"not sent, address budget exhausted: {self.orders_refused}")
+
+    async def _address_budget(self, n: int, kind: str, action: dict | None = None) -> bool:
         """Wait, when the address budget (cancels: the cancel cap) cannot take ``n`` more actions,
-        for the venue's one action per 10 s, cancels first; True if it waited."""
+        for the venue's one action per 10 s, cancels first; True if it waited. While the owner
+        holds quoting (:attr:`orders_refused`) orders and modifies are refused instead, also
+        after waiting (the hold may have started meanwhile)."""
         is_cancel = kind in CANCEL_ACTIONS
         if self.address_left(is_cancel) >= n:
             return False
+        action = action or {}
+        self._refuse_if_held(n, kind, action)
         self.refresh_wanted = True
         cap = cancel_cap(self.address_cap) if is_cancel else self.address_cap
         slot = self._over_budget_slot
@@ -458,7 +479,9 @@ class HLHttpClient:
                    f"{kind} of {n} waits for the venue's one action per {OVER_BUDGET_INTERVAL_MS // 1000} s "
                    f"({slot.waiting} already waiting; cancels go first)")
         self.address_over_budget_actions += 1
-        return await slot.acquire(1, PRIORITY_CANCEL if is_cancel else PRIORITY_NORMAL)
+        waited = await slot.acquire(1, PRIORITY_CANCEL if is_cancel else PRIORITY_NORMAL)
+        self._refuse_if_held(n, kind, action)
+        return waited
 
     async def exchange_once(self, action: dict, n_items: int = 1, probes: list | None = None,
                             prepaid: bool = False) -> dict:
@@ -472,7 +495,7 @@ class HLHttpClient:
         if self.quoting_mark is None and kind == "order":
             self.quoting_mark = (time.monotonic(), self.bucket.weight_used, self.address_used)
         t0 = _now()
-        waited = await self._address_budget(n_items, kind)
+        waited = await self._address_budget(n_items, kind, action)
         weight = exchange_weight(n_items)
         if not prepaid:
             waited = await self.bucket.acquire(weight, PRIORITY_CANCEL if kind in CANCEL_ACTIONS else PRIORITY_NORMAL) or waited

@@ -253,3 +253,43 @@ def test_cancels_jump_the_orders_waiting_for_ip_weight(wallet):
         asyncio.run(scenario())
     finally:
         twin.close()
+
+
+def test_while_held_for_the_budget_orders_are_refused_locally_cancels_and_reduce_only_go(wallet):
+    """The owner judged the budget exhausted (its strategies hold): a new quote would only reach
+    the venue as one stale action per 10 s, so it is refused before sending; cancels (own cap) and
+    a reduce-only flatten order still go."""
+    from botmm_nautilus.venue.errors import ExchangeActionError
+
+    twin = _twin(enforce_rate_limits=True)
+    twin.create_account(wallet.address, 100_000)
+
+    async def scenario():
+        http = HLHttpClient(twin.url, wallet=wallet, retry_delay_initial_ms=10)
+        try:
+            buy = actions.order_wire(0, True, "100001", "0.002", False, "Ioc", actions.cloid_for("H-BUY"))
+            assert "filled" in (await http.place_orders([buy]))[0]
+            assert "resting" in (await http.place_orders([_bid("H-REST", 99990)]))[0]
+            twin.set_requests_used(wallet.address, twin.rate_limit(wallet.address)["nRequestsCap"])
+            await http.refresh_rate_limit()
+            http.orders_refused = "address budget exhausted (test)"
+            used = twin.rate_limit(wallet.address)["nRequestsUsed"]
+            with pytest.raises(ExchangeActionError, match="not sent, address budget exhausted"):
+                await http.place_orders([_bid("H-NEW", 99980)])
+            with pytest.raises(ExchangeActionError, match="not sent"):
+                await http.modify_orders([(twin.open_orders(wallet.address)[0]["oid"], _bid("H-REST", 99970))])
+            assert twin.rate_limit(wallet.address)["nRequestsUsed"] == used  # nothing reached the venue
+            assert http.address_refused_actions == 2
+            assert await http.cancel_by_cloid([(0, actions.cloid_for("H-REST"))]) == ["success"]
+            sell = actions.order_wire(0, False, "100000", "0.001", True, "Ioc", actions.cloid_for("H-FLAT"))
+            assert "filled" in (await http.place_orders([sell]))[0]
+            assert _cloids(twin, wallet) == set()
+            [pos] = [p["position"] for p in twin.account_state(wallet.address)["assetPositions"]]
+            assert Decimal(pos["szi"]) == Decimal("0.001")
+        finally:
+            await http.close()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        twin.close()
