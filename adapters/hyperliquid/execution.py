@@ -253,7 +253,7 @@ class HLExecutionClient(LiveExecutionClient):
     # ================================================================== lifecycle
     async def _connect(self) -> None:
         await self._provider.initialize()
-        await self._http.refresh_rate_limit()
+        await self.check_rate_budget()  # reads userRateLimit; an exhausted budget refuses orders from the start
         await self._verify_signer()
         user = self._http.user
         await self._ws.subscribe({"type": "orderUpdates", "user": user})
