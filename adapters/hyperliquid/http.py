@@ -18,7 +18,8 @@
   venue allows one action per 10 s, so do we (a one-token bucket refilled every 10 s), except
   that while the owner holds quoting for the budget (:attr:`HLHttpClient.orders_refused`) order
   and modify actions are refused unsent (reduce-only orders still go). Wherever actions wait (IP
-  bucket or that slot), cancels go before orders and modifies. The IP bucket is
+  bucket or that slot), cancels (and, for the slot, reduce-only orders) go before orders and
+  modifies; an order waiting for the slot when the hold starts is refused at once. The IP bucket is
   given by the owner: the factories give the data and execution clients of one node the same
   bucket (the venue's budget is per IP, not per client).
 * Retries: one loop (:meth:`HLHttpClient._retrying`) backs off exponentially on HTTP 429, 5xx,
@@ -223,6 +224,12 @@ class TokenBucket:
         self.requests_by_type[kind] = self.requests_by_type.get(kind, 0) + requests
 
 
+def _reduce_only(kind: str, action: dict) -> bool:
+    """An ``order`` action whose every order is reduce-only."""
+    orders = action.get("orders") if kind == "order" else None
+    return bool(orders) and all(o.get("r") for o in orders)
+
+
 TOO_MANY_REQUESTS = "Too many cumulative requests"
 _BUDGET_FIGURES = re.compile(r"\((\d+) > (\d+)\)")
 FILLS_PAGE_LIMIT = 2000  # userFillsByTime answers at most this many fills
@@ -275,7 +282,8 @@ class HLHttpClient:
         self.address_over_budget_actions = 0  # actions sent past the cap, at the venue's 1 per 10 s
         # set by the owner while it judges the budget exhausted (its strategies are held): order
         # and modify actions past the cap are then refused here, not sent late as stale quotes
-        self.orders_refused: str | None = None
+        self._orders_refused: str | None = None
+        self._hold_started: asyncio.Event | None = None  # set when orders_refused is set
         self.address_refused_actions = 0
         self._over_budget_slot = TokenBucket(1, OVER_BUDGET_INTERVAL_MS / 1000.0)
         # counters (reports)
@@ -451,12 +459,41 @@ class HLHttpClient:
         return {"action": action, "nonce": nonce, "signature": signature, "vaultAddress": self.vault_address,
                 "expiresAfter": None}
 
+    @property
+    def orders_refused(self) -> str | None:
+        """The owner's reason while it holds quoting for an exhausted address budget, else None."""
+        return self._orders_refused
+
+    @orders_refused.setter
+    def orders_refused(self, reason: str | None) -> None:
+        self._orders_refused = reason
+        if reason is not None and self._hold_started is not None:
+            self._hold_started.set()  # orders waiting for a slot are refused at once
+
+    async def _slot_unless_held(self, n: int, kind: str, action: dict) -> bool:
+        """An order or modify waits for the venue's next slot, or until the owner starts holding
+        (then :meth:`_refuse_if_held` refuses it without spending the slot)."""
+        if self._hold_started is None or self._hold_started.is_set():
+            self._hold_started = asyncio.Event()
+        slot_task = asyncio.ensure_future(self._over_budget_slot.acquire(1, PRIORITY_NORMAL))
+        hold_task = asyncio.ensure_future(self._hold_started.wait())
+        try:
+            await asyncio.wait({slot_task, hold_task}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            hold_task.cancel()
+            if not slot_task.done():
+                slot_task.cancel()
+                await asyncio.gather(slot_task, return_exceptions=True)
+        waited = slot_task.result() if slot_task.done() and not slot_task.cancelled() else True
+        self._refuse_if_held(n, kind, action)
+        return waited
+
     def _refuse_if_held(self, n: int, kind: str, action: dict) -> None:
         """Past the cap while :attr:`orders_refused` is set: an order action that is not wholly
         reduce-only, or a modify, raises :class:`ExchangeActionError` (nothing was sent)."""
         if self.orders_refused is None or kind in CANCEL_ACTIONS or self.address_left() >= n:
             return
-        if kind == "order" and all(o.get("r") for o in action.get("orders") or [{}]):
+        if _reduce_only(kind, action):
             return  # reduce-only (a flatten) still takes the venue's slots
         self.address_refused_actions += 1
         self._warn(f"{kind} of {n} not sent: {self.orders_refused}; the strategies are held until the budget is back")
@@ -477,11 +514,11 @@ class HLHttpClient:
         slot = self._over_budget_slot
         self._warn(f"address action budget exhausted ({self.address_used}/{cap} by the local mirror of userRateLimit): "
                    f"{kind} of {n} waits for the venue's one action per {OVER_BUDGET_INTERVAL_MS // 1000} s "
-                   f"({slot.waiting} already waiting; cancels go first)")
+                   f"({slot.waiting} already waiting; cancels and reduce-only orders go first)")
         self.address_over_budget_actions += 1
-        waited = await slot.acquire(1, PRIORITY_CANCEL if is_cancel else PRIORITY_NORMAL)
-        self._refuse_if_held(n, kind, action)
-        return waited
+        if is_cancel or _reduce_only(kind, action):  # risk-reducing: first in line, never refused
+            return await slot.acquire(1, PRIORITY_CANCEL)
+        return await self._slot_unless_held(n, kind, action)
 
     async def exchange_once(self, action: dict, n_items: int = 1, probes: list | None = None,
                             prepaid: bool = False) -> dict:

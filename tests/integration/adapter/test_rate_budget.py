@@ -293,3 +293,34 @@ def test_while_held_for_the_budget_orders_are_refused_locally_cancels_and_reduce
         asyncio.run(scenario())
     finally:
         twin.close()
+
+
+def test_an_order_waiting_for_the_venue_slot_is_refused_when_the_hold_starts(wallet):
+    from botmm_nautilus.venue.errors import ExchangeActionError
+
+    twin = _twin(enforce_rate_limits=True)
+    twin.create_account(wallet.address, 100_000)
+
+    async def scenario():
+        http = HLHttpClient(twin.url, wallet=wallet, retry_delay_initial_ms=10)
+        try:
+            twin.set_requests_used(wallet.address, ADDRESS_BASE_BUDGET)
+            await http.refresh_rate_limit()
+            assert "resting" in (await http.place_orders([_bid("S-1", 99990)]))[0]  # the slot of these 10 s
+            waiting = asyncio.ensure_future(http.place_orders([_bid("S-2", 99980)]))
+            await asyncio.sleep(0.2)
+            assert not waiting.done()
+            t0 = time.monotonic()
+            http.orders_refused = "address budget exhausted (test)"  # what the execution client does
+            with pytest.raises(ExchangeActionError, match="not sent"):
+                await waiting
+            assert time.monotonic() - t0 < 1.0  # at once, not after the 10 s slot
+            assert _cloids(twin, wallet) == {actions.cloid_for("S-1")}
+            assert http._over_budget_slot.waiting == 0
+        finally:
+            await http.close()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        twin.close()
