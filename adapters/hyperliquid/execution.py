@@ -342,16 +342,16 @@ class HLExecutionClient(LiveExecutionClient):
                 delay = min(delay, self._config.dead_man_deadline_secs / 6.0)
 
     # ================================================================== rate budget
-    def _actions_per_s(self, now: float, window_s: float = 300.0) -> float:
-        """Address actions per second this client sent over the last ``window_s`` (0 until two
-        samples span at least one check interval)."""
+    def _actions_per_s(self, now: float, window_s: float = 300.0, min_span_s: float = 60.0) -> float:
+        """Address actions per second this client sent over the last ``window_s``; 0 until the
+        samples span ``min_span_s`` (the first ladder and its first moves are a burst, not a rate)."""
         sent = sum(self._http.address_by_type.values())
         samples = self._budget_samples
         samples.append((now, sent))
         while len(samples) > 2 and samples[1][0] <= now - window_s:
             samples.popleft()
         t0, n0 = samples[0]
-        return (sent - n0) / (now - t0) if now - t0 >= self._config.rate_budget_check_secs * 0.5 else 0.0
+        return (sent - n0) / (now - t0) if now - t0 >= min_span_s else 0.0
 
     async def check_rate_budget(self) -> str:
         """Re-read ``userRateLimit`` when due, judge the address budget and tell the strategies
