@@ -49,7 +49,9 @@ from botmm_nautilus.core.order_diff import MODIFY
 from botmm_nautilus.core.order_diff import SUBMIT
 from botmm_nautilus.core.order_diff import LiveOrder
 from botmm_nautilus.core.order_diff import diff_ladder
+from botmm_nautilus.engine.venue_health import QUOTE_BUDGET_TOPIC
 from botmm_nautilus.engine.venue_health import VENUE_HEALTH_TOPIC
+from botmm_nautilus.engine.venue_health import QuoteBudget
 from botmm_nautilus.engine.venue_health import VenueHealth
 from botmm_nautilus.venue import actions as hl_actions
 from botmm_nautilus.venue.rules import HyperliquidGrid
@@ -103,6 +105,7 @@ class MarketMaker(Strategy):
         self._iid_str = str(config.instrument_id)
         self._book = None
         self._min_requote_ns = int(quoting.min_requote_interval_ms * 1e6)
+        self._base_min_requote_ns = self._min_requote_ns
         self._last_requote_ns = 0
         self._last_requote_mid = math.nan
         # A requote decision is skipped when nothing it depends on changed: the mid moved less
@@ -174,6 +177,7 @@ class MarketMaker(Strategy):
                 interval=timedelta(seconds=min(RISK_CHECK_INTERVAL_S, c.risk.stale_book_s)),
                 callback=self._on_risk_timer,
             )
+        self.msgbus.subscribe(topic=QUOTE_BUDGET_TOPIC, handler=self._on_quote_budget)
         if self.config.record_tape:
             self.clock.set_timer(
                 "botmm-sample",
@@ -215,6 +219,29 @@ class MarketMaker(Strategy):
             return
         if core.risk.check_stale(event.ts_event, core.last_book_ts_ns or None).cancel_all:
             self._requote(event.ts_event)
+
+    def _on_quote_budget(self, msg: QuoteBudget) -> None:
+        """The venue's action budget allows less (or again full) quoting: at most
+        ``msg.max_levels`` levels a side and the minimum requote interval times
+        ``msg.requote_interval_mult``; a change is logged and applied at once."""
+        if msg.instrument_id is not None and msg.instrument_id != self._iid_str:
+            return
+        core = self.core
+        if core is None:
+            return
+        min_requote_ns = int(self._base_min_requote_ns * msg.requote_interval_mult)
+        if msg.max_levels == core.max_levels and min_requote_ns == self._min_requote_ns:
+            return
+        if msg.max_levels is None:
+            self.log.warning(f"full ladder again: {msg.reason}")
+        else:
+            self.log.warning(f"quoting at most {msg.max_levels} level(s) a side, requotes "
+                             f"{msg.requote_interval_mult:g}x less often: {msg.reason}")
+        core.max_levels = msg.max_levels
+        self._min_requote_ns = min_requote_ns
+        ts = self.clock.timestamp_ns()
+        if core.mid == core.mid:  # a market to quote on
+            self._requote(ts)
 
     def on_instrument(self, instrument) -> None:
         """A changed lot/tick rule (Hyperliquid szDecimals): quote on the new grid from now on. Live

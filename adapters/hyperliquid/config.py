@@ -92,6 +92,15 @@ class HLExecClientConfig(LiveExecClientConfig, _UrlMixin, frozen=True):
     dead_man_refresh_secs: float = 15.0
     clear_dead_man_on_stop: bool = True
     instrument_refresh_secs: float = 300.0
+    # address action budget (userRateLimit): judged every check, re-read every refresh (and at
+    # each check when short or after a refusal); short -> fewer levels, exhausted -> hold quoting
+    rate_budget_check_secs: float = 5.0
+    rate_budget_refresh_secs: float = 60.0
+    rate_budget_short_frac: float = 0.10
+    rate_budget_short_minutes: float = 60.0
+    rate_budget_short_levels: int = 1
+    rate_budget_short_requote_mult: float = 4.0
+    rate_budget_resume_actions: int = 50
 
     def key_source(self) -> str:
         if self.keystore_path:

@@ -30,6 +30,16 @@
   ``clearinghouseState`` only when
   no book arrived in the last 2 s. If the process dies, the venue
   cancels every open order at the deadline. (The venue's 10/day limit counts triggers, not sets.)
+* Rate budget (:meth:`HLExecutionClient._rate_budget_loop`): every ``rate_budget_check_secs`` the
+  address action budget is judged from the local mirror (re-read from ``userRateLimit`` every
+  ``rate_budget_refresh_secs``, at each check while short or exhausted, and after the venue
+  refused an action for it): short (less than ``rate_budget_short_frac`` of the cap left, or the
+  current rate uses it up within ``rate_budget_short_minutes``) publishes a ``QuoteBudget`` (at
+  most ``rate_budget_short_levels`` levels a side, requotes ``rate_budget_short_requote_mult``
+  times less often); exhausted holds every strategy on ``"rate_budget"`` (cancel all; cancels
+  have their own cap) until ``rate_budget_resume_actions`` are left, and meanwhile the HTTP
+  client refuses order and modify actions past the cap before sending them (reduce-only orders
+  and cancels still go). Each change is logged.
 * Account: **reported** (``generate_account_state(reported=True)``) from ``clearinghouseState`` on
   connect, after fills (at most once per ``account_min_interval_secs``, yielding to paced orders)
   and every ``account_refresh_secs``. Balance = account value
@@ -42,6 +52,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections import deque
 from decimal import Decimal
 
 from nautilus_trader.cache.cache import Cache
@@ -77,11 +88,16 @@ from nautilus_trader.model.objects import AccountBalance
 from nautilus_trader.model.objects import Money
 
 from botmm_nautilus.engine.venue_health import publish_health
+from botmm_nautilus.engine.venue_health import publish_quote_budget
 from botmm_nautilus.venue import actions
 from botmm_nautilus.venue.errors import ExchangeActionError
 from botmm_nautilus.venue.errors import HyperliquidError
 from botmm_nautilus.venue.errors import MalformedMessage
+from botmm_nautilus.venue.limits import BUDGET_EXHAUSTED
+from botmm_nautilus.venue.limits import BUDGET_OK
+from botmm_nautilus.venue.limits import BUDGET_SHORT
 from botmm_nautilus.venue.limits import EXCHANGE_ITEMS_PER_WEIGHT
+from botmm_nautilus.venue.limits import address_budget_state
 from botmm_nautilus.venue.messages import UserFill
 from botmm_nautilus.venue.messages import decode_fill
 from botmm_nautilus.venue.messages import decode_order
@@ -175,6 +191,9 @@ class HLExecutionClient(LiveExecutionClient):
         self._open_orders_task: asyncio.Future | None = None
         self._open_orders_t = 0.0
         self.dead_man_sets = 0
+        self.budget_state = BUDGET_OK  # the address budget as last judged (ok / short / exhausted)
+        self.budget_changes: list[tuple[int, str, str]] = []  # (ts_ns, state, reason)
+        self._budget_samples: deque = deque()  # (monotonic s, actions sent) over the rate window
         self.modify_races = 0  # modifies refused because the order had just left the book
         self.errors: list[str] = []
 
@@ -212,6 +231,12 @@ class HLExecutionClient(LiveExecutionClient):
             "exchange_actions_sent": http.actions_sent,
             "address_requests_used": http.address_used,  # local mirror of userRateLimit.nRequestsUsed
             "address_requests_cap": http.address_cap,
+            "address_requests_left": http.address_left(),
+            "address_cum_volume_usd": round(http.cum_vlm_usd, 2),
+            "address_budget_state": self.budget_state,
+            "address_budget_changes": len(self.budget_changes),
+            "address_over_budget_actions": http.address_over_budget_actions,
+            "address_refused_actions": http.address_refused_actions,  # orders/modifies not sent while exhausted
             "exchange_paced_requests": http.exchange_waits,  # order/modify/cancel actions the limiter delayed
             "exchange_paced_s": round(http.exchange_wait_s, 3),
             "batched_requests": self.batched_requests,  # actions that carried several commands
@@ -245,7 +270,7 @@ class HLExecutionClient(LiveExecutionClient):
     # ================================================================== lifecycle
     async def _connect(self) -> None:
         await self._provider.initialize()
-        await self._http.refresh_rate_limit()
+        await self.check_rate_budget()  # reads userRateLimit; an exhausted budget refuses orders from the start
         await self._verify_signer()
         user = self._http.user
         await self._ws.subscribe({"type": "orderUpdates", "user": user})
@@ -256,6 +281,8 @@ class HLExecutionClient(LiveExecutionClient):
         self._hl_tasks.append(self.create_task(self._account_loop()))
         if self._config.dead_man_deadline_secs > 0:
             self._hl_tasks.append(self.create_task(self._dead_man_loop()))
+        if self._config.rate_budget_check_secs > 0:
+            self._hl_tasks.append(self.create_task(self._rate_budget_loop()))
         self._log.info(f"connected: user {user}, signer {self._http.signer}, {self._config.http_base()}")
 
     async def _disconnect(self) -> None:
@@ -330,6 +357,65 @@ class HLExecutionClient(LiveExecutionClient):
             delay = self._config.dead_man_refresh_secs
             if self._venue_clock_rate > 1.05:
                 delay = min(delay, self._config.dead_man_deadline_secs / 6.0)
+
+    # ================================================================== rate budget
+    def _actions_per_s(self, now: float, window_s: float = 300.0, min_span_s: float = 60.0) -> float:
+        """Address actions per second this client sent over the last ``window_s``; 0 until the
+        samples span ``min_span_s`` (the first ladder and its first moves are a burst, not a rate)."""
+        sent = sum(self._http.address_by_type.values())
+        samples = self._budget_samples
+        samples.append((now, sent))
+        while len(samples) > 2 and samples[1][0] <= now - window_s:
+            samples.popleft()
+        t0, n0 = samples[0]
+        return (sent - n0) / (now - t0) if now - t0 >= min_span_s else 0.0
+
+    async def check_rate_budget(self) -> str:
+        """Re-read ``userRateLimit`` when due, judge the address budget and tell the strategies
+        (see the module docstring); the state."""
+        cfg = self._config
+        http = self._http
+        now = time.monotonic()
+        due = http.rate_limit_refreshed is None or now - http.rate_limit_refreshed >= cfg.rate_budget_refresh_secs
+        if due or http.refresh_wanted or self.budget_state != BUDGET_OK:
+            await http.refresh_rate_limit()
+        left, cap = http.address_left(), http.address_cap
+        rate = self._actions_per_s(now)
+        state = address_budget_state(
+            left, cap, rate, short_frac=cfg.rate_budget_short_frac, short_s=cfg.rate_budget_short_minutes * 60.0,
+            resume_actions=cfg.rate_budget_resume_actions, was_exhausted=self.budget_state == BUDGET_EXHAUSTED)
+        runway = f", {left / rate / 60.0:.0f} min at {rate * 3600:.0f} actions/h" if rate > 0 and left > 0 else ""
+        figures = f"{left} of {cap} address actions left (used {http.address_used}, volume ${http.cum_vlm_usd:,.0f}{runway})"
+        ts = self._clock.timestamp_ns()
+        if state != self.budget_state:
+            self.budget_changes.append((ts, state, figures))
+            if state == BUDGET_EXHAUSTED:
+                self._log.warning(f"address budget exhausted: {figures}; quoting held, open orders canceled "
+                                  f"(cancels have their own cap) until {cfg.rate_budget_resume_actions} actions are left")
+            elif state == BUDGET_SHORT:
+                self._log.warning(f"address budget short: {figures}; quoting at most {cfg.rate_budget_short_levels} "
+                                  f"level(s) a side, requotes {cfg.rate_budget_short_requote_mult:g}x less often")
+            else:
+                self._log.warning(f"address budget back: {figures}; full quoting resumes")
+        self.budget_state = state
+        http.orders_refused = f"address budget exhausted ({figures})" if state == BUDGET_EXHAUSTED else None
+        # level-triggered: repeated at every check
+        publish_health(self._msgbus, "rate_budget", state == BUDGET_EXHAUSTED,
+                       f"address budget {state}: {figures}", ts)
+        if state == BUDGET_SHORT:
+            publish_quote_budget(self._msgbus, cfg.rate_budget_short_levels, cfg.rate_budget_short_requote_mult,
+                                 f"address budget short: {figures}", ts)
+        else:
+            publish_quote_budget(self._msgbus, None, 1.0, f"address budget {state}: {figures}", ts)
+        return state
+
+    async def _rate_budget_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._config.rate_budget_check_secs)
+            try:
+                await self.check_rate_budget()
+            except Exception as exc:  # noqa: BLE001 - the next check tries again
+                self._log.warning(f"rate budget check failed: {exc}; tried again in {self._config.rate_budget_check_secs:g} s")
 
     async def _account_loop(self) -> None:
         """Refresh the reported account every ``account_refresh_secs`` and soon after fills, but
@@ -910,7 +996,8 @@ class HLExecutionClient(LiveExecutionClient):
     async def generate_fill_reports(self, command: GenerateFillReports) -> list[FillReport]:
         now_ms = int(time.time() * 1000)
         start_ms = int(command.start.timestamp() * 1000) if command.start is not None else now_ms - 24 * 3_600_000
-        fills = await self._http.user_fills_by_time(start_ms)
+        end_ms = int(command.end.timestamp() * 1000) if command.end is not None else None
+        fills = await self._http.user_fills_by_time(start_ms, end_ms)  # every page
         reports = []
         now = self._clock.timestamp_ns()
         for f in sorted(map(decode_fill, fills), key=lambda x: (x.time, x.tid)):

@@ -8,11 +8,20 @@
   the process that signs with the same key (:class:`NonceManager`: the venue keeps the recent
   nonces per signer, so two clients of one key must never reuse a millisecond).
 * Rate limits: a :class:`TokenBucket` for the IP weight budget (1200 per minute; ``/info`` costs
-  2 or 20 by request type, ``/exchange`` ``1 + n // 40`` for n orders; see
-  ``botmm_nautilus.venue.limits``) and a local mirror of the address action budget (10000 + 1 per USDC
-  traded; read from ``userRateLimit``): when exhausted the venue allows one action per 10 s, so
-  do we. The bucket is given by the owner: the factories give the data and execution clients of
-  one node the same bucket (the venue's budget is per IP, not per client).
+  2, 20 or 60 by request type, charged before the request, plus the per-item surcharge of history
+  answers (+1 per 20 fills, +1 per 60 candles) charged when the answer tells the count;
+  ``/exchange`` ``1 + n // 40`` for n orders; see ``botmm_nautilus.venue.limits``) and a local
+  mirror of the address action budget (10000 + 1 per USDC traded; :meth:`HLHttpClient.
+  refresh_rate_limit` reads ``userRateLimit``, whose figures replace the mirror's; the owner
+  refreshes it as volume grows, and a "Too many cumulative requests" answer asks for a refresh).
+  Cancels are held to their own larger cap (``min(cap + 100000, 2 * cap)``). Past the cap the
+  venue allows one action per 10 s, so do we (a one-token bucket refilled every 10 s), except
+  that while the owner holds quoting for the budget (:attr:`HLHttpClient.orders_refused`) order
+  and modify actions are refused unsent (reduce-only orders still go). Wherever actions wait (IP
+  bucket or that slot), cancels (and, for the slot, reduce-only orders) go before orders and
+  modifies; an order waiting for the slot when the hold starts is refused at once. The IP bucket is
+  given by the owner: the factories give the data and execution clients of one node the same
+  bucket (the venue's budget is per IP, not per client).
 * Retries: one loop (:meth:`HLHttpClient._retrying`) backs off exponentially on HTTP 429, 5xx,
   timeouts and dropped connections (:attr:`HttpError.should_retry`); what a resend does is each
   call's policy. ``/info`` and the idempotent actions (scheduleCancel, noop) are simply sent
@@ -24,7 +33,10 @@
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import os
+import re
 import threading
 import time
 from collections.abc import Awaitable
@@ -46,7 +58,9 @@ from botmm_nautilus.venue.errors import ExchangeActionError
 from botmm_nautilus.venue.errors import HyperliquidError
 from botmm_nautilus.venue.limits import ADDRESS_BASE_BUDGET
 from botmm_nautilus.venue.limits import IP_WEIGHT_PER_MINUTE
+from botmm_nautilus.venue.limits import CANCEL_ACTIONS
 from botmm_nautilus.venue.limits import OVER_BUDGET_INTERVAL_MS
+from botmm_nautilus.venue.limits import cancel_cap
 from botmm_nautilus.venue.limits import exchange_weight
 from botmm_nautilus.venue.limits import info_weight
 from botmm_nautilus.venue.signing import L1Signer
@@ -88,16 +102,28 @@ class NonceManager:
             return nonce
 
 
+PRIORITY_CANCEL = 0  # waiting actions: cancels are served first
+PRIORITY_NORMAL = 1  # orders, modifies, reads
+
+
 class TokenBucket:
-    """``capacity`` tokens refilled at ``capacity / 60`` per second; ``acquire(w)`` waits.
+    """``capacity`` tokens refilled at ``capacity / period_s`` per second; ``acquire(w)`` waits.
 
-    One bucket stands for one IP weight budget; every HTTP client drawing from it also reports
-    what it spent by request type (:meth:`count`), so the budget's use can be read in one place."""
+    One bucket stands for one IP weight budget (``period_s`` = 60) or, with ``capacity=1`` and
+    ``period_s=10``, the venue's one action per 10 s past the address budget. Every HTTP client
+    drawing from it also reports what it spent by request type (:meth:`count`), so the budget's
+    use can be read in one place.
 
-    def __init__(self, capacity: int = IP_WEIGHT_PER_MINUTE) -> None:
+    Waiting: a request that finds the budget short (or others already waiting) joins a line
+    ordered by ``priority`` (:data:`PRIORITY_CANCEL` before :data:`PRIORITY_NORMAL`), then by
+    arrival: a cancel queued behind orders goes first, and within one priority a later, smaller
+    request never starves an earlier one. The head of the line takes its weight as soon as the
+    bucket holds it (a weight above ``capacity`` waits for a full bucket and leaves it in debt)."""
+
+    def __init__(self, capacity: int = IP_WEIGHT_PER_MINUTE, period_s: float = 60.0) -> None:
         self.capacity = float(capacity)
         self.tokens = float(capacity)
-        self.rate = capacity / 60.0
+        self.rate = capacity / float(period_s)
         self.stamp = time.monotonic()
         self.waited_s = 0.0
         self.created = self.stamp
@@ -105,6 +131,8 @@ class TokenBucket:
         self.waits = 0  # acquisitions that had to wait
         self.weight_by_type: dict[str, float] = {}  # "info:<type>" / "exchange:<action>" -> weight
         self.requests_by_type: dict[str, int] = {}
+        self._line: list[list] = []  # heap of waiters: [priority, seq, asyncio.Event | None]
+        self._seq = itertools.count()
 
     @classmethod
     def for_ip_weight(cls) -> TokenBucket:
@@ -118,43 +146,93 @@ class TokenBucket:
             capacity = IP_WEIGHT_PER_MINUTE
         return cls(max(1, min(capacity, IP_WEIGHT_PER_MINUTE)))
 
-    async def acquire(self, weight: float) -> bool:
-        """Take ``weight`` tokens, sleeping until they are there; True if it had to wait.
-
-        Reservation style: the weight is taken at once (the balance may go negative) and the
-        caller sleeps until the bucket has refilled the debt, so waiters are served in arrival
-        order and a later, smaller request can never starve an earlier one."""
+    def _refill(self) -> None:
         now = time.monotonic()
-        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate) - weight
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
+
+    def _take(self, weight: float) -> None:
+        self.tokens -= weight
         self.weight_used += weight
-        if self.tokens >= 0:
+
+    def _wake_head(self) -> None:
+        if self._line and self._line[0][2] is not None:
+            self._line[0][2].set()
+
+    @property
+    def waiting(self) -> int:
+        """Requests waiting in line now."""
+        return len(self._line)
+
+    async def acquire(self, weight: float, priority: int = PRIORITY_NORMAL) -> bool:
+        """Take ``weight`` tokens, waiting in line for them (see the class); True if it waited."""
+        self._refill()
+        need = min(weight, self.capacity)
+        if not self._line and self.tokens >= need:
+            self._take(weight)
             return False
-        wait = -self.tokens / self.rate
+        t0 = time.monotonic()
+        entry = [priority, next(self._seq), None]
+        heapq.heappush(self._line, entry)
         self.waits += 1
-        self.waited_s += wait
-        await asyncio.sleep(wait)
-        return True
+        try:
+            while True:
+                self._refill()
+                if self._line[0] is entry:
+                    deficit = need - self.tokens
+                    if deficit <= 0:
+                        heapq.heappop(self._line)
+                        self._take(weight)
+                        self._wake_head()
+                        return True
+                    await asyncio.sleep(deficit / self.rate)
+                else:
+                    event = entry[2] = asyncio.Event()
+                    await event.wait()
+                    entry[2] = None
+        except BaseException:
+            if entry in self._line:
+                self._line.remove(entry)
+                heapq.heapify(self._line)
+                self._wake_head()
+            raise
+        finally:
+            self.waited_s += time.monotonic() - t0
+
+    def charge(self, weight: float) -> None:
+        """Take ``weight`` now without waiting (the balance may go negative): a cost learnt only
+        from the answer, e.g. the per-item surcharge of a history request; later requests wait
+        for it."""
+        if weight > 0:
+            self._refill()
+            self._take(weight)
 
     async def wait_available(self, weight: float) -> float:
         """Sleep until ``weight`` tokens are there, without taking them; the seconds slept."""
         slept = 0.0
         while True:
-            now = time.monotonic()
-            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-            self.stamp = now
+            self._refill()
             if self.tokens >= weight:
                 return slept
             wait = (weight - self.tokens) / self.rate
             slept += wait
             await asyncio.sleep(wait)
 
-    def count(self, kind: str, weight: float) -> None:
-        """Note one request of type ``kind`` costing ``weight`` (accounting only)."""
+    def count(self, kind: str, weight: float, requests: int = 1) -> None:
+        """Note ``requests`` requests of type ``kind`` costing ``weight`` (accounting only)."""
         self.weight_by_type[kind] = self.weight_by_type.get(kind, 0.0) + weight
-        self.requests_by_type[kind] = self.requests_by_type.get(kind, 0) + 1
+        self.requests_by_type[kind] = self.requests_by_type.get(kind, 0) + requests
 
 
+def _reduce_only(kind: str, action: dict) -> bool:
+    """An ``order`` action whose every order is reduce-only."""
+    orders = action.get("orders") if kind == "order" else None
+    return bool(orders) and all(o.get("r") for o in orders)
+
+
+TOO_MANY_REQUESTS = "Too many cumulative requests"
+_BUDGET_FIGURES = re.compile(r"\((\d+) > (\d+)\)")
+FILLS_PAGE_LIMIT = 2000  # userFillsByTime answers at most this many fills
 _now = time.time_ns
 _JSON_HEADERS = {"Content-Type": "application/json"}
 _encode = msgspec.json.Encoder().encode  # keeps dict insertion order (the signed msgpack order)
@@ -198,7 +276,16 @@ class HLHttpClient:
         # address action budget (mirrors userRateLimit)
         self.address_used = 0
         self.address_cap = ADDRESS_BASE_BUDGET
-        self._last_throttled_action = 0.0
+        self.cum_vlm_usd = 0.0  # userRateLimit.cumVlm at the last refresh
+        self.rate_limit_refreshed: float | None = None  # monotonic s of the last userRateLimit read
+        self.refresh_wanted = False  # the venue refused for the budget, or the mirror hit the cap
+        self.address_over_budget_actions = 0  # actions sent past the cap, at the venue's 1 per 10 s
+        # set by the owner while it judges the budget exhausted (its strategies are held): order
+        # and modify actions past the cap are then refused here, not sent late as stale quotes
+        self._orders_refused: str | None = None
+        self._hold_started: asyncio.Event | None = None  # set when orders_refused is set
+        self.address_refused_actions = 0
+        self._over_budget_slot = TokenBucket(1, OVER_BUDGET_INTERVAL_MS / 1000.0)
         # counters (reports)
         self.retries = 0
         self.actions_sent = 0
@@ -282,7 +369,13 @@ class HLHttpClient:
         async def once(attempt: int) -> Any:
             await self.bucket.acquire(weight)
             self.bucket.count(kind, weight)
-            return await self._post_once("/info", body)
+            answer = await self._post_once("/info", body)
+            if isinstance(answer, list):  # history answers cost more per item returned
+                extra = info_weight(request_type, len(answer)) - weight
+                if extra > 0:
+                    self.bucket.charge(extra)
+                    self.bucket.count(kind, extra, requests=0)
+            return answer
 
         return await self._retrying(f"/info {request_type}", once)
 
@@ -298,19 +391,65 @@ class HLHttpClient:
     async def order_status(self, oid_or_cloid: int | str) -> dict:
         return await self.info({"type": "orderStatus", "user": self.user, "oid": oid_or_cloid})
 
-    async def user_fills_by_time(self, start_ms: int, end_ms: int | None = None) -> list:
-        body = {"type": "userFillsByTime", "user": self.user, "startTime": int(start_ms)}
-        if end_ms is not None:
-            body["endTime"] = int(end_ms)
-        return await self.info(body)
+    async def user_fills_by_time(self, start_ms: int, end_ms: int | None = None, page_limit: int = FILLS_PAGE_LIMIT) -> list:
+        """Every fill of the user in [start_ms, end_ms] (end None = now), oldest first, once each.
 
-    async def refresh_rate_limit(self) -> None:
+        The venue answers at most ``page_limit`` (2000) fills per ``userFillsByTime``. A full
+        answer means more may lie beyond it; which end the venue cut is not documented (its docs
+        page forward from the last time returned, recorded answers come newest first), so both
+        sides are asked: [newest time, end] and [start, oldest time]. Pages overlap at their
+        boundary millisecond and are de-duplicated by ``tid``; a page that brings nothing new ends
+        its side (also when more than ``page_limit`` fills share one millisecond: unreachable).
+        Only the venue's 10000 most recent fills are reachable at all."""
+        seen: dict[int, dict] = {}
+        windows: list[tuple[int, int | None]] = [(int(start_ms), None if end_ms is None else int(end_ms))]
+        while windows:
+            lo_ms, hi_ms = windows.pop()
+            body = {"type": "userFillsByTime", "user": self.user, "startTime": lo_ms}
+            if hi_ms is not None:
+                body["endTime"] = hi_ms
+            page = await self.info(body) or []
+            fresh = 0
+            for f in page:
+                tid = f.get("tid")
+                if tid not in seen:
+                    seen[tid] = f
+                    fresh += 1
+            if len(page) < page_limit or fresh == 0:
+                continue
+            times = [int(f["time"]) for f in page]
+            newest, oldest = max(times), min(times)
+            if hi_ms is None or newest < hi_ms:
+                windows.append((newest, hi_ms))
+            if oldest > lo_ms:
+                windows.append((lo_ms, oldest))
+        return sorted(seen.values(), key=lambda f: (int(f["time"]), f.get("tid", 0)))
+
+    async def refresh_rate_limit(self) -> dict | None:
+        """Read ``userRateLimit`` and make the local mirror follow the venue's figures
+        (``nRequestsUsed``, ``nRequestsCap``, ``cumVlm``); the answer, or None when it failed
+        (the mirror then keeps counting on its own)."""
         try:
             data = await self.info({"type": "userRateLimit", "user": self.user})
-            self.address_used = int(data.get("nRequestsUsed", 0))
-            self.address_cap = int(data.get("nRequestsCap", ADDRESS_BASE_BUDGET))
-        except Exception as exc:  # noqa: BLE001 - informative only
-            self._warn(f"userRateLimit unavailable: {exc}")
+            used = int(data.get("nRequestsUsed", 0))
+            cap = int(data.get("nRequestsCap", ADDRESS_BASE_BUDGET))
+            cum_vlm = float(data.get("cumVlm") or 0.0)
+        except Exception as exc:  # noqa: BLE001 - the mirror keeps counting locally
+            self._warn(f"userRateLimit unavailable ({exc}); the address budget mirror keeps counting locally "
+                       f"({self.address_used}/{self.address_cap})")
+            return None
+        if cap != self.address_cap:
+            self._log.info(f"address budget: cap {self.address_cap} -> {cap} (cumulative volume ${cum_vlm:,.0f}), "
+                           f"{used} used")
+        self.address_used, self.address_cap, self.cum_vlm_usd = used, cap, cum_vlm
+        self.rate_limit_refreshed = time.monotonic()
+        self.refresh_wanted = False
+        return data
+
+    def address_left(self, is_cancel: bool = False) -> int:
+        """Actions left in the address budget by the local mirror (cancels: their larger cap)."""
+        cap = cancel_cap(self.address_cap) if is_cancel else self.address_cap
+        return cap - self.address_used
 
     # ------------------------------------------------------------------ /exchange
     def sign(self, action: dict, nonce: int) -> dict:
@@ -320,16 +459,66 @@ class HLHttpClient:
         return {"action": action, "nonce": nonce, "signature": signature, "vaultAddress": self.vault_address,
                 "expiresAfter": None}
 
-    async def _address_budget(self, n: int, is_cancel: bool) -> bool:
-        cap = self.address_cap if not is_cancel else min(self.address_cap + 100_000, 2 * self.address_cap)
-        if self.address_used + n > cap:
-            wait = OVER_BUDGET_INTERVAL_MS / 1000.0 - (time.monotonic() - self._last_throttled_action)
-            self._last_throttled_action = time.monotonic() + max(wait, 0.0)
-            if wait > 0:
-                self._warn(f"address action budget exhausted ({self.address_used}/{cap}); waiting {wait:.1f}s")
-                await asyncio.sleep(wait)
-                return True
-        return False
+    @property
+    def orders_refused(self) -> str | None:
+        """The owner's reason while it holds quoting for an exhausted address budget, else None."""
+        return self._orders_refused
+
+    @orders_refused.setter
+    def orders_refused(self, reason: str | None) -> None:
+        self._orders_refused = reason
+        if reason is not None and self._hold_started is not None:
+            self._hold_started.set()  # orders waiting for a slot are refused at once
+
+    async def _slot_unless_held(self, n: int, kind: str, action: dict) -> bool:
+        """An order or modify waits for the venue's next slot, or until the owner starts holding
+        (then :meth:`_refuse_if_held` refuses it without spending the slot)."""
+        if self._hold_started is None or self._hold_started.is_set():
+            self._hold_started = asyncio.Event()
+        slot_task = asyncio.ensure_future(self._over_budget_slot.acquire(1, PRIORITY_NORMAL))
+        hold_task = asyncio.ensure_future(self._hold_started.wait())
+        try:
+            await asyncio.wait({slot_task, hold_task}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            hold_task.cancel()
+            if not slot_task.done():
+                slot_task.cancel()
+                await asyncio.gather(slot_task, return_exceptions=True)
+        waited = slot_task.result() if slot_task.done() and not slot_task.cancelled() else True
+        self._refuse_if_held(n, kind, action)
+        return waited
+
+    def _refuse_if_held(self, n: int, kind: str, action: dict) -> None:
+        """Past the cap while :attr:`orders_refused` is set: an order action that is not wholly
+        reduce-only, or a modify, raises :class:`ExchangeActionError` (nothing was sent)."""
+        if self.orders_refused is None or kind in CANCEL_ACTIONS or self.address_left() >= n:
+            return
+        if _reduce_only(kind, action):
+            return  # reduce-only (a flatten) still takes the venue's slots
+        self.address_refused_actions += 1
+        self._warn(f"{kind} of {n} not sent: {self.orders_refused}; the strategies are held until the budget is back")
+        raise ExchangeActionError(f"not sent, address budget exhausted: {self.orders_refused}")
+
+    async def _address_budget(self, n: int, kind: str, action: dict | None = None) -> bool:
+        """Wait, when the address budget (cancels: the cancel cap) cannot take ``n`` more actions,
+        for the venue's one action per 10 s, cancels first; True if it waited. While the owner
+        holds quoting (:attr:`orders_refused`) orders and modifies are refused instead, also
+        after waiting (the hold may have started meanwhile)."""
+        is_cancel = kind in CANCEL_ACTIONS
+        if self.address_left(is_cancel) >= n:
+            return False
+        action = action or {}
+        self._refuse_if_held(n, kind, action)
+        self.refresh_wanted = True
+        cap = cancel_cap(self.address_cap) if is_cancel else self.address_cap
+        slot = self._over_budget_slot
+        self._warn(f"address action budget exhausted ({self.address_used}/{cap} by the local mirror of userRateLimit): "
+                   f"{kind} of {n} waits for the venue's one action per {OVER_BUDGET_INTERVAL_MS // 1000} s "
+                   f"({slot.waiting} already waiting; cancels and reduce-only orders go first)")
+        self.address_over_budget_actions += 1
+        if is_cancel or _reduce_only(kind, action):  # risk-reducing: first in line, never refused
+            return await slot.acquire(1, PRIORITY_CANCEL)
+        return await self._slot_unless_held(n, kind, action)
 
     async def exchange_once(self, action: dict, n_items: int = 1, probes: list | None = None,
                             prepaid: bool = False) -> dict:
@@ -343,10 +532,10 @@ class HLHttpClient:
         if self.quoting_mark is None and kind == "order":
             self.quoting_mark = (time.monotonic(), self.bucket.weight_used, self.address_used)
         t0 = _now()
-        waited = await self._address_budget(n_items, kind.startswith("cancel"))
+        waited = await self._address_budget(n_items, kind, action)
         weight = exchange_weight(n_items)
         if not prepaid:
-            waited = await self.bucket.acquire(weight) or waited
+            waited = await self.bucket.acquire(weight, PRIORITY_CANCEL if kind in CANCEL_ACTIONS else PRIORITY_NORMAL) or waited
         t1 = _now()
         body = self.sign(action, NonceManager.next(self.signer))
         t2 = _now()
@@ -367,9 +556,19 @@ class HLHttpClient:
                 p[7] += 1
         resp = await self._post_once("/exchange", body, data)
         self.address_used += n_items
-        if isinstance(resp, dict) and resp.get("status") == "err" and "Too many cumulative requests" in str(resp.get("response")):
-            self.address_used = max(self.address_used, self.address_cap)
+        if isinstance(resp, dict) and resp.get("status") == "err" and TOO_MANY_REQUESTS in str(resp.get("response")):
+            self._on_budget_refusal(str(resp.get("response")))
         return resp
+
+    def _on_budget_refusal(self, text: str) -> None:
+        """The venue refused an action for the address budget: the mirror takes the figures of
+        its text (``(used > cap)``) and asks for a refresh."""
+        m = _BUDGET_FIGURES.search(text)
+        if m is not None:
+            self.address_cap = int(m.group(2))
+        self.address_used = max(self.address_used, self.address_cap)
+        self.refresh_wanted = True
+        self._warn(f"venue refused an action for the address budget ({text[:160]}); userRateLimit will be re-read")
 
     async def exchange(self, action: dict, n_items: int = 1) -> dict:
         """Send an action that is idempotent by nature (scheduleCancel, noop, leverage): simply

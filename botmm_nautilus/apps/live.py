@@ -76,6 +76,7 @@ def client_configs(s: LiveConfig):
         account_address=s.account_address, vault_address=s.vault_address,
         dead_man_deadline_secs=s.dead_man.deadline_s, dead_man_refresh_secs=s.dead_man.refresh_s,
         account_refresh_secs=s.account_refresh_s, account_min_interval_secs=s.account_min_interval_s,
+        **rate_budget_settings(s),
     )
     return data, exec_
 
@@ -85,6 +86,15 @@ def stale_book_limits(s: LiveConfig) -> dict[str, float]:
     data client's book-age watchdog pulls a coin's quotes past it (blind means flat)."""
     limits = {coin: asset_config(s, coin).risk.stale_book_s for coin in s.coins}
     return {coin: float(v) for coin, v in limits.items() if v is not None}
+
+
+def rate_budget_settings(s: LiveConfig) -> dict:
+    """The execution client's rate-budget fields from live.yaml's ``rate_budget`` section."""
+    r = s.rate_budget
+    return dict(rate_budget_check_secs=r.check_s, rate_budget_refresh_secs=r.refresh_s,
+                rate_budget_short_frac=r.short_frac, rate_budget_short_minutes=r.short_minutes,
+                rate_budget_short_levels=r.short_levels, rate_budget_short_requote_mult=r.short_requote_mult,
+                rate_budget_resume_actions=r.resume_actions)
 
 
 def asset_config(s: LiveConfig, coin: str):

@@ -44,6 +44,18 @@ class DeadManParams(Section, frozen=True, kw_only=True):
             raise ValueError(f"refresh_s: must be below deadline_s ({self.deadline_s:g}), got {self.refresh_s:g}")
 
 
+class RateBudgetParams(Section, frozen=True, kw_only=True):
+    """The address action budget (10000 + 1 per USDC traded, read from userRateLimit): when it runs short the node quotes fewer levels and requotes less often; exhausted, it stops quoting until the budget is back."""
+
+    check_s: Annotated[float, setting("s", "how often the budget is judged (and published to the strategies)", gt=0, le=3_600)] = 5.0
+    refresh_s: Annotated[float, setting("s", "userRateLimit re-read interval (also at each check when short, and after a refusal)", gt=0, le=86_400)] = 60.0
+    short_frac: Annotated[float, setting("frac", "budget short below this fraction of the cap left", ge=0, le=1)] = 0.10
+    short_minutes: Annotated[float, setting("min", "budget short when the current rate would use the rest within this", ge=0, le=100_000)] = 60.0
+    short_levels: Annotated[int, setting("-", "levels per side at most while short", ge=1, le=100)] = 1
+    short_requote_mult: Annotated[float, setting("x", "minimum requote interval multiplied by this while short", ge=1, le=1_000)] = 4.0
+    resume_actions: Annotated[int, setting("-", "after exhaustion, quoting resumes once this many actions are left", ge=1, le=1_000_000)] = 50
+
+
 class LiveConfig(Section, frozen=True, kw_only=True):
     """The live node: venue, coins, key, dead-man's switch, account polling and logging."""
 
@@ -57,6 +69,7 @@ class LiveConfig(Section, frozen=True, kw_only=True):
     account_address: Annotated[str | None, setting("address", "master address when an API (agent) wallet signs")] = None
     vault_address: Annotated[str | None, setting("address", "vault or sub-account to trade for")] = None
     dead_man: DeadManParams = DeadManParams()
+    rate_budget: RateBudgetParams = RateBudgetParams()
     account_refresh_s: Annotated[float, setting("s", "periodic account (clearinghouseState) refresh", gt=0, le=86_400)] = 10.0
     account_min_interval_s: Annotated[float, setting("s", "after fills, at most one account refresh per this interval", ge=0, le=86_400)] = 2.0
     instrument_refresh_s: Annotated[float, setting("s", "metadata reload that notices szDecimals changes", gt=0, le=86_400)] = 300.0

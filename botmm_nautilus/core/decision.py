@@ -79,6 +79,9 @@ class MarketMakerCore:
         self.quotes_sigma_fitted = 0
         self.quotes_intensity_fitted = 0
         self.intensity_fitted = False  # whether the last arrival_params() came from a valid fit
+        # levels per side at most (None: the quote model's ladder): set from outside when the
+        # venue's action budget runs short, so fewer orders are kept and moved
+        self.max_levels: int | None = None
 
     @property
     def book_levels(self) -> int:
@@ -188,6 +191,10 @@ class MarketMakerCore:
         ladder = compute_ladder(inputs, self.quoting, grid=self.grid, maker_fee=self.maker_fee, max_position_usd=max_pos_usd)
         bids = [(q.price, q.size) for q in ladder.bids] if decision.can_quote_bid else []
         asks = [(q.price, q.size) for q in ladder.asks] if decision.can_quote_ask else []
+        n = self.max_levels
+        if n is not None:  # the innermost levels: they earn the spread, the outer ones cost the same actions
+            bids = bids[:n]
+            asks = asks[:n]
         if decision.spread_multiplier != 1.0:
             bids, asks = self._widen(bids, asks, mid, decision.spread_multiplier)
         if decision.size_multiplier != 1.0:

@@ -13,6 +13,12 @@ least every few seconds while it lasts, see :func:`publish_health`).
 
 ``key`` names the condition (``"stale_book"``, ``"exec_ws"``, ``"dead_man"``,
 ``"rate_budget"``, ``"operator"``); ``reason`` is one human line for the log and the risk events.
+
+Between "quote" and "blocked" there is one graded signal: :class:`QuoteBudget` on
+:data:`QUOTE_BUDGET_TOPIC`, published by the execution client while the address action budget
+runs short: quote at most ``max_levels`` levels a side and requote at most every
+``requote_interval_mult`` times the configured minimum interval (fewer actions rather than stale
+quotes). ``max_levels=None`` and ``requote_interval_mult=1`` lift it. Also level-triggered.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 VENUE_HEALTH_TOPIC = "botmm.venue.health"
+QUOTE_BUDGET_TOPIC = "botmm.venue.quote_budget"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,4 +43,21 @@ def publish_health(msgbus, key: str, blocked: bool, reason: str, ts_ns: int,
     """Publish one :class:`VenueHealth` on the node's message bus and return it."""
     msg = VenueHealth(key, blocked, reason, ts_ns, instrument_id)
     msgbus.publish(VENUE_HEALTH_TOPIC, msg)
+    return msg
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteBudget:
+    max_levels: int | None  # levels per side at most; None: the strategy's own ladder
+    requote_interval_mult: float  # >= 1: the minimum requote interval is multiplied by this
+    reason: str
+    ts_ns: int
+    instrument_id: str | None = None  # str(InstrumentId); None: every instrument of the node
+
+
+def publish_quote_budget(msgbus, max_levels: int | None, requote_interval_mult: float, reason: str, ts_ns: int,
+                         instrument_id: str | None = None) -> QuoteBudget:
+    """Publish one :class:`QuoteBudget` on the node's message bus and return it."""
+    msg = QuoteBudget(max_levels, max(1.0, float(requote_interval_mult)), reason, ts_ns, instrument_id)
+    msgbus.publish(QUOTE_BUDGET_TOPIC, msg)
     return msg

@@ -22,7 +22,9 @@ venue's text:
 5. The nonce (per signer, ``accounts.NonceTracker``): unique among the 100 highest, above the
    lowest of them once 100 are held, and within (now - 2 days, now + 1 day).
 6. The address request budget (only with ``enforce_rate_limits``): 10000 requests plus one per
-   USDC traded (plus reserved weight); over it, one request per 10 s is still let through.
+   USDC traded (plus reserved weight); cancels (``cancel``, ``cancelByCloid``) may go on up to
+   ``min(cap + 100000, 2 * cap)``; over its cap, one request per 10 s is still let through and
+   the others are refused with ``Too many cumulative requests sent (used > cap) ...`` (not counted).
 
 Nonces and ``expiresAfter`` are compared with the **wall clock** by default (the SDK stamps both
 from ``time.time()``); ``nonce_clock="twin"`` uses the twin clock instead. The nonce is used up
@@ -33,7 +35,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from botmm_nautilus.venue.limits import CANCEL_ACTIONS
 from botmm_nautilus.venue.limits import OVER_BUDGET_INTERVAL_MS
+from botmm_nautilus.venue.limits import cancel_cap
 
 from . import signing
 from .accounts import Account
@@ -82,7 +86,7 @@ class Authenticator:
             state.nonces.check(signer, env.nonce, nonce_now)
         except NonceError as exc:
             raise ExchangeError(str(exc)) from None
-        self._charge_address_budget(account, batch_length(env.action), now)
+        self._charge_address_budget(account, batch_length(env.action), now, env.kind in CANCEL_ACTIONS)
         state.nonces.use(signer, env.nonce)
         return account
 
@@ -123,9 +127,12 @@ class Authenticator:
             account = vault_account
         return account
 
-    def _charge_address_budget(self, account: Account, n: int, now_ms: int) -> None:
-        """Count ``n`` requests against the account's cumulative budget (refused over it, when enforced)."""
+    def _charge_address_budget(self, account: Account, n: int, now_ms: int, is_cancel: bool = False) -> None:
+        """Count ``n`` requests against the account's cumulative budget (refused over it, when
+        enforced); a cancel is held to the larger cancel cap."""
         cap = address_request_cap(account)
+        if is_cancel:
+            cap = cancel_cap(cap)
         used_after = account.n_requests_used + n
         if self.state.config.enforce_rate_limits and used_after > cap:
             last = account.last_over_budget_request_ms

@@ -157,13 +157,14 @@ class InfoHandlers:
                 for o in orders]
 
     def _info_userFills(self, body: dict) -> list:
-        return list(reversed(self.state.fills_of(require_address(body))))[:views.MAX_LIST_ITEMS]
+        return list(reversed(self.state.fills_of(require_address(body))))[:self.state.config.max_fills_per_answer]
 
     def _info_userFillsByTime(self, body: dict) -> list:
+        """The newest ``max_fills_per_answer`` fills in [startTime, endTime], newest first."""
         user = require_address(body)
         start, end = self._time_range(body)
         fills = [f for f in self.state.fills_of(user) if start <= f["time"] <= end]
-        return list(reversed(fills))[:views.MAX_LIST_ITEMS]
+        return list(reversed(fills))[:self.state.config.max_fills_per_answer]
 
     def _info_userFunding(self, body: dict) -> list:
         user = require_address(body)

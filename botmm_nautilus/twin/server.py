@@ -296,6 +296,16 @@ class TwinServer:
         with self.engine.lock:
             return self.engine.clearinghouse_state(address)
 
+    def rate_limit(self, address: str) -> dict:
+        """``userRateLimit`` of ``address`` (as ``/info`` would answer it now)."""
+        with self.engine.lock:
+            return self.engine.user_rate_limit(address)
+
+    def set_requests_used(self, address: str, n: int) -> None:
+        """Set the address budget ``address`` has used (an account that has sent ``n`` actions)."""
+        with self.engine.lock:
+            self.engine.accounts[address.lower()].n_requests_used = int(n)
+
     def open_orders(self, address: str) -> list[dict]:
         """Open orders of ``address`` in ``frontendOpenOrders`` form (newest first)."""
         with self.engine.lock:

@@ -39,6 +39,7 @@ class TwinConfig:
     enforce_rate_limits: bool = False
     ip_weight_per_minute: int = IP_WEIGHT_PER_MINUTE
     max_open_orders: int = 1000
+    max_fills_per_answer: int = 2000  # userFills / userFillsByTime answer at most this many (the venue: 2000)
     l2_book_min_interval_ms: int = 500
     market_push_interval_ms: int = 500  # allMids and activeAssetCtx
     loop_replay: bool = False

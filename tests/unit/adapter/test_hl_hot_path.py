@@ -134,3 +134,30 @@ def test_trade_path_equals_decimal_route():
             assert (a.price, a.size, a.aggressor_side, a.trade_id, a.ts_event) == \
                 (b.price, b.size, b.aggressor_side, b.trade_id, b.ts_event)
             assert (a.price.precision, a.size.precision) == (b.price.precision, b.size.precision)
+
+
+def test_token_bucket_serves_cancels_before_orders_already_waiting():
+    from botmm_nautilus.adapters.hyperliquid.http import PRIORITY_CANCEL
+
+    async def scenario():
+        bucket = TokenBucket(capacity=1, period_s=0.05)  # one token per 50 ms
+        assert await bucket.acquire(1) is False
+        done: list[str] = []
+
+        async def take(name: str, priority: int | None = None):
+            await (bucket.acquire(1) if priority is None else bucket.acquire(1, priority))
+            done.append(name)
+
+        orders = [asyncio.ensure_future(take(f"order{i}")) for i in range(3)]
+        await asyncio.sleep(0.01)  # the orders are in line
+        cancel = asyncio.ensure_future(take("cancel", PRIORITY_CANCEL))
+        # a waiter that gives up leaves the line without blocking the others
+        quitter = asyncio.ensure_future(take("quitter"))
+        await asyncio.sleep(0)
+        quitter.cancel()
+        await asyncio.gather(cancel, *orders)
+        return done, bucket
+
+    done, bucket = asyncio.run(scenario())
+    assert done == ["cancel", "order0", "order1", "order2"]
+    assert bucket.waiting == 0 and bucket.weight_used == 5

@@ -328,6 +328,8 @@ def test_override_round_trips_and_validates():
         ("venue: moon\n", "venue: 'moon' is not one of 'mainnet', 'testnet', 'twin'"),
         ("log_level: loud\n", "log_level: 'LOUD' is not one of TRACE, DEBUG, INFO, WARNING, ERROR, OFF"),
         ("mm_overrides: {}\n", "mm_overrides: unknown setting"),
+        ("rate_budget:\n  short_frac: 2\n", "rate_budget.short_frac: must be a number >= 0 and <= 1, got 2"),
+        ("rate_budget:\n  short_level: 1\n", "rate_budget.short_level: unknown setting"),
     ],
 )
 def test_live_yaml_nested_keys_and_types_validated(tmp_path, text, message):

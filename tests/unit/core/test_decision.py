@@ -315,3 +315,16 @@ def test_a_decision_never_depends_on_later_inputs(seed):
     assert len({bias for *_, bias in decided}) > 1
     assert {state for _, _, state, _, _ in decided} >= {RiskState.QUOTING, RiskState.REDUCE_ONLY}
     assert _run(prefix) == before_a  # and without any future at all
+
+
+def test_max_levels_keeps_the_innermost_levels_of_each_side():
+    """A short venue action budget caps the ladder (core.max_levels): the best level of each side
+    stays exactly what the full ladder quotes there; None gives the full ladder back."""
+    c = at_10000(core())
+    full = c.decide(T0, 0.0, 10_000.0)
+    assert len(full.bids) == len(full.asks) == 2
+    c.max_levels = 1
+    short = c.decide(T0 + S, 0.0, 10_000.0)
+    assert short.bids == full.bids[:1] and short.asks == full.asks[:1]
+    c.max_levels = None
+    assert c.decide(T0 + 2 * S, 0.0, 10_000.0).bids == full.bids
