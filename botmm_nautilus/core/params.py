@@ -352,6 +352,8 @@ class RiskParams(Section, frozen=True, kw_only=True):
     kill_drawdown_frac: Annotated[float_or_none(gt=0, le=1), setting("fraction of peak equity", "drawdown that triggers the kill switch (must exceed max_drawdown_frac); null = off")] = None
     flatten_on_kill: Annotated[bool, setting("-", "the automatic kill switch also closes the position")] = False
     flatten_on_stop: Annotated[bool, setting("-", "stopping the strategy also closes the position (after canceling its orders)")] = False
+    flatten_max_slippage_bps: Annotated[float, setting("bps", "a flatten order is an IOC reduce-only limit this far through the touch (Hyperliquid has no market order): the worst price accepted", gt=0, le=2_000)] = 50.0
+    flatten_max_tries: Annotated[int, setting("orders", "a flatten sends at most this many IOC orders (each after the previous one is resolved); what is left is reported", ge=1, le=100)] = 5
     # --- volatility
     vol_spike_ratio: Annotated[float, setting("x baseline", "volatility at this multiple of its slow baseline pauses quoting", gt=1, le=1_000)] = 3.0
     vol_resume_ratio: Annotated[float_or_none(ge=1, le=1_000), setting("x baseline", "a volatility pause ends below this multiple (after the cooldown); null = 2/3 of vol_spike_ratio, at least 1")] = None
