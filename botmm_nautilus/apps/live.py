@@ -45,6 +45,8 @@ from botmm_nautilus.adapters.hyperliquid.execution import HLExecutionClient
 from botmm_nautilus.adapters.hyperliquid.factories import make_exec_http
 from botmm_nautilus.adapters.hyperliquid.node_state import find_node_state
 from botmm_nautilus.apps import options
+from botmm_nautilus.apps.control import attach_control
+from botmm_nautilus.apps.control import detach_control
 from botmm_nautilus.config.asset import load_config
 from botmm_nautilus.config.live import VENUES
 from botmm_nautilus.config.live import LiveConfig
@@ -223,6 +225,7 @@ def run_live(s: LiveConfig, run_seconds: float | None = None, json_path: str | N
     info = preflight(s)
     print(f"botmm live: venue {s.venue} {s.url or ''} coins {', '.join(s.coins)} account {info['user']}", flush=True)
     node, strategies = build_node(s)
+    control = attach_control(node, strategies, s.state_dir, info["user"])  # persisted risk state, botmm kill
     loop = node.get_event_loop()
     start = {"balance": None}
 
@@ -248,6 +251,7 @@ def run_live(s: LiveConfig, run_seconds: float | None = None, json_path: str | N
         if json_path:
             Path(json_path).write_text(json.dumps(result, indent=2, default=str))
     finally:
+        detach_control(control)
         node.dispose()
     return result
 

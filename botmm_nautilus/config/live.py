@@ -63,6 +63,7 @@ class LiveConfig(Section, frozen=True, kw_only=True):
     reconciliation_lookback_mins: Annotated[int, setting("min", "how far back orders and fills are reconciled at start", ge=0, le=525_600)] = 1440
     log_level: Annotated[str, setting("-", "node log level: " + ", ".join(LOG_LEVELS) + " (upper-cased)")] = "INFO"
     log_dir: Annotated[str | None, setting("path", "also write the node log (level DEBUG) to this folder")] = None
+    state_dir: Annotated[str | None, setting("path", "the node's state folder: per-coin risk state (day baseline, peak equity, KILL/HALT) kept across restarts, and the control files of `botmm kill`; null = nothing persisted and no `botmm kill`")] = "state"
 
     def _check(self) -> None:
         msgspec.structs.force_setattr(self, "coins", tuple(c.upper() for c in self.coins))

@@ -1,0 +1,92 @@
+"""``botmm kill --flatten`` against a running live node (a real TradingNode subprocess trading the
+twin): every order of ours canceled and the position closed AT THE VENUE, and a restart without
+``--reset`` does not quote and says why.
+
+Before: no operator command existed, and the flatten sent MARKET orders that the execution client
+denies ("unsupported order type MARKET"), so the position stayed open; the kill state was lost on
+restart (the node quoted again).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from decimal import Decimal
+
+from support.live_node import ROOT
+from support.live_node import WALLET
+from support.live_node import OpenOrderSampler
+from support.live_node import all_output
+from support.live_node import finish
+from support.live_node import start_node
+from support.live_node import twin_position
+from support.live_node import write_live_yaml
+from support.twin_client import post
+from support.twin_client import signed_exchange_body
+from support.twin_client import wait_until
+
+from botmm_nautilus.venue import actions
+from botmm_nautilus.venue.rules import HyperliquidGrid
+
+BTC_SZ_DECIMALS = 5
+
+
+def _buy_at_the_venue(twin, qty: str) -> None:
+    """Open a long directly at the venue (IOC through the ask), as an earlier session would have left it."""
+    ask = float(twin.book("BTC")["levels"][1][0]["px"])
+    px = HyperliquidGrid(BTC_SZ_DECIMALS).round_price(ask * 1.002, "down")
+    wire = actions.order_wire(0, True, Decimal(str(px)), Decimal(qty), False, "Ioc", None)
+    status, text = post(twin.url, "/exchange", signed_exchange_body(WALLET, actions.order_action([wire])))
+    assert status == 200 and "filled" in text, text
+
+
+def _kill(cfg, *extra) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "botmm_nautilus.apps.cli", "kill", "--config", str(cfg), *extra],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+
+def test_botmm_kill_flatten_cancels_and_closes_at_the_venue_and_a_restart_stays_killed(twin, tmp_path):
+    wait_until(lambda: twin.book("BTC")["levels"][1], timeout_s=10)
+    _buy_at_the_venue(twin, "0.003")
+    assert twin_position(twin) == Decimal("0.003")
+    cfg = write_live_yaml(tmp_path, twin.url)
+    proc = start_node(cfg, 10, tmp_path / "out.json")
+    try:
+        wait_until(lambda: len(twin.open_orders(WALLET.address)) > 0, timeout_s=15)  # quoting
+        t0 = time.monotonic()
+        done = _kill(cfg, "--flatten", "--reason", "test drill")
+        kill_s = time.monotonic() - t0
+        # the venue's state: nothing of ours rests, the position is closed
+        assert twin.open_orders(WALLET.address) == [], done.stdout + done.stderr
+        assert twin_position(twin) == 0, done.stdout + done.stderr
+        assert done.returncode == 0, done.stdout + done.stderr
+        answer = json.loads(done.stdout.strip().splitlines()[-1])
+        assert answer["coins"]["BTC"]["state"] == "KILLED" and answer["coins"]["BTC"]["position"] == 0.0, answer
+        assert kill_s < 10, kill_s
+        # the venue saw IOC reduce-only sells only (our flatten), after the kill
+        sells = [f for f in twin.fills(WALLET.address) if f["side"] == "A" and f.get("crossed")]
+        assert sells and sum(Decimal(f["sz"]) for f in sells) == Decimal("0.003"), twin.fills(WALLET.address)
+        # killed: it stays without orders for the rest of the run
+        sampler = OpenOrderSampler(twin)
+        rc, text = finish(proc)
+        sampler.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert rc == 0, text[-3000:]
+    assert sampler.max_open == 0
+    out = all_output(text, tmp_path)
+    assert "KILLED (operator: test drill)" in out and "flatten try 1/5" in out, out[-3000:]
+    state = json.loads((tmp_path / "state" / "risk_BTC.json").read_text())
+    assert state["risk"]["kill"] is not None and "test drill" in state["risk"]["kill"]["reason"]
+
+    # a restart without --reset: still KILLED, says why, and the venue shows no order of ours
+    sampler = OpenOrderSampler(twin)
+    rc, text = finish(start_node(cfg, 4, None))
+    sampler.close()
+    assert rc == 0, text[-3000:]
+    assert "BTC is KILLED (restored from state: kill switch: operator: test drill" in text, text[-3000:]
+    assert "not quote until `botmm kill --reset`" in text
+    assert sampler.max_open == 0 and twin.open_orders(WALLET.address) == []
