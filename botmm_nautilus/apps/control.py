@@ -43,6 +43,7 @@ from botmm_nautilus.errors import ConfigError
 POLL_S = 1.0
 ACK_DEADLINE_S = 30.0
 ACTIONS = ("kill", "reset")
+FLATTEN_BEFORE_STOP_S = 15.0
 
 
 # ------------------------------------------------------------------------------------------ files
@@ -305,6 +306,37 @@ def attach_control(node, strategies, state_dir: str | None, account: str | None)
     actor = ControlActor(folder, strategies, account)
     node.trader.add_actor(actor)
     return actor
+
+
+def flatten_before_stop(loop, strategies, stop, deadline_s: float = FLATTEN_BEFORE_STOP_S):
+    """``stop`` preceded by the flatten of every strategy with ``risk.flatten_on_stop`` (a stopped
+    strategy gets no more events, so only its first IOC order could go out in ``on_stop``): the
+    node stops once no flatten is under way, or after ``deadline_s`` (what is left is logged by
+    the strategy and shows in the summary's positions). A second call while waiting stops at once."""
+    state = {"waiting": False}
+
+    def run() -> None:
+        if state["waiting"]:
+            stop()
+            return
+        flat = [st for st in strategies if st.config.risk.flatten_on_stop and st.core is not None and st.is_running]
+        if not flat:
+            stop()
+            return
+        state["waiting"] = True
+        for st in flat:
+            st.flatten("flatten_on_stop")
+        deadline = time.monotonic() + deadline_s
+
+        def check() -> None:
+            if any(st.flatten_active for st in flat) and time.monotonic() < deadline:
+                loop.call_later(0.25, check)
+            else:
+                stop()
+
+        check()
+
+    return run
 
 
 def detach_control(actor: ControlActor | None) -> None:

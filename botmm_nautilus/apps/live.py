@@ -47,6 +47,7 @@ from botmm_nautilus.adapters.hyperliquid.node_state import find_node_state
 from botmm_nautilus.apps import options
 from botmm_nautilus.apps.control import attach_control
 from botmm_nautilus.apps.control import detach_control
+from botmm_nautilus.apps.control import flatten_before_stop
 from botmm_nautilus.config.asset import load_config
 from botmm_nautilus.config.live import VENUES
 from botmm_nautilus.config.live import LiveConfig
@@ -238,9 +239,9 @@ def run_live(s: LiveConfig, run_seconds: float | None = None, json_path: str | N
 
     loop.call_later(0.5, _grab_start_balance)
     if run_seconds:
-        loop.call_later(run_seconds, _stopper(node))
+        loop.call_later(run_seconds, flatten_before_stop(loop, strategies, _stopper(node)))
     try:
-        loop.add_signal_handler(signal.SIGTERM, _stopper(node))
+        loop.add_signal_handler(signal.SIGTERM, flatten_before_stop(loop, strategies, _stopper(node)))
     except (NotImplementedError, RuntimeError):
         pass
     result: dict = {}

@@ -94,3 +94,22 @@ def test_botmm_kill_flatten_cancels_and_closes_at_the_venue_and_a_restart_stays_
     assert "BTC is KILLED (restored from state: kill switch: operator: test drill" in text, text[-3000:]
     assert "not quote until `botmm kill --reset`" in text
     assert sampler.max_open == 0 and twin.open_orders(WALLET.address) == []
+
+
+def test_flatten_on_stop_closes_the_position_at_the_venue_before_the_node_exits(twin, tmp_path):
+    """``risk.flatten_on_stop``: a graceful stop flattens (IOC limits) before the node stops; before,
+    ``on_stop`` sent a MARKET order, denied by the execution client, and the position stayed."""
+    import yaml
+
+    wait_until(lambda: twin.book("BTC")["levels"][1], timeout_s=10)
+    _buy_at_the_venue(twin, "0.003")
+    cfg = write_live_yaml(tmp_path, twin.url)
+    asset = tmp_path / "configs" / "btc.yaml"
+    mm = yaml.safe_load(asset.read_text())
+    mm["risk"]["flatten_on_stop"] = True
+    asset.write_text(yaml.safe_dump(mm))
+    rc, text = finish(start_node(cfg, 4, None))
+    assert rc == 0, text[-3000:]
+    assert twin_position(twin) == 0, all_output(text, tmp_path)[-3000:]
+    assert twin.open_orders(WALLET.address) == []
+    assert "flatten (flatten_on_stop)" in all_output(text, tmp_path)
