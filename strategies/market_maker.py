@@ -249,6 +249,9 @@ class MarketMaker(Strategy):
         is under way."""
         if self.flatten_active or self.instrument is None or self.core is None:
             return
+        if abs(self.venue_position()) <= self._half_lot:
+            self.log.info(f"{self._iid}: flatten ({reason}): no position")
+            return
         self.flatten_active = True
         self._flatten_reason = reason
         self._flatten_tries = 0

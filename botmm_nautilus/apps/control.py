@@ -224,6 +224,7 @@ class ControlActor(Actor):
         self._account = account
         self._written: dict[str, dict] = {}
         self._acks: list[_PendingAck] = []
+        self._applied: set[str] = set()  # a command is applied once; its file goes with the answer
 
     def on_start(self) -> None:
         self.clock.set_timer("botmm-control", interval=timedelta(seconds=POLL_S), callback=self._on_poll)
@@ -234,7 +235,9 @@ class ControlActor(Actor):
     def _on_poll(self, _event) -> None:
         try:
             for cid, cmd in pending_commands(self._state_dir):
-                self._apply(cid, cmd)
+                if cid not in self._applied:
+                    self._applied.add(cid)
+                    self._apply(cid, cmd)
             self._answer_due()
             self._persist()
         except Exception as exc:  # noqa: BLE001  (a full disk must not stop the node; it is said loudly)

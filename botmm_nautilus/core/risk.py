@@ -472,12 +472,12 @@ class RiskManager:
         if kill is not None:
             self._conds["kill"] = _Condition("kill", RiskState.KILLED, _restored(kill["reason"]), kill["since_ns"],
                                              None, kill["flatten"])
-            self._recompute(ts_ns, f"restored: {kill['reason']}", True)
+            self._recompute(ts_ns, _restored(kill["reason"]), True)
         halt = conds.get("halt")
         if halt is not None and (halt["until_ns"] is None or halt["until_ns"] > ts_ns):
             self._conds["drawdown"] = _Condition("drawdown", RiskState.HALTED, _restored(halt["reason"]),
                                                  halt["since_ns"], halt["until_ns"], halt["flatten"])
-            self._recompute(ts_ns, f"restored: {halt['reason']}", True)
+            self._recompute(ts_ns, _restored(halt["reason"]), True)
         self._decide()
         return self._state
 
