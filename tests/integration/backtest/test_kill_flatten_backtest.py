@@ -127,3 +127,37 @@ def test_kill_with_flatten_closes_the_position_with_ioc_limits():
     assert all(o.is_closed for o in flatten)
     assert sum(o.filled_qty.as_double() for o in flatten) == pos
     engine.dispose()
+
+
+def test_drawdown_kill_with_flatten_on_kill_closes_the_position():
+    """``kill_drawdown_frac`` + ``flatten_on_kill``: the automatic kill switch flattens through the same
+    IOC path (the old flatten's MARKET order is what the live client denies)."""
+    btc = make_perpetual("BTC")
+    engine = _engine(btc)
+    config = MarketMakerConfig(
+        instrument_id=btc.id, capital_usd=10_000.0, maker_fee_bps=1.5, record_tape=False,
+        quoting=QuotingParams(fee_gate="off", min_half_spread_bps=0.2, expected_adverse_bps=0.0),
+        # any loss halts, a loss of 1/100,000 of the peak kills (the sweep below loses more)
+        risk=RiskParams(mid_jump_frac=None, stale_book_s=None, max_drawdown_frac=1e-7, kill_drawdown_frac=1e-5,
+                        flatten_on_kill=True),
+    )
+    mm = MarketMaker(config)
+    engine.add_strategy(mm)
+    engine.add_data([_book_at(btc, T0 + i * S // 2, 100_000.0, i + 1) for i in range(40)])
+    engine.run(streaming=True)
+    top_bid = max(o.price.as_double() for o in engine.cache.orders_open(instrument_id=btc.id) if o.side == OrderSide.BUY)
+    engine.clear_data()
+    t = T0 + 20 * S
+    crossed = _snapshot(btc, t, bids=[(top_bid - 50, 0.02)], asks=[(top_bid - 20, 0.5), (top_bid - 10, 0.5)], seq=100)
+    # the market falls 1 %: the long loses about 9 USD of 10,000, 1e-5 is 0.1 USD
+    falling = [_book_at(btc, t + S + i * S // 4, top_bid * 0.99, 101 + i) for i in range(20)]
+    engine.add_data([crossed, *falling])
+    engine.run(streaming=True)
+    engine.end()
+    status = mm.core.risk.status()
+    assert status["state"] == "KILLED" and any("(automatic)" in r for r in status["reasons"]), status
+    assert _position(engine, btc) == 0.0
+    assert engine.cache.orders_open(instrument_id=btc.id) == []
+    flatten = [o for o in engine.cache.orders(instrument_id=btc.id) if o.is_reduce_only]
+    assert flatten and all(HLExecutionClient._check_supported(None, o) is None for o in flatten), flatten
+    engine.dispose()
