@@ -492,7 +492,8 @@ class MarketMaker(Strategy):
         if decision is None:
             return
         risk = decision.risk
-        if risk.flatten and not self.flatten_active and not self._flatten_gave_up and abs(self._position) > self._half_lot:
+        if (risk.flatten and not self.flatten_active and not self._flatten_gave_up
+                and abs(self.venue_position()) > self._half_lot):
             self.flatten("; ".join(risk.reasons) or "risk rule")
         if self.flatten_active:
             return  # no quotes while flattening (the risk state cancels them anyway)

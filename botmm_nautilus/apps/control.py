@@ -261,10 +261,13 @@ class ControlActor(Actor):
         self._answer_due()
 
     def _answer_due(self) -> None:
-        flattening = any(st.flatten_active for st in self._strategies)
+        """Answer the commands whose effect has settled (no flatten under way, no open order of
+        the coin left in the cache) or whose deadline passed."""
         keep = []
         for ack in self._acks:
-            if flattening and time.monotonic() < ack.deadline:
+            busy = any(st.flatten_active or (ack.action == "kill" and self.cache.orders_open(instrument_id=st.config.instrument_id))
+                       for st in self._strategies if _coin(st) in ack.coins)
+            if busy and time.monotonic() < ack.deadline:
                 keep.append(ack)
                 continue
             out = {}

@@ -65,6 +65,7 @@ def test_botmm_kill_flatten_cancels_and_closes_at_the_venue_and_a_restart_stays_
         assert done.returncode == 0, done.stdout + done.stderr
         answer = json.loads(done.stdout.strip().splitlines()[-1])
         assert answer["coins"]["BTC"]["state"] == "KILLED" and answer["coins"]["BTC"]["position"] == 0.0, answer
+        assert answer["coins"]["BTC"]["open_orders"] == 0 and answer["coins"]["BTC"]["flatten_orders"] >= 1, answer
         assert kill_s < 10, kill_s
         # the flatten took liquidity at the venue (our quotes are post-only: every other fill is a maker fill)
         fills = twin.fills(WALLET.address)
