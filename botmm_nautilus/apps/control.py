@@ -235,6 +235,8 @@ class ControlActor(Actor):
     def _on_poll(self, _event) -> None:
         try:
             for cid, cmd in pending_commands(self._state_dir):
+                if any(st.core is None for st in self._strategies if _applies(cmd, _coin(st))):
+                    continue  # a strategy not started yet: the command waits (it is never dropped)
                 if cid not in self._applied:
                     self._applied.add(cid)
                     self._apply(cid, cmd)
