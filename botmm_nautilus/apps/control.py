@@ -30,6 +30,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 from dataclasses import field
 from datetime import timedelta
 from pathlib import Path
@@ -285,7 +286,8 @@ class ControlActor(Actor):
                     "flatten_orders": len(st.flatten_orders),
                     "flattening": st.flatten_active,
                 }
-            answer(self._state_dir, ack.cid, {"action": ack.action, "applied": "running", "coins": out})
+            answer(self._state_dir, ack.cid, {"action": ack.action, "applied": "running", "account": self._account,
+                                              "coins": out})
         self._acks = keep
 
     def _persist(self) -> None:
@@ -408,8 +410,45 @@ def cmd_kill(args) -> int:
         print(f"error: the node (pid {pid}) did not answer within {args.wait_s:g} s; the command stays queued", file=sys.stderr)
         return 1
     print(json.dumps(result, default=str))
-    left = {c: v for c, v in (result.get("coins") or {}).items() if args.flatten and v.get("position")}
-    if left:
-        print(f"error: positions left after the flatten: {left}; close them by hand", file=sys.stderr)
+    if result.get("error"):
+        print(f"error: the node refused the command: {result['error']}", file=sys.stderr)
+        return 1
+    coins = sorted(result.get("coins") or {})
+    if action != "kill" or not coins or not result.get("account"):
+        return 0
+    # judged by the venue, not by the node's answer: its open orders and positions for the account
+    venue = venue_state(s, result["account"], coins)
+    if venue is None:
+        return 1
+    print(f"botmm kill: the venue ({result['account']}): " + ", ".join(
+        f"{c} position {venue[c]['position']}, open orders {venue[c]['open_orders']}" for c in coins))
+    bad = {c: v for c, v in venue.items() if v["open_orders"] or (args.flatten and Decimal(v["position"]) != 0)}
+    if bad:
+        print(f"error: the venue still shows {bad} after the kill; check and close by hand", file=sys.stderr)
         return 1
     return 0
+
+
+def venue_state(s, account: str, coins: list[str]) -> dict | None:
+    """``coin -> {position, open_orders}`` read from the venue's public ``/info`` (clearinghouseState,
+    openOrders) for ``account``; None (with an ``error:`` line) when the venue does not answer."""
+    import urllib.request
+
+    from botmm_nautilus.apps.live import client_configs
+
+    base = client_configs(s)[1].http_base()
+
+    def info(body: dict):
+        req = urllib.request.Request(base + "/info", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.loads(resp.read())
+
+    try:
+        state = info({"type": "clearinghouseState", "user": account})
+        orders = info({"type": "openOrders", "user": account})
+    except Exception as exc:  # noqa: BLE001
+        print(f"error: could not read the venue's state at {base}: {exc}; check it by hand", file=sys.stderr)
+        return None
+    held = {(item.get("position") or {}).get("coin"): (item.get("position") or {}).get("szi", "0")
+            for item in state.get("assetPositions") or []}
+    return {c: {"position": held.get(c, "0"), "open_orders": sum(1 for o in orders if o.get("coin") == c)} for c in coins}

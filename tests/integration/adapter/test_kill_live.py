@@ -10,6 +10,7 @@ restart (the node quoted again).
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -63,10 +64,12 @@ def test_botmm_kill_flatten_cancels_and_closes_at_the_venue_and_a_restart_stays_
         assert twin.open_orders(WALLET.address) == [], done.stdout + done.stderr
         assert twin_position(twin) == 0, done.stdout + done.stderr
         assert done.returncode == 0, done.stdout + done.stderr
-        answer = json.loads(done.stdout.strip().splitlines()[-1])
+        answer = json.loads(next(line for line in done.stdout.splitlines() if line.startswith("{")))
         assert answer["coins"]["BTC"]["state"] == "KILLED" and answer["coins"]["BTC"]["position"] == 0.0, answer
         assert answer["coins"]["BTC"]["open_orders"] == 0 and answer["coins"]["BTC"]["flatten_orders"] >= 1, answer
         assert kill_s < 10, kill_s
+        # the command itself reads the venue's state (public /info) and reports it
+        assert re.search(r"botmm kill: the venue \(0x[0-9a-fA-F]{40}\): BTC position 0(\.0*)?, open orders 0$", done.stdout, re.M), done.stdout
         # the flatten took liquidity at the venue (our quotes are post-only: every other fill is a maker fill)
         fills = twin.fills(WALLET.address)
         taker_sells = [f for f in fills[1:] if f["crossed"]]
