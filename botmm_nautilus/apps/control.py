@@ -4,8 +4,11 @@ No network exposure: ``botmm kill`` talks to the node through files in its state
 (``state_dir`` of live.yaml), which an Actor of the node polls every second:
 
     <state_dir>/node.pid                the running node's process id (written at start, removed at exit)
-    <state_dir>/risk_<COIN>.json        each coin's ``RiskManager.snapshot`` (day baseline equity, peak
-                                        equity, KILL / HALT), written atomically when it changes
+    <state_dir>/risk_<venue>_<account>_<COIN>.json
+                                        each coin's ``RiskManager.snapshot`` (day baseline equity, peak
+                                        equity, KILL / HALT), written atomically when it changes; one
+                                        file per venue, account and coin (a twin session's kill
+                                        never blocks testnet, another key's state is never overwritten)
     <state_dir>/control/<id>.json       a command of ``botmm kill``:
                                         {"action": "kill" | "reset", "flatten": bool, "reason": str, "coins": [..] | null}
     <state_dir>/control/done/<id>.json  the node's answer: per coin the state, the position and whether
@@ -19,8 +22,7 @@ runs waits in ``control/`` and is applied at the next start, before the strategi
 kill means the node never quotes; a queued reset lifts a persisted kill or halt).
 
 Restore at start: each coin's snapshot goes back into its strategy's risk manager (a restart
-mid-day keeps the day's baseline; a killed or halted node stays so and says why). A snapshot
-written for another account is ignored with a warning.
+mid-day keeps the day's baseline; a killed or halted node stays so and says why).
 """
 
 from __future__ import annotations
@@ -68,8 +70,9 @@ def _read_json(path: Path, what: str) -> dict:
     return obj
 
 
-def risk_path(state_dir: Path, coin: str) -> Path:
-    return state_dir / f"risk_{coin.upper()}.json"
+def risk_path(state_dir: Path, coin: str, venue: str, account: str | None) -> Path:
+    """The risk state file of ``coin`` traded on ``venue`` by ``account``."""
+    return state_dir / f"risk_{venue}_{(account or 'unknown').lower()}_{coin.upper()}.json"
 
 
 def running_pid(state_dir: Path) -> int | None:
@@ -145,7 +148,7 @@ def _reason(cmd: dict) -> str:
 # ------------------------------------------------------------------------------------------ start
 
 
-def restore_state(state_dir: Path, strategies, account: str | None, log=print) -> dict[str, str]:
+def restore_state(state_dir: Path, strategies, venue: str, account: str | None, log=print) -> dict[str, str]:
     """Load each coin's snapshot, apply the commands queued while no node ran (through a
     ``RiskManager``: the same rules), and hand the result to the strategies (``risk_restore``).
     Returns coin -> state for the coins not QUOTING (KILLED / HALTED), each also said by ``log``."""
@@ -155,13 +158,10 @@ def restore_state(state_dir: Path, strategies, account: str | None, log=print) -
     for st in strategies:
         coin = _coin(st)
         rm = managers[coin] = RiskManager(st.config.risk, st.config.capital_usd)
-        path = risk_path(state_dir, coin)
+        path = risk_path(state_dir, coin, venue, account)
         if not path.is_file():
             continue
         saved = _read_json(path, "risk state")
-        if account and saved.get("account") and str(saved["account"]).lower() != account.lower():
-            log(f"botmm live: warning: {path} is for account {saved['account']}, not {account}: ignored")
-            continue
         try:
             rm.restore(now, saved.get("risk"))
         except ValueError as exc:
@@ -186,12 +186,12 @@ def restore_state(state_dir: Path, strategies, account: str | None, log=print) -
         rm = managers[coin]
         snap = rm.snapshot()
         st.risk_restore = snap
-        write_json_atomic(risk_path(state_dir, coin), _record(coin, account, snap))
+        write_json_atomic(risk_path(state_dir, coin, venue, account), _record(coin, venue, account, snap))
         state = rm.status()["state"]
         if state in ("KILLED", "HALTED"):
             states[coin] = state
             log(f"botmm live: {coin} is {state} ({'; '.join(rm.status()['reasons'])}): it will not quote until "
-                f"`botmm kill --reset` (state {risk_path(state_dir, coin)})")
+                f"`botmm kill --reset` (state {risk_path(state_dir, coin, venue, account)})")
     return states
 
 
@@ -199,8 +199,8 @@ def _coin(strategy) -> str:
     return strategy.config.instrument_id.symbol.value.split("-")[0].upper()
 
 
-def _record(coin: str, account: str | None, snap: dict) -> dict:
-    return {"coin": coin, "account": account, "written_ns": time.time_ns(), "risk": snap}
+def _record(coin: str, venue: str, account: str | None, snap: dict) -> dict:
+    return {"coin": coin, "venue": venue, "account": account, "written_ns": time.time_ns(), "risk": snap}
 
 
 # ------------------------------------------------------------------------------------------ the actor
@@ -218,11 +218,12 @@ class ControlActor(Actor):
     """Polls ``control/`` every ``POLL_S`` (kill / reset the node's MarketMakers), answers each
     command, and writes each coin's risk snapshot when it changes."""
 
-    def __init__(self, state_dir: Path, strategies, account: str | None) -> None:
+    def __init__(self, state_dir: Path, strategies, venue: str, account: str | None) -> None:
         super().__init__(ActorConfig(component_id="BotmmControl"))
         self._state_dir = Path(state_dir)
         self._strategies = list(strategies)
         self._account = account
+        self._venue = venue
         self._written: dict[str, dict] = {}
         self._acks: list[_PendingAck] = []
         self._applied: set[str] = set()  # a command is applied once; its file goes with the answer
@@ -297,11 +298,12 @@ class ControlActor(Actor):
                 continue
             coin = _coin(st)
             if self._written.get(coin) != snap:
-                write_json_atomic(risk_path(self._state_dir, coin), _record(coin, self._account, snap))
+                write_json_atomic(risk_path(self._state_dir, coin, self._venue, self._account),
+                                  _record(coin, self._venue, self._account, snap))
                 self._written[coin] = snap
 
 
-def attach_control(node, strategies, state_dir: str | None, account: str | None) -> ControlActor | None:
+def attach_control(node, strategies, state_dir: str | None, venue: str, account: str | None) -> ControlActor | None:
     """Restore the persisted risk state into ``strategies`` and add the control actor to ``node``
     (before it runs). None when ``state_dir`` is null (nothing persisted, no ``botmm kill``)."""
     if not state_dir:
@@ -311,9 +313,9 @@ def attach_control(node, strategies, state_dir: str | None, account: str | None)
     other = running_pid(folder)
     if other is not None and other != os.getpid():
         raise ConfigError(f"{folder}: state_dir is in use by a running node (pid {other}); one node per state folder")
-    restore_state(folder, strategies, account)
+    restore_state(folder, strategies, venue, account)
     (folder / "node.pid").write_text(f"{os.getpid()}\n")
-    actor = ControlActor(folder, strategies, account)
+    actor = ControlActor(folder, strategies, venue, account)
     node.trader.add_actor(actor)
     return actor
 

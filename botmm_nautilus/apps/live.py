@@ -226,7 +226,7 @@ def run_live(s: LiveConfig, run_seconds: float | None = None, json_path: str | N
     info = preflight(s)
     print(f"botmm live: venue {s.venue} {s.url or ''} coins {', '.join(s.coins)} account {info['user']}", flush=True)
     node, strategies = build_node(s)
-    control = attach_control(node, strategies, s.state_dir, info["user"])  # persisted risk state, botmm kill
+    control = attach_control(node, strategies, s.state_dir, s.venue, info["user"])  # persisted risk state, botmm kill
     loop = node.get_event_loop()
     start = {"balance": None}
 

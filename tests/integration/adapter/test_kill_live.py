@@ -87,7 +87,8 @@ def test_botmm_kill_flatten_cancels_and_closes_at_the_venue_and_a_restart_stays_
     assert sampler.max_open == 0
     out = all_output(text, tmp_path)
     assert "KILLED (operator: test drill)" in out and "flatten try 1/5" in out, out[-3000:]
-    state = json.loads((tmp_path / "state" / "risk_BTC.json").read_text())
+    (path,) = (tmp_path / "state").glob("risk_twin_0x*_BTC.json")
+    state = json.loads(path.read_text())
     assert state["risk"]["kill"] is not None and "test drill" in state["risk"]["kill"]["reason"]
 
     # a restart without --reset: still KILLED, says why, and the venue shows no order of ours

@@ -43,7 +43,7 @@ def test_a_kill_queued_while_no_node_runs_is_applied_at_start_and_reset_lifts_it
     assert "no node running" in out and "queued" in out
     btc, eth = _mm("BTC"), _mm("ETH")
     lines: list[str] = []
-    assert restore_state(state, [btc, eth], ACCOUNT, log=lines.append) == {"BTC": "KILLED"}
+    assert restore_state(state, [btc, eth], "testnet", ACCOUNT, log=lines.append) == {"BTC": "KILLED"}
     assert btc.risk_restore["kill"]["flatten"] is True and "operator: weekend" in btc.risk_restore["kill"]["reason"]
     assert eth.risk_restore["kill"] is None  # --coins btc
     assert any("BTC is KILLED" in line and "botmm kill --reset" in line for line in lines), lines
@@ -51,33 +51,36 @@ def test_a_kill_queued_while_no_node_runs_is_applied_at_start_and_reset_lifts_it
     done = list((state / "control" / "done").glob("*.json"))
     assert len(done) == 1 and json.loads(done[0].read_text())["applied"] == "at start"
     assert list((state / "control").glob("*.json")) == []
-    assert json.loads(risk_path(state, "BTC").read_text())["risk"]["kill"] is not None
+    assert json.loads(risk_path(state, "BTC", "testnet", ACCOUNT).read_text())["risk"]["kill"] is not None
     # a restart without a reset stays killed
     again = _mm("BTC")
-    assert restore_state(state, [again], ACCOUNT, log=lines.append) == {"BTC": "KILLED"}
+    assert restore_state(state, [again], "testnet", ACCOUNT, log=lines.append) == {"BTC": "KILLED"}
     # botmm kill --reset (queued as well) lifts it at the next start
     assert main(["kill", "--config", str(cfg), "--reset"]) == 0
     lifted = _mm("BTC")
-    assert restore_state(state, [lifted], ACCOUNT, log=lines.append) == {}
+    assert restore_state(state, [lifted], "testnet", ACCOUNT, log=lines.append) == {}
     assert lifted.risk_restore["kill"] is None
-    assert json.loads(risk_path(state, "BTC").read_text())["risk"]["kill"] is None
+    assert json.loads(risk_path(state, "BTC", "testnet", ACCOUNT).read_text())["risk"]["kill"] is None
 
 
-def test_state_of_another_account_is_ignored_and_a_corrupt_file_is_one_error(tmp_path, capsys):
+def test_state_is_kept_per_venue_and_account_and_a_corrupt_file_is_one_error(tmp_path, capsys):
     state = tmp_path / "state"
     cfg = _cfg(tmp_path)
     assert main(["kill", "--config", str(cfg)]) == 0
-    restore_state(state, [_mm("BTC")], ACCOUNT, log=lambda _l: None)
-    lines: list[str] = []
+    assert restore_state(state, [_mm("BTC")], "testnet", ACCOUNT, log=lambda _l: None) == {"BTC": "KILLED"}
+    # another account, or the same account on the twin: its own state, not this kill, and this one is kept
     other = _mm("BTC")
-    assert restore_state(state, [other], "0x" + "cd" * 20, log=lines.append) == {}
-    assert other.risk_restore["kill"] is None and any("ignored" in line for line in lines)
-    risk_path(state, "BTC").write_text("{not json")
-    with pytest.raises(ConfigError, match="risk_BTC.json"):
-        restore_state(state, [_mm("BTC")], ACCOUNT, log=lines.append)
-    risk_path(state, "BTC").write_text(json.dumps({"account": ACCOUNT, "risk": {"version": 1, "peak_equity_usd": -5}}))
-    with pytest.raises(ConfigError, match="risk_BTC.json: risk.peak_equity_usd"):
-        restore_state(state, [_mm("BTC")], ACCOUNT, log=lines.append)
+    assert restore_state(state, [other], "testnet", "0x" + "cd" * 20, log=lambda _l: None) == {}
+    assert restore_state(state, [_mm("BTC")], "twin", ACCOUNT, log=lambda _l: None) == {}
+    assert other.risk_restore["kill"] is None
+    assert restore_state(state, [_mm("BTC")], "testnet", ACCOUNT, log=lambda _l: None) == {"BTC": "KILLED"}
+    lines: list[str] = []
+    risk_path(state, "BTC", "testnet", ACCOUNT).write_text("{not json")
+    with pytest.raises(ConfigError, match=r"risk_testnet_0x(ab)+_BTC.json"):
+        restore_state(state, [_mm("BTC")], "testnet", ACCOUNT, log=lines.append)
+    risk_path(state, "BTC", "testnet", ACCOUNT).write_text(json.dumps({"risk": {"version": 1, "peak_equity_usd": -5}}))
+    with pytest.raises(ConfigError, match="_BTC.json: risk.peak_equity_usd"):
+        restore_state(state, [_mm("BTC")], "testnet", ACCOUNT, log=lines.append)
 
 
 def test_pid_file_and_option_errors(tmp_path, capsys):
