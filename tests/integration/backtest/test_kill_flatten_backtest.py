@@ -161,3 +161,48 @@ def test_drawdown_kill_with_flatten_on_kill_closes_the_position():
     flatten = [o for o in engine.cache.orders(instrument_id=btc.id) if o.is_reduce_only]
     assert flatten and all(HLExecutionClient._check_supported(None, o) is None for o in flatten), flatten
     engine.dispose()
+
+
+def test_flatten_stops_after_max_tries_when_the_book_within_the_bound_is_too_thin():
+    """The bid at the touch holds a tenth of the position and the next one is beyond
+    ``flatten_max_slippage_bps``: each IOC fills the touch and expires, the flatten sends exactly
+    ``flatten_max_tries`` of them (each after the previous one resolved), never at a worse price,
+    and leaves the rest for the operator (reported, not chased)."""
+    btc = make_perpetual("BTC")
+    engine = _engine(btc)
+    config = MarketMakerConfig(
+        instrument_id=btc.id, capital_usd=10_000.0, maker_fee_bps=1.5, record_tape=False,
+        quoting=QuotingParams(fee_gate="off", min_half_spread_bps=0.2, expected_adverse_bps=0.0),
+        risk=RiskParams(mid_jump_frac=None, stale_book_s=None, flatten_max_slippage_bps=20.0, flatten_max_tries=3),
+    )
+    mm = MarketMaker(config)
+    engine.add_strategy(mm)
+    engine.add_data([_book_at(btc, T0 + i * S // 2, 100_000.0, i + 1) for i in range(40)])
+    engine.run(streaming=True)
+    top_bid = max(o.price.as_double() for o in engine.cache.orders_open(instrument_id=btc.id) if o.side == OrderSide.BUY)
+    engine.clear_data()
+    t = T0 + 20 * S
+    crossed = _snapshot(btc, t, bids=[(top_bid - 50, 0.02)], asks=[(top_bid - 20, 0.5), (top_bid - 10, 0.5)], seq=100)
+    engine.add_data([crossed, *[_book_at(btc, t + S + i * S // 2, top_bid - 30, 101 + i) for i in range(4)]])
+    engine.run(streaming=True)
+    pos = _position(engine, btc)
+    assert pos > 0
+    killed_at = t + 3 * S
+    mm.core.risk.kill(killed_at, "test", flatten=True)
+    engine.clear_data()
+    touch = top_bid - 100
+    sliver = float(btc.make_qty(pos / 10))
+    # the touch holds a tenth of the position; the next bid is 3 % lower, beyond the 20 bps bound
+    thin = [_snapshot(btc, t + 4 * S + i * S // 4, [(touch, sliver), (touch * 0.97, 1.0)], [(top_bid, 1.0)], 200 + i)
+            for i in range(20)]
+    engine.add_data(thin)
+    engine.run(streaming=True)
+    engine.end()
+    flatten = [o for o in engine.cache.orders(instrument_id=btc.id) if o.ts_init > killed_at]
+    assert len(flatten) == 3, flatten
+    for order in flatten:
+        assert order.is_closed and order.filled_qty.as_double() == sliver, order
+        assert order.price.as_double() >= touch * (1 - 20e-4)
+    assert _position(engine, btc) == float(btc.make_qty(pos - 3 * sliver))  # the rest is left for the operator
+    assert not mm.flatten_active and mm.core.risk.status()["state"] == "KILLED"
+    engine.dispose()
