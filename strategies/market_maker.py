@@ -223,13 +223,15 @@ class MarketMaker(Strategy):
             self.flatten(f"kill: {reason}")
 
     def reset_risk(self, why: str) -> str:
-        """Lift a kill and a drawdown halt deliberately (the operator's reset); returns the state."""
+        """The operator's reset: lift a kill, a drawdown halt and a daily-loss pause, and take the
+        next equity as the day's baseline and the peak (``RiskManager.rebase``); returns the state."""
         core = self.core
         if core is None:
             return "NOT_STARTED"
         ts = self.clock.timestamp_ns()
         core.risk.reset_kill(ts, why)
-        state = core.risk.reset_halt(ts, why)
+        core.risk.reset_halt(ts, why)
+        state = core.risk.rebase(ts, why)
         self.log.warning(f"{self._iid}: kill/halt reset ({why}): state {state.value}")
         self._flatten_gave_up = False
         self._dirty = True

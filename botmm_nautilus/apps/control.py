@@ -178,6 +178,7 @@ def restore_state(state_dir: Path, strategies, venue: str, account: str | None, 
             else:
                 rm.reset_kill(now, f"operator reset: {cmd.get('reason') or 'botmm kill --reset'}")
                 rm.reset_halt(now, "operator reset")
+                rm.rebase(now, "operator reset")
             done[coin] = rm.status()["state"]
         log(f"botmm live: applied the queued {cmd['action']} command {cid} at start: {done}")
         answer(state_dir, cid, {"action": cmd["action"], "applied": "at start", "coins": {c: {"state": v} for c, v in done.items()}})

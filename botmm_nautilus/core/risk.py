@@ -407,6 +407,17 @@ class RiskManager:
             self._clear(ts_ns, "drawdown", f"{why}; peak re-based to {self._last_equity}")
         return self._state
 
+    def rebase(self, ts_ns: int, why: str) -> RiskState:
+        """Start the loss accounting afresh (an operator's reset, e.g. after a deposit or withdrawal,
+        which the equity rules would otherwise count as profit or loss): the next update's equity
+        becomes the day's baseline and the peak, and a daily-loss pause ends."""
+        ts_ns = self._clock(ts_ns)
+        self._peak_equity = None
+        self._day = None
+        self._day_start_equity = None
+        self._clear(ts_ns, "daily_loss", f"{why}; baselines re-based to the next equity")
+        return self._state
+
     # ------------------------------------------------------------------ persistence (plain dicts, no I/O)
 
     SNAPSHOT_VERSION = 1

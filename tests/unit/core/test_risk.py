@@ -572,3 +572,15 @@ def test_a_second_kill_keeps_its_reason_and_adds_the_flatten():
     rm.kill(at(1, 2), "second", flatten=True)
     d = rm.update(at(1, 3), 100.0, 50.0)
     assert d.flatten and d.reasons == ("kill switch: first; cancel all and flatten until reset",)
+
+
+def test_rebase_takes_the_next_equity_as_baseline_and_peak_and_ends_a_daily_loss_pause():
+    rm = RiskManager(quiet(max_daily_loss_frac=0.05, max_drawdown_frac=0.2), capital_usd=100.0)
+    rm.update(at(1), 120.0, 50.0)
+    assert_paused(rm.update(at(2), 110.0, 50.0))  # 10 % of capital lost today: paused until tomorrow
+    # a withdrawal of 30 would look like a 25 % drawdown from 120; the operator re-bases
+    rm.rebase(at(3), "operator reset after a withdrawal")
+    assert_quoting(rm.update(at(3, 0, 1), 80.0, 50.0))
+    status = rm.status()
+    assert status["peak_equity_usd"] == 80.0 and status["day_start_equity_usd"] == 80.0
+    assert_paused(rm.update(at(4), 75.0, 50.0))  # the daily limit counts from the new baseline
