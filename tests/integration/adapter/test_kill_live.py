@@ -1,6 +1,6 @@
 """``botmm kill --flatten`` against a running live node (a real TradingNode subprocess trading the
-twin): every order of ours canceled and the position closed AT THE VENUE, and a restart without
-``--reset`` does not quote and says why.
+twin): every order of ours canceled and the position closed AT THE VENUE; a restart without
+``--reset`` does not quote and says why, until ``botmm kill --reset`` reaches it.
 
 Before: no operator command existed, and the flatten sent MARKET orders that the execution client
 denies ("unsupported order type MARKET"), so the position stayed open; the kill state was lost on
@@ -91,14 +91,30 @@ def test_botmm_kill_flatten_cancels_and_closes_at_the_venue_and_a_restart_stays_
     state = json.loads(path.read_text())
     assert state["risk"]["kill"] is not None and "test drill" in state["risk"]["kill"]["reason"]
 
-    # a restart without --reset: still KILLED, says why, and the venue shows no order of ours
-    sampler = OpenOrderSampler(twin)
-    rc, text = finish(start_node(cfg, 3, None))
-    sampler.close()
+    # a restart without --reset: still KILLED, says why, and the venue shows no order of ours ...
+    wait_until(lambda: not any(sub.get("type") == "l2Book" for sub in twin.ws_subscriptions()), timeout_s=5)
+    proc = start_node(cfg, 30, None)  # stopped by SIGTERM below
+    try:
+        twin.wait_for_subscription("l2Book", timeout_s=20)
+        sampler = OpenOrderSampler(twin)
+        time.sleep(2.0)  # a node that is not killed quotes within a second of its book
+        sampler.close()
+        assert sampler.max_open == 0 and twin.open_orders(WALLET.address) == []
+        # ... until the operator's reset, sent to the running node: quoting resumes at the venue
+        reset = _kill(cfg, "--reset", "--reason", "drill over")
+        assert reset.returncode == 0, reset.stdout + reset.stderr
+        assert '"state": "QUOTING"' in reset.stdout, reset.stdout
+        wait_until(lambda: len(twin.open_orders(WALLET.address)) > 0, timeout_s=10)
+        proc.send_signal(signal.SIGTERM)
+        rc, text = finish(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
     assert rc == 0, text[-3000:]
     assert "BTC is KILLED (restored from state: kill switch: operator: test drill" in text, text[-3000:]
     assert "not quote until `botmm kill --reset`" in text
-    assert sampler.max_open == 0 and twin.open_orders(WALLET.address) == []
+    assert twin.open_orders(WALLET.address) == []  # the graceful stop canceled the resumed quotes
+    assert json.loads(path.read_text())["risk"]["kill"] is None
 
 
 def test_flatten_on_stop_closes_the_position_at_the_venue_before_the_node_exits(twin, tmp_path):
