@@ -60,7 +60,7 @@ def run(catalog: str, coins: list[str], seconds: float, speed: float, workdir: P
         (cfg_dir / f"{coin.lower()}.yaml").write_text((ROOT / "configs" / f"{coin.lower()}.yaml").read_text())
     live_yaml = workdir / "live.yaml"
     live_yaml.write_text(f"venue: twin\nurl: {twin.url}\ncoins: [{', '.join(coins)}]\nconfigs_dir: {cfg_dir}\n"
-                         f"log_level: {log_level}\n{live_extra}")
+                         f"log_level: {log_level}\nstate_dir: {workdir / 'state'}\n{live_extra}")
     json_path = workdir / "live.json"
     json_path.unlink(missing_ok=True)
     env = dict(os.environ)

@@ -144,7 +144,7 @@ def run_live_leg(mm: dict, catalog: str, start: str, end: str, coin: str, speed:
     live_yaml = workdir / "live.yaml"
     live_yaml.write_text(
         f"venue: twin\nurl: {twin.url}\ncoins: [{coin}]\nconfigs_dir: {workdir / 'configs'}\n"
-        f"log_level: WARNING\nlog_dir: {workdir / 'logs'}\n"
+        f"log_level: WARNING\nlog_dir: {workdir / 'logs'}\nstate_dir: {workdir / 'state'}\n"
     )
     json_path = workdir / "live.json"
     json_path.unlink(missing_ok=True)

@@ -15,6 +15,18 @@ be set, an exhausted rate budget, an operator pause) arrive as ``VenueHealth`` m
 a 1 s timer re-runs the stale-book rule on the strategy's clock (``RiskManager.check_stale``), so
 a book that stops arriving pulls the quotes without waiting for an event, in a backtest as live.
 
+Flatten (the kill switch with flatten, ``halt_flatten``, ``flatten_on_stop``, the operator's
+``botmm kill --flatten``): Hyperliquid has no market order, so the position is closed with IOC
+reduce-only LIMIT orders priced ``risk.flatten_max_slippage_bps`` through the touch (rounded on the
+grid toward the touch: never worse than that), one at a time: the next is sent only after the
+previous one is resolved (closed, or unresolved after ``_FLATTEN_RESOLVE_S`` with the position
+read again), up to ``risk.flatten_max_tries``; each order and its outcome is a log line and what
+is left after the last one is an error line. Reduce-only bounds any overlap: the venue never lets
+a flatten order flip the position.
+
+Persistence: ``risk_restore`` (set by the live app before the start; a ``RiskManager.snapshot``)
+is restored into the risk manager when the core is built. The strategy does no file I/O.
+
 It also keeps a small "tape" (mid changes, fills with the mid at fill time, and 1 s samples of
 equity, inventory and quotes) that the backtest runner turns into reports. Recording a mid change
 is a list append; nothing on the per-event path allocates more than that.
@@ -57,6 +69,11 @@ from botmm_nautilus.venue import actions as hl_actions
 from botmm_nautilus.venue.rules import HyperliquidGrid
 
 from .config import MarketMakerConfig
+
+# an IOC flatten order not closed after this long is judged by the position (the venue resolves an
+# IOC within its one request; only a lost answer leaves it open in the cache)
+_FLATTEN_RESOLVE_S = 3.0
+_FLATTEN_TIMER = "botmm-flatten"
 
 # levels a side scanned for the market's touch when the book shows our own orders (we rest a few)
 _TOUCH_SCAN_LEVELS = 10
@@ -124,7 +141,15 @@ class MarketMaker(Strategy):
         self._balance = 0.0
         self._position = 0.0
         self._avg_px = 0.0
-        self._flattening = False
+        # flatten state (see the module docstring)
+        self.flatten_active = False
+        self._flatten_reason = ""
+        self._flatten_tries = 0
+        self._flatten_order = None  # the ClientOrderId of the IOC order in flight
+        self._flatten_sent_ns = 0
+        self._flatten_gave_up = False
+        self.flatten_orders: list = []  # every flatten order sent (ClientOrderId), for reports and tests
+        self.risk_restore: dict | None = None  # a RiskManager.snapshot to restore at start (live app)
         # counters
         self.orders_submitted = 0
         self.orders_modified = 0
@@ -157,6 +182,12 @@ class MarketMaker(Strategy):
             capital_usd=c.capital_usd,
             maker_fee_bps=c.maker_fee_bps,
         )
+        if self.risk_restore is not None:
+            state = self.core.risk.restore(self.clock.timestamp_ns(), self.risk_restore)
+            if state.value in ("KILLED", "HALTED"):
+                reasons = "; ".join(self.core.risk.status()["reasons"])
+                self.log.warning(f"{self._iid}: {state.value} (restored from the state folder): {reasons}; "
+                                 "not quoting until reset (botmm kill --reset)")
         self._refresh_account()
         # orders of this strategy already known (live: reconciled from the venue at start)
         for order in self.cache.orders_open(instrument_id=self._iid, strategy_id=self.id):
@@ -187,8 +218,157 @@ class MarketMaker(Strategy):
 
     def on_stop(self) -> None:
         self.cancel_all_orders(self._iid)
-        if self.config.risk.flatten_on_stop:
-            self.close_all_positions(self._iid)
+        if self.config.risk.flatten_on_stop and not self.flatten_active:
+            # a stopped strategy gets no more events or timers: one IOC now (the live app flattens
+            # before it stops the node, so this finds nothing left there)
+            self.flatten("flatten_on_stop")
+
+    # ------------------------------------------------------------------------------ kill and flatten
+    def kill(self, reason: str, flatten: bool = False) -> None:
+        """The kill switch: KILLED until reset, cancel every order (the execution client's
+        cancel-all also sweeps the venue's open orders), and close the position if ``flatten``."""
+        core = self.core
+        if core is None:
+            return
+        ts = self.clock.timestamp_ns()
+        core.risk.kill(ts, reason, flatten)
+        self.log.warning(f"{self._iid}: KILLED ({reason}): canceling all orders{' and flattening' if flatten else ''}; "
+                         "not quoting until reset")
+        self.cancel_all_orders(self._iid)
+        self._flatten_gave_up = False
+        if flatten:
+            self.flatten(f"kill: {reason}")
+
+    def reset_risk(self, why: str) -> str:
+        """The operator's reset: lift a kill, a drawdown halt and a daily-loss pause, and take the
+        next equity as the day's baseline and the peak (``RiskManager.rebase``); returns the state."""
+        core = self.core
+        if core is None:
+            return "NOT_STARTED"
+        ts = self.clock.timestamp_ns()
+        core.risk.reset_kill(ts, why)
+        core.risk.reset_halt(ts, why)
+        state = core.risk.rebase(ts, why)
+        self.log.warning(f"{self._iid}: kill/halt reset ({why}): state {state.value}")
+        self._flatten_gave_up = False
+        self._dirty = True
+        return state.value
+
+    def risk_snapshot(self) -> dict | None:
+        """The risk manager's persistent state (``RiskManager.snapshot``), None before the start."""
+        return self.core.risk.snapshot() if self.core is not None else None
+
+    def venue_position(self) -> float:
+        """The instrument's net open position in the cache (every strategy's and any reconciled
+        external one: what the venue holds on the account)."""
+        return float(sum(p.signed_qty for p in self.cache.positions_open(instrument_id=self._iid)))
+
+    def flatten(self, reason: str) -> None:
+        """Close the position with IOC reduce-only limit orders (module docstring); no-op while one
+        is under way."""
+        if self.flatten_active or self.instrument is None or self.core is None:
+            return
+        if abs(self.venue_position()) <= self._half_lot:
+            self.log.info(f"{self._iid}: flatten ({reason}): no position")
+            return
+        self.flatten_active = True
+        self._flatten_reason = reason
+        self._flatten_tries = 0
+        self._flatten_order = None
+        self.log.warning(f"{self._iid}: flatten ({reason}): position {self.venue_position():g}; canceling orders, "
+                         f"then IOC reduce-only limits {self.config.risk.flatten_max_slippage_bps:g} bps through the touch, "
+                         f"up to {self.config.risk.flatten_max_tries}")
+        self.cancel_all_orders(self._iid)
+        self._flatten_step()
+        if self.flatten_active and self.is_running and _FLATTEN_TIMER not in self.clock.timer_names:
+            self.clock.set_timer(_FLATTEN_TIMER, interval=timedelta(milliseconds=250),
+                                 callback=self._on_flatten_timer)
+
+    def _on_flatten_timer(self, _event) -> None:
+        self._flatten_step()
+
+    def _flatten_done(self) -> None:
+        self.flatten_active = False
+        self._flatten_order = None
+        if _FLATTEN_TIMER in self.clock.timer_names:
+            self.clock.cancel_timer(_FLATTEN_TIMER)
+
+    def _flatten_step(self) -> None:
+        """One step: wait while the last IOC is unresolved, else stop when flat or out of tries,
+        else send the next IOC."""
+        if not self.flatten_active:
+            return
+        now = self.clock.timestamp_ns()
+        last = self._flatten_order
+        if last is not None:
+            order = self.cache.order(last)
+            age_s = (now - self._flatten_sent_ns) / 1e9
+            if order is not None and not order.is_closed and age_s < _FLATTEN_RESOLVE_S:
+                return  # still in flight: find out before acting again
+            filled = order.filled_qty.as_double() if order is not None else 0.0
+            status = order.status.name if order is not None else "UNKNOWN"
+            self.log.warning(f"{self._iid}: flatten try {self._flatten_tries}: {last} {status}, filled {filled:g}"
+                             + ("" if order is None or order.is_closed
+                                else f" (unresolved after {age_s:.1f}s: judged by the position)"))
+            self._flatten_order = None
+        pos = self.venue_position()
+        if abs(pos) <= self._half_lot:
+            self.log.warning(f"{self._iid}: flatten ({self._flatten_reason}) done: position 0 after "
+                             f"{self._flatten_tries} IOC order(s)")
+            self._flatten_done()
+            return
+        risk = self.config.risk
+        if self._flatten_tries >= risk.flatten_max_tries:
+            self.log.error(f"{self._iid}: FLATTEN INCOMPLETE ({self._flatten_reason}): position {pos:g} remains after "
+                           f"{self._flatten_tries} IOC orders within {risk.flatten_max_slippage_bps:g} bps; "
+                           "no more orders are sent: close it by hand or run botmm kill --flatten again")
+            self._flatten_gave_up = True
+            self._flatten_done()
+            return
+        sell = pos > 0
+        touch = self._flatten_touch(sell)
+        if touch is None:
+            self.log.warning(f"{self._iid}: flatten: no {'bid' if sell else 'ask'} to price against; retrying")
+            return
+        grid = self.core.grid
+        slip = risk.flatten_max_slippage_bps * 1e-4
+        if sell:
+            px = grid.round_price(touch * (1.0 - slip), "up")
+        else:
+            px = grid.round_price(touch * (1.0 + slip), "down")
+        qty = grid.round_size(abs(pos), "down")
+        if qty <= 0.0:
+            self.log.error(f"{self._iid}: FLATTEN INCOMPLETE: position {pos:g} is below one lot; close it by hand")
+            self._flatten_gave_up = True
+            self._flatten_done()
+            return
+        order = self.order_factory.limit(
+            instrument_id=self._iid,
+            order_side=OrderSide.SELL if sell else OrderSide.BUY,
+            quantity=self.instrument.make_qty(qty),
+            price=self.instrument.make_price(px),
+            time_in_force=TimeInForce.IOC,
+            post_only=False,
+            reduce_only=True,
+        )
+        self._flatten_tries += 1
+        self._flatten_order = order.client_order_id
+        self._flatten_sent_ns = now
+        self.flatten_orders.append(order.client_order_id)
+        self.log.warning(f"{self._iid}: flatten try {self._flatten_tries}/{risk.flatten_max_tries}: "
+                         f"{'SELL' if sell else 'BUY'} {qty:g} IOC reduce-only limit {px:g} "
+                         f"(touch {touch:g}, {risk.flatten_max_slippage_bps:g} bps through); position {pos:g}")
+        self.submit_order(order)
+
+    def _flatten_touch(self, sell: bool) -> float | None:
+        """The price a flatten order crosses: the best bid to sell into, the best ask to buy from."""
+        book = self._book if self._book is not None else self.cache.order_book(self._iid)
+        if book is not None:
+            px = book.best_bid_price() if sell else book.best_ask_price()
+            if px is not None:
+                return px.as_double()
+        mid = self.core.mid
+        return mid if mid == mid and mid > 0 else None
 
     def _on_venue_health(self, msg: VenueHealth) -> None:
         """The venue side is (no longer) safe to quote on: hold / release the risk manager on the
@@ -363,11 +543,11 @@ class MarketMaker(Strategy):
         if decision is None:
             return
         risk = decision.risk
-        if risk.flatten and not self._flattening and self._position != 0.0:
-            self._flattening = True
-            self.cancel_all_orders(self._iid)
-            self.close_all_positions(self._iid)
-            return
+        if (risk.flatten and not self.flatten_active and not self._flatten_gave_up
+                and abs(self.venue_position()) > self._half_lot):
+            self.flatten("; ".join(risk.reasons) or "risk rule")
+        if self.flatten_active:
+            return  # no quotes while flattening (the risk state cancels them anyway)
         if len(live_bids) > 1:
             live_bids.sort(key=lambda o: -o.price)
         if len(live_asks) > 1:
@@ -402,6 +582,10 @@ class MarketMaker(Strategy):
         order = self._live.get(event.client_order_id)
         if order is not None and order.is_closed:
             del self._live[event.client_order_id]
+        elif event.client_order_id == self._flatten_order:
+            order = self.cache.order(event.client_order_id)
+            if order is not None and order.is_closed and not order.filled_qty.as_double():
+                self._flatten_step()  # refused or canceled unfilled: no position event follows
 
     def on_order_filled(self, event: OrderFilled) -> None:
         self.fills += 1
@@ -418,6 +602,9 @@ class MarketMaker(Strategy):
         self._refresh_account()
 
     def on_order_rejected(self, event: OrderRejected) -> None:
+        if event.client_order_id in self.flatten_orders:
+            self.log.warning(f"flatten order rejected: {event.reason}")  # not an API error: the flatten retries
+            return
         if event.due_post_only:
             self.post_only_rejects += 1
             self.core.risk.on_post_only_reject(event.ts_event)
@@ -442,9 +629,14 @@ class MarketMaker(Strategy):
         reason = event.reason or ""
         return any(text in reason for text in _RACE_REASONS)
 
+    def on_position_changed(self, event) -> None:
+        if self.flatten_active:
+            self._flatten_step()
+
     def on_position_closed(self, event) -> None:
-        self._flattening = False
         self._refresh_account()
+        if self.flatten_active:
+            self._flatten_step()
 
     def _refresh_account(self) -> None:
         account = self.portfolio.account(self._iid.venue)

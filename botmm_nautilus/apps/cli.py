@@ -16,6 +16,7 @@
                    [--mode book|candles] [--json FILE] [--report DIR] [--fills CSV]
     botmm twin --catalog CAT --coins BTC ETH [--auto-account [USD]] [--fund ADDRESS=USD] [--port P] [--speed X]
     botmm live [--config configs/live.yaml] [--venue testnet|mainnet|twin] [--url URL] [--run-seconds N] [--json FILE]
+    botmm kill [--config configs/live.yaml] [--flatten] [--reason TEXT] [--coins ...] | --reset
     botmm record --coins BTC ETH --catalog CAT [--url URL] [--venue testnet|mainnet] [--run-seconds N]
                  [--flush-seconds 60] [--part-seconds 3600] [--json FILE]
     botmm config show FILE [--kind asset|live]
@@ -527,6 +528,9 @@ def build_parser() -> argparse.ArgumentParser:
     from botmm_nautilus.apps.live import add_live_parser
 
     add_live_parser(sub)
+    from botmm_nautilus.apps.control import add_kill_parser
+
+    add_kill_parser(sub)
     add_config_parser(sub)
     return p
 

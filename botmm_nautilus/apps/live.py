@@ -50,6 +50,9 @@ from botmm_nautilus.adapters.hyperliquid.factories import make_exec_http
 from botmm_nautilus.adapters.hyperliquid.node_state import find_node_state
 from botmm_nautilus.apps import live_status
 from botmm_nautilus.apps import options
+from botmm_nautilus.apps.control import attach_control
+from botmm_nautilus.apps.control import detach_control
+from botmm_nautilus.apps.control import flatten_before_stop
 from botmm_nautilus.config.asset import load_config
 from botmm_nautilus.config.live import VENUES
 from botmm_nautilus.config.live import LiveConfig
@@ -284,6 +287,7 @@ def run_live(s: LiveConfig, run_seconds: float | None = None, json_path: str | N
     status = f"a status line per coin every {s.status_interval_s:g} s" if s.status_interval_s else "no status lines"
     print(f"botmm live: node log: stdout at {s.log_level}, {log_file}; {status}", flush=True)
     node, strategies = build_node(s)
+    control = attach_control(node, strategies, s.state_dir, s.venue, info["user"])  # persisted risk state, botmm kill
     loop = node.get_event_loop()
     live_status.StatusTicker(node, strategies, lambda: _hl_clients(node)[1], s.status_interval_s, _say).start(loop)
     start = {"balance": None}
@@ -297,9 +301,9 @@ def run_live(s: LiveConfig, run_seconds: float | None = None, json_path: str | N
 
     loop.call_later(0.5, _grab_start_balance)
     if run_seconds:
-        loop.call_later(run_seconds, _stopper(node))
+        loop.call_later(run_seconds, flatten_before_stop(loop, strategies, _stopper(node)))
     try:
-        loop.add_signal_handler(signal.SIGTERM, _stopper(node))
+        loop.add_signal_handler(signal.SIGTERM, flatten_before_stop(loop, strategies, _stopper(node)))
     except (NotImplementedError, RuntimeError):
         pass
     result: dict = {}
@@ -316,6 +320,7 @@ def run_live(s: LiveConfig, run_seconds: float | None = None, json_path: str | N
         if json_path:
             Path(json_path).write_text(json.dumps(result, indent=2, default=str))
     finally:
+        detach_control(control)
         node.dispose()
     return result
 

@@ -79,6 +79,7 @@ class LiveConfig(Section, frozen=True, kw_only=True):
     log_dir: Annotated[str | None, setting("path", "folder of the node's log file (created); null = no log file")] = "logs"
     status_interval_s: Annotated[float, setting("s", "a status line per coin on stdout every this many s (position, PnL, quotes, fills, rate budget left); 0 = off", ge=0, le=86_400)] = 10.0
     wait_venue_s: Annotated[float, setting("s", "at start, wait this long for a venue or twin that does not answer yet (a message every few s); 0 = fail at once", ge=0, le=86_400)] = 120.0
+    state_dir: Annotated[str | None, setting("path", "the node's state folder: per-coin risk state (day baseline, peak equity, KILL/HALT) kept across restarts, and the control files of `botmm kill`; null = nothing persisted and no `botmm kill`")] = "state"
 
     def _check(self) -> None:
         msgspec.structs.force_setattr(self, "coins", tuple(c.upper() for c in self.coins))

@@ -347,11 +347,13 @@ class RiskParams(Section, frozen=True, kw_only=True):
     # --- losses
     max_daily_loss_frac: Annotated[float, setting("fraction of capital", "loss since the first update of the UTC day that pauses quoting until the next day", gt=0, le=1)] = 0.05
     max_drawdown_frac: Annotated[float, setting("fraction of peak equity", "drawdown from the peak that halts quoting", gt=0, le=1)] = 0.10
-    drawdown_resume_after_s: Annotated[float_or_none(gt=0, le=31_536_000), setting("s", "a drawdown halt ends by itself after this long (the peak is re-based to current equity); null = not before the strategy restarts")] = None
+    drawdown_resume_after_s: Annotated[float_or_none(gt=0, le=31_536_000), setting("s", "a drawdown halt ends by itself after this long (the peak is re-based to current equity); null = not before `botmm kill --reset` (live: the halt is kept across restarts in state_dir) or, without state_dir, a restart")] = None
     halt_flatten: Annotated[bool, setting("-", "close the position when the drawdown halt starts")] = False
     kill_drawdown_frac: Annotated[float_or_none(gt=0, le=1), setting("fraction of peak equity", "drawdown that triggers the kill switch (must exceed max_drawdown_frac); null = off")] = None
-    flatten_on_kill: Annotated[bool, setting("-", "the automatic kill switch also closes the position")] = False
+    flatten_on_kill: Annotated[bool, setting("-", "the automatic kill switch also closes the position (IOC limits, see flatten_max_slippage_bps)")] = False
     flatten_on_stop: Annotated[bool, setting("-", "stopping the strategy also closes the position (after canceling its orders)")] = False
+    flatten_max_slippage_bps: Annotated[float, setting("bps", "a flatten order is an IOC reduce-only limit this far through the touch (Hyperliquid has no market order): the worst price accepted", gt=0, le=2_000)] = 50.0
+    flatten_max_tries: Annotated[int, setting("orders", "a flatten sends at most this many IOC orders (each after the previous one is resolved); what is left is reported", ge=1, le=100)] = 5
     # --- volatility
     vol_spike_ratio: Annotated[float, setting("x baseline", "volatility at this multiple of its slow baseline pauses quoting", gt=1, le=1_000)] = 3.0
     vol_resume_ratio: Annotated[float_or_none(ge=1, le=1_000), setting("x baseline", "a volatility pause ends below this multiple (after the cooldown); null = 2/3 of vol_spike_ratio, at least 1")] = None

@@ -4,8 +4,8 @@ Pure, deterministic and clock-injected: every method takes the caller's ``ts_ns`
 nanoseconds, UTC; the backtest clock in a backtest, the node clock live). Nothing reads a wall
 clock, does I/O or imports Nautilus. The decision core calls ``RiskManager.update`` before each
 requote decision and obeys the returned ``RiskDecision``; the strategy reports post-only
-rejections and API errors as they happen. ``kill`` is the kill switch; today the automatic
-drawdown rule throws it.
+rejections and API errors as they happen. ``kill`` is the kill switch, thrown by the operator
+(``botmm kill``) or by the automatic drawdown rule.
 
 States, from least to most severe (the most severe active condition wins):
 
@@ -15,10 +15,10 @@ States, from least to most severe (the most severe active condition wins):
 * ``PAUSED``       cancel all, quote nothing, resume automatically when the pause's resume
                    condition holds (each pause names it in its reason).
 * ``HALTED``       drawdown from peak equity: cancel all; resumes after
-                   ``RiskParams.drawdown_resume_after_s`` when set, else not before the strategy
-                   restarts. Flattens if ``halt_flatten``.
+                   ``RiskParams.drawdown_resume_after_s`` when set, else not before
+                   ``reset_halt`` (or a restart without persisted state). Flattens if ``halt_flatten``.
 * ``KILLED``       kill switch (``kill``; automatic via ``kill_drawdown_frac``): cancel all,
-                   optionally flatten, until the strategy restarts.
+                   optionally flatten, until ``reset_kill`` (or a restart without persisted state).
 
 The rules (and how each one ends); ``update`` runs one method per rule, in this order, and the
 two storms count events as the strategy reports them:
@@ -33,8 +33,8 @@ daily loss         equity fell >= ``max_daily_loss_frac`` x       first update o
                    not cumulative PnL) -> PAUSED
 drawdown           (peak equity - equity) / peak >=               ``drawdown_resume_after_s`` later
                    ``max_drawdown_frac``; the peak trails the     (the peak is re-based to current
-                   highest equity seen -> HALTED                  equity); without it, a restart
-auto kill          drawdown >= ``kill_drawdown_frac`` (optional)  a restart
+                   highest equity seen -> HALTED                  equity); without it, ``reset_halt``
+auto kill          drawdown >= ``kill_drawdown_frac`` (optional)  ``reset_kill``
                    -> ``kill``, flatten = ``flatten_on_kill``
 vol spike          sigma >= ``vol_spike_ratio`` x slow EWMA       ``vol_spike_cooldown_s`` after the
                    baseline (after ``vol_min_samples``) ->        last spiking reading AND sigma <
@@ -74,6 +74,12 @@ of a pause/halt/kill or of a one-side stop, is recorded as a ``RiskEvent`` for `
 ``status`` summarises the state for logs.
 
 Timestamps that go backwards are clamped to the latest one seen (the rules never run backwards).
+
+Persistence: ``snapshot`` returns the state that must survive a restart as a plain dict (the UTC
+day and its baseline equity, the peak equity, an active kill and an active drawdown halt) and
+``restore`` takes it back at start, so a node restarted mid-day keeps the day's baseline and a
+killed or halted node stays so until ``reset_kill`` / ``reset_halt``. No I/O here: the live app
+writes and reads the dicts (``botmm_nautilus/apps/control.py``).
 """
 
 from __future__ import annotations
@@ -129,6 +135,11 @@ def _iso(ts_ns: int) -> str:
 
 def _pct(x: float) -> str:
     return f"{x * 100:.1f}%"
+
+
+def _restored(reason: str) -> str:
+    """A restored condition's reason says so (once, however often it is restored)."""
+    return reason if reason.startswith("restored from state: ") else "restored from state: " + reason
 
 
 class RiskDecision(NamedTuple):
@@ -368,11 +379,119 @@ class RiskManager:
             self._expire(ts_ns)
 
     def kill(self, ts_ns: int, reason: str, flatten: bool = False) -> RiskState:
-        """Kill switch: cancel all, flatten if asked, quote nothing until the strategy restarts."""
+        """Kill switch: cancel all, flatten if asked, quote nothing until :meth:`reset_kill`.
+
+        Killing an already killed manager keeps the first reason and adds the flatten if asked."""
         ts_ns = self._clock(ts_ns)
+        existing = self._conds.get("kill")
+        if existing is not None:
+            if flatten and not existing.flatten:
+                existing.flatten = True
+                existing.reason = existing.reason.replace("; cancel all until reset", "; cancel all and flatten until reset")
+                self._recompute(ts_ns, f"kill switch: {reason}; flatten added", True)
+            return self._state
         self._add(ts_ns, "kill", RiskState.KILLED,
-                  f"kill switch: {reason}; cancel all{' and flatten' if flatten else ''} until restart",
+                  f"kill switch: {reason}; cancel all{' and flatten' if flatten else ''} until reset",
                   None, bool(flatten))
+        return self._state
+
+    def reset_kill(self, ts_ns: int, why: str) -> RiskState:
+        """Lift the kill switch deliberately (an operator's reset); no-op if it is not thrown."""
+        self._clear(self._clock(ts_ns), "kill", why)
+        return self._state
+
+    def reset_halt(self, ts_ns: int, why: str) -> RiskState:
+        """Lift a drawdown halt deliberately; the peak is re-based to the last equity (else the
+        next update would halt again at once). No-op if not halted."""
+        ts_ns = self._clock(ts_ns)
+        if "drawdown" in self._conds:
+            self._peak_equity = self._last_equity
+            self._clear(ts_ns, "drawdown", f"{why}; peak re-based to {self._last_equity}")
+        return self._state
+
+    def rebase(self, ts_ns: int, why: str) -> RiskState:
+        """Start the loss accounting afresh (an operator's reset, e.g. after a deposit or withdrawal,
+        which the equity rules would otherwise count as profit or loss): the next update's equity
+        becomes the day's baseline and the peak, and a daily-loss pause ends."""
+        ts_ns = self._clock(ts_ns)
+        self._peak_equity = None
+        self._day = None
+        self._day_start_equity = None
+        self._clear(ts_ns, "daily_loss", f"{why}; baselines re-based to the next equity")
+        return self._state
+
+    # ------------------------------------------------------------------ persistence (plain dicts, no I/O)
+
+    SNAPSHOT_VERSION = 1
+
+    def snapshot(self) -> dict:
+        """What must survive a restart, JSON-ready: the UTC day (days since the epoch) and its
+        baseline equity, the peak equity, and the kill / drawdown halt if active (reason, start,
+        end for a timed halt, flatten flag)."""
+
+        def cond(key: str) -> dict | None:
+            c = self._conds.get(key)
+            if c is None:
+                return None
+            return {"reason": c.reason, "since_ns": c.start_ns, "until_ns": c.until_ns, "flatten": c.flatten}
+
+        return {
+            "version": self.SNAPSHOT_VERSION,
+            "day": self._day,
+            "day_start_equity_usd": self._day_start_equity,
+            "peak_equity_usd": self._peak_equity,
+            "kill": cond("kill"),
+            "halt": cond("drawdown"),
+        }
+
+    def restore(self, ts_ns: int, snap: dict) -> RiskState:
+        """Take back a :meth:`snapshot` at start (before the first update). The day's baseline
+        applies only on the same UTC day (a new day takes a fresh one anyway); the peak always; a
+        kill always (it ends only by :meth:`reset_kill`); a halt unless its end has passed.
+        Raises ``ValueError`` naming the field when ``snap`` is not a snapshot of this version."""
+        ts_ns = self._clock(ts_ns)
+        if not isinstance(snap, dict) or snap.get("version") != self.SNAPSHOT_VERSION:
+            raise ValueError(f"version: expected {self.SNAPSHOT_VERSION}, got {snap.get('version') if isinstance(snap, dict) else snap!r}")
+
+        def num(key: str) -> float | None:
+            v = snap.get(key)
+            if v is None:
+                return None
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (v > 0 and math.isfinite(v)):
+                raise ValueError(f"{key}: expected a positive number or null, got {v!r}")
+            return float(v)
+
+        day = snap.get("day")
+        if day is not None and (isinstance(day, bool) or not isinstance(day, int)):
+            raise ValueError(f"day: expected an integer or null, got {day!r}")
+        day_start = num("day_start_equity_usd")
+        peak = num("peak_equity_usd")
+        conds = {}
+        for key in ("kill", "halt"):
+            c = snap.get(key)
+            if c is None:
+                continue
+            if (not isinstance(c, dict) or not isinstance(c.get("reason"), str) or not isinstance(c.get("since_ns"), int)
+                    or not isinstance(c.get("flatten"), bool)
+                    or not (c.get("until_ns") is None or isinstance(c.get("until_ns"), int))):
+                raise ValueError(f"{key}: expected {{reason, since_ns, until_ns, flatten}} or null, got {c!r}")
+            conds[key] = c
+        if day is not None and day == ts_ns // NS_PER_DAY and day_start is not None:
+            self._day = day
+            self._day_start_equity = day_start
+        if peak is not None:
+            self._peak_equity = peak
+        kill = conds.get("kill")
+        if kill is not None:
+            self._conds["kill"] = _Condition("kill", RiskState.KILLED, _restored(kill["reason"]), kill["since_ns"],
+                                             None, kill["flatten"])
+            self._recompute(ts_ns, _restored(kill["reason"]), True)
+        halt = conds.get("halt")
+        if halt is not None and (halt["until_ns"] is None or halt["until_ns"] > ts_ns):
+            self._conds["drawdown"] = _Condition("drawdown", RiskState.HALTED, _restored(halt["reason"]),
+                                                 halt["since_ns"], halt["until_ns"], halt["flatten"])
+            self._recompute(ts_ns, _restored(halt["reason"]), True)
+        self._decide()
         return self._state
 
     def hold(self, ts_ns: int, key: str, reason: str) -> RiskState:
@@ -489,7 +608,7 @@ class RiskManager:
         if "drawdown" not in self._conds:
             if self._dd_resume_ns is None:
                 until = None
-                resume = "restart"
+                resume = "reset"
             else:
                 until = ts_ns + self._dd_resume_ns
                 resume = _iso(until)

@@ -35,6 +35,7 @@ def write_live_yaml(tmp_path: Path, url: str, deadline_s: float = 30, refresh_s:
     path.write_text(
         f"venue: twin\nurl: {url}\ncoins: [BTC]\nconfigs_dir: {tmp_path / 'configs'}\n"
         f"dead_man:\n  deadline_s: {deadline_s}\n  refresh_s: {refresh_s}\nlog_level: INFO\nlog_dir: {tmp_path / 'logs'}\n"
+        f"state_dir: {tmp_path / 'state'}\n"
         + extra
     )
     return path

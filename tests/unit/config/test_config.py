@@ -135,6 +135,8 @@ BTC_EFFECTIVE = {
     "risk.kill_drawdown_frac": None,
     "risk.flatten_on_kill": False,  # was copied from flatten_on_stop
     "risk.flatten_on_stop": False,
+    "risk.flatten_max_slippage_bps": 50.0,
+    "risk.flatten_max_tries": 5,
     "risk.vol_spike_ratio": 3.0,
     "risk.vol_resume_ratio": None,
     "risk.vol_spike_cooldown_s": 300.0,

@@ -25,4 +25,4 @@ def test_every_setting_is_documented_with_unit_and_meaning():
         for spec in field_specs(cls):
             assert spec.unit and spec.description, f"{section}.{spec.name} lacks a unit or a meaning"
             assert f"| `{section}.{spec.name}` |" in text
-    assert len(field_specs(RiskParams)) == 29  # the 28 rules' fields of the risk manager + flatten_on_stop
+    assert len(field_specs(RiskParams)) == 31  # the 28 rules' fields of the risk manager + flatten_on_stop + the 2 flatten order limits

@@ -106,7 +106,7 @@ def test_drawdown_trails_peak_and_halts_until_restart():
     d = rm.update(at(4), 104.0, 50.0)  # 5.45 % below the peak, though still above the 100 start
     assert_paused(d, RiskState.HALTED)
     assert not d.flatten
-    assert any("drawdown 5.5% from peak 110.00 >= 5.0%; halted until restart" in r for r in d.reasons)
+    assert any("drawdown 5.5% from peak 110.00 >= 5.0%; halted until reset" in r for r in d.reasons)
     assert_paused(rm.update(at(5), 109.0, 50.0), RiskState.HALTED)  # no automatic resume, even recovered
     assert_paused(rm.update(at(30), 120.0, 50.0), RiskState.HALTED)  # not even at a new peak
     assert rm.status()["peak_equity_usd"] == 120.0
@@ -143,7 +143,7 @@ def test_automatic_kill_on_deep_drawdown():
     d = rm.update(at(2), 101.0, 50.0)  # 8.2 % below 110: the kill switch
     assert_paused(d, RiskState.KILLED)
     assert d.flatten  # flatten_on_kill is on in these tests
-    assert d.reasons[0] == "kill switch: drawdown 8.2% from peak 110.00 >= 8.0% (automatic); cancel all and flatten until restart"
+    assert d.reasons[0] == "kill switch: drawdown 8.2% from peak 110.00 >= 8.0% (automatic); cancel all and flatten until reset"
     assert set(rm.status()["conditions"]) == {"drawdown", "kill"}
     # the halt (from 01:30) ends after drawdown_resume_after_s (2 h); the kill switch does not
     d = rm.update(at(4), 101.0, 50.0)
@@ -375,13 +375,13 @@ def test_kill_switch_cancels_flattens_and_stays():
     d = rm.update(at(2, 0, 1), 10_000.0, 100.0)
     assert_paused(d, RiskState.KILLED)
     assert d.flatten
-    assert d.reasons == ("kill switch: operator request; cancel all and flatten until restart",)
+    assert d.reasons == ("kill switch: operator request; cancel all and flatten until reset",)
     assert_paused(rm.update(at(5), 10_000.0, 100.0), RiskState.KILLED)  # no automatic resume
     assert_paused(rm.update(at(0, day0=DAY2), 10_100.0, 100.0), RiskState.KILLED)  # not even on a new day
     events = rm.drain_events()
     assert events == [
         RiskEvent(at(2), RiskState.QUOTING, RiskState.KILLED,
-                  "kill switch: operator request; cancel all and flatten until restart"),
+                  "kill switch: operator request; cancel all and flatten until reset"),
     ]
 
 
@@ -486,3 +486,115 @@ def test_outside_hold_does_not_lift_a_kill():
     rm.hold(at(0, 0, 1), "rate_budget", "exhausted")
     rm.release(at(0, 0, 2), "rate_budget", "refilled")
     assert_paused(rm.update(at(0, 0, 3), 1000.0, 100.0), RiskState.KILLED)
+
+
+# --------------------------------------------------------------------------- persistence (snapshot / restore)
+
+
+def test_snapshot_restore_round_trip_is_json_and_keeps_baselines():
+    import json
+
+    rm = RiskManager(quiet(max_daily_loss_frac=0.05), capital_usd=100.0)
+    rm.update(at(0, 10), 100.0, 50.0)  # the day's baseline: 100
+    rm.update(at(1), 110.0, 50.0)  # the peak: 110
+    rm.update(at(2), 104.0, 50.0)
+    snap = json.loads(json.dumps(rm.snapshot()))  # plain data, JSON round trip
+    assert snap["day_start_equity_usd"] == 100.0 and snap["peak_equity_usd"] == 110.0
+    assert snap["kill"] is None and snap["halt"] is None
+    fresh = RiskManager(quiet(max_daily_loss_frac=0.05), capital_usd=100.0)
+    assert fresh.restore(at(3), snap) is RiskState.QUOTING
+    assert fresh.snapshot() == snap
+    # the restored baseline applies: 95 is a 5 % loss from the day's 100 (a fresh manager would
+    # take 95 as the new baseline and keep quoting)
+    assert_paused(fresh.update(at(3, 0, 1), 95.0, 50.0))
+    assert "daily_loss" in fresh.status()["conditions"]
+    unrestored = RiskManager(quiet(max_daily_loss_frac=0.05), capital_usd=100.0)
+    assert_quoting(unrestored.update(at(3, 0, 1), 95.0, 50.0))
+
+
+def test_restored_baseline_of_another_day_is_not_applied_but_the_peak_is():
+    rm = RiskManager(quiet(max_daily_loss_frac=0.05, max_drawdown_frac=0.2), capital_usd=100.0)
+    rm.update(at(1), 120.0, 50.0)
+    snap = rm.snapshot()
+    fresh = RiskManager(quiet(max_daily_loss_frac=0.05, max_drawdown_frac=0.2), capital_usd=100.0)
+    fresh.restore(at(0, day0=DAY2), snap)
+    assert_quoting(fresh.update(at(0, 1, day0=DAY2), 100.0, 50.0))  # new day: fresh baseline 100
+    assert fresh.status()["day_start_equity_usd"] == 100.0
+    # the peak of yesterday still counts: 95 is 20.8 % below 120
+    assert_paused(fresh.update(at(0, 2, day0=DAY2), 95.0, 50.0), RiskState.HALTED)
+
+
+def test_restored_kill_stays_killed_until_reset():
+    rm = RiskManager(quiet(), capital_usd=100.0)
+    rm.update(at(1), 100.0, 50.0)
+    rm.kill(at(1, 5), "operator: test", flatten=True)
+    snap = rm.snapshot()
+    assert snap["kill"]["flatten"] is True and "operator: test" in snap["kill"]["reason"]
+    fresh = RiskManager(quiet(), capital_usd=100.0)
+    assert fresh.restore(at(0, day0=DAY2), snap) is RiskState.KILLED
+    d = fresh.update(at(0, 1, day0=DAY2), 100.0, 50.0)
+    assert_paused(d, RiskState.KILLED)
+    assert d.flatten
+    assert d.reasons[0].startswith("restored from state: kill switch: operator: test")
+    # restored twice: said once
+    again = RiskManager(quiet(), capital_usd=100.0)
+    again.restore(at(0, day0=DAY2), fresh.snapshot())
+    assert again.snapshot()["kill"]["reason"].count("restored from state: ") == 1
+    assert_paused(fresh.update(at(5, day0=DAY2), 100.0, 50.0), RiskState.KILLED)
+    fresh.reset_kill(at(6, day0=DAY2), "operator reset")
+    assert_quoting(fresh.update(at(6, 0, 1, day0=DAY2), 100.0, 50.0))
+    assert fresh.snapshot()["kill"] is None
+
+
+def test_restored_halt_stays_until_reset_or_its_end_and_reset_rebases_the_peak():
+    rm = RiskManager(quiet(max_drawdown_frac=0.05), capital_usd=100.0)
+    rm.update(at(1), 110.0, 50.0)
+    assert_paused(rm.update(at(2), 104.0, 50.0), RiskState.HALTED)
+    snap = rm.snapshot()
+    assert snap["halt"]["until_ns"] is None
+    fresh = RiskManager(quiet(max_drawdown_frac=0.05), capital_usd=100.0)
+    fresh.restore(at(3), snap)
+    assert_paused(fresh.update(at(3, 0, 1), 108.0, 50.0), RiskState.HALTED)  # within the limit now, still halted
+    fresh.reset_halt(at(3, 1), "operator reset")
+    assert_quoting(fresh.update(at(3, 2), 108.0, 50.0))
+    assert fresh.status()["peak_equity_usd"] == 108.0
+    # a timed halt whose end has passed is not restored
+    timed = RiskManager(quiet(max_drawdown_frac=0.05, drawdown_resume_after_s=600.0), capital_usd=100.0)
+    timed.update(at(1), 110.0, 50.0)
+    timed.update(at(2), 104.0, 50.0)
+    later = RiskManager(quiet(max_drawdown_frac=0.05, drawdown_resume_after_s=600.0), capital_usd=100.0)
+    assert later.restore(at(3), timed.snapshot()) is RiskState.QUOTING
+    still = RiskManager(quiet(max_drawdown_frac=0.05, drawdown_resume_after_s=600.0), capital_usd=100.0)
+    assert still.restore(at(2, 5), timed.snapshot()) is RiskState.HALTED
+
+
+def test_restore_rejects_a_bad_snapshot_naming_the_field():
+    rm = RiskManager(quiet(), capital_usd=100.0)
+    with pytest.raises(ValueError, match="version"):
+        rm.restore(at(1), {"version": 99})
+    good = rm.snapshot()
+    with pytest.raises(ValueError, match="peak_equity_usd"):
+        rm.restore(at(1), {**good, "peak_equity_usd": "lots"})
+    with pytest.raises(ValueError, match="kill"):
+        rm.restore(at(1), {**good, "kill": {"reason": 1}})
+
+
+def test_a_second_kill_keeps_its_reason_and_adds_the_flatten():
+    rm = RiskManager(quiet(), capital_usd=100.0)
+    rm.update(at(1), 100.0, 50.0)
+    rm.kill(at(1, 1), "first", flatten=False)
+    rm.kill(at(1, 2), "second", flatten=True)
+    d = rm.update(at(1, 3), 100.0, 50.0)
+    assert d.flatten and d.reasons == ("kill switch: first; cancel all and flatten until reset",)
+
+
+def test_rebase_takes_the_next_equity_as_baseline_and_peak_and_ends_a_daily_loss_pause():
+    rm = RiskManager(quiet(max_daily_loss_frac=0.05, max_drawdown_frac=0.2), capital_usd=100.0)
+    rm.update(at(1), 120.0, 50.0)
+    assert_paused(rm.update(at(2), 110.0, 50.0))  # 10 % of capital lost today: paused until tomorrow
+    # a withdrawal of 30 would look like a 25 % drawdown from 120; the operator re-bases
+    rm.rebase(at(3), "operator reset after a withdrawal")
+    assert_quoting(rm.update(at(3, 0, 1), 80.0, 50.0))
+    status = rm.status()
+    assert status["peak_equity_usd"] == 80.0 and status["day_start_equity_usd"] == 80.0
+    assert_paused(rm.update(at(4), 75.0, 50.0))  # the daily limit counts from the new baseline
