@@ -279,6 +279,28 @@ class TwinServer:
         with self.engine.lock:
             return self.engine.fills_of(address)
 
+    def schedule_cancel(self, address: str) -> dict:
+        """The dead-man's switch of ``address``: ``{"deadline_ms": venue ms or None (not armed),
+        "triggers_today": n, "now_ms": the twin's time}``."""
+        with self.engine.lock:
+            account = self.engine.accounts.get(address.lower())
+            now = self.clock.now_ms()
+            if account is None:
+                return {"deadline_ms": None, "triggers_today": 0, "now_ms": now}
+            return {"deadline_ms": account.schedule_cancel_ms, "triggers_today": account.schedule_cancel_triggers_on(now),
+                    "now_ms": now}
+
+    def cancel_at_venue(self, address: str, oid_or_cloid: int | str) -> bool:
+        """Cancel one open order of ``address`` as the venue would on its own (an operator in the
+        UI, another session of the account): status ``canceled``, pushed on ``orderUpdates``
+        (combine with the ``lose_ws`` fault for a cancel the node never hears of). False if not open."""
+        with self.engine.lock:
+            order = self.engine.find_order(address, oid_or_cloid)
+            if order is None or order.oid not in self.engine.open_orders:
+                return False
+            self.engine.trading.cancel_order(order, "canceled", self.clock.now_ms())
+            return True
+
     def order(self, address: str, oid_or_cloid: int | str):
         """The twin's order object (``matching.TwinOrder``) or None."""
         with self.engine.lock:
