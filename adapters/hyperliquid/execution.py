@@ -112,6 +112,7 @@ from .ws import HLWebSocketClient
 
 _WAITING = (OrderStatus.INITIALIZED, OrderStatus.SUBMITTED)
 _MAX_BATCH = EXCHANGE_ITEMS_PER_WEIGHT - 1  # /exchange weight is 1 + n // 40: up to 39 items cost one unit
+_MAX_STATUS_QUERIES = 10  # orderStatus look-ups (weight 2 each) of orders missing at the venue, per open-order check
 
 
 class HLSignerError(HyperliquidError):
@@ -935,9 +936,15 @@ class HLExecutionClient(LiveExecutionClient):
         return applied
 
     async def generate_order_status_reports(self, command: GenerateOrderStatusReports) -> list[OrderStatusReport]:
-        """The venue's open orders (``frontendOpenOrders``) only, at start and in the open-order
-        check: an order open in the node but absent here is then looked up by the engine
-        (:meth:`generate_order_status_report`, ``orderStatus``). Differences are logged."""
+        """The venue's open orders (``frontendOpenOrders``), at start and in the open-order check.
+
+        While trading, an order open in the node but absent from that list (and quiet for
+        ``reconcile_settle_secs``) is looked up here (``orderStatus``, weight 2, at most
+        :data:`_MAX_STATUS_QUERIES` a check) and its closed report added, after the fills the node
+        missed were applied: the engine then closes it as the venue says. (The engine's own
+        fallback for a missing order cannot query: our orders carry no client id in the cache,
+        so it would mark them REJECTED unseen; ``open_check_missing_retries`` keeps it out.)
+        Every difference is logged in one line."""
         reports = []
         now = self._clock.timestamp_ns()
         venue_coids = set()
@@ -954,15 +961,41 @@ class HLExecutionClient(LiveExecutionClient):
                 self._log.warning(f"reconcile: {o.coin} oid {o.oid} ({o.side} {o.sz} @ {o.limitPx}, cloid {o.cloid}) open at "
                                   f"the venue but {'unknown to' if cached is None else cached.status_string() + ' in'} the "
                                   "node: the engine takes it over (the strategy then keeps or cancels it)")
+        n_open = len(reports)
         if self._trading:
-            for order in self._cache.orders_open(venue=self.venue):
-                if order.client_order_id not in venue_coids and self._settled(order, now) and (
-                        command.instrument_id is None or order.instrument_id == command.instrument_id):
-                    self.recon["orders_missing_at_venue"] += 1
-                    self._log.warning(f"reconcile: {order.client_order_id} ({order.status_string()}) open in the node but "
-                                      "not at the venue: asking the venue what became of it (orderStatus)")
-        self._log.info(f"order status reports: {len(reports)} open at the venue")
+            missing = [o for o in self._cache.orders_open(venue=self.venue)
+                       if o.client_order_id not in venue_coids and self._settled(o, now)
+                       and (command.instrument_id is None or o.instrument_id == command.instrument_id)]
+            for order in missing[:_MAX_STATUS_QUERIES]:
+                self.recon["orders_missing_at_venue"] += 1
+                self._log.warning(f"reconcile: {order.client_order_id} ({order.status_string()}) open in the node but "
+                                  "not at the venue: asking the venue what became of it (orderStatus)")
+                report = await self._missing_order_report(order)
+                if report is not None:
+                    reports.append(report)
+        self._log.info(f"order status reports: {n_open} open at the venue")
         return reports
+
+    async def _missing_order_report(self, order) -> OrderStatusReport | None:
+        """The venue's report of ``order`` (absent from its open orders); a closed one after the
+        fills the node missed were applied (:meth:`_close_from_venue`). None if the venue does not know it."""
+        try:
+            res = await self._http.order_status(self._cloid(order.client_order_id))
+        except Exception as exc:  # noqa: BLE001 - asked again at the next check
+            self._log.warning(f"reconcile: orderStatus of {order.client_order_id} failed ({exc}); asking again at the next check")
+            return None
+        if not isinstance(res, dict) or res.get("status") != "order":
+            self._log.error(f"reconcile: {order.client_order_id} is open in the node but the venue does not know it "
+                            f"({res.get('status') if isinstance(res, dict) else res}); left as it is")
+            return None
+        found = decode_order_update(res["order"])
+        inst = self._inst(order.instrument_id)
+        report = parsing.order_status_report(found.order, inst, self.account_id, order.client_order_id,
+                                             self._clock.timestamp_ns(), status=found.status,
+                                             status_ts_ms=found.statusTimestamp)
+        if found.status != "open":
+            await self._close_from_venue(order, found.order, found.status, report)
+        return report
 
     def _settled(self, order, now_ns: int) -> bool:
         """No event of ``order`` (None: unknown) for ``reconcile_settle_secs``: a difference is real, not in flight."""

@@ -124,6 +124,7 @@ def preflight(s: LiveConfig) -> dict:
         raise LiveError(str(exc)) from None
 
 
+NEVER = 2**31 - 1  # a retry count never reached
 STOP_MARGIN_S = 12.0  # after the stop's cancel deadline: the final scheduleCancel (bounded at 8 s) and closing
 
 
@@ -131,11 +132,12 @@ def exec_engine_config(s: LiveConfig) -> LiveExecEngineConfig:
     """Reconciliation at start and while running (``s.reconcile``), with Nautilus's own checks.
 
     The open-order check asks the client for the venue's open orders (``frontendOpenOrders``);
-    an order open in the node but absent there is looked up at once (``orderStatus``, which is
-    authoritative, so ``open_check_missing_retries=0``) and closed as the venue says, with the
-    fills the node missed. The position check compares positions with ``clearinghouseState``
-    and fetches missing fills on a difference. ``open_check_open_only=False`` is what lets the
-    engine act on orders missing at the venue; the client still answers from the open orders only."""
+    the client itself looks up an order open in the node but absent there (``orderStatus``) and
+    reports it closed as the venue says, with the fills the node missed. The engine's own fallback
+    for a missing order is kept out (``open_check_missing_retries`` unreachable): it cannot query
+    orders that carry no client id in the cache and would mark them REJECTED unseen.
+    ``open_check_open_only=False`` lets the engine act on the closed reports. The position check
+    compares positions with ``clearinghouseState`` and fetches missing fills on a difference."""
     r = s.reconcile
     settle_ms = int(r.settle_s * 1000)
     return LiveExecEngineConfig(
@@ -143,7 +145,7 @@ def exec_engine_config(s: LiveConfig) -> LiveExecEngineConfig:
         reconciliation_lookback_mins=s.reconciliation_lookback_mins,
         open_check_interval_secs=r.open_orders_interval_s or None,
         open_check_open_only=False,
-        open_check_missing_retries=0,
+        open_check_missing_retries=NEVER,
         open_check_threshold_ms=settle_ms,
         position_check_interval_secs=r.positions_interval_s or None,
         position_check_threshold_ms=settle_ms,

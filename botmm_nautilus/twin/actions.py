@@ -168,6 +168,7 @@ class ActionHandlers:
                 f"Too many scheduled cancel triggers today (max {cfg.schedule_cancel_max_triggers_per_day} per day)."
             )
         account.schedule_cancel_ms = deadline_ms
+        account.schedule_cancel_sets += 1
         return ok_default()
 
     def _action_updateLeverage(self, account: Account, parsed: tuple, now: int) -> dict:

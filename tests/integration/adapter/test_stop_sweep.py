@@ -74,7 +74,7 @@ def test_failing_cancels_at_stop_are_retried_until_the_venue_lists_none_then_the
             await http.exchange_once(actions.order_action([dup]))
             held = len(twin.open_orders(wallet.address))
             assert held >= 3
-            twin.faults.http_error(503, 12, path="/exchange")  # every cancel attempt fails for a while
+            twin.faults.http_error(503, 6, path="/exchange")  # every cancel attempt fails for a while
             sweep = await cancel_venue_orders(http, {"BTC": 0}, 30.0, LOG)
             assert sweep.confirmed, sweep
             assert twin.open_orders(wallet.address) == []  # the venue holds nothing of ours
