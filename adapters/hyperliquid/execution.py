@@ -24,17 +24,17 @@
   or the request failed). On a failure ``dead_man_on_failure`` decides: ``stop_quoting`` publishes
   the venue-health key ``dead_man`` blocked (every MarketMaker cancels all and holds; repeated to
   a strategy that starts later) until a set succeeds; ``warn`` keeps quoting with a loud log line
-  every refresh.
+  every refresh. The deadline is placed on the venue's clock read from the newest ``l2Book`` time
+  (the node's ``VenueClock``, fed by the data client), ``clearinghouseState`` only when no book
+  arrived in the last 2 s. If the process dies, the venue cancels every open order at the
+  deadline. (The venue's 10/day limit counts triggers, not sets.)
 * Stop (``_disconnect``): every order of our coins the VENUE lists is canceled, by oid, until its
   open orders are empty or ``stop_cancel_deadline_secs`` (``stop_sweep``); the switch is cleared
   only then, otherwise armed a few seconds ahead, with a loud log line.
 * Reconciliation while running: Nautilus's open-order and position checks call the report
-  methods below; each difference they meet is logged here in one line (what differed, what is
-  done), and an order the venue closed is closed with the fills the node missed. The deadline is placed on the venue's
-  clock read from the newest ``l2Book`` time (the node's ``VenueClock``, fed by the data client),
-  ``clearinghouseState`` only when
-  no book arrived in the last 2 s. If the process dies, the venue
-  cancels every open order at the deadline. (The venue's 10/day limit counts triggers, not sets.)
+  methods below; each difference is logged here in one line (what differed, what is done): an
+  order the venue closed is closed with the fills the node missed, an order the node closed but
+  the venue still lists is canceled at the venue, an order unknown to the node is taken over.
 * Account: **reported** (``generate_account_state(reported=True)``) from ``clearinghouseState`` on
   connect, after fills (at most once per ``account_min_interval_secs``, yielding to paced orders)
   and every ``account_refresh_secs``. Balance = account value
@@ -50,12 +50,11 @@ import time
 from decimal import Decimal
 
 import msgspec
-
 from nautilus_trader.cache.cache import Cache
-from nautilus_trader.common.enums import ComponentState
-from nautilus_trader.common.messages import ComponentStateChanged
 from nautilus_trader.common.component import LiveClock
 from nautilus_trader.common.component import MessageBus
+from nautilus_trader.common.enums import ComponentState
+from nautilus_trader.common.messages import ComponentStateChanged
 from nautilus_trader.execution.messages import BatchCancelOrders
 from nautilus_trader.execution.messages import CancelAllOrders
 from nautilus_trader.execution.messages import CancelOrder
@@ -80,6 +79,7 @@ from nautilus_trader.model.enums import TimeInForce
 from nautilus_trader.model.identifiers import AccountId
 from nautilus_trader.model.identifiers import ClientId
 from nautilus_trader.model.identifiers import ClientOrderId
+from nautilus_trader.model.identifiers import StrategyId
 from nautilus_trader.model.identifiers import TradeId
 from nautilus_trader.model.identifiers import VenueOrderId
 from nautilus_trader.model.objects import AccountBalance
@@ -181,8 +181,9 @@ class HLExecutionClient(LiveExecutionClient):
         self.dead_man_sets = 0  # sets the venue confirmed
         self.dead_man_failures = 0  # refused or failed sets
         self._dead_man_down: str | None = None  # why the last set failed (None: the switch is set)
-        self.recon = {"orders_missing_at_venue": 0, "orders_closed": 0, "orders_unknown_at_venue": 0,
-                      "fills_applied": 0, "position_differences": 0}
+        # differences met by the running reconciliation (see the report methods)
+        self.recon = {"orders_missing_at_venue": 0, "orders_closed": 0, "orders_unknown_to_node": 0,
+                      "orders_canceled_at_venue": 0, "missed_fills": 0, "position_differences": 0}
         self.stop_result: dict = {}
         self._trading = False  # a strategy runs: the start-up reconciliation is over
         self.modify_races = 0  # modifies refused because the order had just left the book
@@ -357,7 +358,8 @@ class HLExecutionClient(LiveExecutionClient):
 
     def _on_component_state(self, event) -> None:
         """A strategy that starts while the dead-man's switch is down is held at once (stop_quoting)."""
-        if not isinstance(event, ComponentStateChanged) or event.state != ComponentState.RUNNING:
+        if (not isinstance(event, ComponentStateChanged) or event.state != ComponentState.RUNNING
+                or not isinstance(event.component_id, StrategyId)):
             return
         self._trading = True
         if self._dead_man_down is not None and self._config.dead_man_on_failure != "warn":
@@ -931,7 +933,7 @@ class HLExecutionClient(LiveExecutionClient):
                               "missed by the node: applied")
             self._send_fill_report(parsing.fill_report(f, inst, self.account_id, order.client_order_id,
                                                        self._clock.timestamp_ns()))
-            self.recon["fills_applied"] += 1
+            self.recon["missed_fills"] += 1
             applied += 1
         return applied
 
@@ -948,19 +950,32 @@ class HLExecutionClient(LiveExecutionClient):
         reports = []
         now = self._clock.timestamp_ns()
         venue_coids = set()
+        orphans = []  # (asset, oid): open at the venue, closed in the node
         for o in map(decode_order, await self._http.open_orders()):
             inst = self._inst_for_coin(o.coin)
             if inst is None or (command.instrument_id is not None and inst.id != command.instrument_id):
                 continue
             coid = self._report_coid(o.cloid)
             venue_coids.add(coid)
-            reports.append(parsing.order_status_report(o, inst, self.account_id, coid, now))
             cached = self._cache.order(coid) if coid is not None else None
-            if self._trading and (cached is None or cached.is_closed) and self._settled(cached, now):
-                self.recon["orders_unknown_at_venue"] += 1
-                self._log.warning(f"reconcile: {o.coin} oid {o.oid} ({o.side} {o.sz} @ {o.limitPx}, cloid {o.cloid}) open at "
-                                  f"the venue but {'unknown to' if cached is None else cached.status_string() + ' in'} the "
-                                  "node: the engine takes it over (the strategy then keeps or cancels it)")
+            what = f"{o.coin} oid {o.oid} ({o.side} {o.sz} @ {o.limitPx}, cloid {o.cloid}) open at the venue"
+            if self._trading and cached is not None and cached.is_closed and self._settled(cached, now):
+                # the node is done with it (a duplicate of a resent cloid, a cancel it believed): not ours to keep
+                self.recon["orders_canceled_at_venue"] += 1
+                self._log.warning(f"reconcile: {what} but {cached.status_string()} in the node: canceling it at the venue")
+                orphans.append((self._provider.asset(inst.id), o.oid))
+                continue
+            if self._trading and cached is None:
+                self.recon["orders_unknown_to_node"] += 1
+                self._log.warning(f"reconcile: {what} but unknown to the node: the engine takes it over "
+                                  "(the strategy claiming its instrument then keeps or cancels it)")
+            reports.append(parsing.order_status_report(o, inst, self.account_id, coid, now))
+        if orphans:
+            try:
+                await self._http.cancel_by_oid(orphans)
+            except Exception as exc:  # noqa: BLE001 - found again at the next check
+                self._log.warning(f"reconcile: canceling {len(orphans)} orders at the venue failed ({exc}); "
+                                  "tried again at the next check")
         n_open = len(reports)
         if self._trading:
             missing = [o for o in self._cache.orders_open(venue=self.venue)
@@ -1015,7 +1030,7 @@ class HLExecutionClient(LiveExecutionClient):
             if self._trading:
                 cached = self._cache.order(coid) if coid is not None else None
                 if cached is None or TradeId(str(f.tid)) not in cached.trade_ids:
-                    self.recon["fills_applied"] += 1
+                    self.recon["missed_fills"] += 1
                     self._log.warning(f"reconcile: fill {f.tid} ({f.coin} {f.side} {f.sz} @ {f.px}, order {coid}) missed by "
                                       "the node: given to the engine to apply")
             self._seen_tids.add(f.tid)

@@ -129,7 +129,7 @@ async def finish_dead_man(
                      f"{sweep.rounds} reads); dead-man's switch cleared")
             return "cleared"
         log.warning(f"stop: confirmed no order of ours left at the venue, but clearing the dead-man's switch failed "
-                    f"({why}); it stays armed and will fire on an empty book (counts one of the 10 daily triggers)")
+                    f"({why}); if it was armed it fires on an empty book (one of the venue's 10 triggers a day)")
         return "clear_failed"
     left = ", ".join(f"{o.coin} oid {o.oid}" for o in sweep.left[:10]) or "unknown (the venue could not be read)"
     if ok:

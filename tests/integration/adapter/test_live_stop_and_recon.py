@@ -115,6 +115,6 @@ def test_running_reconciliation_repairs_a_silent_cancel_and_a_missed_fill(twin, 
     assert Decimal(str(res["positions"][IID])) == twin_position(twin) != 0
     recon = res["reconciliation"]
     # both found by the open-order check (closed as the venue says, the filled one with its real fill)
-    assert recon["orders_missing_at_venue"] >= 2 and recon["orders_closed"] >= 2 and recon["fills_applied"] >= 1, recon
+    assert recon["orders_missing_at_venue"] >= 2 and recon["orders_closed"] >= 2 and recon["missed_fills"] >= 1, recon
     assert "missed by the node" in out and f"{filled['tid']}" in out
     assert twin.open_orders(WALLET.address) == []
