@@ -339,8 +339,11 @@ class HLExecutionClient(LiveExecutionClient):
             self.dead_man_sets += 1
             if self._dead_man_down is not None:
                 self._dead_man_down = None
-                self._log.warning("dead-man's switch set again (the venue confirmed it); quoting may resume")
-                publish_health(self._msgbus, "dead_man", False, "dead-man's switch set again", ts)
+                if self._config.dead_man_on_failure == "warn":
+                    self._log.warning("dead-man's switch set again (the venue confirmed it)")
+                else:
+                    self._log.warning("dead-man's switch set again (the venue confirmed it); quoting may resume")
+                    publish_health(self._msgbus, "dead_man", False, "dead-man's switch set again", ts)
             return True
         self.dead_man_failures += 1
         why = f"request failed: {exc}" if exc is not None else \
