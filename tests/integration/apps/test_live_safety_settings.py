@@ -4,6 +4,8 @@ client configs as documented."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from botmm_nautilus.apps.live import NEVER
@@ -66,9 +68,13 @@ def test_the_node_waits_for_the_stop_sweep(monkeypatch, tmp_path):
 
     monkeypatch.setenv("HYPERLIQUID_TESTNET_PK", "0x" + "5c0ffee0" * 8)
     s = load_live_config(_write(tmp_path, "venue: twin\nurl: http://127.0.0.1:9\nstop_cancel_deadline_s: 45\n"))
+    loop = asyncio.new_event_loop()  # the node takes the current loop (an earlier asyncio.run may have cleared it)
+    asyncio.set_event_loop(loop)
     node, _ = build_node(s)
     try:
         assert node.kernel._config.timeout_disconnection == 45 + STOP_MARGIN_S
         assert node.kernel.exec_engine.open_check_interval_secs == 10.0
     finally:
         node.dispose()
+        asyncio.set_event_loop(None)
+        loop.close()
