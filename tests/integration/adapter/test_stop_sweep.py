@@ -116,7 +116,8 @@ def test_unconfirmed_stop_arms_the_switch_near_and_the_venue_cancels_what_is_lef
 
 
 def test_twin_refuses_schedule_cancel_and_loses_pushes_on_request(twin, wallet):
-    status, text = post(twin.url, "/_twin/faults", {"refuse_schedule_cancel": True, "lose_ws": {"channel": "orderUpdates", "count": 1}})
+    status, text = post(twin.url, "/_twin/faults",
+                        {"refuse_schedule_cancel": True, "lose_ws": {"channel": "orderUpdates", "count": 1}})
     assert status == 200 and json.loads(text)["applied"] == ["refuse_schedule_cancel", "lose_ws"]
     status, text = post(twin.url, "/_twin/faults", {"lose_ws": {"channel": 3}})
     assert status == 400 and "lose_ws" in text
