@@ -24,6 +24,7 @@ from decimal import Decimal
 import yaml
 
 from support.live_node import IID
+from support.live_node import MAX_LADDER
 from support.live_node import WALLET
 from support.live_node import OpenOrderSampler
 from support.live_node import all_output
@@ -101,7 +102,10 @@ def test_running_reconciliation_repairs_a_silent_cancel_and_a_missed_fill(twin, 
                 break
             time.sleep(0.1)
         assert filled is not None and canceled is not None
-        time.sleep(5.0)  # open-order / position checks every 2 s, acting on differences 1 s old
+        # open-order / position checks every 2 s, acting on differences 1 s old: once the node knows
+        # both quotes are gone it places their replacements (the old node waited forever)
+        wait_until(lambda: len(twin.open_orders(WALLET.address)) >= MAX_LADDER, timeout_s=12)
+        time.sleep(0.5)
         proc.send_signal(signal.SIGTERM)
         rc, text = finish(proc, timeout=60)
     finally:
