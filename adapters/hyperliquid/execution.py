@@ -991,7 +991,10 @@ class HLExecutionClient(LiveExecutionClient):
                 report = await self._missing_order_report(order)
                 if report is not None:
                     reports.append(report)
-        self._log.info(f"order status reports: {n_open} open at the venue")
+        if self._trading:  # the running check, every few seconds: quiet unless something differed (above)
+            self._log.debug(f"order status reports: {n_open} open at the venue")
+        else:
+            self._log.info(f"order status reports: {n_open} open at the venue")
         return reports
 
     async def _missing_order_report(self, order) -> OrderStatusReport | None:
