@@ -90,7 +90,10 @@ class HLExecClientConfig(LiveExecClientConfig, _UrlMixin, frozen=True):
     # dead-man's switch: scheduleCancel(now + deadline) refreshed every refresh interval; 0 = off
     dead_man_deadline_secs: float = 30.0
     dead_man_refresh_secs: float = 15.0
-    clear_dead_man_on_stop: bool = True
+    clear_dead_man_on_stop: bool = True  # only when the stop confirmed that no order is left at the venue
+    dead_man_on_failure: str = "stop_quoting"  # or "warn": see botmm_nautilus.config.live.DeadManParams
+    stop_cancel_deadline_secs: float = 30.0  # stop: cancel the venue's open orders until none is left or this
+    reconcile_settle_secs: float = 5.0  # a difference with the venue is logged once the order was quiet this long
     instrument_refresh_secs: float = 300.0
     # address action budget (userRateLimit): judged every check, re-read every refresh (and at
     # each check when short or after a refusal); short -> fewer levels, exhausted -> hold quoting

@@ -25,11 +25,15 @@
   order would have immediately matched"), ``OrderModifyRejected`` or ``OrderCancelRejected`` with
   the venue's reason; whole-action errors (signature, nonce, rate limit) likewise.
 * Dead-man's switch: ``scheduleCancel(now + dead_man_deadline_secs)`` on connect and every
-  ``dead_man_refresh_secs``; cleared on a graceful disconnect. The deadline is placed on the venue's
-  clock read from the newest ``l2Book`` time (the node's ``VenueClock``, fed by the data client),
-  ``clearinghouseState`` only when
-  no book arrived in the last 2 s. If the process dies, the venue
-  cancels every open order at the deadline. (The venue's 10/day limit counts triggers, not sets.)
+  ``dead_man_refresh_secs``. ``dead_man_sets`` counts sets the venue confirmed (answer ok),
+  ``dead_man_failures`` the rest (refused: mainnet needs $1M traded volume, 10 triggers a day;
+  or the request failed). On a failure ``dead_man_on_failure`` decides: ``stop_quoting`` publishes
+  the venue-health key ``dead_man`` blocked (every MarketMaker cancels all and holds; repeated to
+  a strategy that starts later) until a set succeeds; ``warn`` keeps quoting with a loud log line
+  every refresh. The deadline is placed on the venue's clock read from the newest ``l2Book`` time
+  (the node's ``VenueClock``, fed by the data client), ``clearinghouseState`` only when no book
+  arrived in the last 2 s. If the process dies, the venue cancels every open order at the
+  deadline. (The venue's 10/day limit counts triggers, not sets.)
 * Rate budget (:meth:`HLExecutionClient._rate_budget_loop`): every ``rate_budget_check_secs`` the
   address action budget is judged from the local mirror (re-read from ``userRateLimit`` every
   ``rate_budget_refresh_secs``, at each check while short or exhausted, and after the venue
@@ -40,6 +44,13 @@
   have their own cap) until ``rate_budget_resume_actions`` are left, and meanwhile the HTTP
   client refuses order and modify actions past the cap before sending them (reduce-only orders
   and cancels still go). Each change is logged.
+* Stop (``_disconnect``): every order of our coins the VENUE lists is canceled, by oid, until its
+  open orders are empty or ``stop_cancel_deadline_secs`` (``stop_sweep``); the switch is cleared
+  only then, otherwise armed a few seconds ahead, with a loud log line.
+* Reconciliation while running: Nautilus's open-order and position checks call the report
+  methods below; each difference is logged here in one line (what differed, what is done): an
+  order the venue closed is closed with the fills the node missed, an order the node closed but
+  the venue still lists is canceled at the venue, an order unknown to the node is taken over.
 * Account: **reported** (``generate_account_state(reported=True)``) from ``clearinghouseState`` on
   connect, after fills (at most once per ``account_min_interval_secs``, yielding to paced orders)
   and every ``account_refresh_secs``. Balance = account value
@@ -55,9 +66,12 @@ import time
 from collections import deque
 from decimal import Decimal
 
+import msgspec
 from nautilus_trader.cache.cache import Cache
 from nautilus_trader.common.component import LiveClock
 from nautilus_trader.common.component import MessageBus
+from nautilus_trader.common.enums import ComponentState
+from nautilus_trader.common.messages import ComponentStateChanged
 from nautilus_trader.execution.messages import BatchCancelOrders
 from nautilus_trader.execution.messages import CancelAllOrders
 from nautilus_trader.execution.messages import CancelOrder
@@ -82,6 +96,7 @@ from nautilus_trader.model.enums import TimeInForce
 from nautilus_trader.model.identifiers import AccountId
 from nautilus_trader.model.identifiers import ClientId
 from nautilus_trader.model.identifiers import ClientOrderId
+from nautilus_trader.model.identifiers import StrategyId
 from nautilus_trader.model.identifiers import TradeId
 from nautilus_trader.model.identifiers import VenueOrderId
 from nautilus_trader.model.objects import AccountBalance
@@ -113,12 +128,15 @@ from .http import HttpError
 from .instruments import coin_of
 from .node_state import HLNodeState
 from .providers import HLInstrumentProvider
+from .stop_sweep import cancel_venue_orders
+from .stop_sweep import finish_dead_man
 from .ws import HLWebSocketClient
 
 EXEC_WS = "exec_ws"  # venue health key: the execution WebSocket is dead
 _EXEC_WS_REPEAT_S = 2.0
 _WAITING = (OrderStatus.INITIALIZED, OrderStatus.SUBMITTED)
 _MAX_BATCH = EXCHANGE_ITEMS_PER_WEIGHT - 1  # /exchange weight is 1 + n // 40: up to 39 items cost one unit
+_MAX_STATUS_QUERIES = 10  # orderStatus look-ups (weight 2 each) of orders missing at the venue, per open-order check
 
 
 class HLSignerError(HyperliquidError):
@@ -190,7 +208,14 @@ class HLExecutionClient(LiveExecutionClient):
         self.venue_clock_polls = 0  # clearinghouseState calls made only to read the venue's clock
         self._open_orders_task: asyncio.Future | None = None
         self._open_orders_t = 0.0
-        self.dead_man_sets = 0
+        self.dead_man_sets = 0  # sets the venue confirmed
+        self.dead_man_failures = 0  # refused or failed sets
+        self._dead_man_down: str | None = None  # why the last set failed (None: the switch is set)
+        # differences met by the running reconciliation (see the report methods)
+        self.recon = {"orders_missing_at_venue": 0, "orders_closed": 0, "orders_unknown_to_node": 0,
+                      "orders_canceled_at_venue": 0, "missed_fills": 0, "position_differences": 0}
+        self.stop_result: dict = {}
+        self._trading = False  # a strategy runs: the start-up reconciliation is over
         self.budget_state = BUDGET_OK  # the address budget as last judged (ok / short / exhausted)
         self.budget_changes: list[tuple[int, str, str]] = []  # (ts_ns, state, reason)
         self._budget_samples: deque = deque()  # (monotonic s, actions sent) over the rate window
@@ -205,6 +230,9 @@ class HLExecutionClient(LiveExecutionClient):
             "http_retries": self._http.retries,
             "ws_reconnects": self._ws.reconnects,
             "dead_man_sets": self.dead_man_sets,
+            "dead_man_failures": self.dead_man_failures,
+            "reconciliation": dict(self.recon),
+            "stop": dict(self.stop_result),
             "venue_clock_rate": round(self._venue_clock_rate, 3),  # venue ms per wall ms (a replay may run faster)
             "modify_races": self.modify_races,
             "exec_ws_holds": self.exec_ws_holds,  # times the dead execution WebSocket held quoting
@@ -283,19 +311,49 @@ class HLExecutionClient(LiveExecutionClient):
             self._hl_tasks.append(self.create_task(self._dead_man_loop()))
         if self._config.rate_budget_check_secs > 0:
             self._hl_tasks.append(self.create_task(self._rate_budget_loop()))
+        # a strategy that starts after a failed dead-man set must hear of it at once; the first one
+        # running also ends the start-up reconciliation (differences are logged one by one after it)
+        self._msgbus.subscribe(topic="events.system.*", handler=self._on_component_state)
         self._log.info(f"connected: user {user}, signer {self._http.signer}, {self._config.http_base()}")
 
     async def _disconnect(self) -> None:
         for task in self._hl_tasks:
             task.cancel()
         self._hl_tasks.clear()
-        if self._config.dead_man_deadline_secs > 0 and self._config.clear_dead_man_on_stop:
-            try:
-                await self._http.exchange(actions.schedule_cancel_action(None))
-            except Exception as exc:  # noqa: BLE001
-                self._log.warning(f"could not clear scheduleCancel: {exc}")
+        if self._msgbus.is_subscribed("events.system.*", self._on_component_state):
+            self._msgbus.unsubscribe(topic="events.system.*", handler=self._on_component_state)
+        await self._stop_sweep()
         await self._ws.stop()
         await self._http.close()
+
+    async def _stop_sweep(self) -> None:
+        """Cancel what the VENUE holds for our coins until none is left or ``stop_cancel_deadline_secs``,
+        then clear the dead-man's switch (confirmed) or arm it a few seconds ahead (see ``stop_sweep``)."""
+        assets = {coin: self._provider.asset(iid) for coin, iid in self._provider.coin_to_id.items()}
+        if not assets:
+            return
+        sweep = await cancel_venue_orders(self._http, assets, self._config.stop_cancel_deadline_secs, self._log,
+                                          on_canceled=self._on_swept)
+        if self._config.dead_man_deadline_secs > 0 or not sweep.confirmed:
+            outcome = await finish_dead_man(self._http, sweep, self._dead_man_deadline_ms, self._config.clear_dead_man_on_stop,
+                                            self._log)
+        else:
+            outcome = "off"
+            self._log.info(f"stop: confirmed no order of ours left at the venue ({sweep.canceled} canceled)")
+        if outcome == "armed":
+            self.dead_man_sets += 1
+        self.stop_result = {**sweep.summary(), "dead_man": outcome}
+
+    def _on_swept(self, venue_order) -> None:
+        """The stop's sweep canceled ``venue_order`` (the venue answered success): close it in the cache."""
+        coid = self._coid_for_cloid(venue_order.cloid)
+        order = self._cache.order(coid) if coid is not None else None
+        if order is None or order.is_closed:
+            return
+        if order.venue_order_id is not None and order.venue_order_id.value != str(venue_order.oid):
+            return  # another incarnation (a duplicate of the cloid): the cached one is not this order
+        self.generate_order_canceled(order.strategy_id, order.instrument_id, order.client_order_id,
+                                     order.venue_order_id, self._clock.timestamp_ns())
 
     def _dispose(self) -> None:
         super()._dispose()
@@ -303,18 +361,58 @@ class HLExecutionClient(LiveExecutionClient):
 
     async def _verify_signer(self) -> None:
         """A signed action proves the venue knows the key: scheduleCancel (if on) else noop."""
-        if self._config.dead_man_deadline_secs > 0:
+        dead_man = self._config.dead_man_deadline_secs > 0
+        if dead_man:
             resp = await self._http.exchange(actions.schedule_cancel_action(await self._dead_man_deadline_ms()))
-            self.dead_man_sets += 1
         else:
             resp = await self._http.exchange({"type": "noop"})
         if isinstance(resp, dict) and resp.get("status") == "err":
             text = str(resp.get("response"))
             if "does not exist" in text or "Must deposit" in text or "recover signer" in text or "Vault not" in text:
                 raise HLSignerError(f"venue rejected the signing key from {self._config.key_source()}: {text}")
-            self._log.warning(f"signer check: {text}")
+            if not dead_man:
+                self._log.warning(f"signer check: {text}")
+        if dead_man:
+            self._dead_man_outcome(resp, None)
 
-    async def _dead_man_deadline_ms(self) -> int:
+    def _dead_man_outcome(self, resp, exc: Exception | None) -> bool:
+        """Count one scheduleCancel set and apply ``dead_man_on_failure``; True if the venue confirmed it."""
+        ok = exc is None and isinstance(resp, dict) and resp.get("status") == "ok"
+        ts = self._clock.timestamp_ns()
+        if ok:
+            self.dead_man_sets += 1
+            if self._dead_man_down is not None:
+                self._dead_man_down = None
+                if self._config.dead_man_on_failure == "warn":
+                    self._log.warning("dead-man's switch set again (the venue confirmed it)")
+                else:
+                    self._log.warning("dead-man's switch set again (the venue confirmed it); quoting may resume")
+                    publish_health(self._msgbus, "dead_man", False, "dead-man's switch set again", ts)
+            return True
+        self.dead_man_failures += 1
+        why = f"request failed: {exc}" if exc is not None else \
+            f"refused: {resp.get('response') if isinstance(resp, dict) else resp}"
+        self._dead_man_down = f"dead-man's switch not set ({why})"
+        retry = f"next try in {self._config.dead_man_refresh_secs:g}s"
+        if self._config.dead_man_on_failure == "warn":
+            self._log.error(f"{self._dead_man_down}; quoting CONTINUES WITHOUT a dead-man's switch: if this node dies "
+                            f"its orders stay on the book (dead_man.on_failure: warn); {retry}")
+        else:
+            self._log.error(f"{self._dead_man_down}; quoting stopped, every order canceled, until a set succeeds "
+                            f"(dead_man.on_failure: stop_quoting); {retry}")
+            publish_health(self._msgbus, "dead_man", True, self._dead_man_down, ts)
+        return False
+
+    def _on_component_state(self, event) -> None:
+        """A strategy that starts while the dead-man's switch is down is held at once (stop_quoting)."""
+        if (not isinstance(event, ComponentStateChanged) or event.state != ComponentState.RUNNING
+                or not isinstance(event.component_id, StrategyId)):
+            return
+        self._trading = True
+        if self._dead_man_down is not None and self._config.dead_man_on_failure != "warn":
+            publish_health(self._msgbus, "dead_man", True, self._dead_man_down, self._clock.timestamp_ns())
+
+    async def _dead_man_deadline_ms(self, ahead_s: float | None = None) -> int:
         """Deadline on the venue's clock ``dead_man_deadline_secs`` of OUR time ahead. A replaying
         twin's clock may run at ``speed`` x wall time (or stand still before its replay starts):
         the rate is measured between calls and the deadline scaled by it, so the switch still
@@ -338,7 +436,8 @@ class HLExecutionClient(LiveExecutionClient):
             self._venue_clock_rate = max(1.0, (venue_ms - prev[1]) / 1000.0 / (wall - prev[0]))
         self._dead_man_sample = (wall, venue_ms)
         venue_now = venue_ms + (time.monotonic() - wall) * 1000.0 * self._venue_clock_rate
-        return int(venue_now + self._config.dead_man_deadline_secs * 1000 * self._venue_clock_rate)
+        ahead = self._config.dead_man_deadline_secs if ahead_s is None else ahead_s
+        return int(venue_now + ahead * 1000 * self._venue_clock_rate)
 
     async def _dead_man_loop(self) -> None:
         # the first refresh comes early, to measure the venue clock's rate before the first
@@ -349,11 +448,10 @@ class HLExecutionClient(LiveExecutionClient):
             await asyncio.sleep(delay)
             try:
                 resp = await self._http.exchange(actions.schedule_cancel_action(await self._dead_man_deadline_ms()))
-                self.dead_man_sets += 1
-                if isinstance(resp, dict) and resp.get("status") == "err":
-                    self._log.warning(f"scheduleCancel refused: {resp.get('response')}")
             except Exception as exc:  # noqa: BLE001
-                self._log.warning(f"scheduleCancel refresh failed: {exc}")
+                self._dead_man_outcome(None, exc)
+            else:
+                self._dead_man_outcome(resp, None)
             delay = self._config.dead_man_refresh_secs
             if self._venue_clock_rate > 1.05:
                 delay = min(delay, self._config.dead_man_deadline_secs / 6.0)
@@ -734,9 +832,10 @@ class HLExecutionClient(LiveExecutionClient):
             try:
                 coin = coin_of(command.instrument_id)
                 asset = self._provider.asset(command.instrument_id)
-                known = {actions.cloid_for(o.client_order_id.value) for o in orders}
+                # by oid: an order whose cloid the node knows may rest twice (a resend after a lost answer)
+                known = {int(o.venue_order_id.value) for o in orders if o.venue_order_id is not None}
                 extra = [(asset, o.oid) for o in map(decode_order, await self._open_orders_shared())
-                         if o.coin == coin and o.cloid not in known]
+                         if o.coin == coin and o.oid not in known]
                 if extra:
                     self._log.warning(f"canceling {len(extra)} venue orders unknown to the cache")
                     await self._http.cancel_by_oid(extra)
@@ -979,19 +1078,134 @@ class HLExecutionClient(LiveExecutionClient):
         if inst is None:
             return None
         coid = command.client_order_id or self._report_coid(o.cloid)
-        return parsing.order_status_report(o, inst, self.account_id, coid, self._clock.timestamp_ns(),
-                                           status=found.status, status_ts_ms=found.statusTimestamp)
+        report = parsing.order_status_report(o, inst, self.account_id, coid, self._clock.timestamp_ns(),
+                                             status=found.status, status_ts_ms=found.statusTimestamp)
+        cached = self._cache.order(coid) if coid is not None else None
+        if cached is not None and cached.is_open and found.status != "open":
+            await self._close_from_venue(cached, o, found.status, report)
+        return report
+
+    async def _close_from_venue(self, order, venue_order, status: str, report: OrderStatusReport) -> None:
+        """An order open in the node that the venue has closed (``status``): apply the fills of it the
+        node missed (``userFillsByTime``, by cloid) before the engine reconciles ``report``, so the
+        engine closes it with the real fills instead of one inferred at the limit price."""
+        self.recon["orders_closed"] += 1
+        missing = report.filled_qty.as_decimal() - order.filled_qty.as_decimal()
+        applied = 0
+        if missing > 0:
+            cloid = self._cloid(order.client_order_id)
+            start_ms = max(0, order.ts_init // parsing.NS_PER_MS - 60_000)
+            try:
+                fills = [f for f in map(decode_fill, await self._http.user_fills_by_time(start_ms)) if f.cloid == cloid]
+            except Exception as exc:  # noqa: BLE001 - the engine then infers the fill from the report
+                fills = []
+                self._log.warning(f"reconcile: fills of {order.client_order_id} unavailable ({exc}); "
+                                  "the engine infers them from the venue's order status")
+            applied = self._apply_missed_fills(order, fills)
+        self._log.warning(f"reconcile: {order.client_order_id} ({venue_order.coin} oid {venue_order.oid}) is {status} at "
+                          f"the venue but open in the node: closing it as {status}"
+                          + (f", {applied} missed fills applied" if missing > 0 else ""))
+
+    def _apply_missed_fills(self, order, fills: list[UserFill]) -> int:
+        """Apply (through the engine's reconciliation, synchronously) the fills of ``order`` it lacks."""
+        inst = self._inst(order.instrument_id)
+        voi = order.venue_order_id
+        applied = 0
+        for f in sorted(fills, key=lambda x: (x.time, x.tid)):
+            if TradeId(str(f.tid)) in order.trade_ids:
+                continue
+            if voi is not None:  # the engine finds the order by venue order id: the incarnation it knows
+                f = msgspec.structs.replace(f, oid=int(voi.value))
+            self._seen_tids.add(f.tid)
+            self._log.warning(f"reconcile: fill {f.tid} ({f.coin} {f.side} {f.sz} @ {f.px}) of {order.client_order_id} "
+                              "missed by the node: applied")
+            self._send_fill_report(parsing.fill_report(f, inst, self.account_id, order.client_order_id,
+                                                       self._clock.timestamp_ns()))
+            self.recon["missed_fills"] += 1
+            applied += 1
+        return applied
 
     async def generate_order_status_reports(self, command: GenerateOrderStatusReports) -> list[OrderStatusReport]:
+        """The venue's open orders (``frontendOpenOrders``), at start and in the open-order check.
+
+        While trading, an order open in the node but absent from that list (and quiet for
+        ``reconcile_settle_secs``) is looked up here (``orderStatus``, weight 2, at most
+        :data:`_MAX_STATUS_QUERIES` a check) and its closed report added, after the fills the node
+        missed were applied: the engine then closes it as the venue says. (The engine's own
+        fallback for a missing order cannot query: our orders carry no client id in the cache,
+        so it would mark them REJECTED unseen; ``open_check_missing_retries`` keeps it out.)
+        Every difference is logged in one line."""
         reports = []
         now = self._clock.timestamp_ns()
+        venue_coids = set()
+        orphans = []  # (asset, oid): open at the venue, closed in the node
         for o in map(decode_order, await self._http.open_orders()):
             inst = self._inst_for_coin(o.coin)
             if inst is None or (command.instrument_id is not None and inst.id != command.instrument_id):
                 continue
-            reports.append(parsing.order_status_report(o, inst, self.account_id, self._report_coid(o.cloid), now))
-        self._log.info(f"order status reports: {len(reports)} open at the venue")
+            coid = self._report_coid(o.cloid)
+            venue_coids.add(coid)
+            cached = self._cache.order(coid) if coid is not None else None
+            what = f"{o.coin} oid {o.oid} ({o.side} {o.sz} @ {o.limitPx}, cloid {o.cloid}) open at the venue"
+            if self._trading and cached is not None and cached.is_closed and self._settled(cached, now):
+                # the node is done with it (a duplicate of a resent cloid, a cancel it believed): not ours to keep
+                self.recon["orders_canceled_at_venue"] += 1
+                self._log.warning(f"reconcile: {what} but {cached.status_string()} in the node: canceling it at the venue")
+                orphans.append((self._provider.asset(inst.id), o.oid))
+                continue
+            if self._trading and cached is None:
+                self.recon["orders_unknown_to_node"] += 1
+                self._log.warning(f"reconcile: {what} but unknown to the node: the engine takes it over "
+                                  "(the strategy claiming its instrument then keeps or cancels it)")
+            reports.append(parsing.order_status_report(o, inst, self.account_id, coid, now))
+        if orphans:
+            try:
+                await self._http.cancel_by_oid(orphans)
+            except Exception as exc:  # noqa: BLE001 - found again at the next check
+                self._log.warning(f"reconcile: canceling {len(orphans)} orders at the venue failed ({exc}); "
+                                  "tried again at the next check")
+        n_open = len(reports)
+        if self._trading:
+            missing = [o for o in self._cache.orders_open(venue=self.venue)
+                       if o.client_order_id not in venue_coids and self._settled(o, now)
+                       and (command.instrument_id is None or o.instrument_id == command.instrument_id)]
+            for order in missing[:_MAX_STATUS_QUERIES]:
+                self.recon["orders_missing_at_venue"] += 1
+                self._log.warning(f"reconcile: {order.client_order_id} ({order.status_string()}) open in the node but "
+                                  "not at the venue: asking the venue what became of it (orderStatus)")
+                report = await self._missing_order_report(order)
+                if report is not None:
+                    reports.append(report)
+        if self._trading:  # the running check, every few seconds: quiet unless something differed (above)
+            self._log.debug(f"order status reports: {n_open} open at the venue")
+        else:
+            self._log.info(f"order status reports: {n_open} open at the venue")
         return reports
+
+    async def _missing_order_report(self, order) -> OrderStatusReport | None:
+        """The venue's report of ``order`` (absent from its open orders); a closed one after the
+        fills the node missed were applied (:meth:`_close_from_venue`). None if the venue does not know it."""
+        try:
+            res = await self._http.order_status(self._cloid(order.client_order_id))
+        except Exception as exc:  # noqa: BLE001 - asked again at the next check
+            self._log.warning(f"reconcile: orderStatus of {order.client_order_id} failed ({exc}); asking again at the next check")
+            return None
+        if not isinstance(res, dict) or res.get("status") != "order":
+            self._log.error(f"reconcile: {order.client_order_id} is open in the node but the venue does not know it "
+                            f"({res.get('status') if isinstance(res, dict) else res}); left as it is")
+            return None
+        found = decode_order_update(res["order"])
+        inst = self._inst(order.instrument_id)
+        report = parsing.order_status_report(found.order, inst, self.account_id, order.client_order_id,
+                                             self._clock.timestamp_ns(), status=found.status,
+                                             status_ts_ms=found.statusTimestamp)
+        if found.status != "open":
+            await self._close_from_venue(order, found.order, found.status, report)
+        return report
+
+    def _settled(self, order, now_ns: int) -> bool:
+        """No event of ``order`` (None: unknown) for ``reconcile_settle_secs``: a difference is real, not in flight."""
+        return order is None or now_ns - order.ts_last >= self._config.reconcile_settle_secs * 1e9
 
     async def generate_fill_reports(self, command: GenerateFillReports) -> list[FillReport]:
         now_ms = int(time.time() * 1000)
@@ -1004,8 +1218,15 @@ class HLExecutionClient(LiveExecutionClient):
             inst = self._inst_for_coin(f.coin)
             if inst is None or (command.instrument_id is not None and inst.id != command.instrument_id):
                 continue
+            coid = self._report_coid(f.cloid)
+            if self._trading:
+                cached = self._cache.order(coid) if coid is not None else None
+                if cached is None or TradeId(str(f.tid)) not in cached.trade_ids:
+                    self.recon["missed_fills"] += 1
+                    self._log.warning(f"reconcile: fill {f.tid} ({f.coin} {f.side} {f.sz} @ {f.px}, order {coid}) missed by "
+                                      "the node: given to the engine to apply")
             self._seen_tids.add(f.tid)
-            reports.append(parsing.fill_report(f, inst, self.account_id, self._report_coid(f.cloid), now))
+            reports.append(parsing.fill_report(f, inst, self.account_id, coid, now))
         return reports
 
     async def generate_position_status_reports(self, command: GeneratePositionStatusReports) -> list[PositionStatusReport]:
@@ -1019,4 +1240,10 @@ class HLExecutionClient(LiveExecutionClient):
             inst = self._inst(iid)
             szi, entry = held.get(coin, (Decimal(0), None))
             reports.append(parsing.position_report(szi, entry, inst, self.account_id, now))
+            if self._trading:
+                node_qty = sum((p.signed_decimal_qty() for p in self._cache.positions_open(instrument_id=iid)), Decimal(0))
+                if node_qty != szi:
+                    self.recon["position_differences"] += 1
+                    self._log.info(f"reconcile: {coin} position {node_qty} in the node, {szi} at the venue: the engine "
+                                   "looks for missed fills once the position has been quiet for a few seconds")
         return reports

@@ -78,6 +78,8 @@ def client_configs(s: LiveConfig):
         private_key_env=s.key.env, keystore_path=s.key.keystore, keystore_password_env=s.key.keystore_password_env,
         account_address=s.account_address, vault_address=s.vault_address,
         dead_man_deadline_secs=s.dead_man.deadline_s, dead_man_refresh_secs=s.dead_man.refresh_s,
+        dead_man_on_failure=s.dead_man.on_failure, stop_cancel_deadline_secs=s.stop_cancel_deadline_s,
+        reconcile_settle_secs=s.reconcile.settle_s,
         account_refresh_secs=s.account_refresh_s, account_min_interval_secs=s.account_min_interval_s,
         **rate_budget_settings(s),
     )
@@ -161,6 +163,36 @@ def logging_config(s: LiveConfig) -> LoggingConfig:
     return LoggingConfig(log_level=s.log_level, log_colors=False, bypass_logging=False, **file_args)
 
 
+NEVER = 2**31 - 1  # a retry count never reached
+STOP_MARGIN_S = 12.0  # after the stop's cancel deadline: the final scheduleCancel (bounded at 8 s) and closing
+
+
+def exec_engine_config(s: LiveConfig) -> LiveExecEngineConfig:
+    """Reconciliation at start and while running (``s.reconcile``), with Nautilus's own checks.
+
+    The open-order check asks the client for the venue's open orders (``frontendOpenOrders``);
+    the client itself looks up an order open in the node but absent there (``orderStatus``) and
+    reports it closed as the venue says, with the fills the node missed. The engine's own fallback
+    for a missing order is kept out (``open_check_missing_retries`` unreachable): it cannot query
+    orders that carry no client id in the cache and would mark them REJECTED unseen.
+    ``open_check_open_only=False`` lets the engine act on the closed reports. The position check
+    compares positions with ``clearinghouseState`` and fetches missing fills on a difference."""
+    r = s.reconcile
+    settle_ms = int(r.settle_s * 1000)
+    return LiveExecEngineConfig(
+        reconciliation=True,
+        reconciliation_lookback_mins=s.reconciliation_lookback_mins,
+        open_check_interval_secs=r.open_orders_interval_s or None,
+        open_check_open_only=False,
+        open_check_missing_retries=NEVER,
+        open_check_threshold_ms=settle_ms,
+        position_check_interval_secs=r.positions_interval_s or None,
+        position_check_threshold_ms=settle_ms,
+        position_check_lookback_mins=r.fills_lookback_mins,
+        reconciliation_startup_delay_secs=r.startup_delay_s,
+    )
+
+
 def build_node(s: LiveConfig):
     """A built TradingNode and the list of MarketMaker strategies (one per coin)."""
     data_cfg, exec_cfg = client_configs(s)
@@ -169,14 +201,15 @@ def build_node(s: LiveConfig):
     config = TradingNodeConfig(
         trader_id=s.trader_id,
         logging=logging,
-        exec_engine=LiveExecEngineConfig(reconciliation=True, reconciliation_lookback_mins=s.reconciliation_lookback_mins,
-                                         open_check_interval_secs=None),
+        exec_engine=exec_engine_config(s),
         data_clients={HL: data_cfg},
         exec_clients={HL: exec_cfg},
         timeout_connection=20.0,
         timeout_reconciliation=10.0,
         timeout_portfolio=10.0,
-        timeout_disconnection=5.0,
+        # the exec client's disconnect cancels what the venue still holds, for up to
+        # stop_cancel_deadline_s, then arms or clears the dead-man's switch (bounded by STOP_MARGIN_S)
+        timeout_disconnection=s.stop_cancel_deadline_s + STOP_MARGIN_S,
         timeout_post_stop=3.0,
     )
     node = TradingNode(config=config)
@@ -230,7 +263,7 @@ def summarize(node, strategies, start_balance: float | None) -> dict:
         out["data"] = data_client.counters()
     if exec_client is not None:
         out["exec_ws_reconnects"] = counters["ws_reconnects"]
-        for key in ("dead_man_sets", "venue_clock_rate", "modify_races"):
+        for key in ("dead_man_sets", "dead_man_failures", "venue_clock_rate", "modify_races", "reconciliation", "stop"):
             out[key] = counters[key]
         out["exec_ws"] = {k: counters[k] for k in ("exec_ws_holds", "bad_fills", "exec_ws_malformed_frames")}
     if state is not None:

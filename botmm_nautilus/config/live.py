@@ -21,6 +21,7 @@ from botmm_nautilus.core.params import setting
 
 VENUES = ("testnet", "mainnet", "twin")
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARNING", "ERROR", "OFF")
+DEAD_MAN_POLICIES = ("stop_quoting", "warn")
 
 
 class KeyParams(Section, frozen=True, kw_only=True):
@@ -36,6 +37,12 @@ class DeadManParams(Section, frozen=True, kw_only=True):
 
     deadline_s: Annotated[float, setting("s", "orders are canceled this long after the last refresh; 0 = off (the venue's minimum is 5)", ge=0, le=86_400)] = 30.0
     refresh_s: Annotated[float, setting("s", "refresh interval of the deadline (below deadline_s)", gt=0, le=86_400)] = 15.0
+    on_failure: Annotated[
+        Literal[DEAD_MAN_POLICIES],
+        setting("-", "when the switch cannot be set or refreshed (refused: mainnet needs $1M traded volume, 10 triggers a "
+                     "day; or the request fails): stop_quoting = cancel all and hold quoting until a set succeeds; "
+                     "warn = keep quoting with a loud warning every refresh"),
+    ] = "stop_quoting"
 
     def _check(self) -> None:
         if self.deadline_s and self.deadline_s < 5:
@@ -56,6 +63,17 @@ class RateBudgetParams(Section, frozen=True, kw_only=True):
     resume_actions: Annotated[int, setting("-", "after exhaustion, quoting resumes once this many actions are left", ge=1, le=1_000_000)] = 50
 
 
+class ReconcileParams(Section, frozen=True, kw_only=True):
+    """Reconciliation while running (Nautilus's own checks, ``LiveExecEngineConfig``): the venue's open
+    orders and positions are compared with the node's; differences are logged and repaired."""
+
+    open_orders_interval_s: Annotated[float, setting("s", "compare open orders with the venue's (frontendOpenOrders: IP weight 20, 120 a minute at 10 s of the 1200 budget); 0 = off", ge=0, le=3_600)] = 10.0
+    positions_interval_s: Annotated[float, setting("s", "compare positions with the venue's (clearinghouseState, weight 2; missing fills fetched with userFillsByTime on a difference); 0 = off", ge=0, le=3_600)] = 15.0
+    settle_s: Annotated[float, setting("s", "act on a difference only when the order's / position's last local event is at least this old (an update may be in flight)", ge=0, le=600)] = 5.0
+    fills_lookback_mins: Annotated[int, setting("min", "how far back missing fills are looked for on a position difference", ge=1, le=1_440)] = 60
+    startup_delay_s: Annotated[float, setting("s", "first check this long after the start-up reconciliation", gt=0, le=3_600)] = 10.0
+
+
 class LiveConfig(Section, frozen=True, kw_only=True):
     """The live node: venue, coins, key, dead-man's switch, account polling and logging."""
 
@@ -74,6 +92,8 @@ class LiveConfig(Section, frozen=True, kw_only=True):
     account_min_interval_s: Annotated[float, setting("s", "after fills, at most one account refresh per this interval", ge=0, le=86_400)] = 2.0
     instrument_refresh_s: Annotated[float, setting("s", "metadata reload that notices szDecimals changes", gt=0, le=86_400)] = 300.0
     reconciliation_lookback_mins: Annotated[int, setting("min", "how far back orders and fills are reconciled at start", ge=0, le=525_600)] = 1440
+    reconcile: ReconcileParams = ReconcileParams()
+    stop_cancel_deadline_s: Annotated[float, setting("s", "on stop, cancel every order the venue holds for our coins, retried until its open orders are empty or this deadline (then the dead-man's switch stays armed)", gt=0, le=600)] = 30.0
     log_level: Annotated[str, setting("-", "node log level on stdout: " + ", ".join(LOG_LEVELS) + " (upper-cased)")] = "WARNING"
     log_level_file: Annotated[str, setting("-", "node log level of the log file in log_dir (upper-cased)")] = "INFO"
     log_dir: Annotated[str | None, setting("path", "folder of the node's log file (created); null = no log file")] = "logs"

@@ -109,6 +109,7 @@ class Account:
         self.last_over_budget_request_ms: int | None = None
         self.schedule_cancel_ms: int | None = None
         self.schedule_cancel_triggers: dict[int, int] = {}  # utc day index -> triggers
+        self.schedule_cancel_sets = 0  # deadlines accepted (not clears, not refusals)
         self.owner: str | None = None  # master that controls this account when it is a vault/sub-account
 
     # ---------------------------------------------------------------- positions and fills

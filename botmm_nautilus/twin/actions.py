@@ -14,7 +14,8 @@ Rules where the venue's behaviour is unknown or the twin simplifies:
   the modify carries ``"a": true``.
 * ``order`` supports grouping ``"na"`` only (no TP/SL); trigger orders are refused per order.
 * ``scheduleCancel``: at least 5 s ahead, at most 10 triggers per day; the venue's traded-volume
-  gate is off unless ``schedule_cancel_min_volume_usd`` is set. ``updateIsolatedMargin`` is
+  gate is off unless ``schedule_cancel_min_volume_usd`` is set (or the ``refuse_schedule_cancel``
+  fault applies the venue's $1M gate at runtime). ``updateIsolatedMargin`` is
   accepted and does nothing (no isolated-margin accounting). ``reserveRequestWeight`` costs
   0.0005 USDC per request.
 """
@@ -48,6 +49,7 @@ from .wire import OrderWire
 from .wire import fmt_plain
 
 RESERVED_WEIGHT_PRICE_USD = Decimal("0.0005")  # per request of reserveRequestWeight
+SCHEDULE_CANCEL_MAINNET_VOLUME_USD = Decimal(1_000_000)  # the venue's traded-volume gate (protocol notes 4.4)
 
 
 class ActionHandlers:
@@ -149,6 +151,8 @@ class ActionHandlers:
     def _action_scheduleCancel(self, account: Account, deadline_ms: int | None, now: int) -> dict:
         cfg = self.state.config
         gate = Decimal(cfg.schedule_cancel_min_volume_usd)
+        if self.state.faults.schedule_cancel_refused:  # the fault: the venue's (mainnet) gate, at its figure
+            gate = max(gate, SCHEDULE_CANCEL_MAINNET_VOLUME_USD)
         if gate > 0 and account.cum_volume_usd < gate:
             raise ExchangeError(
                 f"Cannot set scheduled cancel time until enough volume traded. Required: ${fmt_plain(gate)}. "
@@ -164,6 +168,7 @@ class ActionHandlers:
                 f"Too many scheduled cancel triggers today (max {cfg.schedule_cancel_max_triggers_per_day} per day)."
             )
         account.schedule_cancel_ms = deadline_ms
+        account.schedule_cancel_sets += 1
         return ok_default()
 
     def _action_updateLeverage(self, account: Account, parsed: tuple, now: int) -> dict:

@@ -12,6 +12,8 @@ under ``/_twin/`` are never affected by the faults.
 | ``refuse_http(n)`` | the next ``n`` HTTP requests get their connection closed without an answer |
 | ``http_error(status, n)`` | the next ``n`` requests answer ``status``: 429 with body ``null`` (the venue's IP limit), other codes with a plain-text reason |
 | ``reject_orders(n, error)`` | the next ``n`` orders get ``{"error": error}`` as their status |
+| ``refuse_schedule_cancel(on)`` | ``scheduleCancel`` (set or clear) is refused with the venue's volume-gate error (mainnet below $1M traded) until turned off |
+| ``lose_ws(channel, n)`` | the next ``n`` pushes on ``channel`` (``orderUpdates``, ``userFills``, ...; ``n`` < 0: all) are lost for every subscriber: the node never sees them |
 | restart | ``TwinServer.restart(down_s)`` stops and restarts the server on the same port; state is kept |
 
 Each fault can be scoped to a path (``"/info"``, ``"/exchange"``, ``"/ws"``) where relevant.
@@ -43,6 +45,9 @@ class FaultInjector:
         self._ws_stall_until = 0.0  # time.monotonic()
         self._drop_callbacks: list = []
         self.drops_requested = 0
+        self.schedule_cancel_refused = False
+        self._ws_losses: dict[str, int] = {}  # channel -> pushes still to lose (< 0: all)
+        self.ws_pushes_lost = 0
 
     # ---------------------------------------------------------------- setters
     def http_error(self, status: int = 429, count: int = 1, path: str | None = None) -> None:
@@ -67,6 +72,20 @@ class FaultInjector:
         with self._lock:
             self._order_rejections.append((count, error))
 
+    def refuse_schedule_cancel(self, on: bool = True) -> None:
+        """Refuse every ``scheduleCancel`` with the venue's volume-gate error while ``on``."""
+        with self._lock:
+            self.schedule_cancel_refused = bool(on)
+
+    def lose_ws(self, channel: str, count: int = 1) -> None:
+        """Lose the next ``count`` pushes on ``channel`` (every subscriber; ``count`` < 0: all of them
+        until cleared; 0 clears)."""
+        with self._lock:
+            if count == 0:
+                self._ws_losses.pop(channel, None)
+            else:
+                self._ws_losses[channel] = int(count)
+
     def stall_ws(self, seconds: float) -> None:
         """Hold all WebSocket pushes for ``seconds`` (they are delivered afterwards, in order)."""
         with self._lock:
@@ -88,6 +107,8 @@ class FaultInjector:
             self._order_rejections.clear()
             self.http_delay_ms = 0
             self._ws_stall_until = 0.0
+            self.schedule_cancel_refused = False
+            self._ws_losses.clear()
 
     # ---------------------------------------------------------------- consumers (http_app, ws_hub, trading)
     def on_drop(self, callback) -> None:
@@ -128,6 +149,22 @@ class FaultInjector:
                 self._order_rejections[0] = (count - 1, error)
             return error
 
+    def take_ws_loss(self, channel: str) -> bool:
+        """True if this push on ``channel`` is to be lost (counts it)."""
+        if not self._ws_losses:  # the common case, without the lock (a dict read is atomic)
+            return False
+        with self._lock:
+            left = self._ws_losses.get(channel)
+            if left is None:
+                return False
+            if left > 0:
+                if left == 1:
+                    del self._ws_losses[channel]
+                else:
+                    self._ws_losses[channel] = left - 1
+            self.ws_pushes_lost += 1
+            return True
+
     def ws_stall_remaining_s(self) -> float:
         with self._lock:
             return max(0.0, self._ws_stall_until - time.monotonic())
@@ -138,11 +175,13 @@ def apply_admin_request(faults: FaultInjector, body: dict) -> list[str]:
 
     Keys: ``clear`` (bool), ``drop_ws`` (bool), ``stall_ws_s`` (number), ``delay_http_ms`` (int),
     ``refuse_http`` (int or ``{"count", "path"}``), ``http_error`` (``{"status", "count", "path"}``),
-    ``reject_orders`` (``{"count", "error"}``).
+    ``reject_orders`` (``{"count", "error"}``), ``refuse_schedule_cancel`` (bool), ``lose_ws``
+    (``{"channel", "count"}``).
     """
     if not isinstance(body, dict):
         raise ValueError("body must be a JSON object")
-    known = {"clear", "drop_ws", "stall_ws_s", "delay_http_ms", "refuse_http", "http_error", "reject_orders"}
+    known = {"clear", "drop_ws", "stall_ws_s", "delay_http_ms", "refuse_http", "http_error", "reject_orders",
+             "refuse_schedule_cancel", "lose_ws"}
     unknown = sorted(set(body) - known)
     if unknown:
         raise ValueError(f"unknown fault keys {unknown}; allowed: {sorted(known)}")
@@ -168,6 +207,17 @@ def apply_admin_request(faults: FaultInjector, body: dict) -> list[str]:
         spec = body["reject_orders"]
         faults.reject_orders(int(spec.get("count", 1)), str(spec.get("error", "Insufficient margin to place order.")))
         applied.append("reject_orders")
+    if "refuse_schedule_cancel" in body:
+        if not isinstance(body["refuse_schedule_cancel"], bool):
+            raise ValueError("refuse_schedule_cancel must be true or false")
+        faults.refuse_schedule_cancel(body["refuse_schedule_cancel"])
+        applied.append("refuse_schedule_cancel")
+    if "lose_ws" in body:
+        spec = body["lose_ws"]
+        if not isinstance(spec, dict) or not isinstance(spec.get("channel"), str):
+            raise ValueError('lose_ws must be {"channel": "<channel>", "count": n}')
+        faults.lose_ws(spec["channel"], int(spec.get("count", 1)))
+        applied.append("lose_ws")
     if "stall_ws_s" in body:
         faults.stall_ws(float(body["stall_ws_s"]))
         applied.append("stall_ws_s")

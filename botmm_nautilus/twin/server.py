@@ -13,6 +13,7 @@ The routes are in ``http_app`` (``/info``, ``/exchange``, admin ``/_twin/*``) an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
 import os
@@ -315,6 +316,53 @@ class TwinServer:
         """All fills of ``address``, oldest first."""
         with self.engine.lock:
             return self.engine.fills_of(address)
+
+    def schedule_cancel(self, address: str) -> dict:
+        """The dead-man's switch of ``address``: ``{"deadline_ms": venue ms or None (not armed),
+        "triggers_today": n, "sets": deadlines accepted so far, "now_ms": the twin's time}``."""
+        with self.engine.lock:
+            account = self.engine.accounts.get(address.lower())
+            now = self.clock.now_ms()
+            if account is None:
+                return {"deadline_ms": None, "triggers_today": 0, "sets": 0, "now_ms": now}
+            return {"deadline_ms": account.schedule_cancel_ms, "triggers_today": account.schedule_cancel_triggers_on(now),
+                    "sets": account.schedule_cancel_sets, "now_ms": now}
+
+    def cancel_at_venue(self, address: str, oid_or_cloid: int | str, silent: bool = False) -> bool:
+        """Cancel one open order of ``address`` as the venue would on its own (an operator in the
+        UI, another session of the account): status ``canceled``. ``silent``: no push at all (the
+        node never hears of it, as when a push is lost). False if the order is not open."""
+        with self.engine.lock, self._muted(silent):
+            order = self.engine.find_order(address, oid_or_cloid)
+            if order is None or order.oid not in self.engine.open_orders:
+                return False
+            self.engine.trading.cancel_order(order, "canceled", self.clock.now_ms())
+            return True
+
+    def fill_at_venue(self, address: str, oid_or_cloid: int | str, silent: bool = False) -> dict | None:
+        """Fill one open order of ``address`` completely at its limit price, as a market trade would
+        (a maker fill). ``silent``: neither the fill nor the order update is pushed. Returns the
+        fill record, None if the order is not open."""
+        with self.engine.lock, self._muted(silent):
+            order = self.engine.find_order(address, oid_or_cloid)
+            if order is None or order.oid not in self.engine.open_orders:
+                return None
+            self.engine.books[order.coin].remove_resting(order)
+            sz, order.sz = order.sz, Decimal(0)
+            self.engine.trading.book_maker_fill_from_market(order, order.limit_px, sz, self.clock.now_ms())
+            return self.engine.fills_of(address)[-1]
+
+    @contextlib.contextmanager
+    def _muted(self, silent: bool):
+        """No exchange event reaches the WebSocket hub inside (caller holds the engine lock)."""
+        publisher = self.engine.publisher
+        if silent:
+            self.engine.publisher = None
+        try:
+            yield
+        finally:
+            if silent:
+                self.engine.publisher = publisher
 
     def order(self, address: str, oid_or_cloid: int | str):
         """The twin's order object (``matching.TwinOrder``) or None."""

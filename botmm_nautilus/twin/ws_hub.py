@@ -171,6 +171,8 @@ class WsHub:
         entries = self.by_topic.get(key)
         if not entries:
             return
+        if self.faults.take_ws_loss(key[0]):
+            return  # the lose_ws fault: this push never reaches anyone
         cache: dict[str, str | None] = {}
         for conn, sub in list(entries):
             if seq <= sub.since_seq or conn.closed:

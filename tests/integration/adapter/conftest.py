@@ -11,7 +11,7 @@ from support.live_node import WALLET
 from botmm_nautilus.twin import TwinServer
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # imported once for every live test module (about 8 s)
 def btc_catalog(shared_data, tmp_path_factory) -> Path:
     from botmm_nautilus.data.hl_ws import import_hyperliquid_ws
 
