@@ -225,7 +225,7 @@ def test_live_yaml_nested_unknown_key_names_file_and_key_path(capsys, tmp_path):
     live_yaml = tmp_path / "live.yaml"
     live_yaml.write_text("venue: twin\nurl: http://127.0.0.1:9\ndead_man:\n  deadline_s: 30\n  refresh: 10\n")
     code, _, err = run_cli(capsys, "live", "--config", live_yaml)
-    assert_user_error(code, err, f"{live_yaml}: dead_man.refresh: unknown setting; allowed: deadline_s, refresh_s")
+    assert_user_error(code, err, f"{live_yaml}: dead_man.refresh: unknown setting; allowed: deadline_s, refresh_s, on_failure")
     live_yaml.write_text("venue: twin\nurl: http://127.0.0.1:9\nkey:\n  env: [A, B]\n")
     code, _, err = run_cli(capsys, "live", "--config", live_yaml)
     assert_user_error(code, err, f"{live_yaml}: key.env: ...")
