@@ -71,6 +71,11 @@ class HLExecClientConfig(LiveExecClientConfig, _UrlMixin, frozen=True):
     max_retries: int = 5
     retry_delay_initial_ms: int = 100
     retry_delay_max_ms: int = 3_000
+    # every /exchange action carries expiresAfter = now + this (signed; the venue refuses it later):
+    # after a lost answer, a cloid not found once this (+ exchange_expiry_margin_ms) has passed was
+    # never placed, and only then is it sent again. 0 = no expiresAfter (then nothing is resent)
+    exchange_expires_after_ms: int = 5_000
+    exchange_expiry_margin_ms: int = 1_000  # our clock vs the venue's, on top of expiresAfter
     ws_heartbeat_secs: float = 50.0
     ws_stale_secs: float = 0.0  # user channels can be silent for long: stale check off by default
     ws_reconnect_max_secs: float = 10.0

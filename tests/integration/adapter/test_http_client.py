@@ -46,6 +46,9 @@ def wallet(twin):
 
 
 def client(twin, wallet=None, **kw) -> HLHttpClient:
+    # short action deadlines keep the "not found after expiresAfter" proofs fast
+    kw.setdefault("expires_after_ms", 400)
+    kw.setdefault("expiry_margin_ms", 200)
     return HLHttpClient(twin.url, wallet=wallet, **kw)
 
 
