@@ -18,6 +18,20 @@
 * Errors: every per-order error text becomes ``OrderRejected`` (``due_post_only`` for "Post only
   order would have immediately matched"), ``OrderModifyRejected`` or ``OrderCancelRejected`` with
   the venue's reason; whole-action errors (signature, nonce, rate limit) likewise.
+* Unknown outcomes (money safety): an order, modify or cancel whose answer was lost and whose
+  fate the HTTP client could not learn (``http.is_unknown``; see ``http`` for the lookups and the
+  signed ``expiresAfter`` that make a resend safe) is NEVER reported rejected: the order stays
+  SUBMITTED (a modify / cancel stays pending) until the venue's state is known, from
+  ``orderUpdates``/``userFills`` or from a lookup by cloid every few seconds
+  (:meth:`HLExecutionClient._settle_later`); only a cloid not found after its action's
+  ``expiresAfter`` is rejected ("never reached the venue"). Duplicate cloid: the venue refuses an
+  order whose cloid an open order of the account holds, but accepts a used cloid again once its
+  order is closed; this client never sends a cloid again before the lookups proved it absent.
+* Fills: every fill of ours is applied whatever the local state, with a log line when the order
+  was closed locally (Nautilus 1.231 accepts ``OrderFilled`` on a CANCELED order: "real world
+  possibility"); a fill for an order the node closed otherwise (rejected, filled) is logged as an
+  error naming the trade, for reconciliation. A ``canceled`` (or rejected) ``orderUpdate`` that
+  arrives before the HTTP answer of our submit closes the order (accepted, then canceled).
 * Dead-man's switch: ``scheduleCancel(now + dead_man_deadline_secs)`` on connect and every
   ``dead_man_refresh_secs``; cleared on a graceful disconnect. The deadline is placed on the venue's
   clock read from the newest ``l2Book`` time (the node's ``VenueClock``, fed by the data client),
@@ -87,6 +101,7 @@ from .constants import ACCOUNT_ID
 from .constants import HL_VENUE
 from .http import HLHttpClient
 from .http import HttpError
+from .http import is_unknown
 from .instruments import coin_of
 from .node_state import HLNodeState
 from .providers import HLInstrumentProvider
@@ -161,6 +176,8 @@ class HLExecutionClient(LiveExecutionClient):
         self._open_orders_t = 0.0
         self.dead_man_sets = 0
         self.modify_races = 0  # modifies refused because the order had just left the book
+        self.unknown_outcomes = 0  # orders/modifies/cancels whose fate was unknown after the HTTP call
+        self.late_fills = 0  # fills applied to an order the node had already closed
         self.errors: list[str] = []
 
     # ================================================================== reports (read-only)
@@ -173,6 +190,9 @@ class HLExecutionClient(LiveExecutionClient):
             "dead_man_sets": self.dead_man_sets,
             "venue_clock_rate": round(self._venue_clock_rate, 3),  # venue ms per wall ms (a replay may run faster)
             "modify_races": self.modify_races,
+            "unknown_outcomes": self.unknown_outcomes,
+            "late_fills": self.late_fills,
+            "http_lookups": self._http.lookups,
         }
 
     def rate_budget(self) -> dict:
@@ -398,6 +418,9 @@ class HLExecutionClient(LiveExecutionClient):
                                          VenueOrderId(str(oid)), self._clock.timestamp_ns())
 
     def _apply_status(self, order, status) -> None:
+        if is_unknown(status):
+            self._pending_unknown(order, "submit", status)
+            return
         if isinstance(status, dict) and "resting" in status:
             self._accept_if_waiting(order, status["resting"]["oid"])
         elif isinstance(status, dict) and "filled" in status:
@@ -415,6 +438,105 @@ class HLExecutionClient(LiveExecutionClient):
                 self._record_error(f"order rejected: {text}")
             self.generate_order_rejected(order.strategy_id, order.instrument_id, order.client_order_id, text,
                                          self._clock.timestamp_ns(), due_post_only=post_only)
+
+    # ================================================================== unknown outcomes
+    def _pending_unknown(self, order, what: str, status: dict, **modify) -> None:
+        """An order / modify / cancel whose outcome the venue could not tell: nothing is reported
+        (no reject), the order stays pending, and :meth:`_settle_later` finds out."""
+        self.unknown_outcomes += 1
+        self._log.warning(f"{order.client_order_id}: {what} outcome unknown ({status.get('unknown')}); the order stays "
+                          "pending (not rejected) and is looked up at the venue until its state is known")
+        task = self.create_task(self._settle_later(order, what, status.get("expiresAfter"), modify))
+        self._hl_tasks.append(task)
+        task.add_done_callback(lambda t: self._hl_tasks.remove(t) if t in self._hl_tasks else None)
+
+    async def _settle_later(self, order, what: str, expires_after: int | None, modify: dict) -> None:
+        """Look ``order`` up by cloid (every 1 s, doubling to 10 s) until its state is known, then
+        report what the venue holds. Stops as soon as something else (orderUpdates, userFills,
+        reconciliation) resolved it."""
+        coid = order.client_order_id
+        cloid = self._cloid(coid)
+        margin_ms = self._http.expiry_margin_ms
+        delay = 1.0
+        while True:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+            current = self._cache.order(coid)
+            if current is None or current.is_closed:
+                return
+            if what == "submit" and current.status not in _WAITING:
+                return
+            if what == "cancel" and current.status != OrderStatus.PENDING_CANCEL:
+                return
+            if what == "modify" and current.venue_order_id is not None \
+                    and current.venue_order_id.value != str(modify["old_oid"]):
+                return
+            try:
+                found = await self._http.order_status_by_cloid(cloid)
+            except Exception as exc:  # noqa: BLE001
+                self._log.warning(f"{coid}: lookup of the unknown {what} failed ({exc}); asking again in {delay:.0f}s")
+                continue
+            expired = expires_after is not None and int(time.time() * 1000) > expires_after + margin_ms
+            upd = None
+            if found is not None:
+                try:
+                    upd = decode_order_update(found)
+                except MalformedMessage as exc:
+                    self._log.warning(f"{coid}: lookup answer not understood ({exc}); asking again")
+                    continue
+            ts = self._clock.timestamp_ns()
+            current = self._cache.order(coid)
+            if current is None or current.is_closed:
+                return
+            if what == "submit":
+                if upd is None:
+                    if expired:
+                        self._log.warning(f"{coid}: not at the venue after its action expired: it never reached the "
+                                          "venue; rejected")
+                        self._reject(current, "never reached the venue (not found after its expiresAfter)")
+                        return
+                    continue
+                self._log.info(f"{coid}: the venue holds it as '{upd.status}' (oid {upd.order.oid}); applying that")
+                if upd.status == "open" or upd.status == "filled":
+                    self._accept_if_waiting(current, upd.order.oid)
+                    if upd.status == "filled":
+                        self._account_dirty.set()  # the fill itself comes on userFills / reconciliation
+                elif is_rejected_status(upd.status):
+                    self._reject(current, f"order {upd.status}")
+                else:
+                    self._accept_if_waiting(current, upd.order.oid)
+                    self.generate_order_canceled(current.strategy_id, current.instrument_id, coid,
+                                                 VenueOrderId(str(upd.order.oid)), ts)
+                return
+            if upd is None:
+                continue
+            if what == "modify":
+                if upd.order.oid != modify["old_oid"]:
+                    self._replaced_oids.add(modify["old_oid"])
+                    self._log.info(f"{coid}: the unknown modify went through (oid {modify['old_oid']} -> {upd.order.oid})")
+                    if upd.status == "open":
+                        self.generate_order_updated(current.strategy_id, current.instrument_id, coid,
+                                                    VenueOrderId(str(upd.order.oid)), modify["quantity"],
+                                                    modify["price"], None, ts, venue_order_id_modified=True)
+                    return
+                if upd.status == "open" and (expired or expires_after is None):
+                    self._log.info(f"{coid}: the unknown modify was not executed (oid {upd.order.oid} still open)")
+                    self.generate_order_modify_rejected(current.strategy_id, current.instrument_id, coid,
+                                                        current.venue_order_id, "modify not executed by the venue", ts)
+                    return
+                continue
+            # cancel
+            if upd.status == "open":
+                if expired or expires_after is None:
+                    self._log.warning(f"{coid}: the unknown cancel was not executed; the order is open at the venue")
+                    self.generate_order_cancel_rejected(current.strategy_id, current.instrument_id, coid,
+                                                        current.venue_order_id, "cancel not executed by the venue", ts)
+                    return
+                continue
+            if upd.status != "filled":
+                self.generate_order_canceled(current.strategy_id, current.instrument_id, coid,
+                                             current.venue_order_id, ts)
+            return
 
     # ================================================================== commands
     def _check_supported(self, order) -> str | None:
@@ -508,7 +630,7 @@ class HLExecutionClient(LiveExecutionClient):
                 statuses = [await self._batched("order:" + wires[0]["t"]["limit"]["tif"], wires[0], probes[0])]
             else:  # an order list is one action already
                 statuses = await self._http.place_orders(wires, probes)
-        except (ExchangeActionError, HttpError) as exc:
+        except (ExchangeActionError, HttpError) as exc:  # definite refusals only (see http): nothing placed
             for order in ok:
                 self._reject(order, str(exc))
             return
@@ -548,6 +670,9 @@ class HLExecutionClient(LiveExecutionClient):
             self._modifying.discard(old_oid)
             self._probe.record(probe)
         deferred = self._deferred_cancels.pop(old_oid, None)
+        if is_unknown(status):
+            self._pending_unknown(order, "modify", status, old_oid=old_oid, quantity=quantity, price=price)
+            return
         new_oid = None
         if isinstance(status, dict) and "resting" in status:
             new_oid = status["resting"]["oid"]
@@ -667,6 +792,9 @@ class HLExecutionClient(LiveExecutionClient):
             current = self._cache.order(order.client_order_id)
             if current is None or current.is_closed:
                 continue
+            if is_unknown(st):
+                self._pending_unknown(current, "cancel", st)
+                continue
             if st == "success":
                 self.generate_order_canceled(current.strategy_id, current.instrument_id, current.client_order_id,
                                              current.venue_order_id, ts)
@@ -725,7 +853,12 @@ class HLExecutionClient(LiveExecutionClient):
             self._reject(order, f"order {status}")
             return
         if order.status in _WAITING:
-            return
+            # closed before the HTTP answer of our submit arrived (an IOC's unfilled rest, a
+            # scheduled cancel, self-trade prevention, ...): the venue's word closes it now
+            self._log.info(f"{order.client_order_id}: '{status}' at the venue before the submit's answer; "
+                           f"closing it (accepted as oid {oid}, then canceled)")
+            self.generate_order_accepted(order.strategy_id, order.instrument_id, order.client_order_id,
+                                         VenueOrderId(str(oid)), ts)
         self.generate_order_canceled(order.strategy_id, order.instrument_id, order.client_order_id,
                                      VenueOrderId(str(oid)), ts)
 
@@ -741,8 +874,19 @@ class HLExecutionClient(LiveExecutionClient):
                               "it is picked up by reconciliation")
             return
         trade_id = TradeId(str(tid))
-        if trade_id in order.trade_ids or order.is_closed:
+        if trade_id in order.trade_ids:
             return
+        if order.is_closed:
+            if order.status != OrderStatus.CANCELED:
+                self._record_error(f"fill {tid} for {order.client_order_id} closed as {order.status.name}")
+                self._log.error(f"fill {tid} ({f.side} {f.sz} @ {f.px}, oid {f.oid}) for {order.client_order_id}, "
+                                f"which the node closed as {order.status.name}: it cannot be applied to the order; "
+                                "the position is corrected by reconciliation against the venue")
+                self._account_dirty.set()
+                return
+            self.late_fills += 1
+            self._log.warning(f"fill {tid} ({f.side} {f.sz} @ {f.px}) for {order.client_order_id}, canceled locally: "
+                              "applied (the venue filled it before the cancel took effect)")
         inst = self._inst(order.instrument_id)
         voi = order.venue_order_id or VenueOrderId(str(f.oid))
         if order.status in _WAITING:

@@ -660,6 +660,7 @@ class HLHttpClient:
         pending = list(range(len(refs)))
         attempt = 0
         last_exc: HttpError | None = None
+        last_expiry: int | None = None
 
         def cancel_items(idx: list[int]) -> dict:
             if len(idx) == len(refs):
@@ -689,9 +690,11 @@ class HLHttpClient:
                 pending = still
                 if not pending:
                     break
+            last_expiry = self.next_expiry_ms()
             try:
                 statuses = response_statuses(await self.exchange_once(cancel_items(pending), len(pending),
-                                                                      [probes[i] for i in pending] if probes else None))
+                                                                      [probes[i] for i in pending] if probes else None,
+                                                                      expires_after=last_expiry))
             except HttpError as exc:
                 if not exc.should_retry:
                     raise
@@ -717,8 +720,29 @@ class HLHttpClient:
                         st = "success"
                 results[i] = st
             pending = []
-        for i in pending:
-            results[i] = unknown_status(f"{what}: outcome unknown after {attempt} attempts ({last_exc})", None)
+        if pending:  # retries exhausted: the last cancels may still land; look once they have expired
+            wait_s = ((last_expiry or _wall_ms()) + self.expiry_margin_ms - _wall_ms()) / 1000.0
+            self._warn(f"{what}: {len(pending)} cancel(s) unanswered after {attempt} attempts ({last_exc}); "
+                       f"looking the orders up in {max(wait_s, 0):.1f}s")
+            if wait_s > 0:
+                await asyncio.sleep(wait_s)
+            for i in pending:
+                try:
+                    self.lookups += 1
+                    found = await self.order_status(refs[i])
+                except HttpError:
+                    results[i] = unknown_status(f"{what}: outcome unknown after {attempt} attempts ({last_exc})", None)
+                    continue
+                state = found["order"]["status"] if isinstance(found, dict) and found.get("status") == "order" else None
+                if state == "open" and last_expiry is not None:
+                    results[i] = {"error": f"cancel not executed: the order is still open at the venue after {attempt} "
+                                           f"attempts ({last_exc})"}
+                elif state == "open" or state is None:
+                    results[i] = unknown_status(f"{what}: outcome unknown after {attempt} attempts ({last_exc})", None)
+                elif state == "filled":
+                    results[i] = {"error": f"{MISSING_ORDER} (filled)"}
+                else:
+                    results[i] = "success"
         return [results[i] for i in range(len(refs))]
 
 
