@@ -10,7 +10,7 @@ under ``/_twin/`` are never affected by the faults.
 | ``stall_ws(seconds)`` | no WebSocket message is sent for that long; messages queue and flush after |
 | ``delay_http(ms)`` | every HTTP response is delayed by ``ms`` (0 clears) |
 | ``refuse_http(n)`` | the next ``n`` HTTP requests get their connection closed without an answer (NOT executed) |
-| ``lose_answer(n, path, delay_ms)`` | the next ``n`` matching requests ARE executed, but their answer is lost: the connection is closed without an answer. ``delay_ms`` = 0: executed, then closed. ``delay_ms`` > 0: the connection is closed at once and the request is executed ``delay_ms`` later (still in flight at the venue when the client learns of the failure: the case where a lookup right after the failure finds nothing) |
+| ``lose_answer(n, path, delay_ms, action)`` | the next ``n`` matching requests ARE executed, but their answer is lost: the connection is closed without an answer. ``delay_ms`` = 0: executed, then closed. ``delay_ms`` > 0: the connection is closed at once and the request is executed ``delay_ms`` later (still in flight at the venue when the client learns of the failure: the case where a lookup right after the failure finds nothing) |
 | ``http_error(status, n)`` | the next ``n`` requests answer ``status``: 429 with body ``null`` (the venue's IP limit), other codes with a plain-text reason |
 | ``reject_orders(n, error)`` | the next ``n`` orders get ``{"error": error}`` as their status |
 | restart | ``TwinServer.restart(down_s)`` stops and restarts the server on the same port; state is kept |
@@ -36,6 +36,7 @@ class _CountedFault:
     remaining: int
     path: str | None  # None = any path
     status: int = 0
+    action: str | None = None  # lose_answer only: the /exchange action type it is limited to (None = any)
 
 
 class FaultInjector:
@@ -66,8 +67,10 @@ class FaultInjector:
         with self._lock:
             self._refusals.append(_CountedFault(count, path))
 
-    def lose_answer(self, count: int = 1, path: str | None = "/exchange", delay_ms: int = 0) -> None:
-        """Execute the next ``count`` requests (to ``path`` or any) but lose their answers.
+    def lose_answer(self, count: int = 1, path: str | None = "/exchange", delay_ms: int = 0,
+                    action: str | None = None) -> None:
+        """Execute the next ``count`` requests (to ``path`` or any; of ``/exchange`` action type
+        ``action`` or any) but lose their answers.
 
         ``delay_ms`` = 0: the request is executed, then the connection is closed without an
         answer. ``delay_ms`` > 0: the connection is closed at once and the request executed
@@ -75,7 +78,11 @@ class FaultInjector:
         if count < 1 or delay_ms < 0:
             raise ValueError(f"lose_answer: count must be >= 1 and delay_ms >= 0, got {count}, {delay_ms}")
         with self._lock:
-            self._lost_answers.append(_CountedFault(int(count), path, int(delay_ms)))
+            self._lost_answers.append(_CountedFault(int(count), path, int(delay_ms), action))
+
+    def has_lost_answers(self) -> bool:
+        with self._lock:
+            return bool(self._lost_answers)
 
     def delay_http(self, ms: int) -> None:
         """Delay every HTTP response by ``ms`` milliseconds (0 clears)."""
@@ -138,14 +145,17 @@ class FaultInjector:
         with self._lock:
             return self._take(self._refusals, path) is not None
 
-    def take_lost_answer(self, path: str) -> int | None:
+    def take_lost_answer(self, path: str, action: str | None = None) -> int | None:
         """The execution delay (ms) if this request's answer is to be lost, else None."""
         with self._lock:
-            fault = self._take(self._lost_answers, path)
-            if fault is None:
-                return None
-            self.answers_lost += 1
-            return fault.status
+            for fault in self._lost_answers:
+                if (fault.path is None or fault.path == path) and (fault.action is None or fault.action == action):
+                    fault.remaining -= 1
+                    if fault.remaining <= 0:
+                        self._lost_answers.remove(fault)
+                    self.answers_lost += 1
+                    return fault.status
+            return None
 
     def take_order_rejection(self) -> str | None:
         with self._lock:
@@ -168,8 +178,8 @@ def apply_admin_request(faults: FaultInjector, body: dict) -> list[str]:
 
     Keys: ``clear`` (bool), ``drop_ws`` (bool), ``stall_ws_s`` (number), ``delay_http_ms`` (int),
     ``refuse_http`` (int or ``{"count", "path"}``), ``http_error`` (``{"status", "count", "path"}``),
-    ``reject_orders`` (``{"count", "error"}``), ``lose_answer`` (``{"count", "path", "delay_ms"}``;
-    path defaults to ``/exchange``).
+    ``reject_orders`` (``{"count", "error"}``), ``lose_answer`` (``{"count", "path", "delay_ms",
+    "action"}``; path defaults to ``/exchange``, action (an ``/exchange`` action type) to any).
     """
     if not isinstance(body, dict):
         raise ValueError("body must be a JSON object")
@@ -199,7 +209,8 @@ def apply_admin_request(faults: FaultInjector, body: dict) -> list[str]:
     if "lose_answer" in body:
         spec = body["lose_answer"]
         if isinstance(spec, dict):
-            faults.lose_answer(int(spec.get("count", 1)), spec.get("path", "/exchange"), int(spec.get("delay_ms", 0)))
+            faults.lose_answer(int(spec.get("count", 1)), spec.get("path", "/exchange"), int(spec.get("delay_ms", 0)),
+                               spec.get("action"))
         else:
             faults.lose_answer(int(spec))
         applied.append("lose_answer")

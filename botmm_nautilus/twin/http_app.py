@@ -95,7 +95,13 @@ class TwinHttpApp:
             if status == 429:
                 return web.Response(status=429, text="null", content_type="application/json")
             return web.Response(status=status, text=HTTP_ERROR_REASONS.get(status, f"HTTP {status}"), content_type="text/plain")
-        delay_ms = faults.take_lost_answer(request.path)
+        delay_ms = None
+        if faults.has_lost_answers():
+            try:
+                action = json.loads(await request.read()).get("action", {}).get("type")
+            except (ValueError, AttributeError, UnicodeDecodeError):
+                action = None
+            delay_ms = faults.take_lost_answer(request.path, action)
         if delay_ms is None:
             return await handler(request)
         # lose_answer: the request IS executed; only its answer never reaches the client

@@ -77,7 +77,7 @@ class Trading:
             return checked
         coin, px, sz = checked
         asset = wire.asset
-        if wire.cloid:
+        if wire.cloid and state.config.refuse_duplicate_cloids:
             held = state.cloid_index.get((account.address, wire.cloid))
             if held is not None and held.is_open:
                 return _order_error(asset, f"{DUPLICATE_CLOID} {wire.cloid}.")
