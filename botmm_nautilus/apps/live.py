@@ -192,7 +192,7 @@ def summarize(node, strategies, start_balance: float | None) -> dict:
         out["data"] = data_client.counters()
     if exec_client is not None:
         out["exec_ws_reconnects"] = counters["ws_reconnects"]
-        for key in ("dead_man_sets", "venue_clock_rate", "modify_races"):
+        for key in ("dead_man_sets", "venue_clock_rate", "modify_races", "unknown_outcomes", "late_fills", "http_lookups"):
             out[key] = counters[key]
     if state is not None:
         out["tick_to_order_latency"] = state.probe.summary()
