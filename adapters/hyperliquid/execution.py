@@ -426,6 +426,16 @@ class HLExecutionClient(LiveExecutionClient):
         elif isinstance(status, dict) and "filled" in status:
             self._accept_if_waiting(order, status["filled"]["oid"])
             self._account_dirty.set()
+        elif isinstance(status, dict) and "canceled" in status:  # placed, closed since (found by a lookup)
+            oid = status["canceled"]["oid"]
+            self._accept_if_waiting(order, oid)
+            current = self._cache.order(order.client_order_id)
+            if current is not None and not current.is_closed:
+                self._log.info(f"{order.client_order_id}: placed (oid {oid}) and '{status['canceled'].get('status')}' "
+                               "at the venue since; closing it (its fills are applied as they come)")
+                self.generate_order_canceled(current.strategy_id, current.instrument_id, current.client_order_id,
+                                             VenueOrderId(str(oid)), self._clock.timestamp_ns())
+            self._account_dirty.set()
         else:
             text = actions.error_text(status) or f"unexpected order status {status!r}"
             self._reject(order, text)

@@ -68,6 +68,7 @@ from botmm_nautilus.venue.limits import IP_WEIGHT_PER_MINUTE
 from botmm_nautilus.venue.limits import OVER_BUDGET_INTERVAL_MS
 from botmm_nautilus.venue.limits import exchange_weight
 from botmm_nautilus.venue.limits import info_weight
+from botmm_nautilus.venue.messages import is_rejected_status
 from botmm_nautilus.venue.signing import L1Signer
 
 
@@ -176,6 +177,7 @@ class TokenBucket:
 
 _now = time.time_ns
 UNKNOWN: str = "unknown"  # key of an item status whose outcome could not be learned
+CANCELED: str = "canceled"  # key of an item status: the order was placed, and is closed now (see place_orders)
 
 
 def unknown_status(text: str, expires_after_ms: int | None) -> dict:
@@ -591,7 +593,8 @@ class HLHttpClient:
         return [results[i] for i in range(len(cloids))]
 
     async def place_orders(self, wires: list[dict], probes: list | None = None, prepaid: bool = False) -> list:
-        """Place orders; returns one status per wire (``resting``/``filled``/``error``).
+        """Place orders; returns one status per wire (``resting``/``filled``/``error``; after a lost
+        answer also ``canceled``: placed, closed since, e.g. an IOC's rest; or ``unknown``).
 
         After an ambiguous failure, orders the venue already knows (by cloid) are not resent.
         Every wire must carry a cloid (``c``).
@@ -606,7 +609,10 @@ class HLHttpClient:
             if status == "filled":
                 return {"filled": {"totalSz": order.get("origSz", order["sz"]), "avgPx": order["limitPx"],
                                    "oid": order["oid"], "cloid": wires[i]["c"]}}
-            return {"error": f"Order {status} (found after a failed request)", "oid": order["oid"]}
+            if is_rejected_status(status):
+                return {"error": f"Order {status} (found after a failed request)", "oid": order["oid"]}
+            # placed, then closed (an IOC's rest, a scheduled cancel, ...): not a rejection, it may have filled
+            return {CANCELED: {"oid": order["oid"], "cloid": wires[i]["c"], "status": status}}
 
         return await self._send_resolving("order", lambda pending: order_action([wires[i] for i in pending]),
                                           [w["c"] for w in wires], probes, prepaid, resolve, str, check_fills=True)
