@@ -886,6 +886,7 @@ class HLExecutionClient(LiveExecutionClient):
         trade_id = TradeId(str(tid))
         if trade_id in order.trade_ids:
             return
+        was_canceled = order.status == OrderStatus.CANCELED
         if order.is_closed:
             if order.status != OrderStatus.CANCELED:
                 self._record_error(f"fill {tid} for {order.client_order_id} closed as {order.status.name}")
@@ -918,6 +919,11 @@ class HLExecutionClient(LiveExecutionClient):
             liquidity_side=parsing.liquidity_side(f),
             ts_event=f.time * parsing.NS_PER_MS,
         )
+        if was_canceled and order.filled_qty.as_decimal() + Decimal(f.sz) < order.quantity.as_decimal():
+            # Nautilus reopens a CANCELED order on a partial fill (PARTIALLY_FILLED): at the venue
+            # it stays closed, so it is closed again (events are applied in order)
+            self.generate_order_canceled(order.strategy_id, order.instrument_id, order.client_order_id, voi,
+                                         self._clock.timestamp_ns())
         self._account_dirty.set()
 
     # ================================================================== reconciliation
