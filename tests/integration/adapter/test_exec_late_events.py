@@ -44,6 +44,8 @@ from botmm_nautilus.twin.clock import wall_ms
 from botmm_nautilus.venue import actions
 
 IID = InstrumentId.from_str("BTC-USDC-PERP.HL")
+# the node's executor worker complains when dispose() closes its loop: noise of the teardown only
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
 
 @pytest.fixture

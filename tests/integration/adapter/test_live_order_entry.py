@@ -28,14 +28,14 @@ def test_lost_order_answers_never_duplicate_nor_reject_resting_orders(twin, tmp_
     cfg = write_live_yaml(tmp_path, twin.url)
     sampler = OpenOrderSampler(twin)
     twin.faults.lose_answer(3, "/exchange", delay_ms=600, action="order")
-    proc = start_node(cfg, 10, tmp_path / "out.json")
+    proc = start_node(cfg, 7, tmp_path / "out.json")
     wait_until(lambda: len(twin.open_orders(WALLET.address)) > 0, timeout_s=8)
     twin.faults.lose_answer(3, "/exchange", delay_ms=600, action="batchModify")  # then the ladder's moves
     rc, text = finish(proc)
     sampler.close()
     assert rc == 0, text[-3000:]
     res = json.loads((tmp_path / "out.json").read_text())
-    assert twin.faults.answers_lost >= 1, "no order action was sent: the fault was not exercised"
+    assert twin.faults.answers_lost >= 4, f"the faults were not exercised ({twin.faults.answers_lost} answers lost)"
     assert sampler.max_per_cloid == 1, f"a cloid was open twice at the venue ({sampler.max_per_cloid})"
     assert sampler.max_open <= MAX_LADDER, sampler.max_open
     assert not [e for e in res["errors"] if "rejected" in e], res["errors"]  # nothing that rested was rejected
