@@ -35,7 +35,7 @@ def test_lost_order_answers_never_duplicate_nor_reject_resting_orders(twin, tmp_
     sampler.close()
     assert rc == 0, text[-3000:]
     res = json.loads((tmp_path / "out.json").read_text())
-    assert twin.faults.answers_lost >= 4, f"the faults were not exercised ({twin.faults.answers_lost} answers lost)"
+    assert twin.faults.answers_lost >= 2, f"the faults were not exercised ({twin.faults.answers_lost} answers lost)"
     assert sampler.max_per_cloid == 1, f"a cloid was open twice at the venue ({sampler.max_per_cloid})"
     assert sampler.max_open <= MAX_LADDER, sampler.max_open
     assert not [e for e in res["errors"] if "rejected" in e], res["errors"]  # nothing that rested was rejected
