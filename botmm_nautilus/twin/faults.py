@@ -107,6 +107,11 @@ class FaultInjector:
         for callback in callbacks:
             callback()
 
+    def clear_http_errors(self) -> None:
+        """Remove the pending ``http_error`` faults only (the venue answers again; other faults stay)."""
+        with self._lock:
+            self._http_errors.clear()
+
     def clear(self) -> None:
         """Remove every pending fault."""
         with self._lock:

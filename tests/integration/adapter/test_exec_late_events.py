@@ -156,3 +156,32 @@ def test_canceled_update_before_the_submit_answer_closes_the_order(twin, node):
     assert venue_position(twin) == Decimal("0.001") and twin.open_orders(WALLET.address) == []
     final = n.cache.order(order.client_order_id)
     assert final.status == OrderStatus.CANCELED and final.filled_qty.as_decimal() == Decimal("0.001")
+
+
+def test_an_order_whose_fate_cannot_be_learned_stays_pending_never_rejected(twin, node):
+    """The submit's answer is lost and the venue cannot be asked (every /info answers 503 while
+    the WebSocket is stalled): the order is not rejected (it rests at the venue); once the venue
+    answers again it is accepted with the venue's oid. Before: the last attempt raised and the
+    order was rejected while it rested."""
+    from botmm_nautilus.adapters.hyperliquid import node_state
+    from botmm_nautilus.adapters.hyperliquid.execution import HLExecutionClient
+
+    n, strategy = node
+    [exec_client] = [c for c in node_state.find_node_state(n.kernel.clock).clients if isinstance(c, HLExecutionClient)]
+    inst = n.cache.instrument(IID)
+    twin.faults.stall_ws(30)
+    twin.faults.lose_answer(1, "/exchange", 0, action="order")
+    twin.faults.http_error(503, 10_000, path="/info")
+    order = strategy.order_factory.limit(IID, OrderSide.BUY, inst.make_qty(Decimal("0.002")),
+                                         inst.make_price(Decimal("99980")), time_in_force=TimeInForce.GTC)
+    strategy.submit_order(order)
+    pump(n, lambda: getattr(exec_client, "unknown_outcomes", 0) >= 1
+         or n.cache.order(order.client_order_id).status == OrderStatus.REJECTED, timeout_s=20)
+    [resting] = twin.open_orders(WALLET.address)
+    assert resting["cloid"] == actions.cloid_for(order.client_order_id.value)
+    assert n.cache.order(order.client_order_id).status == OrderStatus.SUBMITTED  # pending, not rejected
+    twin.faults.clear_http_errors()  # the venue answers again; the WebSocket stays stalled: the lookup must tell
+    pump(n, lambda: n.cache.order(order.client_order_id).status == OrderStatus.ACCEPTED, timeout_s=10)
+    assert n.cache.order(order.client_order_id).venue_order_id.value == str(resting["oid"])
+    assert exec_client.errors == []
+    assert twin.faults.ws_stall_remaining_s() > 0  # it was the lookup, not the WebSocket

@@ -23,7 +23,6 @@ from eth_account import Account
 
 from botmm_nautilus.adapters.hyperliquid.http import HLHttpClient
 from botmm_nautilus.adapters.hyperliquid.http import NonceManager
-from botmm_nautilus.adapters.hyperliquid.http import is_unknown
 from botmm_nautilus.twin import Scenario
 from botmm_nautilus.twin import TwinConfig
 from botmm_nautilus.twin import TwinServer
