@@ -4,7 +4,8 @@ the one retry loop and each call's policy after an ambiguous failure.
 * ``/info``: a 429 / 5xx is retried (and counted in the IP budget each time), a definite 4xx is not,
   and exhausted retries end in an error that must not be retried again.
 * orders: after an ambiguous failure an order the venue already has is found by cloid and never
-  sent a second time; one the venue does not have is sent again, once.
+  sent a second time; one the venue does not have is sent again, once, after its action's
+  expiresAfter has passed (see test_order_entry.py for lost answers).
 * cancels: a resend answered "missing order" because an earlier cancel went through counts as a
   success.
 """
