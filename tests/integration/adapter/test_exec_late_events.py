@@ -185,3 +185,32 @@ def test_an_order_whose_fate_cannot_be_learned_stays_pending_never_rejected(twin
     assert n.cache.order(order.client_order_id).venue_order_id.value == str(resting["oid"])
     assert exec_client.errors == []
     assert twin.faults.ws_stall_remaining_s() > 0  # it was the lookup, not the WebSocket
+
+
+def test_a_modify_whose_fate_cannot_be_learned_is_settled_from_the_venue(twin, node):
+    """The same for a modify: no ``OrderModifyRejected`` while its fate is unknown (before: the
+    exhausted retries became a refusal although the venue had moved the order); once the venue
+    answers, the node takes the venue's new oid and price."""
+    from botmm_nautilus.adapters.hyperliquid import node_state
+    from botmm_nautilus.adapters.hyperliquid.execution import HLExecutionClient
+
+    n, strategy = node
+    [exec_client] = [c for c in node_state.find_node_state(n.kernel.clock).clients if isinstance(c, HLExecutionClient)]
+    inst = n.cache.instrument(IID)
+    order = strategy.order_factory.limit(IID, OrderSide.BUY, inst.make_qty(Decimal("0.002")),
+                                         inst.make_price(Decimal("99980")), time_in_force=TimeInForce.GTC)
+    strategy.submit_order(order)
+    pump(n, lambda: n.cache.order(order.client_order_id).status == OrderStatus.ACCEPTED)
+    old_oid = n.cache.order(order.client_order_id).venue_order_id.value
+    twin.faults.stall_ws(30)
+    twin.faults.lose_answer(1, "/exchange", 0, action="batchModify")
+    twin.faults.http_error(503, 10_000, path="/info")
+    strategy.modify_order(order, price=inst.make_price(Decimal("99970")))
+    pump(n, lambda: getattr(exec_client, "unknown_outcomes", 0) >= 1 or exec_client.errors, timeout_s=20)
+    [moved] = twin.open_orders(WALLET.address)
+    assert Decimal(moved["limitPx"]) == Decimal("99970") and str(moved["oid"]) != old_oid
+    assert exec_client.errors == [] and n.cache.order(order.client_order_id).status == OrderStatus.PENDING_UPDATE
+    twin.faults.clear_http_errors()
+    pump(n, lambda: n.cache.order(order.client_order_id).venue_order_id.value == str(moved["oid"]), timeout_s=10)
+    final = n.cache.order(order.client_order_id)
+    assert final.status == OrderStatus.ACCEPTED and final.price.as_decimal() == Decimal("99970")

@@ -20,6 +20,7 @@ from decimal import Decimal
 
 import pytest
 from eth_account import Account
+from support.twin_client import post
 
 from botmm_nautilus.adapters.hyperliquid.http import HLHttpClient
 from botmm_nautilus.adapters.hyperliquid.http import NonceManager
@@ -130,7 +131,9 @@ def test_ioc_in_flight_is_not_sent_twice_when_its_cloid_is_free_again(twin, wall
         http = client(twin, wallet)
         try:
             cloid = actions.cloid_for("O-IOC-LOST")
-            twin.faults.lose_answer(1, "/exchange", 150)
+            # set over the admin endpoint, as an operator would
+            status, text = post(twin.url, "/_twin/faults", {"lose_answer": {"count": 1, "path": "/exchange", "delay_ms": 150}})
+            assert status == 200 and "lose_answer" in text
             [st] = await http.place_orders([actions.order_wire(0, True, "100001", "0.002", False, "Ioc", cloid)])
             await asyncio.sleep(0.3)
             fills = [f for f in twin.fills(wallet.address) if f.get("cloid") == cloid]
