@@ -83,6 +83,11 @@ class HLExecClientConfig(LiveExecClientConfig, _UrlMixin, frozen=True):
     ws_heartbeat_secs: float = 15.0
     ws_pong_timeout_secs: float = 10.0
     ws_stale_secs: float = 45.0
+    # every /exchange action carries expiresAfter = now + this (signed; the venue refuses it later):
+    # after a lost answer, a cloid not found once this (+ exchange_expiry_margin_ms) has passed was
+    # never placed, and only then is it sent again. 0 = no expiresAfter (then nothing is resent)
+    exchange_expires_after_ms: int = 5_000
+    exchange_expiry_margin_ms: int = 1_000  # our clock vs the venue's, on top of expiresAfter
     ws_reconnect_max_secs: float = 10.0
     ws_stable_secs: float = 30.0
     account_refresh_secs: float = 10.0

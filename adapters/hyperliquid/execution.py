@@ -24,6 +24,20 @@
 * Errors: every per-order error text becomes ``OrderRejected`` (``due_post_only`` for "Post only
   order would have immediately matched"), ``OrderModifyRejected`` or ``OrderCancelRejected`` with
   the venue's reason; whole-action errors (signature, nonce, rate limit) likewise.
+* Unknown outcomes (money safety): an order, modify or cancel whose answer was lost and whose
+  fate the HTTP client could not learn (``http.is_unknown``; see ``http`` for the lookups and the
+  signed ``expiresAfter`` that make a resend safe) is NEVER reported rejected: the order stays
+  SUBMITTED (a modify / cancel stays pending) until the venue's state is known, from
+  ``orderUpdates``/``userFills`` or from a lookup by cloid every few seconds
+  (:meth:`HLExecutionClient._settle_later`); only a cloid not found after its action's
+  ``expiresAfter`` is rejected ("never reached the venue"). Duplicate cloid: the venue refuses an
+  order whose cloid an open order of the account holds, but accepts a used cloid again once its
+  order is closed; this client never sends a cloid again before the lookups proved it absent.
+* Fills: every fill of ours is applied whatever the local state, with a log line when the order
+  was closed locally (Nautilus 1.231 accepts ``OrderFilled`` on a CANCELED order: "real world
+  possibility"); a fill for an order the node closed otherwise (rejected, filled) is logged as an
+  error naming the trade, for reconciliation. A ``canceled`` (or rejected) ``orderUpdate`` that
+  arrives before the HTTP answer of our submit closes the order (accepted, then canceled).
 * Dead-man's switch: ``scheduleCancel(now + dead_man_deadline_secs)`` on connect and every
   ``dead_man_refresh_secs``. ``dead_man_sets`` counts sets the venue confirmed (answer ok),
   ``dead_man_failures`` the rest (refused: mainnet needs $1M traded volume, 10 triggers a day;
@@ -125,6 +139,7 @@ from .constants import ACCOUNT_ID
 from .constants import HL_VENUE
 from .http import HLHttpClient
 from .http import HttpError
+from .http import is_unknown
 from .instruments import coin_of
 from .node_state import HLNodeState
 from .providers import HLInstrumentProvider
@@ -220,6 +235,8 @@ class HLExecutionClient(LiveExecutionClient):
         self.budget_changes: list[tuple[int, str, str]] = []  # (ts_ns, state, reason)
         self._budget_samples: deque = deque()  # (monotonic s, actions sent) over the rate window
         self.modify_races = 0  # modifies refused because the order had just left the book
+        self.unknown_outcomes = 0  # orders/modifies/cancels whose fate was unknown after the HTTP call
+        self.late_fills = 0  # fills applied to an order the node had already closed
         self.errors: list[str] = []
 
     # ================================================================== reports (read-only)
@@ -238,6 +255,9 @@ class HLExecutionClient(LiveExecutionClient):
             "exec_ws_holds": self.exec_ws_holds,  # times the dead execution WebSocket held quoting
             "bad_fills": self.bad_fills,  # userFills items that could not be applied (logged)
             "exec_ws_malformed_frames": self._ws.malformed_frames,
+            "unknown_outcomes": self.unknown_outcomes,
+            "late_fills": self.late_fills,
+            "http_lookups": self._http.lookups,
         }
 
     def rate_budget(self) -> dict:
@@ -600,10 +620,23 @@ class HLExecutionClient(LiveExecutionClient):
                                          VenueOrderId(str(oid)), self._clock.timestamp_ns())
 
     def _apply_status(self, order, status) -> None:
+        if is_unknown(status):
+            self._pending_unknown(order, "submit", status)
+            return
         if isinstance(status, dict) and "resting" in status:
             self._accept_if_waiting(order, status["resting"]["oid"])
         elif isinstance(status, dict) and "filled" in status:
             self._accept_if_waiting(order, status["filled"]["oid"])
+            self._account_dirty.set()
+        elif isinstance(status, dict) and "canceled" in status:  # placed, closed since (found by a lookup)
+            oid = status["canceled"]["oid"]
+            self._accept_if_waiting(order, oid)
+            current = self._cache.order(order.client_order_id)
+            if current is not None and not current.is_closed:
+                self._log.info(f"{order.client_order_id}: placed (oid {oid}) and '{status['canceled'].get('status')}' "
+                               "at the venue since; closing it (its fills are applied as they come)")
+                self.generate_order_canceled(current.strategy_id, current.instrument_id, current.client_order_id,
+                                             VenueOrderId(str(oid)), self._clock.timestamp_ns())
             self._account_dirty.set()
         else:
             text = actions.error_text(status) or f"unexpected order status {status!r}"
@@ -617,6 +650,105 @@ class HLExecutionClient(LiveExecutionClient):
                 self._record_error(f"order rejected: {text}")
             self.generate_order_rejected(order.strategy_id, order.instrument_id, order.client_order_id, text,
                                          self._clock.timestamp_ns(), due_post_only=post_only)
+
+    # ================================================================== unknown outcomes
+    def _pending_unknown(self, order, what: str, status: dict, **modify) -> None:
+        """An order / modify / cancel whose outcome the venue could not tell: nothing is reported
+        (no reject), the order stays pending, and :meth:`_settle_later` finds out."""
+        self.unknown_outcomes += 1
+        self._log.warning(f"{order.client_order_id}: {what} outcome unknown ({status.get('unknown')}); the order stays "
+                          "pending (not rejected) and is looked up at the venue until its state is known")
+        task = self.create_task(self._settle_later(order, what, status.get("expiresAfter"), modify))
+        self._hl_tasks.append(task)
+        task.add_done_callback(lambda t: self._hl_tasks.remove(t) if t in self._hl_tasks else None)
+
+    async def _settle_later(self, order, what: str, expires_after: int | None, modify: dict) -> None:
+        """Look ``order`` up by cloid (every 1 s, doubling to 10 s) until its state is known, then
+        report what the venue holds. Stops as soon as something else (orderUpdates, userFills,
+        reconciliation) resolved it."""
+        coid = order.client_order_id
+        cloid = self._cloid(coid)
+        margin_ms = self._http.expiry_margin_ms
+        delay = 1.0
+        while True:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+            current = self._cache.order(coid)
+            if current is None or current.is_closed:
+                return
+            if what == "submit" and current.status not in _WAITING:
+                return
+            if what == "cancel" and current.status != OrderStatus.PENDING_CANCEL:
+                return
+            if what == "modify" and current.venue_order_id is not None \
+                    and current.venue_order_id.value != str(modify["old_oid"]):
+                return
+            try:
+                found = await self._http.order_status_by_cloid(cloid)
+            except Exception as exc:  # noqa: BLE001
+                self._log.warning(f"{coid}: lookup of the unknown {what} failed ({exc}); asking again in {delay:.0f}s")
+                continue
+            expired = expires_after is not None and int(time.time() * 1000) > expires_after + margin_ms
+            upd = None
+            if found is not None:
+                try:
+                    upd = decode_order_update(found)
+                except MalformedMessage as exc:
+                    self._log.warning(f"{coid}: lookup answer not understood ({exc}); asking again")
+                    continue
+            ts = self._clock.timestamp_ns()
+            current = self._cache.order(coid)
+            if current is None or current.is_closed:
+                return
+            if what == "submit":
+                if upd is None:
+                    if expired:
+                        self._log.warning(f"{coid}: not at the venue after its action expired: it never reached the "
+                                          "venue; rejected")
+                        self._reject(current, "never reached the venue (not found after its expiresAfter)")
+                        return
+                    continue
+                self._log.info(f"{coid}: the venue holds it as '{upd.status}' (oid {upd.order.oid}); applying that")
+                if upd.status == "open" or upd.status == "filled":
+                    self._accept_if_waiting(current, upd.order.oid)
+                    if upd.status == "filled":
+                        self._account_dirty.set()  # the fill itself comes on userFills / reconciliation
+                elif is_rejected_status(upd.status):
+                    self._reject(current, f"order {upd.status}")
+                else:
+                    self._accept_if_waiting(current, upd.order.oid)
+                    self.generate_order_canceled(current.strategy_id, current.instrument_id, coid,
+                                                 VenueOrderId(str(upd.order.oid)), ts)
+                return
+            if upd is None:
+                continue
+            if what == "modify":
+                if upd.order.oid != modify["old_oid"]:
+                    self._replaced_oids.add(modify["old_oid"])
+                    self._log.info(f"{coid}: the unknown modify went through (oid {modify['old_oid']} -> {upd.order.oid})")
+                    if upd.status == "open":
+                        self.generate_order_updated(current.strategy_id, current.instrument_id, coid,
+                                                    VenueOrderId(str(upd.order.oid)), modify["quantity"],
+                                                    modify["price"], None, ts, venue_order_id_modified=True)
+                    return
+                if upd.status == "open" and (expired or expires_after is None):
+                    self._log.info(f"{coid}: the unknown modify was not executed (oid {upd.order.oid} still open)")
+                    self.generate_order_modify_rejected(current.strategy_id, current.instrument_id, coid,
+                                                        current.venue_order_id, "modify not executed by the venue", ts)
+                    return
+                continue
+            # cancel
+            if upd.status == "open":
+                if expired or expires_after is None:
+                    self._log.warning(f"{coid}: the unknown cancel was not executed; the order is open at the venue")
+                    self.generate_order_cancel_rejected(current.strategy_id, current.instrument_id, coid,
+                                                        current.venue_order_id, "cancel not executed by the venue", ts)
+                    return
+                continue
+            if upd.status != "filled":
+                self.generate_order_canceled(current.strategy_id, current.instrument_id, coid,
+                                             current.venue_order_id, ts)
+            return
 
     # ================================================================== commands
     def _check_supported(self, order) -> str | None:
@@ -710,7 +842,7 @@ class HLExecutionClient(LiveExecutionClient):
                 statuses = [await self._batched("order:" + wires[0]["t"]["limit"]["tif"], wires[0], probes[0])]
             else:  # an order list is one action already
                 statuses = await self._http.place_orders(wires, probes)
-        except (ExchangeActionError, HttpError) as exc:
+        except (ExchangeActionError, HttpError) as exc:  # definite refusals only (see http): nothing placed
             for order in ok:
                 self._reject(order, str(exc))
             return
@@ -750,6 +882,9 @@ class HLExecutionClient(LiveExecutionClient):
             self._modifying.discard(old_oid)
             self._probe.record(probe)
         deferred = self._deferred_cancels.pop(old_oid, None)
+        if is_unknown(status):
+            self._pending_unknown(order, "modify", status, old_oid=old_oid, quantity=quantity, price=price)
+            return
         new_oid = None
         if isinstance(status, dict) and "resting" in status:
             new_oid = status["resting"]["oid"]
@@ -869,6 +1004,9 @@ class HLExecutionClient(LiveExecutionClient):
         for order, st in zip(orders, statuses):
             current = self._cache.order(order.client_order_id)
             if current is None or current.is_closed:
+                continue
+            if is_unknown(st):
+                self._pending_unknown(current, "cancel", st)
                 continue
             if st == "success":
                 self.generate_order_canceled(current.strategy_id, current.instrument_id, current.client_order_id,
@@ -1010,7 +1148,12 @@ class HLExecutionClient(LiveExecutionClient):
             self._reject(order, f"order {status}")
             return
         if order.status in _WAITING:
-            return
+            # closed before the HTTP answer of our submit arrived (an IOC's unfilled rest, a
+            # scheduled cancel, self-trade prevention, ...): the venue's word closes it now
+            self._log.info(f"{order.client_order_id}: '{status}' at the venue before the submit's answer; "
+                           f"closing it (accepted as oid {oid}, then canceled)")
+            self.generate_order_accepted(order.strategy_id, order.instrument_id, order.client_order_id,
+                                         VenueOrderId(str(oid)), ts)
         self.generate_order_canceled(order.strategy_id, order.instrument_id, order.client_order_id,
                                      VenueOrderId(str(oid)), ts)
 
@@ -1026,8 +1169,20 @@ class HLExecutionClient(LiveExecutionClient):
                               "it is picked up by reconciliation")
             return
         trade_id = TradeId(str(tid))
-        if trade_id in order.trade_ids or order.is_closed:
+        if trade_id in order.trade_ids:
             return
+        was_canceled = order.status == OrderStatus.CANCELED
+        if order.is_closed:
+            if order.status != OrderStatus.CANCELED:
+                self._record_error(f"fill {tid} for {order.client_order_id} closed as {order.status.name}")
+                self._log.error(f"fill {tid} ({f.side} {f.sz} @ {f.px}, oid {f.oid}) for {order.client_order_id}, "
+                                f"which the node closed as {order.status.name}: it cannot be applied to the order; "
+                                "the position is corrected by reconciliation against the venue")
+                self._account_dirty.set()
+                return
+            self.late_fills += 1
+            self._log.warning(f"fill {tid} ({f.side} {f.sz} @ {f.px}) for {order.client_order_id}, canceled locally: "
+                              "applied (the venue filled it before the cancel took effect)")
         inst = self._inst(order.instrument_id)
         voi = order.venue_order_id or VenueOrderId(str(f.oid))
         if order.status in _WAITING:
@@ -1049,6 +1204,11 @@ class HLExecutionClient(LiveExecutionClient):
             liquidity_side=parsing.liquidity_side(f),
             ts_event=f.time * parsing.NS_PER_MS,
         )
+        if was_canceled and order.filled_qty.as_decimal() + Decimal(f.sz) < order.quantity.as_decimal():
+            # Nautilus reopens a CANCELED order on a partial fill (PARTIALLY_FILLED): at the venue
+            # it stays closed, so it is closed again (events are applied in order)
+            self.generate_order_canceled(order.strategy_id, order.instrument_id, order.client_order_id, voi,
+                                         self._clock.timestamp_ns())
         self._account_dirty.set()
 
     # ================================================================== reconciliation

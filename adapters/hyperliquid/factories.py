@@ -47,7 +47,8 @@ def make_exec_http(config: HLExecClientConfig, bucket: TokenBucket | None = None
         config.http_base(), wallet=wallet, is_mainnet=not config.testnet, vault_address=config.vault_address,
         account_address=config.account_address, timeout_s=config.http_timeout_secs, max_retries=config.max_retries,
         retry_delay_initial_ms=config.retry_delay_initial_ms, retry_delay_max_ms=config.retry_delay_max_ms,
-        bucket=bucket,
+        bucket=bucket, expires_after_ms=config.exchange_expires_after_ms,
+        expiry_margin_ms=config.exchange_expiry_margin_ms,
     )
 
 

@@ -25,9 +25,27 @@
 * Retries: one loop (:meth:`HLHttpClient._retrying`) backs off exponentially on HTTP 429, 5xx,
   timeouts and dropped connections (:attr:`HttpError.should_retry`); what a resend does is each
   call's policy. ``/info`` and the idempotent actions (scheduleCancel, noop) are simply sent
-  again. An order or modify action is *never blindly resubmitted*: after an ambiguous failure
-  ``orderStatus`` by cloid tells which orders the venue already has, and only the rest is sent
-  again; a cancel answered "missing order" after a lost request is checked the same way.
+  again.
+* Idempotent order entry (orders and modifies, :meth:`HLHttpClient._send_resolving`): every
+  ``/exchange`` action carries a signed ``expiresAfter`` (``now + expires_after_ms``); the venue
+  refuses an action it processes later (``ACTION_EXPIRED``). After an ambiguous failure (timeout,
+  5xx, dropped connection: the venue may have executed the action, or may still execute it)
+  NOTHING is resent until the venue's state is known: each pending cloid is looked up
+  (``orderStatus``) at once; a cloid not found may still be in flight, so it is looked up again
+  once the action's ``expiresAfter`` has passed (plus ``expiry_margin_ms`` for clock skew); only
+  then does "not found" (also in ``userFillsByTime``, for an IOC that filled) prove the action
+  never executed, and only then is the rest sent again, with a NEW ``expiresAfter``. An HTTP 429
+  is a definite "not processed" (the IP limit) and is sent again after the backoff. When the
+  venue's state cannot be learned (lookups failing too), or retries are exhausted after an
+  ambiguous failure, the item's status is ``{"unknown": text, "expiresAfter": ms}``
+  (:func:`is_unknown`): never an error, the caller keeps the order pending and finds out later.
+* Duplicate cloid: the venue refuses an order whose cloid one of the account's OPEN orders holds
+  (``venue.actions.DUPLICATE_CLOID``, [UNCERTAIN], sources there) but accepts the cloid of a
+  filled or canceled order again, so the venue is never relied on to drop a resend; the lookups
+  above are what make a resend safe.
+* Cancels are idempotent by nature (a second cancel of a canceled order is only refused): after an
+  ambiguous failure each order is looked up; gone (canceled) = success, still open = sent again;
+  when nothing can be learned the item is ``unknown``, never a refusal.
 """
 
 from __future__ import annotations
@@ -47,6 +65,7 @@ import aiohttp
 import msgspec
 from nautilus_trader.common.component import Logger
 
+from botmm_nautilus.venue.actions import ACTION_EXPIRED
 from botmm_nautilus.venue.actions import CANNOT_MODIFY
 from botmm_nautilus.venue.actions import MISSING_ORDER
 from botmm_nautilus.venue.actions import batch_modify_action
@@ -63,6 +82,7 @@ from botmm_nautilus.venue.limits import OVER_BUDGET_INTERVAL_MS
 from botmm_nautilus.venue.limits import cancel_cap
 from botmm_nautilus.venue.limits import exchange_weight
 from botmm_nautilus.venue.limits import info_weight
+from botmm_nautilus.venue.messages import is_rejected_status
 from botmm_nautilus.venue.signing import L1Signer
 
 
@@ -234,6 +254,22 @@ TOO_MANY_REQUESTS = "Too many cumulative requests"
 _BUDGET_FIGURES = re.compile(r"\((\d+) > (\d+)\)")
 FILLS_PAGE_LIMIT = 2000  # userFillsByTime answers at most this many fills
 _now = time.time_ns
+UNKNOWN: str = "unknown"  # key of an item status whose outcome could not be learned
+CANCELED: str = "canceled"  # key of an item status: the order was placed, and is closed now (see place_orders)
+
+
+def unknown_status(text: str, expires_after_ms: int | None) -> dict:
+    """The status of an item whose outcome is unknown (see :func:`is_unknown`)."""
+    return {UNKNOWN: text, "expiresAfter": expires_after_ms}
+
+
+def is_unknown(status) -> bool:
+    """True for an item whose outcome the venue could not tell: keep it pending, find out later."""
+    return isinstance(status, dict) and UNKNOWN in status
+
+
+def _wall_ms() -> int:
+    return int(time.time() * 1000)
 _JSON_HEADERS = {"Content-Type": "application/json"}
 _encode = msgspec.json.Encoder().encode  # keeps dict insertion order (the signed msgpack order)
 _decode = msgspec.json.Decoder().decode
@@ -256,8 +292,14 @@ class HLHttpClient:
         retry_delay_initial_ms: int = 100,
         retry_delay_max_ms: int = 3_000,
         bucket: TokenBucket | None = None,
+        expires_after_ms: int = 5_000,
+        expiry_margin_ms: int = 1_000,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        # every /exchange action expires this long after it was signed (0 = no expiresAfter)
+        self.expires_after_ms = int(expires_after_ms)
+        # "not found" after expiresAfter + this (venue clock vs ours) proves an action never executed
+        self.expiry_margin_ms = int(expiry_margin_ms)
         self._wallet = wallet  # eth_account LocalAccount; never logged
         self._signer = L1Signer(wallet) if wallet is not None else None
         self.is_mainnet = is_mainnet
@@ -288,6 +330,8 @@ class HLHttpClient:
         self._over_budget_slot = TokenBucket(1, OVER_BUDGET_INTERVAL_MS / 1000.0)
         # counters (reports)
         self.retries = 0
+        self.unknown_outcomes = 0  # /exchange attempts whose answer was lost (then looked up)
+        self.lookups = 0  # orderStatus/userFills requests made to learn such an outcome
         self.actions_sent = 0
         self.address_by_type: dict[str, int] = {}  # address actions per action type
         self.exchange_waits = 0  # /exchange requests that waited in the IP bucket
@@ -452,12 +496,17 @@ class HLHttpClient:
         return cap - self.address_used
 
     # ------------------------------------------------------------------ /exchange
-    def sign(self, action: dict, nonce: int) -> dict:
+    def next_expiry_ms(self) -> int | None:
+        """The ``expiresAfter`` of an action signed now (None when ``expires_after_ms`` is 0)."""
+        return _wall_ms() + self.expires_after_ms if self.expires_after_ms > 0 else None
+
+    def sign(self, action: dict, nonce: int, expires_after: int | None = None) -> dict:
+        """The signed ``/exchange`` body; ``expiresAfter`` (ms) is part of the signed hash."""
         if self._signer is None:
             raise HttpError("no signing key configured")
-        signature = self._signer.sign(action, self.vault_address, nonce, None, self.is_mainnet)
+        signature = self._signer.sign(action, self.vault_address, nonce, expires_after, self.is_mainnet)
         return {"action": action, "nonce": nonce, "signature": signature, "vaultAddress": self.vault_address,
-                "expiresAfter": None}
+                "expiresAfter": expires_after}
 
     @property
     def orders_refused(self) -> str | None:
@@ -521,9 +570,10 @@ class HLHttpClient:
         return await self._slot_unless_held(n, kind, action)
 
     async def exchange_once(self, action: dict, n_items: int = 1, probes: list | None = None,
-                            prepaid: bool = False) -> dict:
+                            prepaid: bool = False, expires_after: int | None = None) -> dict:
         """Sign and send one action once (an :class:`HttpError` that should be retried when the
-        outcome is unknown).
+        outcome is unknown). ``expires_after``: the action's signed deadline (ms); by default
+        :meth:`next_expiry_ms`, taken when it is signed.
 
         ``probes``: latency probe records (``LatencyProbe.new_probe``) of the commands this action
         carries; filled with the limiter wait and the signed / sent stamps. ``prepaid``: the
@@ -537,7 +587,9 @@ class HLHttpClient:
         if not prepaid:
             waited = await self.bucket.acquire(weight, PRIORITY_CANCEL if kind in CANCEL_ACTIONS else PRIORITY_NORMAL) or waited
         t1 = _now()
-        body = self.sign(action, NonceManager.next(self.signer))
+        if expires_after is None:
+            expires_after = self.next_expiry_ms()
+        body = self.sign(action, NonceManager.next(self.signer), expires_after)
         t2 = _now()
         data = _encode(body)
         self.actions_sent += 1
@@ -556,8 +608,12 @@ class HLHttpClient:
                 p[7] += 1
         resp = await self._post_once("/exchange", body, data)
         self.address_used += n_items
-        if isinstance(resp, dict) and resp.get("status") == "err" and TOO_MANY_REQUESTS in str(resp.get("response")):
-            self._on_budget_refusal(str(resp.get("response")))
+        if isinstance(resp, dict) and resp.get("status") == "err":
+            text = str(resp.get("response"))
+            if TOO_MANY_REQUESTS in text:
+                self._on_budget_refusal(text)
+            elif ACTION_EXPIRED in text:
+                self.address_used += 4 * n_items  # an expired action costs 5 requests per item
         return resp
 
     def _on_budget_refusal(self, text: str) -> None:
@@ -587,33 +643,143 @@ class HLHttpClient:
         turn); pass ``prepaid=True`` to the helper that sends it. True if it had to wait."""
         return await self.bucket.acquire(1)
 
+    async def _lookup(self, cloid: str) -> dict | None:
+        """``orderStatus`` by cloid: the venue's ``{"order", "status", ...}`` or None (not found).
+        Raises :class:`HttpError` when the venue cannot be asked."""
+        self.lookups += 1
+        return await self.order_status_by_cloid(cloid)
+
+    async def _fills_by_cloid(self, since_ms: int) -> dict[str, list[dict]]:
+        """Our fills since ``since_ms`` by cloid (``userFillsByTime``): what tells an IOC that
+        filled when ``orderStatus`` cannot."""
+        self.lookups += 1
+        out: dict[str, list[dict]] = {}
+        for f in await self.user_fills_by_time(since_ms) or []:
+            if isinstance(f, dict) and f.get("cloid"):
+                out.setdefault(str(f["cloid"]).lower(), []).append(f)
+        return out
+
+    async def _settle_unknown(self, what: str, cloids: list[str], pending: list[int], resolve, expires_after: int | None,
+                              since_ms: int, check_fills: bool, results: dict) -> list[int]:
+        """After an ambiguous failure of the action over ``pending``: learn from the venue what it
+        did. Each cloid is looked up at once; what is still not found may be in flight, so it is
+        looked up again once ``expires_after`` + ``expiry_margin_ms`` has passed (our clock), and,
+        for orders, searched in ``userFillsByTime``. Resolved items go to ``results``; returns the
+        items PROVEN not executed (safe to send again). Items whose state cannot be learned (the
+        lookups fail) get an :func:`unknown_status`."""
+        settle_at_ms = (expires_after if expires_after is not None else _wall_ms()) + self.expiry_margin_ms
+        remaining = list(pending)
+        final = False
+        failures = 0
+        while True:
+            not_found: list[int] = []
+            lookup_failed: list[int] = []
+            for i in remaining:
+                try:
+                    status = resolve(i, await self._lookup(cloids[i]))
+                except HttpError as exc:
+                    self._warn(f"{what}: cannot look up cloid {cloids[i]} ({exc}); will ask again")
+                    lookup_failed.append(i)
+                    continue
+                if status is None:
+                    not_found.append(i)
+                else:
+                    results[i] = status
+            if final and not_found and check_fills:
+                try:
+                    fills = await self._fills_by_cloid(since_ms - 1_000)
+                except HttpError as exc:
+                    self._warn(f"{what}: cannot read userFills ({exc}); will ask again")
+                    lookup_failed += not_found
+                    not_found = []
+                else:
+                    still = []
+                    for i in not_found:
+                        got = fills.get(cloids[i].lower())
+                        if got:
+                            total = sum(float(f["sz"]) for f in got)
+                            avg = sum(float(f["sz"]) * float(f["px"]) for f in got) / total if total else 0.0
+                            results[i] = {"filled": {"totalSz": str(total), "avgPx": str(avg), "oid": got[0].get("oid"),
+                                                     "cloid": cloids[i]}}
+                        else:
+                            still.append(i)
+                    not_found = still
+            if lookup_failed:
+                failures += 1
+                if failures > self.max_retries:
+                    for i in lookup_failed:
+                        results[i] = unknown_status(f"{what}: outcome unknown (the venue could not be asked)", expires_after)
+                    lookup_failed = []
+            if final and not lookup_failed:
+                if expires_after is None:  # no deadline was signed: "not found" proves nothing
+                    for i in not_found:
+                        results[i] = unknown_status(f"{what}: not found, but the action had no expiresAfter", None)
+                    return []
+                return not_found
+            remaining = not_found + lookup_failed
+            if not remaining:
+                return []
+            wait_s = (settle_at_ms - _wall_ms()) / 1000.0
+            if wait_s > 0:
+                self._log.info(f"{what}: {len(not_found)} cloid(s) not at the venue yet, {len(lookup_failed)} not "
+                               f"looked up; the action may still be in flight: asking again after its expiresAfter "
+                               f"in {wait_s:.1f}s, nothing is resent before")
+                await asyncio.sleep(wait_s)
+            elif lookup_failed:
+                await asyncio.sleep(self._backoff(failures))
+            final = _wall_ms() >= settle_at_ms
+
     async def _send_resolving(self, kind: str, build, cloids: list[str], probes: list | None, prepaid: bool,
-                              resolve, mismatch_text) -> list:
+                              resolve, mismatch_text, check_fills: bool = False) -> list:
         """Send ``build(pending)`` (an action over the pending items); one status per item.
 
-        Policy after an ambiguous failure (timeout, 5xx, dropped connection), which may or may
-        not have reached the venue: before the next attempt every pending item is looked up by
-        cloid and ``resolve(i, found)`` turns what the venue holds into the item's status, or
-        returns None to send it again; nothing is sent when every item is resolved."""
+        Policy after an ambiguous failure (timeout, 5xx, dropped connection), which may or may not
+        have reached the venue, or may still reach it: nothing is sent again until
+        :meth:`_settle_unknown` has learned the venue's state (``resolve(i, found)`` turns what the
+        venue holds for the item's cloid into its status, or returns None for "not there / not
+        applied"); only items proven not executed are sent again, with a new ``expiresAfter``. An
+        HTTP 429 (not processed) is sent again after the backoff. Retries exhausted after an
+        ambiguous failure: the remaining items are looked up all the same and, when still not
+        found after expiry, get an error (proven never executed); the last attempt never raises
+        without looking. A definite refusal (whole-action error, other 4xx) raises as before."""
+        what = f"/exchange {kind}"
         results: dict[int, Any] = {}
         pending = list(range(len(cloids)))
-
-        async def once(attempt: int) -> None:
-            nonlocal pending
-            if attempt > 0:
-                still = []
-                for i in pending:
-                    status = resolve(i, await self.order_status_by_cloid(cloids[i]))
-                    if status is None:
-                        still.append(i)
-                    else:
-                        results[i] = status
-                pending = still
-                if not pending:
-                    return
-            resp = await self.exchange_once(build(pending), len(pending),
-                                            [probes[i] for i in pending] if probes else None,
-                                            prepaid and attempt == 0 and len(pending) < 40)
+        attempt = 0
+        first_ms = _wall_ms()
+        while pending:
+            expires_after = self.next_expiry_ms()
+            try:
+                resp = await self.exchange_once(build(pending), len(pending),
+                                                [probes[i] for i in pending] if probes else None,
+                                                prepaid and attempt == 0 and len(pending) < 40, expires_after)
+            except HttpError as exc:
+                if not exc.should_retry:
+                    raise
+                attempt += 1
+                if exc.status == 429:  # the IP limit: the venue did not process it
+                    if attempt > self.max_retries:
+                        raise HttpError(f"{what} failed after {attempt} attempts: {exc}", exc.status) from None
+                    self.retries += 1
+                    delay = self._backoff(attempt - 1)
+                    self._warn(f"{what}: {exc}; not processed, sent again in {delay:.2f}s")
+                    await asyncio.sleep(delay)
+                    continue
+                self.retries += 1
+                self.unknown_outcomes += 1
+                self._warn(f"{what}: {exc}; outcome of {len(pending)} item(s) unknown: looking them up, "
+                           "nothing is resent until the venue's state is known")
+                await asyncio.sleep(self._backoff(attempt - 1))
+                pending = await self._settle_unknown(what, cloids, pending, resolve, expires_after, first_ms,
+                                                     check_fills, results)
+                if pending and attempt > self.max_retries:
+                    for i in pending:
+                        results[i] = {"error": f"{what}: not executed by the venue after {attempt} attempts ({exc})"}
+                    pending = []
+                elif pending:
+                    self._warn(f"{what}: {len(pending)} item(s) proven not executed (not found after expiresAfter): "
+                               "sending them again with a new expiresAfter")
+                continue
             statuses = response_statuses(resp)  # raises ExchangeActionError on a whole-action error
             if len(statuses) != len(pending):
                 text = statuses[0].get("error") if statuses and isinstance(statuses[0], dict) else None
@@ -622,12 +788,12 @@ class HLHttpClient:
             else:
                 for i, st in zip(pending, statuses):
                     results[i] = st
-
-        await self._retrying(f"/exchange {kind}", once)
+            pending = []
         return [results[i] for i in range(len(cloids))]
 
     async def place_orders(self, wires: list[dict], probes: list | None = None, prepaid: bool = False) -> list:
-        """Place orders; returns one status per wire (``resting``/``filled``/``error``).
+        """Place orders; returns one status per wire (``resting``/``filled``/``error``; after a lost
+        answer also ``canceled``: placed, closed since, e.g. an IOC's rest; or ``unknown``).
 
         After an ambiguous failure, orders the venue already knows (by cloid) are not resent.
         Every wire must carry a cloid (``c``).
@@ -642,10 +808,13 @@ class HLHttpClient:
             if status == "filled":
                 return {"filled": {"totalSz": order.get("origSz", order["sz"]), "avgPx": order["limitPx"],
                                    "oid": order["oid"], "cloid": wires[i]["c"]}}
-            return {"error": f"Order {status} (found after a failed request)", "oid": order["oid"]}
+            if is_rejected_status(status):
+                return {"error": f"Order {status} (found after a failed request)", "oid": order["oid"]}
+            # placed, then closed (an IOC's rest, a scheduled cancel, ...): not a rejection, it may have filled
+            return {CANCELED: {"oid": order["oid"], "cloid": wires[i]["c"], "status": status}}
 
         return await self._send_resolving("order", lambda pending: order_action([wires[i] for i in pending]),
-                                          [w["c"] for w in wires], probes, prepaid, resolve, str)
+                                          [w["c"] for w in wires], probes, prepaid, resolve, str, check_fills=True)
 
     async def modify_order(self, oid: int, wire: dict, probe: list | None = None) -> dict:
         """``batchModify`` of one order (answers the new oid); safe against ambiguous failures."""
@@ -683,24 +852,103 @@ class HLHttpClient:
         return await self._cancel(cancel_action(items), [o for _, o in items])
 
     async def _cancel(self, action: dict, refs: list, probes: list | None = None) -> list:
-        """Cancels are sent again after an ambiguous failure; a "missing order" answer to the
-        resend may be our own earlier cancel, so it counts as a success when ``orderStatus``
-        shows the order canceled."""
+        """Cancels are idempotent by nature (a second cancel of a canceled order is only refused),
+        but the venue's state still decides: after an ambiguous failure each order is looked up
+        (by cloid or oid); canceled = ``"success"``, filled = the venue's "missing order" text,
+        still open = sent again. A "missing order" answer to a resend may be our own earlier
+        cancel: it counts as a success when ``orderStatus`` shows the order canceled. When the
+        retries run out, or the venue cannot be asked, the item is :func:`unknown_status`, never a
+        refusal: the caller waits for the venue (orderUpdates, reconciliation) instead of
+        resending blindly."""
+        what = f"/exchange {action['type']}"
+        results: dict[int, Any] = {}
+        pending = list(range(len(refs)))
+        attempt = 0
+        last_exc: HttpError | None = None
+        last_expiry: int | None = None
 
-        async def once(attempt: int) -> list:
-            statuses = response_statuses(await self.exchange_once(action, len(refs), probes))
-            if attempt == 0:
-                return statuses
-            fixed = []
-            for ref, st in zip(refs, statuses):
-                if isinstance(st, dict) and MISSING_ORDER in str(st.get("error", "")):
-                    found = await self.order_status(ref)
-                    if isinstance(found, dict) and found.get("status") == "order" and found["order"]["status"] == "canceled":
+        def cancel_items(idx: list[int]) -> dict:
+            if len(idx) == len(refs):
+                return action
+            key = "cancels"
+            return {**action, key: [action[key][i] for i in idx]}
+
+        while pending and attempt <= self.max_retries:
+            if attempt > 0 and last_exc is not None and last_exc.status != 429:
+                still = []
+                for i in pending:
+                    try:
+                        self.lookups += 1
+                        found = await self.order_status(refs[i])
+                    except HttpError:
+                        still.append(i)
+                        continue
+                    state = found["order"]["status"] if isinstance(found, dict) and found.get("status") == "order" else None
+                    if state is None:
+                        results[i] = {"error": f"{MISSING_ORDER} (not found after a failed request)"}
+                    elif state == "open":
+                        still.append(i)
+                    elif state == "filled":
+                        results[i] = {"error": f"{MISSING_ORDER} (filled)"}
+                    else:
+                        results[i] = "success"
+                pending = still
+                if not pending:
+                    break
+            last_expiry = self.next_expiry_ms()
+            try:
+                statuses = response_statuses(await self.exchange_once(cancel_items(pending), len(pending),
+                                                                      [probes[i] for i in pending] if probes else None,
+                                                                      expires_after=last_expiry))
+            except HttpError as exc:
+                if not exc.should_retry:
+                    raise
+                last_exc = exc
+                attempt += 1
+                self.retries += 1
+                if exc.status != 429:
+                    self.unknown_outcomes += 1
+                delay = self._backoff(attempt - 1)
+                self._warn(f"{what}: {exc}; outcome unknown: looking the orders up in {delay:.2f}s before resending")
+                await asyncio.sleep(delay)
+                continue
+            if len(statuses) != len(pending):
+                statuses = [statuses[0] if statuses else {"error": "empty cancel response"}] * len(pending)
+            for i, st in zip(pending, statuses):
+                if attempt > 0 and isinstance(st, dict) and MISSING_ORDER in str(st.get("error", "")):
+                    try:
+                        found = await self.order_status(refs[i])
+                    except HttpError:
+                        found = None
+                    if isinstance(found, dict) and found.get("status") == "order" and found["order"]["status"] != "open" \
+                            and found["order"]["status"] != "filled":
                         st = "success"
-                fixed.append(st)
-            return fixed
+                results[i] = st
+            pending = []
+        if pending:  # retries exhausted: the last cancels may still land; look once they have expired
+            wait_s = ((last_expiry or _wall_ms()) + self.expiry_margin_ms - _wall_ms()) / 1000.0
+            self._warn(f"{what}: {len(pending)} cancel(s) unanswered after {attempt} attempts ({last_exc}); "
+                       f"looking the orders up in {max(wait_s, 0):.1f}s")
+            if wait_s > 0:
+                await asyncio.sleep(wait_s)
+            for i in pending:
+                try:
+                    self.lookups += 1
+                    found = await self.order_status(refs[i])
+                except HttpError:
+                    results[i] = unknown_status(f"{what}: outcome unknown after {attempt} attempts ({last_exc})", None)
+                    continue
+                state = found["order"]["status"] if isinstance(found, dict) and found.get("status") == "order" else None
+                if state == "open" and last_expiry is not None:
+                    results[i] = {"error": f"cancel not executed: the order is still open at the venue after {attempt} "
+                                           f"attempts ({last_exc})"}
+                elif state == "open" or state is None:
+                    results[i] = unknown_status(f"{what}: outcome unknown after {attempt} attempts ({last_exc})", None)
+                elif state == "filled":
+                    results[i] = {"error": f"{MISSING_ORDER} (filled)"}
+                else:
+                    results[i] = "success"
+        return [results[i] for i in range(len(refs))]
 
-        return await self._retrying(f"/exchange {action['type']}", once)
 
-
-__all__ = ["ExchangeActionError", "HLHttpClient", "HttpError", "NonceManager", "TokenBucket"]
+__all__ = ["ExchangeActionError", "HLHttpClient", "HttpError", "NonceManager", "TokenBucket", "is_unknown", "unknown_status"]

@@ -18,7 +18,11 @@ venue's text:
    the signer's master (``register_sub_account``); with ``auto_register_vaults`` an unknown vault is
    created on first use and owned by that master. Otherwise ``Vault not registered``.
 4. ``expiresAfter`` earlier than now: ``Action expired`` (the attempt still costs the account 5
-   requests per order/cancel in the batch).
+   requests per order/cancel in the batch). ``expiresAfter`` is part of the signed hash (step 1),
+   so a tampered deadline recovers another signer and is refused as an unknown user. The check is
+   made when the action is executed, so an action that waited in flight past its deadline is
+   refused: a client that saw no answer knows after ``expiresAfter`` that a cloid not found was
+   never placed.
 5. The nonce (per signer, ``accounts.NonceTracker``): unique among the 100 highest, above the
    lowest of them once 100 are held, and within (now - 2 days, now + 1 day).
 6. The address request budget (only with ``enforce_rate_limits``): 10000 requests plus one per
@@ -35,6 +39,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from botmm_nautilus.venue.actions import ACTION_EXPIRED
 from botmm_nautilus.venue.limits import CANCEL_ACTIONS
 from botmm_nautilus.venue.limits import OVER_BUDGET_INTERVAL_MS
 from botmm_nautilus.venue.limits import cancel_cap
@@ -81,7 +86,7 @@ class Authenticator:
 
         if env.expires_after is not None and env.expires_after < nonce_now:
             account.n_requests_used += EXPIRED_ACTION_COST * batch_length(env.action)
-            raise ExchangeError(f"Action expired: expiresAfter {env.expires_after} < current time {nonce_now}")
+            raise ExchangeError(f"{ACTION_EXPIRED}: expiresAfter {env.expires_after} < current time {nonce_now}")
         try:
             state.nonces.check(signer, env.nonce, nonce_now)
         except NonceError as exc:

@@ -9,7 +9,8 @@ under ``/_twin/`` are never affected by the faults.
 | ``drop_ws()`` | every open WebSocket is dropped now (transport aborted, no close frame) |
 | ``stall_ws(seconds)`` | no WebSocket message is sent for that long; messages queue and flush after |
 | ``delay_http(ms)`` | every HTTP response is delayed by ``ms`` (0 clears) |
-| ``refuse_http(n)`` | the next ``n`` HTTP requests get their connection closed without an answer |
+| ``refuse_http(n)`` | the next ``n`` HTTP requests get their connection closed without an answer (NOT executed) |
+| ``lose_answer(n, path, delay_ms, action)`` | the next ``n`` matching requests ARE executed, but their answer is lost: the connection is closed without an answer. ``delay_ms`` = 0: executed, then closed. ``delay_ms`` > 0: the connection is closed at once and the request is executed ``delay_ms`` later (still in flight at the venue when the client learns of the failure: the case where a lookup right after the failure finds nothing) |
 | ``http_error(status, n)`` | the next ``n`` requests answer ``status``: 429 with body ``null`` (the venue's IP limit), other codes with a plain-text reason |
 | ``reject_orders(n, error)`` | the next ``n`` orders get ``{"error": error}`` as their status |
 | ``refuse_schedule_cancel(on)`` | ``scheduleCancel`` (set or clear) is refused with the venue's volume-gate error (mainnet below $1M traded) until turned off |
@@ -17,6 +18,12 @@ under ``/_twin/`` are never affected by the faults.
 | restart | ``TwinServer.restart(down_s)`` stops and restarts the server on the same port; state is kept |
 
 Each fault can be scoped to a path (``"/info"``, ``"/exchange"``, ``"/ws"``) where relevant.
+
+Order of the HTTP faults on one request (``http_app``): ``refuse_http``, ``delay_http``,
+``http_error`` fire BEFORE processing (the request is not executed: a 5xx or a refused
+connection here is a request the venue never saw); ``lose_answer`` is the one fault that fires
+AFTER processing (the request is executed, only its answer is lost). A request takes at most one
+of them, in that order.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ class _CountedFault:
     remaining: int
     path: str | None  # None = any path
     status: int = 0
+    action: str | None = None  # lose_answer only: the /exchange action type it is limited to (None = any)
 
 
 class FaultInjector:
@@ -40,6 +48,8 @@ class FaultInjector:
         self._lock = threading.Lock()
         self._http_errors: list[_CountedFault] = []
         self._refusals: list[_CountedFault] = []
+        self._lost_answers: list[_CountedFault] = []  # status = delay_ms
+        self.answers_lost = 0
         self._order_rejections: list[tuple[int, str]] = []  # [remaining, error]
         self.http_delay_ms = 0
         self._ws_stall_until = 0.0  # time.monotonic()
@@ -61,6 +71,23 @@ class FaultInjector:
         """Close the connection of the next ``count`` requests without answering."""
         with self._lock:
             self._refusals.append(_CountedFault(count, path))
+
+    def lose_answer(self, count: int = 1, path: str | None = "/exchange", delay_ms: int = 0,
+                    action: str | None = None) -> None:
+        """Execute the next ``count`` requests (to ``path`` or any; of ``/exchange`` action type
+        ``action`` or any) but lose their answers.
+
+        ``delay_ms`` = 0: the request is executed, then the connection is closed without an
+        answer. ``delay_ms`` > 0: the connection is closed at once and the request executed
+        ``delay_ms`` later (an action still in flight at the venue when the client gives up)."""
+        if count < 1 or delay_ms < 0:
+            raise ValueError(f"lose_answer: count must be >= 1 and delay_ms >= 0, got {count}, {delay_ms}")
+        with self._lock:
+            self._lost_answers.append(_CountedFault(int(count), path, int(delay_ms), action))
+
+    def has_lost_answers(self) -> bool:
+        with self._lock:
+            return bool(self._lost_answers)
 
     def delay_http(self, ms: int) -> None:
         """Delay every HTTP response by ``ms`` milliseconds (0 clears)."""
@@ -99,11 +126,17 @@ class FaultInjector:
         for callback in callbacks:
             callback()
 
+    def clear_http_errors(self) -> None:
+        """Remove the pending ``http_error`` faults only (the venue answers again; other faults stay)."""
+        with self._lock:
+            self._http_errors.clear()
+
     def clear(self) -> None:
         """Remove every pending fault."""
         with self._lock:
             self._http_errors.clear()
             self._refusals.clear()
+            self._lost_answers.clear()
             self._order_rejections.clear()
             self.http_delay_ms = 0
             self._ws_stall_until = 0.0
@@ -137,6 +170,18 @@ class FaultInjector:
     def take_refusal(self, path: str) -> bool:
         with self._lock:
             return self._take(self._refusals, path) is not None
+
+    def take_lost_answer(self, path: str, action: str | None = None) -> int | None:
+        """The execution delay (ms) if this request's answer is to be lost, else None."""
+        with self._lock:
+            for fault in self._lost_answers:
+                if (fault.path is None or fault.path == path) and (fault.action is None or fault.action == action):
+                    fault.remaining -= 1
+                    if fault.remaining <= 0:
+                        self._lost_answers.remove(fault)
+                    self.answers_lost += 1
+                    return fault.status
+            return None
 
     def take_order_rejection(self) -> str | None:
         with self._lock:
@@ -176,12 +221,13 @@ def apply_admin_request(faults: FaultInjector, body: dict) -> list[str]:
     Keys: ``clear`` (bool), ``drop_ws`` (bool), ``stall_ws_s`` (number), ``delay_http_ms`` (int),
     ``refuse_http`` (int or ``{"count", "path"}``), ``http_error`` (``{"status", "count", "path"}``),
     ``reject_orders`` (``{"count", "error"}``), ``refuse_schedule_cancel`` (bool), ``lose_ws``
-    (``{"channel", "count"}``).
+    (``{"channel", "count"}``), ``lose_answer`` (``{"count", "path", "delay_ms", "action"}``; path
+    defaults to ``/exchange``, action (an ``/exchange`` action type) to any).
     """
     if not isinstance(body, dict):
         raise ValueError("body must be a JSON object")
     known = {"clear", "drop_ws", "stall_ws_s", "delay_http_ms", "refuse_http", "http_error", "reject_orders",
-             "refuse_schedule_cancel", "lose_ws"}
+             "refuse_schedule_cancel", "lose_ws", "lose_answer"}
     unknown = sorted(set(body) - known)
     if unknown:
         raise ValueError(f"unknown fault keys {unknown}; allowed: {sorted(known)}")
@@ -203,6 +249,14 @@ def apply_admin_request(faults: FaultInjector, body: dict) -> list[str]:
         spec = body["http_error"]
         faults.http_error(int(spec.get("status", 429)), int(spec.get("count", 1)), spec.get("path"))
         applied.append("http_error")
+    if "lose_answer" in body:
+        spec = body["lose_answer"]
+        if isinstance(spec, dict):
+            faults.lose_answer(int(spec.get("count", 1)), spec.get("path", "/exchange"), int(spec.get("delay_ms", 0)),
+                               spec.get("action"))
+        else:
+            faults.lose_answer(int(spec))
+        applied.append("lose_answer")
     if "reject_orders" in body:
         spec = body["reject_orders"]
         faults.reject_orders(int(spec.get("count", 1)), str(spec.get("error", "Insufficient margin to place order.")))

@@ -2,7 +2,9 @@
 
 ``POST /info`` and ``POST /exchange`` hand the parsed JSON body to the exchange and answer its
 ``(status, body)``: JSON, except a 422 (plain text, the venue's deserializer message) and a 429
-(``null``). ``GET /ws`` is the WebSocket hub (``ws_hub``). Faults (``faults``) act on these routes.
+(``null``). ``GET /ws`` is the WebSocket hub (``ws_hub``). Faults (``faults``) act on these routes:
+``refuse_http``, ``delay_http`` and ``http_error`` fire BEFORE processing (the request is never
+executed), ``lose_answer`` AFTER it (executed, answer lost; see :mod:`.faults`).
 
 Admin endpoints (twin only, never affected by faults):
 
@@ -61,6 +63,7 @@ class TwinHttpApp:
         self.server = server
         self.engine = server.engine
         self.faults = server.faults
+        self._late: set[asyncio.Task] = set()  # requests executed after their connection was dropped
 
     def build(self, hub: WsHub) -> web.Application:
         app = web.Application(middlewares=[self._fault_middleware], client_max_size=CLIENT_MAX_SIZE)
@@ -92,7 +95,34 @@ class TwinHttpApp:
             if status == 429:
                 return web.Response(status=429, text="null", content_type="application/json")
             return web.Response(status=status, text=HTTP_ERROR_REASONS.get(status, f"HTTP {status}"), content_type="text/plain")
-        return await handler(request)
+        delay_ms = None
+        if faults.has_lost_answers():
+            try:
+                action = json.loads(await request.read()).get("action", {}).get("type")
+            except (ValueError, AttributeError, UnicodeDecodeError):
+                action = None
+            delay_ms = faults.take_lost_answer(request.path, action)
+        if delay_ms is None:
+            return await handler(request)
+        # lose_answer: the request IS executed; only its answer never reaches the client
+        if delay_ms > 0:  # dropped now, executed later: still in flight at the venue
+            await request.read()  # the body is cached on the request for the late execution
+            task = asyncio.get_running_loop().create_task(self._execute_late(request, handler, delay_ms / 1000.0))
+            self._late.add(task)
+            task.add_done_callback(self._late.discard)
+        else:
+            await handler(request)
+        if request.transport is not None:
+            request.transport.abort()
+        raise asyncio.CancelledError()
+
+    @staticmethod
+    async def _execute_late(request: web.Request, handler: Callable, delay_s: float) -> None:
+        await asyncio.sleep(delay_s)
+        try:
+            await handler(request)  # the answer is thrown away
+        except Exception:  # noqa: BLE001 - nobody is listening; the twin's state is what counts
+            pass
 
     @staticmethod
     def _client_ip(request: web.Request) -> str:

@@ -40,6 +40,10 @@ class TwinConfig:
     ip_weight_per_minute: int = IP_WEIGHT_PER_MINUTE
     max_open_orders: int = 1000
     max_fills_per_answer: int = 2000  # userFills / userFillsByTime answer at most this many (the venue: 2000)
+    # an order whose cloid an open order of the account holds is refused (the venue's rule as far as
+    # known, [UNCERTAIN]: see venue.actions.DUPLICATE_CLOID); False accepts it (a second order with
+    # that cloid): tests use it to prove a client never relies on the venue to drop a resend
+    refuse_duplicate_cloids: bool = True
     l2_book_min_interval_ms: int = 500
     market_push_interval_ms: int = 500  # allMids and activeAssetCtx
     loop_replay: bool = False

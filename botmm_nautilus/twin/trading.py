@@ -17,6 +17,10 @@ Rules where the venue's behaviour is unknown or the twin simplifies:
   it, it is canceled (``reduceOnlyCanceled``).
 * Fills of resting twin orders by the replay are maker fills at the order's price (maker fee,
   ``crossed: false``, the replay time).
+* Duplicate cloid: an order whose cloid one of the account's OPEN orders already holds is refused
+  (``DUPLICATE_CLOID``, see ``botmm_nautilus.venue.actions`` for the sources and the uncertainty);
+  a cloid of a filled or canceled order may be used again (a new order; ``orderStatus`` by cloid
+  then answers the newest). A modify's replacement keeps its cloid (the old order is canceled first).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from botmm_nautilus.venue import rules as hl_rules
+from botmm_nautilus.venue.actions import DUPLICATE_CLOID
 from botmm_nautilus.venue.actions import POST_ONLY_WOULD_MATCH
 
 from .accounts import Account
@@ -72,6 +77,10 @@ class Trading:
             return checked
         coin, px, sz = checked
         asset = wire.asset
+        if wire.cloid and state.config.refuse_duplicate_cloids:
+            held = state.cloid_index.get((account.address, wire.cloid))
+            if held is not None and held.is_open:
+                return _order_error(asset, f"{DUPLICATE_CLOID} {wire.cloid}.")
         book = state.books[coin]
         side = wire.side
         post_only = wire.tif == "Alo" or modify_mode

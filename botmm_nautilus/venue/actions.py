@@ -21,6 +21,18 @@ MISSING_ORDER: Final[str] = "Order was never placed, already canceled, or filled
 CANNOT_MODIFY: Final[str] = "Cannot modify canceled or filled order"
 # a modify is a cancel and a new order: the cancel went through, the new order was refused (reason follows)
 MODIFY_REPLACE_FAILED: Final[str] = "Error placing new order during modify"
+# An order whose cloid is already held by one of the account's OPEN orders is refused. [UNCERTAIN]
+# The venue's documentation does not state what it does with a reused cloid, nor the text; the
+# sources found (Hyperliquid docs "Exchange endpoint": cloid = "an optional 128 bit hex string";
+# third-party integrations' submit protocols that resolve a "duplicate cloid" rejection through
+# orderStatus, and state that the check guards open orders only, a cloid of a filled or canceled
+# order being accepted again as a new order) agree on this rule; the text is ours. Clients must
+# therefore never rely on the venue to refuse a resend: a cloid whose first order already filled
+# (an IOC) or was canceled would be placed again.
+DUPLICATE_CLOID: Final[str] = "Order has a duplicate cloid"
+# Whole-action error for an action processed after its signed ``expiresAfter`` (ms) [UNCERTAIN text;
+# integrators match "expired"]. Such a refusal costs the address 5 requests per item.
+ACTION_EXPIRED: Final[str] = "Action expired"
 
 _CLOID_RE = re.compile(r"^0x[0-9a-f]{32}$")
 

@@ -72,13 +72,18 @@ class OpenOrderSampler:
     def __init__(self, twin) -> None:
         self.twin = twin
         self.max_open = 0
+        self.max_per_cloid = 0  # most open orders seen at once with one cloid (1 = no duplicate)
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
     def _run(self):
         while not self.stop.is_set():
-            self.max_open = max(self.max_open, len(self.twin.open_orders(WALLET.address)))
+            orders = self.twin.open_orders(WALLET.address)
+            self.max_open = max(self.max_open, len(orders))
+            cloids = [o.get("cloid") for o in orders if o.get("cloid")]
+            if cloids:
+                self.max_per_cloid = max(self.max_per_cloid, max(cloids.count(c) for c in set(cloids)))
             time.sleep(0.05)
 
     def close(self):

@@ -4,7 +4,8 @@ the one retry loop and each call's policy after an ambiguous failure.
 * ``/info``: a 429 / 5xx is retried (and counted in the IP budget each time), a definite 4xx is not,
   and exhausted retries end in an error that must not be retried again.
 * orders: after an ambiguous failure an order the venue already has is found by cloid and never
-  sent a second time; one the venue does not have is sent again, once.
+  sent a second time; one the venue does not have is sent again, once, after its action's
+  expiresAfter has passed (see test_order_entry.py for lost answers).
 * cancels: a resend answered "missing order" because an earlier cancel went through counts as a
   success.
 """
@@ -46,6 +47,9 @@ def wallet(twin):
 
 
 def client(twin, wallet=None, **kw) -> HLHttpClient:
+    # short action deadlines keep the "not found after expiresAfter" proofs fast
+    kw.setdefault("expires_after_ms", 400)
+    kw.setdefault("expiry_margin_ms", 200)
     return HLHttpClient(twin.url, wallet=wallet, **kw)
 
 

@@ -1,0 +1,216 @@
+"""The execution client in a real in-process ``TradingNode`` against the twin on 127.0.0.1 (real
+HTTP, WebSocket and signatures; a few seconds): venue events that arrive out of the usual order.
+
+* A fill that arrives after the node closed the order (the venue filled part of it, our cancel of
+  the rest was answered first, the fill message came later) is applied: node position == venue
+  position, and the order is closed again. Before, it was dropped without a log line.
+* A ``canceled`` orderUpdate that arrives before the HTTP answer of our submit (the answer of an
+  IOC was lost; its rest was canceled at once) closes the order instead of being ignored; before,
+  the order stayed open in the node while the venue had closed it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from decimal import Decimal
+
+import pytest
+from eth_account import Account
+from nautilus_trader.config import InstrumentProviderConfig
+from nautilus_trader.config import LiveExecEngineConfig
+from nautilus_trader.config import LoggingConfig
+from nautilus_trader.config import StrategyConfig
+from nautilus_trader.config import TradingNodeConfig
+from nautilus_trader.live.node import TradingNode
+from nautilus_trader.model.enums import OrderSide
+from nautilus_trader.model.enums import OrderStatus
+from nautilus_trader.model.enums import TimeInForce
+from nautilus_trader.model.identifiers import InstrumentId
+from nautilus_trader.trading.strategy import Strategy
+from support.live_node import KEY
+from support.live_node import WALLET
+
+from botmm_nautilus.adapters.hyperliquid import HL
+from botmm_nautilus.adapters.hyperliquid import HLDataClientConfig
+from botmm_nautilus.adapters.hyperliquid import HLExecClientConfig
+from botmm_nautilus.adapters.hyperliquid import HLLiveDataClientFactory
+from botmm_nautilus.adapters.hyperliquid import HLLiveExecClientFactory
+from botmm_nautilus.adapters.hyperliquid.http import HLHttpClient
+from botmm_nautilus.twin import Scenario
+from botmm_nautilus.twin import TwinConfig
+from botmm_nautilus.twin import TwinServer
+from botmm_nautilus.twin.clock import wall_ms
+from botmm_nautilus.venue import actions
+
+IID = InstrumentId.from_str("BTC-USDC-PERP.HL")
+# the node's executor worker complains when dispose() closes its loop: noise of the teardown only
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+
+
+@pytest.fixture
+def twin():
+    s = Scenario(["BTC"], start_ms=wall_ms())
+    s.book("BTC", 0, bids=[(99990, "1.0")], asks=[(100010, "0.001"), (100020, "1.0")])
+    server = TwinServer(s, config=TwinConfig(l2_book_min_interval_ms=0, market_push_interval_ms=0))
+    server.start()
+    server.create_account(WALLET.address, 100_000)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def node(twin, monkeypatch):
+    monkeypatch.setenv("HYPERLIQUID_TESTNET_PK", KEY)
+    ipc = InstrumentProviderConfig(load_all=True)
+    config = TradingNodeConfig(
+        trader_id="ENTRY-001",
+        logging=LoggingConfig(log_level="ERROR"),
+        exec_engine=LiveExecEngineConfig(reconciliation=True),
+        data_clients={HL: HLDataClientConfig(instrument_provider=ipc, base_url_http=twin.url, coins=["BTC"])},
+        exec_clients={HL: HLExecClientConfig(instrument_provider=ipc, base_url_http=twin.url, coins=["BTC"],
+                                             dead_man_deadline_secs=0, exchange_expires_after_ms=400,
+                                             exchange_expiry_margin_ms=200, retry_delay_initial_ms=10)},
+        timeout_connection=10.0,
+        timeout_disconnection=2.0,
+        timeout_post_stop=0.0,
+    )
+    loop = asyncio.new_event_loop()
+    n = TradingNode(config=config, loop=loop)
+    n.add_data_client_factory(HL, HLLiveDataClientFactory)
+    n.add_exec_client_factory(HL, HLLiveExecClientFactory)
+    n.build()
+    strategy = Strategy(StrategyConfig(strategy_id="S-001"))
+    n.trader.add_strategy(strategy)
+    loop.run_until_complete(n.kernel.start_async())
+    yield n, strategy
+    loop.run_until_complete(n.kernel.stop_async())
+    n.dispose()  # cancels the node's tasks and closes its loop
+    if not loop.is_closed():
+        loop.close()
+
+
+def pump(n: TradingNode, until, timeout_s: float = 5.0):
+    """Run the node's loop until ``until()`` is truthy."""
+    loop = n.get_event_loop()
+    deadline = time.monotonic() + timeout_s
+    while not until():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met")
+        loop.run_until_complete(asyncio.sleep(0.02))
+
+
+def node_position(n: TradingNode) -> Decimal:
+    return sum((p.signed_decimal_qty() for p in n.cache.positions(instrument_id=IID)), Decimal(0))
+
+
+def venue_position(twin) -> Decimal:
+    for p in twin.account_state(WALLET.address)["assetPositions"]:
+        if p["position"]["coin"] == "BTC":
+            return Decimal(p["position"]["szi"])
+    return Decimal(0)
+
+
+def test_fill_after_local_cancel_is_applied(twin, node):
+    n, strategy = node
+    inst = n.cache.instrument(IID)
+    order = strategy.order_factory.limit(IID, OrderSide.BUY, inst.make_qty(Decimal("0.002")),
+                                         inst.make_price(Decimal("100000")), time_in_force=TimeInForce.GTC)
+    strategy.submit_order(order)
+    pump(n, lambda: n.cache.order(order.client_order_id).status == OrderStatus.ACCEPTED)
+    # the fill message is held back; a counterparty takes half of our bid; our cancel of the rest
+    # is answered "success" before the fill arrives
+    twin.faults.stall_ws(1.5)
+    other = Account.create()
+    twin.create_account(other.address, 100_000)
+
+    async def take():
+        http = HLHttpClient(twin.url, wallet=other)
+        try:
+            return await http.place_orders([actions.order_wire(0, False, "100000", "0.001", False, "Ioc",
+                                                               actions.cloid_for("TAKER-1"))])
+        finally:
+            await http.close()
+
+    [taken] = n.get_event_loop().run_until_complete(take())
+    assert "filled" in taken
+    strategy.cancel_order(order)
+    pump(n, lambda: n.cache.order(order.client_order_id).status == OrderStatus.CANCELED)
+    assert twin.open_orders(WALLET.address) == [] and venue_position(twin) == Decimal("0.001")
+    pump(n, lambda: node_position(n) == Decimal("0.001"), timeout_s=5)  # the late fill is applied
+    pump(n, lambda: n.cache.order(order.client_order_id).is_closed)  # and the order closed again
+    final = n.cache.order(order.client_order_id)
+    assert final.filled_qty.as_decimal() == Decimal("0.001") and final.status == OrderStatus.CANCELED
+
+
+def test_canceled_update_before_the_submit_answer_closes_the_order(twin, node):
+    n, strategy = node
+    inst = n.cache.instrument(IID)
+    # an IOC that takes the 0.001 at 100010 and has its rest canceled; its HTTP answer is lost
+    twin.faults.lose_answer(1, "/exchange", 0, action="order")
+    order = strategy.order_factory.limit(IID, OrderSide.BUY, inst.make_qty(Decimal("0.002")),
+                                         inst.make_price(Decimal("100010")), time_in_force=TimeInForce.IOC)
+    strategy.submit_order(order)
+    pump(n, lambda: node_position(n) == Decimal("0.001"))
+    pump(n, lambda: n.cache.order(order.client_order_id).is_closed)
+    assert venue_position(twin) == Decimal("0.001") and twin.open_orders(WALLET.address) == []
+    final = n.cache.order(order.client_order_id)
+    assert final.status == OrderStatus.CANCELED and final.filled_qty.as_decimal() == Decimal("0.001")
+
+
+def test_an_order_whose_fate_cannot_be_learned_stays_pending_never_rejected(twin, node):
+    """The submit's answer is lost and the venue cannot be asked (every /info answers 503 while
+    the WebSocket is stalled): the order is not rejected (it rests at the venue); once the venue
+    answers again it is accepted with the venue's oid. Before: the last attempt raised and the
+    order was rejected while it rested."""
+    from botmm_nautilus.adapters.hyperliquid import node_state
+    from botmm_nautilus.adapters.hyperliquid.execution import HLExecutionClient
+
+    n, strategy = node
+    [exec_client] = [c for c in node_state.find_node_state(n.kernel.clock).clients if isinstance(c, HLExecutionClient)]
+    inst = n.cache.instrument(IID)
+    twin.faults.stall_ws(30)
+    twin.faults.lose_answer(1, "/exchange", 0, action="order")
+    twin.faults.http_error(503, 10_000, path="/info")
+    order = strategy.order_factory.limit(IID, OrderSide.BUY, inst.make_qty(Decimal("0.002")),
+                                         inst.make_price(Decimal("99980")), time_in_force=TimeInForce.GTC)
+    strategy.submit_order(order)
+    pump(n, lambda: getattr(exec_client, "unknown_outcomes", 0) >= 1
+         or n.cache.order(order.client_order_id).status == OrderStatus.REJECTED, timeout_s=20)
+    [resting] = twin.open_orders(WALLET.address)
+    assert resting["cloid"] == actions.cloid_for(order.client_order_id.value)
+    assert n.cache.order(order.client_order_id).status == OrderStatus.SUBMITTED  # pending, not rejected
+    twin.faults.clear_http_errors()  # the venue answers again; the WebSocket stays stalled: the lookup must tell
+    pump(n, lambda: n.cache.order(order.client_order_id).status == OrderStatus.ACCEPTED, timeout_s=10)
+    assert n.cache.order(order.client_order_id).venue_order_id.value == str(resting["oid"])
+    assert exec_client.errors == []
+    assert twin.faults.ws_stall_remaining_s() > 0  # it was the lookup, not the WebSocket
+
+
+def test_a_modify_whose_fate_cannot_be_learned_is_settled_from_the_venue(twin, node):
+    """The same for a modify: no ``OrderModifyRejected`` while its fate is unknown (before: the
+    exhausted retries became a refusal although the venue had moved the order); once the venue
+    answers, the node takes the venue's new oid and price."""
+    from botmm_nautilus.adapters.hyperliquid import node_state
+    from botmm_nautilus.adapters.hyperliquid.execution import HLExecutionClient
+
+    n, strategy = node
+    [exec_client] = [c for c in node_state.find_node_state(n.kernel.clock).clients if isinstance(c, HLExecutionClient)]
+    inst = n.cache.instrument(IID)
+    order = strategy.order_factory.limit(IID, OrderSide.BUY, inst.make_qty(Decimal("0.002")),
+                                         inst.make_price(Decimal("99980")), time_in_force=TimeInForce.GTC)
+    strategy.submit_order(order)
+    pump(n, lambda: n.cache.order(order.client_order_id).status == OrderStatus.ACCEPTED)
+    old_oid = n.cache.order(order.client_order_id).venue_order_id.value
+    twin.faults.stall_ws(30)
+    twin.faults.lose_answer(1, "/exchange", 0, action="batchModify")
+    twin.faults.http_error(503, 10_000, path="/info")
+    strategy.modify_order(order, price=inst.make_price(Decimal("99970")))
+    pump(n, lambda: getattr(exec_client, "unknown_outcomes", 0) >= 1 or exec_client.errors, timeout_s=20)
+    [moved] = twin.open_orders(WALLET.address)
+    assert Decimal(moved["limitPx"]) == Decimal("99970") and str(moved["oid"]) != old_oid
+    assert exec_client.errors == [] and n.cache.order(order.client_order_id).status == OrderStatus.PENDING_UPDATE
+    twin.faults.clear_http_errors()
+    pump(n, lambda: n.cache.order(order.client_order_id).venue_order_id.value == str(moved["oid"]), timeout_s=10)
+    final = n.cache.order(order.client_order_id)
+    assert final.status == OrderStatus.ACCEPTED and final.price.as_decimal() == Decimal("99970")
