@@ -848,7 +848,12 @@ class HLHttpClient:
     async def cancel_by_cloid(self, items: list[tuple[int, str]], probes: list | None = None) -> list:
         return await self._cancel(cancel_by_cloid_action(items), [c for _, c in items], probes)
 
-    async def cancel_by_oid(self, items: list[tuple[int, int]]) -> list:
+    async def cancel_by_oid(self, items: list[tuple[int, int]], once: bool = False) -> list:
+        """Cancel by oid; ``once``: a single attempt whose failure raises (for a caller that reads
+        the venue's open orders again itself, as the stop's sweep does: a cancel sent twice is
+        only refused the second time)."""
+        if once:
+            return response_statuses(await self.exchange_once(cancel_action(items), len(items)))
         return await self._cancel(cancel_action(items), [o for _, o in items])
 
     async def _cancel(self, action: dict, refs: list, probes: list | None = None) -> list:

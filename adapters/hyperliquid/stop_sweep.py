@@ -4,7 +4,8 @@ Rules (issue 9, money safety: judge success by the venue's state, not the node's
 
 * :func:`cancel_venue_orders` reads ``frontendOpenOrders`` for the user and cancels, by oid, every
   order of our coins it lists (known to the node or not: a duplicate from a lost answer, an order
-  of an earlier session), then reads again; it repeats, backing off from 0.25 s to 2 s, until a
+  of an earlier session; one attempt per round, ``cancel_by_oid(once=True)``: the next read
+  decides, and a cancel sent twice is only refused the second time), then reads again; it repeats, backing off from 0.25 s to 2 s, until a
   read shows none left (**confirmed**) or ``deadline_s`` has passed. Each request is bounded by
   the time left, so the whole sweep ends by the deadline.
 * :func:`finish_dead_man`: the switch is cleared only when the sweep was confirmed; otherwise it
@@ -81,15 +82,17 @@ async def cancel_venue_orders(
                 sweep.confirmed = True
                 break
             try:
-                statuses = await asyncio.wait_for(http.cancel_by_oid([(assets[o.coin], o.oid) for o in ours]),
+                statuses = await asyncio.wait_for(http.cancel_by_oid([(assets[o.coin], o.oid) for o in ours], once=True),
                                                   max(left_s(), 0.5))
                 for order, status in zip(ours, statuses):
                     if status == "success":
                         sweep.canceled += 1
                         if on_canceled is not None:
                             on_canceled(order)
+                    else:  # refused or outcome unknown: the next read of the venue tells
+                        sweep.last_error = f"cancel of {order.coin} oid {order.oid}: {status}"
             except Exception as exc:  # noqa: BLE001 - the next read tells what the venue holds
-                sweep.last_error = f"canceling {len(ours)} orders: {exc}"
+                sweep.last_error = f"canceling {len(ours)} orders: {type(exc).__name__}: {exc}"
             if sweep.rounds == 1 or sweep.last_error:
                 log.warning(f"stop: {len(ours)} orders of ours open at the venue, cancel sent (round {sweep.rounds}"
                             + (f", last error: {sweep.last_error}" if sweep.last_error else "") + "); reading the venue again")
