@@ -35,7 +35,7 @@ run: $(STAMP) $(CATALOG)/.complete
 	  --json $(REPORTS)/btc_backtest.json --report $(REPORTS)
 
 test: $(STAMP)
-	$(VENV)/bin/python -m pytest -q tests
+	$(VENV)/bin/python -m pytest -q -n 2 tests
 
 bench: $(STAMP)
 	$(PY) bench/backtest_throughput.py
