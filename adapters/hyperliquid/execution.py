@@ -1317,7 +1317,10 @@ class HLExecutionClient(LiveExecutionClient):
                 self.recon["orders_unknown_to_node"] += 1
                 self._log.warning(f"reconcile: {what} but unknown to the node: the engine takes it over "
                                   "(the strategy claiming its instrument then keeps or cancels it)")
-            reports.append(parsing.order_status_report(o, inst, self.account_id, coid, now))
+            known = None
+            if cached is not None and cached.is_open and cached.filled_qty.as_decimal() > 0:
+                known = cached.quantity.as_decimal()  # modified after a partial fill (see the parser)
+            reports.append(parsing.order_status_report(o, inst, self.account_id, coid, now, known_quantity=known))
         if orphans:
             try:
                 await self._http.cancel_by_oid(orphans)

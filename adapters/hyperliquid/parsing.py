@@ -145,10 +145,18 @@ def order_status_report(
     ts_init: int,
     status: str = "open",
     status_ts_ms: int | None = None,
+    known_quantity: Decimal | None = None,
 ) -> OrderStatusReport:
-    """From an open order (``openOrders``/``frontendOpenOrders``) or the order of ``orderStatus``."""
+    """From an open order (``openOrders``/``frontendOpenOrders``) or the order of ``orderStatus``.
+
+    ``known_quantity``: the order's quantity in the node, for an open order the node has modified
+    after a partial fill. The venue cancel-replaces on a modify: the replacement's ``origSz`` is
+    only the rest, unfilled; reported in the node's terms the order keeps its quantity and its
+    fills (filled = quantity - the venue's remaining size)."""
     orig = Decimal(o.origSz or o.sz)
     remaining = Decimal(o.sz)
+    if known_quantity is not None and status == "open" and known_quantity - remaining > orig - remaining:
+        orig = known_quantity
     filled = orig - remaining if status == "open" else (orig if status == "filled" else orig - remaining)
     ts_acc = o.timestamp * NS_PER_MS
     ts_last = int(status_ts_ms) * NS_PER_MS if status_ts_ms else ts_acc

@@ -214,3 +214,34 @@ def test_a_modify_whose_fate_cannot_be_learned_is_settled_from_the_venue(twin, n
     pump(n, lambda: n.cache.order(order.client_order_id).venue_order_id.value == str(moved["oid"]), timeout_s=10)
     final = n.cache.order(order.client_order_id)
     assert final.status == OrderStatus.ACCEPTED and final.price.as_decimal() == Decimal("99970")
+
+
+def test_open_order_report_of_a_modified_partly_filled_order_keeps_its_fills(twin, node):
+    """A modify makes the venue cancel-replace: the replacement (new oid) shows only the rest as its
+    size, unfilled. The running open-order check must report the order in the node's terms
+    (quantity 0.002, 0.001 filled, PARTIALLY_FILLED); before, it reported an unfilled 0.001 order
+    ACCEPTED, which the engine tried to apply every check (``PARTIALLY_FILLED -> ACCEPTED``)."""
+    from nautilus_trader.core.uuid import UUID4
+    from nautilus_trader.execution.messages import GenerateOrderStatusReports
+
+    from botmm_nautilus.adapters.hyperliquid import node_state
+    from botmm_nautilus.adapters.hyperliquid.execution import HLExecutionClient
+
+    n, strategy = node
+    [exec_client] = [c for c in node_state.find_node_state(n.kernel.clock).clients if isinstance(c, HLExecutionClient)]
+    inst = n.cache.instrument(IID)
+    order = strategy.order_factory.limit(IID, OrderSide.BUY, inst.make_qty(Decimal("0.002")),
+                                         inst.make_price(Decimal("100015")), time_in_force=TimeInForce.GTC)
+    strategy.submit_order(order)  # takes the 0.001 offered at 100010, rests 0.001 at 100015
+    pump(n, lambda: n.cache.order(order.client_order_id).status == OrderStatus.PARTIALLY_FILLED)
+    old_oid = n.cache.order(order.client_order_id).venue_order_id
+    strategy.modify_order(order, price=inst.make_price(Decimal("100005")))
+    pump(n, lambda: n.cache.order(order.client_order_id).venue_order_id != old_oid)
+    [venue_order] = twin.open_orders(WALLET.address)
+    assert Decimal(venue_order["sz"]) == Decimal("0.001")  # the venue's replacement holds the rest only
+    command = GenerateOrderStatusReports(IID, None, None, True, UUID4(), n.kernel.clock.timestamp_ns())
+    reports = n.get_event_loop().run_until_complete(exec_client.generate_order_status_reports(command))
+    [report] = [r for r in reports if r.client_order_id == order.client_order_id]
+    assert report.order_status == OrderStatus.PARTIALLY_FILLED, report
+    assert report.quantity == inst.make_qty(Decimal("0.002")) and report.filled_qty == inst.make_qty(Decimal("0.001"))
+    assert str(report.venue_order_id) == str(venue_order["oid"])
