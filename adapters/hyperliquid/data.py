@@ -56,6 +56,7 @@ from .constants import HL_VENUE
 from .instruments import coin_of
 from .node_state import HLNodeState
 from .providers import HLInstrumentProvider
+from .tasks import background_task
 from .ws import HLWebSocketClient
 
 _TOPICS = TopicCache()
@@ -146,9 +147,9 @@ class HLDataClient(LiveMarketDataClient):
             self._handle_data(inst)
         await self._ws.start()
         if self._config.instrument_refresh_secs > 0:
-            self._refresh_task = self.create_task(self._refresh_loop())
+            self._refresh_task = background_task(self._loop, self._refresh_loop(), self._log)
         if self._config.stale_book_secs and self._config.stale_check_secs > 0:
-            self._stale_task = self.create_task(self._stale_loop())
+            self._stale_task = background_task(self._loop, self._stale_loop(), self._log)
         self._log.info(f"connected to {self._config.ws_base()} ({len(self._provider.list_all())} instruments)")
 
     async def _disconnect(self) -> None:

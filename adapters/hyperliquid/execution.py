@@ -145,6 +145,7 @@ from .node_state import HLNodeState
 from .providers import HLInstrumentProvider
 from .stop_sweep import cancel_venue_orders
 from .stop_sweep import finish_dead_man
+from .tasks import background_task
 from .ws import HLWebSocketClient
 
 EXEC_WS = "exec_ws"  # venue health key: the execution WebSocket is dead
@@ -326,11 +327,11 @@ class HLExecutionClient(LiveExecutionClient):
         await self._ws.start()
         await self._update_account_state()
         await self._await_account_registered()
-        self._hl_tasks.append(self.create_task(self._account_loop()))
+        self._hl_tasks.append(background_task(self._loop, self._account_loop(), self._log))
         if self._config.dead_man_deadline_secs > 0:
-            self._hl_tasks.append(self.create_task(self._dead_man_loop()))
+            self._hl_tasks.append(background_task(self._loop, self._dead_man_loop(), self._log))
         if self._config.rate_budget_check_secs > 0:
-            self._hl_tasks.append(self.create_task(self._rate_budget_loop()))
+            self._hl_tasks.append(background_task(self._loop, self._rate_budget_loop(), self._log))
         # a strategy that starts after a failed dead-man set must hear of it at once; the first one
         # running also ends the start-up reconciliation (differences are logged one by one after it)
         self._msgbus.subscribe(topic="events.system.*", handler=self._on_component_state)
@@ -658,7 +659,7 @@ class HLExecutionClient(LiveExecutionClient):
         self.unknown_outcomes += 1
         self._log.warning(f"{order.client_order_id}: {what} outcome unknown ({status.get('unknown')}); the order stays "
                           "pending (not rejected) and is looked up at the venue until its state is known")
-        task = self.create_task(self._settle_later(order, what, status.get("expiresAfter"), modify))
+        task = background_task(self._loop, self._settle_later(order, what, status.get("expiresAfter"), modify), self._log)
         self._hl_tasks.append(task)
         task.add_done_callback(lambda t: self._hl_tasks.remove(t) if t in self._hl_tasks else None)
 
@@ -1077,7 +1078,7 @@ class HLExecutionClient(LiveExecutionClient):
 
     def _start_exec_ws_hold_loop(self) -> None:
         if self._ws_health_task is None or self._ws_health_task.done():
-            self._ws_health_task = self.create_task(self._exec_ws_hold_loop())
+            self._ws_health_task = background_task(self._loop, self._exec_ws_hold_loop(), self._log)
             self._hl_tasks[:] = [t for t in self._hl_tasks if not t.done()] + [self._ws_health_task]  # canceled at disconnect
 
     def _publish_exec_ws(self, blocked: bool, reason: str) -> None:

@@ -112,6 +112,7 @@ def test_live_waits_for_a_late_twin_prints_status_and_an_end_table_of_the_venue_
     assert len(status) >= 2 and all(" BTC " in line and "quotes resting" in line and "address actions left" in line
                                     for line in status), out
     assert "[INFO]" not in out  # the INFO log went to the file
+    assert "was cancelled" not in out  # the clients' background loops stop quietly at a graceful stop
     assert "[INFO]" in "".join(p.read_text(errors="replace") for p in (tmp_path / "logs").glob("*.log"))
     # the end table against the venue's state
     venue_pos = twin_position(twin)
