@@ -207,7 +207,9 @@ def test_running_check_takes_over_an_order_placed_by_another_client(twin, node_f
 def test_a_lost_answer_of_a_filled_ioc_still_in_flight_is_never_resent(twin):
     """The IOC is executed 300 ms after the client lost its answer (the first lookup finds
     nothing): the client looks again after the action's expiresAfter, finds it filled, and never
-    sends it again: one order and one fill at the venue, the filled size as the venue booked it."""
+    sends it again: one order and one fill at the venue, the filled size as the venue booked it.
+    The IOC's limit leaves room on the book for a second one (0.001 at 100010, 1.0 at 100020): a
+    resend would fill again."""
     cloid = actions.cloid_for("IOC-LOST-1")
     twin.faults.lose_answer(1, "/exchange", 300, action="order")
 
@@ -215,7 +217,9 @@ def test_a_lost_answer_of_a_filled_ioc_still_in_flight_is_never_resent(twin):
         http = HLHttpClient(twin.url, wallet=WALLET, retry_delay_initial_ms=10, expires_after_ms=600,
                             expiry_margin_ms=200)
         try:
-            return await http.place_orders([actions.order_wire(0, True, "100010", "0.001", False, "Ioc", cloid)]), http
+            statuses = await http.place_orders([actions.order_wire(0, True, "100020", "0.001", False, "Ioc", cloid)])
+            await asyncio.sleep(0.4)  # past the delayed execution (300 ms after the send) whenever it returned
+            return statuses, http
         finally:
             await http.close()
 
