@@ -139,23 +139,30 @@ def _rest_bid(n, strategy, px: str = "99980"):
     return order
 
 
-def test_a_cancel_whose_answer_is_lost_is_not_rejected_blindly(twin, node_factory):
-    """The cancel is executed, its answer lost; the venue cannot be asked (503 on /info, the
-    WebSocket stalled), so the resend is answered "never placed, already canceled, or filled".
-    That answer says the order is not open: no CancelRejected (before: rejected, the node put the
-    order back to ACCEPTED while the venue had canceled it); once the venue answers again the
-    order is looked up and ends CANCELED."""
+@pytest.mark.parametrize(("answers_lost", "info_down"), [(1, True), (100, True), (1, False)],
+                         ids=["resend-answered-venue-unaskable", "every-answer-lost-venue-unaskable", "lookup-answers"])
+def test_a_cancel_whose_answer_is_lost_is_not_rejected_blindly(twin, node_factory, answers_lost, info_down):
+    """The cancel is executed, its answer lost; the WebSocket is stalled (its ``canceled`` update
+    cannot tell). ``info_down``: the venue cannot be asked either (503 on /info) until the test
+    clears it. ``answers_lost`` = 1: the resend is answered "never placed, already canceled, or
+    filled", which says the order is not open: no CancelRejected (before the fix: rejected, the
+    node put the order back to ACCEPTED while the venue had canceled it). 100: every resend's
+    answer is lost too; after the retries the outcome is unknown. Either way the order stays
+    PENDING_CANCEL, is looked up by ``_settle_later`` once the venue answers, and ends CANCELED.
+    Without the /info fault the first lookup tells at once."""
     n, strategy, client = node_factory()
     order = _rest_bid(n, strategy)
     twin.faults.stall_ws(30)
-    twin.faults.lose_answer(1, "/exchange", 0, action="cancelByCloid")
-    twin.faults.http_error(503, 10_000, path="/info")
+    twin.faults.lose_answer(answers_lost, "/exchange", 0, action="cancelByCloid")
+    if info_down:
+        twin.faults.http_error(503, 10_000, path="/info")
     strategy.cancel_order(order)
-    pump(n, lambda: client.unknown_outcomes >= 1
-         or n.cache.order(order.client_order_id).status != OrderStatus.PENDING_CANCEL, timeout_s=15)
-    assert twin.open_orders(WALLET.address) == []  # the lost cancel was executed
-    assert n.cache.order(order.client_order_id).status == OrderStatus.PENDING_CANCEL  # not CancelRejected
-    twin.faults.clear_http_errors()
+    if info_down:
+        pump(n, lambda: client.unknown_outcomes >= 1
+             or n.cache.order(order.client_order_id).status != OrderStatus.PENDING_CANCEL, timeout_s=15)
+        assert twin.open_orders(WALLET.address) == []  # the lost cancel was executed
+        assert n.cache.order(order.client_order_id).status == OrderStatus.PENDING_CANCEL  # not CancelRejected
+        twin.faults.clear_http_errors()
     pump(n, lambda: n.cache.order(order.client_order_id).status == OrderStatus.CANCELED, timeout_s=10)
     assert client.errors == [] and twin.open_orders(WALLET.address) == []
     assert twin.faults.ws_stall_remaining_s() > 0  # the lookup told, not the WebSocket
