@@ -861,7 +861,9 @@ class HLHttpClient:
         but the venue's state still decides: after an ambiguous failure each order is looked up
         (by cloid or oid); canceled = ``"success"``, filled = the venue's "missing order" text,
         still open = sent again. A "missing order" answer to a resend may be our own earlier
-        cancel: it counts as a success when ``orderStatus`` shows the order canceled. When the
+        cancel: it counts as a success when ``orderStatus`` shows the order canceled, and is
+        :func:`unknown_status` when ``orderStatus`` cannot be asked (not open: canceled or filled,
+        never a refusal that would put the order back to open in the node). When the
         retries run out, or the venue cannot be asked, the item is :func:`unknown_status`, never a
         refusal: the caller waits for the venue (orderUpdates, reconciliation) instead of
         resending blindly."""
@@ -923,8 +925,13 @@ class HLHttpClient:
                 if attempt > 0 and isinstance(st, dict) and MISSING_ORDER in str(st.get("error", "")):
                     try:
                         found = await self.order_status(refs[i])
-                    except HttpError:
-                        found = None
+                    except HttpError as exc:
+                        # not open at the venue: canceled by our lost cancel, or filled; never a refusal
+                        self._warn(f"{what}: the resend found {refs[i]} not open at the venue and orderStatus "
+                                   f"failed ({exc}): canceled by the lost cancel or filled; left pending, looked up later")
+                        results[i] = unknown_status(f"{what}: not open at the venue (canceled or filled), "
+                                                    f"the venue could not be asked ({exc})", last_expiry)
+                        continue
                     if isinstance(found, dict) and found.get("status") == "order" and found["order"]["status"] != "open" \
                             and found["order"]["status"] != "filled":
                         st = "success"
