@@ -323,3 +323,49 @@ def test_an_accept_reported_by_the_answer_the_push_and_a_fill_is_emitted_once(tw
     final = n.cache.order(order.client_order_id)
     assert final.status == OrderStatus.PARTIALLY_FILLED and final.venue_order_id.value == str(resting["oid"])
     assert node_position(n) == venue_position(twin)
+
+
+def test_a_fill_read_while_the_cancel_is_queued_leaves_the_order_closed(twin, node):
+    """A counterparty takes half of our bid, then we cancel the rest; the fill push (held by a
+    WebSocket stall), the ``canceled`` push and the cancel's answer reach a busy node together.
+    Whatever their order, the fill is applied and the order ends CANCELED (a fill applied after a
+    queued cancel reopens the order in Nautilus: the client closes it again), every OrderCanceled
+    the strategy received was applied to the order (no duplicate), and node == venue. A regression
+    guard of the cancel guard: without the re-close the skipped duplicate left the order open."""
+    from nautilus_trader.model.events import OrderCanceled
+
+    n, strategy = node
+    events = []
+    n.kernel.msgbus.subscribe(topic="events.order.*", handler=events.append)
+    inst = n.cache.instrument(IID)
+    order = strategy.order_factory.limit(IID, OrderSide.BUY, inst.make_qty(Decimal("0.002")),
+                                         inst.make_price(Decimal("100000")), time_in_force=TimeInForce.GTC)
+    strategy.submit_order(order)
+    pump(n, lambda: n.cache.order(order.client_order_id).status == OrderStatus.ACCEPTED)
+    twin.faults.stall_ws(0.6)
+    other = Account.create()
+    twin.create_account(other.address, 100_000)
+
+    async def take():
+        http = HLHttpClient(twin.url, wallet=other)
+        try:
+            return await http.place_orders([actions.order_wire(0, False, "100000", "0.001", False, "Ioc",
+                                                               actions.cloid_for("TAKER-2"))])
+        finally:
+            await http.close()
+
+    [taken] = n.get_event_loop().run_until_complete(take())
+    assert "filled" in taken
+    twin.faults.delay_http(200)  # the cancel's answer leaves after the stall ended: all three meet in the sockets
+    strategy.cancel_order(order)
+    pump(n, lambda: n.cache.order(order.client_order_id).status == OrderStatus.PENDING_CANCEL)
+    busy_node(n, 1.0)
+    pump(n, lambda: node_position(n) == Decimal("0.001") and n.cache.order(order.client_order_id).is_closed)
+    n.get_event_loop().run_until_complete(asyncio.sleep(0.3))
+    assert twin.open_orders(WALLET.address) == [] and venue_position(twin) == Decimal("0.001")
+    final = n.cache.order(order.client_order_id)
+    assert final.status == OrderStatus.CANCELED and final.filled_qty.as_decimal() == Decimal("0.001")
+    received = sum(isinstance(e, OrderCanceled) for e in events)
+    applied = sum(isinstance(e, OrderCanceled) for e in final.events)
+    assert received == applied, [type(e).__name__ for e in events]
+    assert n.cache.orders_open(instrument_id=IID) == [] and node_position(n) == venue_position(twin)
