@@ -1,4 +1,4 @@
-"""``EmitOnce``: one ``OrderAccepted`` per order and one ``OrderCanceled`` per close of an order,
+"""``EmitOnce``: one ``OrderAccepted`` (or ``OrderRejected``) per order and one ``OrderCanceled`` per close of an order,
 however many venue messages report it.
 
 Why: the live execution engine applies order events from a queue. Between the moment this client
@@ -18,8 +18,9 @@ Rules (the order's state in the cache is the engine's; the guard adds what is st
   (the engine drains its queue within milliseconds; the age limit only guarantees that a lost
   event cannot block the order forever). ``event_count`` alone would not do: an event queued
   before our cancel (a fill) raises it while our cancel is still queued.
-* Accept: an order is accepted once in its life. Once an accept is emitted, another is skipped
-  while the cache still shows the order waiting (INITIALIZED/SUBMITTED) and within ``ttl_s``.
+* Accept / reject (the venue's answer to a submit): an order is answered once in its life. Once
+  an accept or a reject is emitted, another of either is skipped while the cache still shows the
+  order waiting (INITIALIZED/SUBMITTED) and within ``ttl_s``.
 * Memory: at most ``max_orders`` orders are remembered (oldest dropped first; by then their
   events were applied long ago).
 """
@@ -76,7 +77,7 @@ class EmitOnce:
 
     # ------------------------------------------------------------------ accept
     def accept_outstanding(self, order) -> bool:
-        """True if ``order`` (the cache's order) is still waiting but an accept of it is already queued."""
+        """True if ``order`` (the cache's order) is still waiting but an accept (or reject) of it is already queued."""
         t = self._accepts.get(order.client_order_id)
         if t is None:
             return False

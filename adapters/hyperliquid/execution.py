@@ -239,7 +239,7 @@ class HLExecutionClient(LiveExecutionClient):
         self.unknown_outcomes = 0  # orders/modifies/cancels whose fate was unknown after the HTTP call
         self.late_fills = 0  # fills applied to an order the node had already closed
         self._emitted = EmitOnce()  # accepts / cancels emitted and still queued in the engine
-        self.duplicate_events_skipped = {"accepted": 0, "canceled": 0}  # second reports of one change, not emitted
+        self.duplicate_events_skipped = {"accepted": 0, "canceled": 0, "rejected": 0}  # second reports of one change, not emitted
         self.errors: list[str] = []
 
     # ================================================================== reports (read-only)
@@ -668,6 +668,12 @@ class HLExecutionClient(LiveExecutionClient):
     def _reject(self, order, text: str) -> None:
         current = self._cache.order(order.client_order_id)
         if current is not None and current.status in _WAITING:
+            if self._emitted.accept_outstanding(current):  # accepted or rejected already (queued in the engine)
+                self.duplicate_events_skipped["rejected"] += 1
+                self._log.debug(f"{order.client_order_id}: answered already (queued in the engine); "
+                                f"'{text}' not reported as a rejection")
+                return
+            self._emitted.note_accept(current)
             post_only = actions.is_post_only_reject(text)
             if not post_only:
                 self._record_error(f"order rejected: {text}")
