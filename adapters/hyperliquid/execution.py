@@ -38,6 +38,11 @@
   possibility"); a fill for an order the node closed otherwise (rejected, filled) is logged as an
   error naming the trade, for reconciliation. A ``canceled`` (or rejected) ``orderUpdate`` that
   arrives before the HTTP answer of our submit closes the order (accepted, then canceled).
+* One report per change (``event_guard.EmitOnce``): the engine applies our events from a queue,
+  and the venue reports one change on several paths (the HTTP answer, ``orderUpdates``,
+  ``userFills``). An ``OrderAccepted``/``OrderRejected`` or ``OrderCanceled`` already emitted and
+  still queued is not emitted again (counted in ``duplicate_events_skipped``); a fill emitted after
+  a queued cancel is followed by a new cancel (Nautilus reopens a canceled order on a partial fill).
 * Dead-man's switch: ``scheduleCancel(now + dead_man_deadline_secs)`` on connect and every
   ``dead_man_refresh_secs``. ``dead_man_sets`` counts sets the venue confirmed (answer ok),
   ``dead_man_failures`` the rest (refused: mainnet needs $1M traded volume, 10 triggers a day;
