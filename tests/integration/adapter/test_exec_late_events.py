@@ -7,6 +7,9 @@ HTTP, WebSocket and signatures; a few seconds): venue events that arrive out of 
 * A ``canceled`` orderUpdate that arrives before the HTTP answer of our submit (the answer of an
   IOC was lost; its rest was canceled at once) closes the order instead of being ignored; before,
   the order stayed open in the node while the venue had closed it.
+* Two reports of one change reaching a busy node together (the engine has not applied the first
+  event yet): one OrderCanceled, one OrderAccepted before the fill, and a fill read while the
+  cancel is still queued leaves the order closed (see ``event_guard``).
 """
 
 from __future__ import annotations
