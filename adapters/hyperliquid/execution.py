@@ -38,6 +38,11 @@
   possibility"); a fill for an order the node closed otherwise (rejected, filled) is logged as an
   error naming the trade, for reconciliation. A ``canceled`` (or rejected) ``orderUpdate`` that
   arrives before the HTTP answer of our submit closes the order (accepted, then canceled).
+* One report per change (``event_guard.EmitOnce``): the engine applies our events from a queue,
+  and the venue reports one change on several paths (the HTTP answer, ``orderUpdates``,
+  ``userFills``). An ``OrderAccepted``/``OrderRejected`` or ``OrderCanceled`` already emitted and
+  still queued is not emitted again (counted in ``duplicate_events_skipped``); a fill emitted after
+  a queued cancel is followed by a new cancel (Nautilus reopens a canceled order on a partial fill).
 * Dead-man's switch: ``scheduleCancel(now + dead_man_deadline_secs)`` on connect and every
   ``dead_man_refresh_secs``. ``dead_man_sets`` counts sets the venue confirmed (answer ok),
   ``dead_man_failures`` the rest (refused: mainnet needs $1M traded volume, 10 triggers a day;
@@ -137,6 +142,7 @@ from . import parsing
 from .config import HLExecClientConfig
 from .constants import ACCOUNT_ID
 from .constants import HL_VENUE
+from .event_guard import EmitOnce
 from .http import HLHttpClient
 from .http import HttpError
 from .http import is_unknown
@@ -238,6 +244,8 @@ class HLExecutionClient(LiveExecutionClient):
         self.modify_races = 0  # modifies refused because the order had just left the book
         self.unknown_outcomes = 0  # orders/modifies/cancels whose fate was unknown after the HTTP call
         self.late_fills = 0  # fills applied to an order the node had already closed
+        self._emitted = EmitOnce()  # accepts / cancels emitted and still queued in the engine
+        self.duplicate_events_skipped = {"accepted": 0, "canceled": 0, "rejected": 0}  # second reports of one change, not emitted
         self.errors: list[str] = []
 
     # ================================================================== reports (read-only)
@@ -258,6 +266,7 @@ class HLExecutionClient(LiveExecutionClient):
             "exec_ws_malformed_frames": self._ws.malformed_frames,
             "unknown_outcomes": self.unknown_outcomes,
             "late_fills": self.late_fills,
+            "duplicate_events_skipped": dict(self.duplicate_events_skipped),
             "http_lookups": self._http.lookups,
         }
 
@@ -373,8 +382,7 @@ class HLExecutionClient(LiveExecutionClient):
             return
         if order.venue_order_id is not None and order.venue_order_id.value != str(venue_order.oid):
             return  # another incarnation (a duplicate of the cloid): the cached one is not this order
-        self.generate_order_canceled(order.strategy_id, order.instrument_id, order.client_order_id,
-                                     order.venue_order_id, self._clock.timestamp_ns())
+        self._emit_canceled(order, order.venue_order_id, self._clock.timestamp_ns())
 
     def _dispose(self) -> None:
         super()._dispose()
@@ -614,11 +622,32 @@ class HLExecutionClient(LiveExecutionClient):
         if len(self.errors) < 1000:
             self.errors.append(text)
 
+    def _emit_accepted(self, order, venue_order_id, ts: int) -> None:
+        """``OrderAccepted`` for ``order`` (the cache's), unless an accept of it is already queued
+        in the engine (the HTTP answer, ``orderUpdates`` and ``userFills`` all report it)."""
+        if self._emitted.accept_outstanding(order):
+            self.duplicate_events_skipped["accepted"] += 1
+            self._log.debug(f"{order.client_order_id}: accepted already (queued in the engine); not reported again")
+            return
+        self._emitted.note_accept(order)
+        self.generate_order_accepted(order.strategy_id, order.instrument_id, order.client_order_id,
+                                     venue_order_id, ts)
+
+    def _emit_canceled(self, order, venue_order_id, ts: int) -> None:
+        """``OrderCanceled`` for ``order`` (the cache's), unless a cancel of it is already queued in
+        the engine (the cancel's answer and the ``orderUpdates`` push both report it; see event_guard)."""
+        if self._emitted.cancel_outstanding(order):
+            self.duplicate_events_skipped["canceled"] += 1
+            self._log.debug(f"{order.client_order_id}: canceled already (queued in the engine); not reported again")
+            return
+        self._emitted.note_cancel(order)
+        self.generate_order_canceled(order.strategy_id, order.instrument_id, order.client_order_id,
+                                     venue_order_id, ts)
+
     def _accept_if_waiting(self, order, oid) -> None:
         order = self._cache.order(order.client_order_id)
         if order is not None and order.status in _WAITING:
-            self.generate_order_accepted(order.strategy_id, order.instrument_id, order.client_order_id,
-                                         VenueOrderId(str(oid)), self._clock.timestamp_ns())
+            self._emit_accepted(order, VenueOrderId(str(oid)), self._clock.timestamp_ns())
 
     def _apply_status(self, order, status) -> None:
         if is_unknown(status):
@@ -636,8 +665,7 @@ class HLExecutionClient(LiveExecutionClient):
             if current is not None and not current.is_closed:
                 self._log.info(f"{order.client_order_id}: placed (oid {oid}) and '{status['canceled'].get('status')}' "
                                "at the venue since; closing it (its fills are applied as they come)")
-                self.generate_order_canceled(current.strategy_id, current.instrument_id, current.client_order_id,
-                                             VenueOrderId(str(oid)), self._clock.timestamp_ns())
+                self._emit_canceled(current, VenueOrderId(str(oid)), self._clock.timestamp_ns())
             self._account_dirty.set()
         else:
             text = actions.error_text(status) or f"unexpected order status {status!r}"
@@ -646,6 +674,12 @@ class HLExecutionClient(LiveExecutionClient):
     def _reject(self, order, text: str) -> None:
         current = self._cache.order(order.client_order_id)
         if current is not None and current.status in _WAITING:
+            if self._emitted.accept_outstanding(current):  # accepted or rejected already (queued in the engine)
+                self.duplicate_events_skipped["rejected"] += 1
+                self._log.debug(f"{order.client_order_id}: answered already (queued in the engine); "
+                                f"'{text}' not reported as a rejection")
+                return
+            self._emitted.note_accept(current)
             post_only = actions.is_post_only_reject(text)
             if not post_only:
                 self._record_error(f"order rejected: {text}")
@@ -718,8 +752,7 @@ class HLExecutionClient(LiveExecutionClient):
                     self._reject(current, f"order {upd.status}")
                 else:
                     self._accept_if_waiting(current, upd.order.oid)
-                    self.generate_order_canceled(current.strategy_id, current.instrument_id, coid,
-                                                 VenueOrderId(str(upd.order.oid)), ts)
+                    self._emit_canceled(current, VenueOrderId(str(upd.order.oid)), ts)
                 return
             if upd is None:
                 continue
@@ -747,8 +780,7 @@ class HLExecutionClient(LiveExecutionClient):
                     return
                 continue
             if upd.status != "filled":
-                self.generate_order_canceled(current.strategy_id, current.instrument_id, coid,
-                                             current.venue_order_id, ts)
+                self._emit_canceled(current, current.venue_order_id, ts)
             return
 
     # ================================================================== commands
@@ -907,8 +939,7 @@ class HLExecutionClient(LiveExecutionClient):
             # old order canceled, replacement refused (e.g. ALO would cross): the order is gone
             self.generate_order_modify_rejected(order.strategy_id, order.instrument_id, order.client_order_id,
                                                 order.venue_order_id, text, ts())
-            self.generate_order_canceled(order.strategy_id, order.instrument_id, order.client_order_id,
-                                         order.venue_order_id, ts())
+            self._emit_canceled(order, order.venue_order_id, ts())
             return
         if actions.CANNOT_MODIFY not in text:
             self._record_error(f"modify rejected: {text}")
@@ -944,8 +975,7 @@ class HLExecutionClient(LiveExecutionClient):
             self._account_dirty.set()  # the fill arrives on userFills; reconciliation backs it up
             return
         if venue_status != "open":
-            self.generate_order_canceled(current.strategy_id, current.instrument_id, current.client_order_id,
-                                         current.venue_order_id, ts())
+            self._emit_canceled(current, current.venue_order_id, ts())
 
     async def _cancel_order(self, command: CancelOrder) -> None:
         order = self._cache.order(command.client_order_id)
@@ -1010,8 +1040,7 @@ class HLExecutionClient(LiveExecutionClient):
                 self._pending_unknown(current, "cancel", st)
                 continue
             if st == "success":
-                self.generate_order_canceled(current.strategy_id, current.instrument_id, current.client_order_id,
-                                             current.venue_order_id, ts)
+                self._emit_canceled(current, current.venue_order_id, ts)
             else:
                 text = actions.error_text(st) or str(st)
                 self.generate_order_cancel_rejected(current.strategy_id, current.instrument_id,
@@ -1132,8 +1161,7 @@ class HLExecutionClient(LiveExecutionClient):
         ts = self._clock.timestamp_ns()
         if status == "open":
             if order.status in _WAITING:
-                self.generate_order_accepted(order.strategy_id, order.instrument_id, order.client_order_id,
-                                             VenueOrderId(str(oid)), ts)
+                self._emit_accepted(order, VenueOrderId(str(oid)), ts)
             return
         if status == "filled" or order.is_closed:
             return
@@ -1153,10 +1181,8 @@ class HLExecutionClient(LiveExecutionClient):
             # scheduled cancel, self-trade prevention, ...): the venue's word closes it now
             self._log.info(f"{order.client_order_id}: '{status}' at the venue before the submit's answer; "
                            f"closing it (accepted as oid {oid}, then canceled)")
-            self.generate_order_accepted(order.strategy_id, order.instrument_id, order.client_order_id,
-                                         VenueOrderId(str(oid)), ts)
-        self.generate_order_canceled(order.strategy_id, order.instrument_id, order.client_order_id,
-                                     VenueOrderId(str(oid)), ts)
+            self._emit_accepted(order, VenueOrderId(str(oid)), ts)
+        self._emit_canceled(order, VenueOrderId(str(oid)), ts)
 
     def _on_fill(self, f: UserFill) -> None:
         tid = f.tid
@@ -1172,7 +1198,13 @@ class HLExecutionClient(LiveExecutionClient):
         trade_id = TradeId(str(tid))
         if trade_id in order.trade_ids:
             return
-        was_canceled = order.status == OrderStatus.CANCELED
+        # a cancel of ours still queued in the engine closes the order before this fill is applied
+        cancel_queued = not order.is_closed and self._emitted.cancel_outstanding(order)
+        was_canceled = order.status == OrderStatus.CANCELED or cancel_queued
+        if cancel_queued:
+            self.late_fills += 1
+            self._log.warning(f"fill {tid} ({f.side} {f.sz} @ {f.px}) for {order.client_order_id}, whose cancel is "
+                              "being applied: applied after it (the venue filled it before the cancel took effect)")
         if order.is_closed:
             if order.status != OrderStatus.CANCELED:
                 self._record_error(f"fill {tid} for {order.client_order_id} closed as {order.status.name}")
@@ -1187,8 +1219,7 @@ class HLExecutionClient(LiveExecutionClient):
         inst = self._inst(order.instrument_id)
         voi = order.venue_order_id or VenueOrderId(str(f.oid))
         if order.status in _WAITING:
-            self.generate_order_accepted(order.strategy_id, order.instrument_id, order.client_order_id, voi,
-                                         self._clock.timestamp_ns())
+            self._emit_accepted(order, voi, self._clock.timestamp_ns())
         self.generate_order_filled(
             strategy_id=order.strategy_id,
             instrument_id=order.instrument_id,
@@ -1205,11 +1236,11 @@ class HLExecutionClient(LiveExecutionClient):
             liquidity_side=parsing.liquidity_side(f),
             ts_event=f.time * parsing.NS_PER_MS,
         )
+        self._emitted.note_fill(order.client_order_id)  # a cancel after this fill is a new close
         if was_canceled and order.filled_qty.as_decimal() + Decimal(f.sz) < order.quantity.as_decimal():
             # Nautilus reopens a CANCELED order on a partial fill (PARTIALLY_FILLED): at the venue
             # it stays closed, so it is closed again (events are applied in order)
-            self.generate_order_canceled(order.strategy_id, order.instrument_id, order.client_order_id, voi,
-                                         self._clock.timestamp_ns())
+            self._emit_canceled(order, voi, self._clock.timestamp_ns())
         self._account_dirty.set()
 
     # ================================================================== reconciliation
@@ -1282,6 +1313,7 @@ class HLExecutionClient(LiveExecutionClient):
                               "missed by the node: applied")
             self._send_fill_report(parsing.fill_report(f, inst, self.account_id, order.client_order_id,
                                                        self._clock.timestamp_ns()))
+            self._emitted.note_fill(order.client_order_id)
             self.recon["missed_fills"] += 1
             applied += 1
         return applied

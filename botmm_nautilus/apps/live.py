@@ -264,7 +264,7 @@ def summarize(node, strategies, start_balance: float | None) -> dict:
     if exec_client is not None:
         out["exec_ws_reconnects"] = counters["ws_reconnects"]
         for key in ("dead_man_sets", "dead_man_failures", "venue_clock_rate", "modify_races", "reconciliation", "stop",
-                    "unknown_outcomes", "late_fills", "http_lookups"):
+                    "unknown_outcomes", "late_fills", "http_lookups", "duplicate_events_skipped"):
             out[key] = counters[key]
         out["exec_ws"] = {k: counters[k] for k in ("exec_ws_holds", "bad_fills", "exec_ws_malformed_frames")}
     if state is not None:

@@ -7,6 +7,9 @@ HTTP, WebSocket and signatures; a few seconds): venue events that arrive out of 
 * A ``canceled`` orderUpdate that arrives before the HTTP answer of our submit (the answer of an
   IOC was lost; its rest was canceled at once) closes the order instead of being ignored; before,
   the order stayed open in the node while the venue had closed it.
+* Two reports of one change reaching a busy node together (the engine has not applied the first
+  event yet): one OrderCanceled, one OrderAccepted before the fill, and a fill read while the
+  cancel is still queued leaves the order closed (see ``event_guard``).
 """
 
 from __future__ import annotations
@@ -245,3 +248,127 @@ def test_open_order_report_of_a_modified_partly_filled_order_keeps_its_fills(twi
     assert report.order_status == OrderStatus.PARTIALLY_FILLED, report
     assert report.quantity == inst.make_qty(Decimal("0.002")) and report.filled_qty == inst.make_qty(Decimal("0.001"))
     assert str(report.venue_order_id) == str(venue_order["oid"])
+
+
+
+def _exec_client(n: TradingNode):
+    from botmm_nautilus.adapters.hyperliquid import node_state
+    from botmm_nautilus.adapters.hyperliquid.execution import HLExecutionClient
+
+    [client] = [c for c in node_state.find_node_state(n.kernel.clock).clients if isinstance(c, HLExecutionClient)]
+    return client
+
+
+def busy_node(n: TradingNode, seconds: float) -> None:
+    """Let the node's loop run its ready tasks (the request goes out), then keep it busy for
+    ``seconds``: whatever the venue sends meanwhile (HTTP answer, WebSocket pushes) waits in the
+    sockets and is read in one go, before the engine's event queue has run: a loaded node."""
+    loop = n.get_event_loop()
+    for _ in range(3):
+        loop.run_until_complete(asyncio.sleep(0))
+    time.sleep(seconds)
+
+
+def test_a_cancel_reported_by_the_push_and_the_answer_is_emitted_once(twin, node):
+    """The ``orderUpdates`` push "canceled" and the cancel's HTTP answer "success" reach a busy node
+    together: the order is canceled once. Before, both paths saw the order still open in the cache
+    (the first OrderCanceled was queued, not applied) and the strategy received OrderCanceled twice
+    (the engine logged ``InvalidStateTrigger: CANCELED -> CANCELED`` and forwarded it anyway)."""
+    from nautilus_trader.model.events import OrderCanceled
+
+    n, strategy = node
+    events = []
+    n.kernel.msgbus.subscribe(topic="events.order.*", handler=events.append)
+    inst = n.cache.instrument(IID)
+    order = strategy.order_factory.limit(IID, OrderSide.BUY, inst.make_qty(Decimal("0.002")),
+                                         inst.make_price(Decimal("99980")), time_in_force=TimeInForce.GTC)
+    strategy.submit_order(order)
+    pump(n, lambda: n.cache.order(order.client_order_id).status == OrderStatus.ACCEPTED)
+    assert len(twin.open_orders(WALLET.address)) == 1
+    twin.faults.delay_http(300)  # the cancel is executed 0.3 s late: its push and its answer leave together
+    strategy.cancel_order(order)
+    pump(n, lambda: n.cache.order(order.client_order_id).status == OrderStatus.PENDING_CANCEL)
+    busy_node(n, 0.8)
+    pump(n, lambda: n.cache.order(order.client_order_id).is_closed)
+    n.get_event_loop().run_until_complete(asyncio.sleep(0.3))  # room for a second report to arrive
+    assert twin.open_orders(WALLET.address) == []
+    canceled = [e for e in events if isinstance(e, OrderCanceled)]
+    assert len(canceled) == 1, [type(e).__name__ for e in events]
+    assert n.cache.order(order.client_order_id).status == OrderStatus.CANCELED
+    assert _exec_client(n).duplicate_events_skipped["canceled"] >= 1  # the second report came and was not emitted
+
+
+def test_an_accept_reported_by_the_answer_the_push_and_a_fill_is_emitted_once(twin, node):
+    """An order that takes liquidity and rests the rest is reported accepted by its HTTP answer
+    ("resting"), by ``orderUpdates`` ("open") and implicitly by its fill on ``userFills``. Reaching
+    a busy node together they make one OrderAccepted, before the fill. Before, each path saw the
+    order still SUBMITTED in the cache and emitted its own: the strategy received OrderAccepted
+    two or three times, one after the fill (``PARTIALLY_FILLED -> ACCEPTED`` in the engine)."""
+    from nautilus_trader.model.events import OrderAccepted
+    from nautilus_trader.model.events import OrderFilled
+
+    n, strategy = node
+    events = []
+    n.kernel.msgbus.subscribe(topic="events.order.*", handler=events.append)
+    inst = n.cache.instrument(IID)
+    twin.faults.delay_http(300)
+    order = strategy.order_factory.limit(IID, OrderSide.BUY, inst.make_qty(Decimal("0.002")),
+                                         inst.make_price(Decimal("100015")), time_in_force=TimeInForce.GTC)
+    strategy.submit_order(order)  # takes the 0.001 offered at 100010, rests 0.001 at 100015
+    pump(n, lambda: n.cache.order(order.client_order_id).status == OrderStatus.SUBMITTED)
+    busy_node(n, 0.8)
+    pump(n, lambda: n.cache.order(order.client_order_id).status == OrderStatus.PARTIALLY_FILLED)
+    n.get_event_loop().run_until_complete(asyncio.sleep(0.3))
+    [resting] = twin.open_orders(WALLET.address)
+    assert Decimal(resting["sz"]) == Decimal("0.001") and venue_position(twin) == Decimal("0.001")
+    mine = [e for e in events if isinstance(e, (OrderAccepted, OrderFilled))]
+    assert [type(e).__name__ for e in mine] == ["OrderAccepted", "OrderFilled"], [type(e).__name__ for e in events]
+    final = n.cache.order(order.client_order_id)
+    assert final.status == OrderStatus.PARTIALLY_FILLED and final.venue_order_id.value == str(resting["oid"])
+    assert node_position(n) == venue_position(twin)
+
+
+def test_a_fill_read_while_the_cancel_is_queued_leaves_the_order_closed(twin, node):
+    """A counterparty takes half of our bid, then we cancel the rest; the fill push (held by a
+    WebSocket stall), the ``canceled`` push and the cancel's answer reach a busy node together.
+    Whatever their order, the fill is applied and the order ends CANCELED (a fill applied after a
+    queued cancel reopens the order in Nautilus: the client closes it again), every OrderCanceled
+    the strategy received was applied to the order (no duplicate), and node == venue. A regression
+    guard of the cancel guard: without the re-close the skipped duplicate left the order open."""
+    from nautilus_trader.model.events import OrderCanceled
+
+    n, strategy = node
+    events = []
+    n.kernel.msgbus.subscribe(topic="events.order.*", handler=events.append)
+    inst = n.cache.instrument(IID)
+    order = strategy.order_factory.limit(IID, OrderSide.BUY, inst.make_qty(Decimal("0.002")),
+                                         inst.make_price(Decimal("100000")), time_in_force=TimeInForce.GTC)
+    strategy.submit_order(order)
+    pump(n, lambda: n.cache.order(order.client_order_id).status == OrderStatus.ACCEPTED)
+    twin.faults.stall_ws(0.6)
+    other = Account.create()
+    twin.create_account(other.address, 100_000)
+
+    async def take():
+        http = HLHttpClient(twin.url, wallet=other)
+        try:
+            return await http.place_orders([actions.order_wire(0, False, "100000", "0.001", False, "Ioc",
+                                                               actions.cloid_for("TAKER-2"))])
+        finally:
+            await http.close()
+
+    [taken] = n.get_event_loop().run_until_complete(take())
+    assert "filled" in taken
+    twin.faults.delay_http(200)  # the cancel's answer leaves after the stall ended: all three meet in the sockets
+    strategy.cancel_order(order)
+    pump(n, lambda: n.cache.order(order.client_order_id).status == OrderStatus.PENDING_CANCEL)
+    busy_node(n, 1.0)
+    pump(n, lambda: node_position(n) == Decimal("0.001") and n.cache.order(order.client_order_id).is_closed)
+    n.get_event_loop().run_until_complete(asyncio.sleep(0.3))
+    assert twin.open_orders(WALLET.address) == [] and venue_position(twin) == Decimal("0.001")
+    final = n.cache.order(order.client_order_id)
+    assert final.status == OrderStatus.CANCELED and final.filled_qty.as_decimal() == Decimal("0.001")
+    received = sum(isinstance(e, OrderCanceled) for e in events)
+    applied = sum(isinstance(e, OrderCanceled) for e in final.events)
+    assert received == applied, [type(e).__name__ for e in events]
+    assert n.cache.orders_open(instrument_id=IID) == [] and node_position(n) == venue_position(twin)
