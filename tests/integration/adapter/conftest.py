@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from eth_account import Account
 from support.live_node import WALLET
 
 from botmm_nautilus.twin import TwinServer
@@ -27,3 +28,11 @@ def twin(btc_catalog):
     server.create_account(WALLET.address, 100_000)
     yield server
     server.close()
+
+
+@pytest.fixture
+def wallet(twin):
+    """A fresh key with 100,000 paper USDC on the module's ``twin``."""
+    w = Account.create()
+    twin.create_account(w.address, 100_000)
+    return w

@@ -20,30 +20,21 @@ from decimal import Decimal
 
 import pytest
 from eth_account import Account
-from nautilus_trader.config import InstrumentProviderConfig
-from nautilus_trader.config import LiveExecEngineConfig
-from nautilus_trader.config import LoggingConfig
-from nautilus_trader.config import StrategyConfig
-from nautilus_trader.config import TradingNodeConfig
 from nautilus_trader.live.node import TradingNode
 from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.enums import OrderStatus
 from nautilus_trader.model.enums import TimeInForce
 from nautilus_trader.model.identifiers import InstrumentId
-from nautilus_trader.trading.strategy import Strategy
+from support.inprocess_node import book_twin
+from support.inprocess_node import node_position
+from support.inprocess_node import pump
+from support.inprocess_node import start_node
+from support.inprocess_node import stop_node
+from support.inprocess_node import venue_position
 from support.live_node import KEY
 from support.live_node import WALLET
 
-from botmm_nautilus.adapters.hyperliquid import HL
-from botmm_nautilus.adapters.hyperliquid import HLDataClientConfig
-from botmm_nautilus.adapters.hyperliquid import HLExecClientConfig
-from botmm_nautilus.adapters.hyperliquid import HLLiveDataClientFactory
-from botmm_nautilus.adapters.hyperliquid import HLLiveExecClientFactory
 from botmm_nautilus.adapters.hyperliquid.http import HLHttpClient
-from botmm_nautilus.twin import Scenario
-from botmm_nautilus.twin import TwinConfig
-from botmm_nautilus.twin import TwinServer
-from botmm_nautilus.twin.clock import wall_ms
 from botmm_nautilus.venue import actions
 
 IID = InstrumentId.from_str("BTC-USDC-PERP.HL")
@@ -53,11 +44,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptio
 
 @pytest.fixture
 def twin():
-    s = Scenario(["BTC"], start_ms=wall_ms())
-    s.book("BTC", 0, bids=[(99990, "1.0")], asks=[(100010, "0.001"), (100020, "1.0")])
-    server = TwinServer(s, config=TwinConfig(l2_book_min_interval_ms=0, market_push_interval_ms=0))
-    server.start()
-    server.create_account(WALLET.address, 100_000)
+    server = book_twin([(99990, "1.0")], [(100010, "0.001"), (100020, "1.0")], fund=WALLET.address)
     yield server
     server.close()
 
@@ -65,53 +52,9 @@ def twin():
 @pytest.fixture
 def node(twin, monkeypatch):
     monkeypatch.setenv("HYPERLIQUID_TESTNET_PK", KEY)
-    ipc = InstrumentProviderConfig(load_all=True)
-    config = TradingNodeConfig(
-        trader_id="ENTRY-001",
-        logging=LoggingConfig(log_level="ERROR"),
-        exec_engine=LiveExecEngineConfig(reconciliation=True),
-        data_clients={HL: HLDataClientConfig(instrument_provider=ipc, base_url_http=twin.url, coins=["BTC"])},
-        exec_clients={HL: HLExecClientConfig(instrument_provider=ipc, base_url_http=twin.url, coins=["BTC"],
-                                             dead_man_deadline_secs=0, exchange_expires_after_ms=400,
-                                             exchange_expiry_margin_ms=200, retry_delay_initial_ms=10)},
-        timeout_connection=10.0,
-        timeout_disconnection=2.0,
-        timeout_post_stop=0.0,
-    )
-    loop = asyncio.new_event_loop()
-    n = TradingNode(config=config, loop=loop)
-    n.add_data_client_factory(HL, HLLiveDataClientFactory)
-    n.add_exec_client_factory(HL, HLLiveExecClientFactory)
-    n.build()
-    strategy = Strategy(StrategyConfig(strategy_id="S-001"))
-    n.trader.add_strategy(strategy)
-    loop.run_until_complete(n.kernel.start_async())
+    n, strategy, _ = start_node(twin, "ENTRY-001")
     yield n, strategy
-    loop.run_until_complete(n.kernel.stop_async())
-    n.dispose()  # cancels the node's tasks and closes its loop
-    if not loop.is_closed():
-        loop.close()
-
-
-def pump(n: TradingNode, until, timeout_s: float = 5.0):
-    """Run the node's loop until ``until()`` is truthy."""
-    loop = n.get_event_loop()
-    deadline = time.monotonic() + timeout_s
-    while not until():
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met")
-        loop.run_until_complete(asyncio.sleep(0.02))
-
-
-def node_position(n: TradingNode) -> Decimal:
-    return sum((p.signed_decimal_qty() for p in n.cache.positions(instrument_id=IID)), Decimal(0))
-
-
-def venue_position(twin) -> Decimal:
-    for p in twin.account_state(WALLET.address)["assetPositions"]:
-        if p["position"]["coin"] == "BTC":
-            return Decimal(p["position"]["szi"])
-    return Decimal(0)
+    stop_node(n)
 
 
 def test_fill_after_local_cancel_is_applied(twin, node):

@@ -15,35 +15,21 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from eth_account import Account
+from support.inprocess_node import book_twin
 
 from botmm_nautilus.adapters.hyperliquid.http import HLHttpClient
 from botmm_nautilus.adapters.hyperliquid.http import HttpError
 from botmm_nautilus.adapters.hyperliquid.latency import LatencyProbe
 from botmm_nautilus.errors import BotmmError
-from botmm_nautilus.twin import Scenario
-from botmm_nautilus.twin import TwinConfig
-from botmm_nautilus.twin import TwinServer
-from botmm_nautilus.twin.clock import wall_ms
 from botmm_nautilus.venue import actions
 from botmm_nautilus.venue.errors import HyperliquidError
 
 
 @pytest.fixture
 def twin():
-    s = Scenario(["BTC"], start_ms=wall_ms())
-    s.book("BTC", 0, bids=[(100000, "1.0")], asks=[(100001, "1.5")])
-    server = TwinServer(s, config=TwinConfig(l2_book_min_interval_ms=0, market_push_interval_ms=0))
-    server.start()
+    server = book_twin([(100000, "1.0")], [(100001, "1.5")])
     yield server
     server.close()
-
-
-@pytest.fixture
-def wallet(twin):
-    w = Account.create()
-    twin.create_account(w.address, 100_000)
-    return w
 
 
 def client(twin, wallet=None, **kw) -> HLHttpClient:

@@ -23,33 +23,21 @@ import time
 from decimal import Decimal
 
 import pytest
-from nautilus_trader.config import InstrumentProviderConfig
 from nautilus_trader.config import LiveExecEngineConfig
-from nautilus_trader.config import LoggingConfig
-from nautilus_trader.config import StrategyConfig
-from nautilus_trader.config import TradingNodeConfig
 from nautilus_trader.live.node import TradingNode
 from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.enums import OrderStatus
 from nautilus_trader.model.enums import TimeInForce
 from nautilus_trader.model.identifiers import ClientOrderId
 from nautilus_trader.model.identifiers import InstrumentId
-from nautilus_trader.trading.strategy import Strategy
+from support.inprocess_node import book_twin
+from support.inprocess_node import pump
+from support.inprocess_node import start_node
+from support.inprocess_node import stop_node
 from support.live_node import KEY
 from support.live_node import WALLET
 
-from botmm_nautilus.adapters.hyperliquid import HL
-from botmm_nautilus.adapters.hyperliquid import HLDataClientConfig
-from botmm_nautilus.adapters.hyperliquid import HLExecClientConfig
-from botmm_nautilus.adapters.hyperliquid import HLLiveDataClientFactory
-from botmm_nautilus.adapters.hyperliquid import HLLiveExecClientFactory
-from botmm_nautilus.adapters.hyperliquid import node_state
-from botmm_nautilus.adapters.hyperliquid.execution import HLExecutionClient
 from botmm_nautilus.adapters.hyperliquid.http import HLHttpClient
-from botmm_nautilus.twin import Scenario
-from botmm_nautilus.twin import TwinConfig
-from botmm_nautilus.twin import TwinServer
-from botmm_nautilus.twin.clock import wall_ms
 from botmm_nautilus.venue import actions
 
 IID = InstrumentId.from_str("BTC-USDC-PERP.HL")
@@ -59,75 +47,32 @@ pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptio
 
 @pytest.fixture
 def twin():
-    s = Scenario(["BTC"], start_ms=wall_ms())
-    s.book("BTC", 0, bids=[(99990, "1.0")], asks=[(100010, "0.001"), (100020, "1.0")])
-    server = TwinServer(s, config=TwinConfig(l2_book_min_interval_ms=0, market_push_interval_ms=0))
-    server.start()
-    server.create_account(WALLET.address, 100_000)
+    server = book_twin([(99990, "1.0")], [(100010, "0.001"), (100020, "1.0")], fund=WALLET.address)
     yield server
     server.close()
 
 
-def _build_node(twin, open_check_s: float | None) -> TradingNode:
-    """The node of test_exec_late_events.py; ``open_check_s``: the running open-order check as the
-    live app configures it (``apps.live.exec_engine_config``), settle time 0."""
-    ipc = InstrumentProviderConfig(load_all=True)
-    engine = LiveExecEngineConfig(reconciliation=True)
-    if open_check_s is not None:
-        engine = LiveExecEngineConfig(reconciliation=True, open_check_interval_secs=open_check_s,
-                                      open_check_open_only=False, open_check_missing_retries=NEVER,
-                                      open_check_threshold_ms=0, reconciliation_startup_delay_secs=0)
-    config = TradingNodeConfig(
-        trader_id="GAPS-001",
-        logging=LoggingConfig(log_level="ERROR"),
-        exec_engine=engine,
-        data_clients={HL: HLDataClientConfig(instrument_provider=ipc, base_url_http=twin.url, coins=["BTC"])},
-        exec_clients={HL: HLExecClientConfig(instrument_provider=ipc, base_url_http=twin.url, coins=["BTC"],
-                                             dead_man_deadline_secs=0, exchange_expires_after_ms=400,
-                                             exchange_expiry_margin_ms=200, retry_delay_initial_ms=10,
-                                             reconcile_settle_secs=0.0)},
-        timeout_connection=10.0,
-        timeout_disconnection=2.0,
-        timeout_post_stop=0.0,
-    )
-    return TradingNode(config=config, loop=asyncio.new_event_loop())
-
-
 @pytest.fixture
 def node_factory(twin, monkeypatch):
+    """``make(open_check_s)``: a started node; ``open_check_s``: the running open-order check as the
+    live app configures it (``apps.live.exec_engine_config``), settle time 0."""
     monkeypatch.setenv("HYPERLIQUID_TESTNET_PK", KEY)
     built: list[TradingNode] = []
 
     def make(open_check_s: float | None = None):
-        n = _build_node(twin, open_check_s)
-        n.add_data_client_factory(HL, HLLiveDataClientFactory)
-        n.add_exec_client_factory(HL, HLLiveExecClientFactory)
-        n.build()
-        strategy = Strategy(StrategyConfig(strategy_id="S-001"))
-        n.trader.add_strategy(strategy)
-        n.get_event_loop().run_until_complete(n.kernel.start_async())
+        engine = None
+        if open_check_s is not None:
+            engine = LiveExecEngineConfig(reconciliation=True, open_check_interval_secs=open_check_s,
+                                          open_check_open_only=False, open_check_missing_retries=NEVER,
+                                          open_check_threshold_ms=0, reconciliation_startup_delay_secs=0)
+        n, strategy, client = start_node(twin, "GAPS-001", engine, reconcile_settle_secs=0.0)
         built.append(n)
-        [client] = [c for c in node_state.find_node_state(n.kernel.clock).clients if isinstance(c, HLExecutionClient)]
         return n, strategy, client
 
     yield make
     twin.faults.clear()  # a failed test must not leave the stop facing its faults
     for n in built:
-        loop = n.get_event_loop()
-        loop.run_until_complete(n.kernel.stop_async())
-        n.dispose()
-        if not loop.is_closed():
-            loop.close()
-
-
-def pump(n: TradingNode, until, timeout_s: float = 5.0):
-    """Run the node's loop until ``until()`` is truthy."""
-    loop = n.get_event_loop()
-    deadline = time.monotonic() + timeout_s
-    while not until():
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met")
-        loop.run_until_complete(asyncio.sleep(0.02))
+        stop_node(n)
 
 
 def _rest_bid(n, strategy, px: str = "99980"):

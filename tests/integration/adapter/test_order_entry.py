@@ -19,14 +19,11 @@ import time
 from decimal import Decimal
 
 import pytest
-from eth_account import Account
+from support.inprocess_node import book_twin
 from support.twin_client import post
 
 from botmm_nautilus.adapters.hyperliquid.http import HLHttpClient
 from botmm_nautilus.adapters.hyperliquid.http import NonceManager
-from botmm_nautilus.twin import Scenario
-from botmm_nautilus.twin import TwinConfig
-from botmm_nautilus.twin import TwinServer
 from botmm_nautilus.twin.clock import wall_ms
 from botmm_nautilus.venue import actions
 
@@ -36,19 +33,9 @@ MARGIN_MS = 200
 
 @pytest.fixture
 def twin():
-    s = Scenario(["BTC"], start_ms=wall_ms())
-    s.book("BTC", 0, bids=[(100000, "1.0")], asks=[(100001, "1.5")])
-    server = TwinServer(s, config=TwinConfig(l2_book_min_interval_ms=0, market_push_interval_ms=0))
-    server.start()
+    server = book_twin([(100000, "1.0")], [(100001, "1.5")])
     yield server
     server.close()
-
-
-@pytest.fixture
-def wallet(twin):
-    w = Account.create()
-    twin.create_account(w.address, 100_000)
-    return w
 
 
 def client(twin, wallet, **kw) -> HLHttpClient:
