@@ -40,12 +40,12 @@ from botmm_nautilus.twin.clock import wall_ms
 IID = InstrumentId.from_str("BTC-USDC-PERP.HL")
 
 
-def book_twin(bids, asks, fund: str | None = None, usd: float = 100_000) -> TwinServer:
+def book_twin(bids, asks, fund: str | None = None, usd: float = 100_000, **config) -> TwinServer:
     """A started twin whose BTC book is ``bids`` / ``asks`` ([(price, "size"), ...]); ``fund``: an
-    address given ``usd`` of paper USDC."""
+    address given ``usd`` of paper USDC; ``config``: more ``TwinConfig`` settings."""
     s = Scenario(["BTC"], start_ms=wall_ms())
     s.book("BTC", 0, bids=bids, asks=asks)
-    server = TwinServer(s, config=TwinConfig(l2_book_min_interval_ms=0, market_push_interval_ms=0))
+    server = TwinServer(s, config=TwinConfig(l2_book_min_interval_ms=0, market_push_interval_ms=0, **config))
     server.start()
     if fund is not None:
         server.create_account(fund, usd)

@@ -11,10 +11,9 @@ from decimal import Decimal
 
 import pytest
 from eth_account import Account
+from support.inprocess_node import book_twin
 
 from botmm_nautilus.adapters.hyperliquid.http import HLHttpClient
-from botmm_nautilus.twin import Scenario
-from botmm_nautilus.twin import TwinConfig
 from botmm_nautilus.twin import TwinServer
 from botmm_nautilus.twin.clock import wall_ms
 from botmm_nautilus.venue import actions
@@ -22,11 +21,7 @@ from botmm_nautilus.venue.limits import ADDRESS_BASE_BUDGET
 
 
 def _twin(**config) -> TwinServer:
-    s = Scenario(["BTC"], start_ms=wall_ms())
-    s.book("BTC", 0, bids=[(100000, "1.0")], asks=[(100001, "1.5")])
-    server = TwinServer(s, config=TwinConfig(l2_book_min_interval_ms=0, market_push_interval_ms=0, **config))
-    server.start()
-    return server
+    return book_twin([(100000, "1.0")], [(100001, "1.5")], **config)
 
 
 @pytest.fixture
