@@ -14,6 +14,9 @@
     botmm data info --catalog CAT
     botmm backtest --config configs/btc.yaml [--catalog CAT] [--start ISO] [--end ISO]
                    [--mode book|candles] [--json FILE] [--report DIR] [--fills CSV]
+    botmm ablate --config configs/btc.yaml --catalog CAT --variants configs/ablation_basic.yaml
+                 --window in=START..END --window out=START..END [--instrument ID] [--mode book|candles]
+                 [--jobs 2] [--json FILE] [--report DIR] [--bucket-s S] [--resamples N] [--seed N]
     botmm twin --catalog CAT --coins BTC ETH [--auto-account [USD]] [--fund ADDRESS=USD] [--port P] [--speed X]
     botmm live [--config configs/live.yaml] [--venue testnet|mainnet|twin] [--url URL] [--run-seconds N] [--json FILE]
     botmm kill [--config configs/live.yaml] [--flatten] [--reason TEXT] [--coins ...] | --reset
@@ -227,6 +230,41 @@ def cmd_backtest(args) -> int:
         print(f"JSON result: {outcome.json_path}")
     if outcome.report_path:
         print(f"HTML report: {outcome.report_path}")
+    return 0
+
+
+def cmd_ablate(args) -> int:
+    import json
+    import time
+
+    from botmm_nautilus.backtest.ablation import parse_windows
+    from botmm_nautilus.backtest.ablation import run_ablation
+    from botmm_nautilus.reports.ablation import format_ablation_table
+    from botmm_nautilus.reports.ablation import write_ablation_html
+    from botmm_nautilus.reports.output import to_jsonable
+
+    windows = parse_windows(args.window)
+    options.input_file(args.variants, "--variants")
+    options.output_file(args.json, "--json")
+    options.output_dir(args.report, "--report")
+    options.positive(args.jobs, "--jobs")
+    options.positive(args.bucket_s, "--bucket-s")
+    options.positive(args.resamples, "--resamples")
+    result = run_ablation(
+        args.config, args.catalog, args.variants, windows, instrument=args.instrument, mode=args.mode, jobs=args.jobs,
+        bucket_s=args.bucket_s, progress=None if args.quiet else (lambda line: print(line, flush=True)),
+    )
+    print(format_ablation_table(result))
+    print(f"{len(result['rows'])} backtests in {result['wall_seconds']:.1f} s wall with --jobs {args.jobs}")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(to_jsonable(result), indent=2))
+        print(f"JSON result: {args.json}")
+    if args.report:
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        path = write_ablation_html(result, Path(args.report) / f"ablation_{stamp}.html",
+                                   title=f"Ablation: {result['data']['instrument']} ({Path(args.variants).name})")
+        print(f"HTML report: {path}")
     return 0
 
 
@@ -488,6 +526,26 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--data-description", default=None, help="what the data is, for the report header")
     bt.add_argument("--quiet", action="store_true")
     bt.set_defaults(func=cmd_backtest)
+
+    ab = sub.add_parser("ablate", help="one backtest per (variant, window) in worker processes, and the ablation table with CIs")
+    ab.add_argument("--config", required=True, help="per-asset YAML the variants are applied to, e.g. configs/btc.yaml")
+    ab.add_argument("--catalog", required=True, help="catalog directory")
+    ab.add_argument("--variants", required=True, help="variants YAML: a list of {name, strategy, set: {dotted.key: value}}; "
+                    "the first is the baseline (configs/ablation_basic.yaml)")
+    ab.add_argument("--window", action="append", required=True, metavar="NAME=START..END",
+                    help="a window; NAME in / out (or in-X / out-X) labels it in-sample / out-of-sample (repeatable)")
+    ab.add_argument("--instrument", default=None, help="instrument id in the catalog (default: the config coin's Hyperliquid perp)")
+    ab.add_argument("--mode", choices=["book", "candles"], default="book")
+    ab.add_argument("--jobs", type=int, default=2, help="backtests at a time, each in a fresh process (default 2)")
+    ab.add_argument("--bucket-s", type=float, default=None,
+                    help="PnL bucket of the bootstrap CI in seconds (default: 3600 when the shortest window has >= 12 hours, "
+                    "else the longest of 1800..1 s giving >= 12 buckets)")
+    ab.add_argument("--resamples", type=int, default=None, help="bootstrap resamples (default: reports.bootstrap.DEFAULT_RESAMPLES, 2000)")
+    ab.add_argument("--seed", type=int, default=None, help="bootstrap seed (default: reports.bootstrap.DEFAULT_SEED)")
+    ab.add_argument("--json", default=None, help="write the ablation result JSON here")
+    ab.add_argument("--report", default=None, help="write the HTML page (table and charts) into this directory")
+    ab.add_argument("--quiet", action="store_true", help="no progress lines")
+    ab.set_defaults(func=cmd_ablate)
 
     sp = sub.add_parser("twin", help="local Hyperliquid exchange twin (HTTP + WebSocket) replaying a catalog: paper trading, integration tests")
     sp.add_argument("--catalog", required=True)
