@@ -217,7 +217,8 @@ def run_ablation(
     progress: Callable[[str], None] | None = print,
 ) -> dict:
     """The ablation result (``reports.ablation``) of every variant on every window, with ``data``
-    naming the config, catalog, instrument and variants file and ``wall_seconds`` the total time."""
+    naming the config, catalog, instrument and variants file, ``wall_seconds`` the total time and
+    ``runs`` each backtest's time and worker process id."""
     from botmm_nautilus.config.asset import load_config
 
     wins = [w if isinstance(w, Window) else parse_window(w) for w in windows]
@@ -244,5 +245,7 @@ def run_ablation(
     }
     result["wall_seconds"] = round(wall, 3)
     result["jobs"] = jobs
+    # each run's own time and the worker process it ran in (one fresh process per run)
+    result["runs"] = [{"variant": r["variant"], "window": r["window"], "pid": r["pid"], "wall_seconds": round(r["wall_seconds"], 3)} for r in records]
     return result
 

@@ -174,7 +174,7 @@ def _row(run: dict, variant: dict, window: dict, ci, diff, bucket_s: float) -> d
     per_vol = attribution.get("per_volume_bps") or {}
     row: dict[str, Any] = {
         "variant": variant["name"],
-        "strategy": s.get("config", {}).get("strategy") if isinstance(s.get("config"), dict) else variant.get("strategy"),
+        "strategy": s.get("strategy") or variant.get("strategy"),
         "window": window["name"],
         "sample_label": window["sample_label"],
         "start": s.get("start"),
