@@ -53,16 +53,13 @@ SUMMARY_KEYS = (
 # where a run's break-even maker fee may be (section 6 of the issue; not every backtest has it)
 BREAKEVEN_KEYS = ("breakeven_maker_fee_bps", "break_even_maker_fee_bps")
 
-# the printed table: (header, row key or a function of the row, format)
-_USD = "{:+,.2f}"
-
-
 def _ci_text(v, lo, hi) -> str:
     if v is None:
         return "-"
     return f"{v:+,.2f} [{lo:+,.2f}, {hi:+,.2f}]"
 
 
+# the printed table: (header, the cell text of a row)
 TABLE_COLUMNS = (
     ("variant", lambda r: r["variant"]),
     ("window", lambda r: f"{r['window']} ({r['sample_label']})"),
