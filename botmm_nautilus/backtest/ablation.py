@@ -36,6 +36,7 @@ from botmm_nautilus.config.variants import Variant
 from botmm_nautilus.config.variants import apply_variant
 from botmm_nautilus.config.variants import load_variants
 from botmm_nautilus.data.catalog_io import CatalogError
+from botmm_nautilus.errors import BotmmError
 from botmm_nautilus.errors import ConfigError
 from botmm_nautilus.reports.ablation import build_ablation_table
 from botmm_nautilus.reports.bootstrap import DEFAULT_RESAMPLES
@@ -171,7 +172,7 @@ def plan_runs(
 def execute(specs: list[RunSpec], jobs: int, progress: Callable[[str], None] | None = print) -> list[dict]:
     """Run ``specs`` in fresh worker processes (``jobs`` at a time); one progress line per finished
     run. The first failing run stops the ablation (pending runs are cancelled) and its error is
-    raised with the variant and window named."""
+    raised with the variant and window named (a ``BotmmError`` when the run met a user error)."""
     if jobs < 1:
         raise ConfigError(f"--jobs must be >= 1, got {jobs}")
     ctx = multiprocessing.get_context("spawn")
@@ -188,8 +189,8 @@ def execute(specs: list[RunSpec], jobs: int, progress: Callable[[str], None] | N
                 if exc is not None:
                     for p in pending:
                         p.cancel()
-                    if isinstance(exc, (ConfigError, CatalogError)):
-                        raise type(exc)(f"variant {spec.variant!r}, window {spec.window!r}: {exc}") from None
+                    if isinstance(exc, BotmmError):  # a user error met inside the run: one line naming the run
+                        raise BotmmError(f"ablation run variant {spec.variant!r}, window {spec.window!r}: {exc}") from None
                     raise RuntimeError(f"ablation run variant {spec.variant!r}, window {spec.window!r} failed: {exc!r}") from exc
                 rec = fut.result()
                 records.append(rec)

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import json
 
+import msgspec
 import numpy as np
 import pytest
 
 from botmm_nautilus.apps.cli import main as cli_main
+from botmm_nautilus.backtest.ablation import RunSpec
+from botmm_nautilus.backtest.ablation import execute
 from botmm_nautilus.backtest.runner import run_backtest
 from botmm_nautilus.config.asset import load_config
 from botmm_nautilus.config.loader import override
 from botmm_nautilus.data.hl_ws import import_hyperliquid_ws
+from botmm_nautilus.errors import BotmmError
 from botmm_nautilus.reports.ablation import format_ablation_table
 
 IN = ("2025-09-04T19:46:00Z", "2025-09-04T20:04:00Z")
@@ -97,3 +101,12 @@ def test_table_and_html(ablation):
     assert len(pages) == 1
     page = pages[0].read_text()
     assert "BTC-USDC-PERP.HL" in page and "error_y" in page.replace('"error_y"', "error_y") and "out-of-sample" in page
+
+
+def test_a_failing_run_names_its_variant_and_window(tmp_path, project_root):
+    """A run that fails inside its worker (here: its catalog vanished after the checks) stops the
+    ablation with one error naming the variant and the window."""
+    spec = RunSpec(variant="glft", window="out", config=msgspec.to_builtins(load_config(project_root / "configs" / "btc.yaml")),
+                   catalog=str(tmp_path / "gone"), start_ns=0, end_ns=1, mode="book", instrument=None, description="test")
+    with pytest.raises(BotmmError, match=r"ablation run variant 'glft', window 'out': catalog .*gone not found"):
+        execute([spec], jobs=1, progress=None)
