@@ -16,7 +16,7 @@
                    [--mode book|candles] [--json FILE] [--report DIR] [--fills CSV]
     botmm ablate --config configs/btc.yaml --catalog CAT --variants configs/ablation_basic.yaml
                  --window in=START..END --window out=START..END [--instrument ID] [--mode book|candles]
-                 [--jobs 2] [--json FILE] [--report DIR] [--bucket-s S] [--resamples N] [--seed N]
+                 [--jobs 2] [--json FILE] [--report DIR] [--runs-dir DIR] [--bucket-s S] [--resamples N] [--seed N]
     botmm twin --catalog CAT --coins BTC ETH [--auto-account [USD]] [--fund ADDRESS=USD] [--port P] [--speed X]
     botmm live [--config configs/live.yaml] [--venue testnet|mainnet|twin] [--url URL] [--run-seconds N] [--json FILE]
     botmm kill [--config configs/live.yaml] [--flatten] [--reason TEXT] [--coins ...] | --reset
@@ -247,12 +247,13 @@ def cmd_ablate(args) -> int:
     options.input_file(args.variants, "--variants")
     options.output_file(args.json, "--json")
     options.output_dir(args.report, "--report")
+    options.output_dir(args.runs_dir, "--runs-dir")
     options.positive(args.jobs, "--jobs")
     options.positive(args.bucket_s, "--bucket-s")
     options.positive(args.resamples, "--resamples")
     result = run_ablation(
         args.config, args.catalog, args.variants, windows, instrument=args.instrument, mode=args.mode, jobs=args.jobs,
-        bucket_s=args.bucket_s, progress=None if args.quiet else (lambda line: print(line, flush=True)),
+        bucket_s=args.bucket_s, runs_dir=args.runs_dir, progress=None if args.quiet else (lambda line: print(line, flush=True)),
     )
     print(format_ablation_table(result))
     print(f"{len(result['rows'])} backtests in {result['wall_seconds']:.1f} s wall with --jobs {args.jobs}")
@@ -544,6 +545,7 @@ def build_parser() -> argparse.ArgumentParser:
     ab.add_argument("--seed", type=int, default=None, help="bootstrap seed (default: reports.bootstrap.DEFAULT_SEED)")
     ab.add_argument("--json", default=None, help="write the ablation result JSON here")
     ab.add_argument("--report", default=None, help="write the HTML page (table and charts) into this directory")
+    ab.add_argument("--runs-dir", default=None, help="also write each run's backtest JSON here ({variant}__{window}.json)")
     ab.add_argument("--quiet", action="store_true", help="no progress lines")
     ab.set_defaults(func=cmd_ablate)
 

@@ -38,6 +38,7 @@ from botmm_nautilus.config.variants import load_variants
 from botmm_nautilus.data.catalog_io import CatalogError
 from botmm_nautilus.errors import BotmmError
 from botmm_nautilus.errors import ConfigError
+from botmm_nautilus.reports.ablation import BREAKEVEN_KEYS
 from botmm_nautilus.reports.ablation import build_ablation_table
 from botmm_nautilus.reports.bootstrap import DEFAULT_RESAMPLES
 from botmm_nautilus.reports.bootstrap import DEFAULT_SEED
@@ -51,7 +52,7 @@ _RECORD_SUMMARY_KEYS = (
     "venue_fills", "order_filled_events", "volume_usd", "avg_captured_spread_bps",
     "markout_1s_bps", "markout_10s_bps", "markout_60s_bps", "adverse_1s_bps", "adverse_10s_bps", "adverse_60s_bps",
     "max_drawdown_usd", "final_position_base", "time_quoted_both_frac", "orders_submitted", "wall_seconds",
-    "breakeven_maker_fee_bps", "break_even_maker_fee_bps", "warnings", "attribution",
+    *BREAKEVEN_KEYS, "warnings", "attribution",
 )
 
 
@@ -111,6 +112,7 @@ class RunSpec:
     mode: str
     instrument: str | None
     description: str
+    json_path: str | None = None  # the run's own backtest JSON (``--runs-dir``)
 
 
 def run_one(spec: RunSpec) -> dict:
@@ -123,7 +125,7 @@ def run_one(spec: RunSpec) -> dict:
     cfg = config_from_dict(spec.config, f"variant {spec.variant!r}")
     t0 = time.perf_counter()
     out = run_backtest(cfg, spec.catalog, spec.start_ns, spec.end_ns, mode=spec.mode, progress=False,
-                       instrument=spec.instrument, data_description=spec.description)
+                       instrument=spec.instrument, data_description=spec.description, json_path=spec.json_path)
     samples = out.artifacts.samples
     return {
         "variant": spec.variant,
@@ -145,8 +147,10 @@ def plan_runs(
     variants_source: str,
     mode: str = "book",
     instrument: str | None = None,
+    runs_dir: str | Path | None = None,
 ) -> list[RunSpec]:
-    """Every (window, variant) run, each checked against the catalog before any starts."""
+    """Every (window, variant) run, each checked against the catalog before any starts; with
+    ``runs_dir`` each run also writes its backtest JSON there (``{variant}__{window}.json``)."""
     from botmm_nautilus.backtest.runner import check_catalog
 
     specs = []
@@ -165,8 +169,14 @@ def plan_runs(
                 variant=v.name, window=w.name, config=msgspec.to_builtins(vc), catalog=str(catalog),
                 start_ns=w.start_ns, end_ns=w.end_ns, mode=mode, instrument=instrument,
                 description=f"catalog {catalog}, ablation window {w.name} ({w.sample_label}), variant {v.name}",
+                json_path=None if runs_dir is None else str(Path(runs_dir) / f"{_file_name(v.name)}__{w.name}.json"),
             ))
     return specs
+
+
+def _file_name(name: str) -> str:
+    """``name`` with every character other than letters, digits, ``-``, ``_``, ``.``, ``+`` as ``_``."""
+    return re.sub(r"[^\w.+-]", "_", name)
 
 
 def execute(specs: list[RunSpec], jobs: int, progress: Callable[[str], None] | None = print) -> list[dict]:
@@ -215,6 +225,7 @@ def run_ablation(
     bucket_s: float | None = None,
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = DEFAULT_SEED,
+    runs_dir: str | Path | None = None,
     progress: Callable[[str], None] | None = print,
 ) -> dict:
     """The ablation result (``reports.ablation``) of every variant on every window, with ``data``
@@ -227,7 +238,8 @@ def run_ablation(
         raise ConfigError("--window: give at least one window")
     cfg = load_config(config_path)
     variants = load_variants(variants_path, cfg)
-    specs = plan_runs(cfg, variants, wins, str(catalog), variants_source=str(variants_path), mode=mode, instrument=instrument)
+    specs = plan_runs(cfg, variants, wins, str(catalog), variants_source=str(variants_path), mode=mode, instrument=instrument,
+                      runs_dir=runs_dir)
     t0 = time.perf_counter()
     records = execute(specs, jobs, progress)
     wall = time.perf_counter() - t0

@@ -45,7 +45,7 @@ def ablation(shared_data, project_root, tmp_path_factory):
     rc = cli_main([
         "ablate", "--config", str(config), "--catalog", str(cat), "--variants", str(variants),
         "--window", f"in={IN[0]}..{IN[1]}", "--window", f"out={OUT[0]}..{OUT[1]}", "--jobs", "2",
-        "--json", str(root / "ablation.json"), "--report", str(root / "report"), "--quiet",
+        "--json", str(root / "ablation.json"), "--report", str(root / "report"), "--runs-dir", str(root / "runs"), "--quiet",
     ])
     assert rc == 0
     return {"result": json.loads((root / "ablation.json").read_text()), "catalog": cat, "config": config, "root": root}
@@ -59,6 +59,10 @@ def test_every_variant_and_window_ran_in_its_own_process(ablation):
     assert len({r["pid"] for r in res["runs"]}) == 4, "each backtest runs in a fresh worker process"
     assert res["baseline"] == "glft" and res["data"]["instrument"] == "BTC-USDC-PERP.HL"
     assert [w["sample_label"] for w in res["windows"]] == ["in-sample", "out-of-sample"]
+    # each run's own backtest JSON, labelled with its window's sample
+    run_json = json.loads((ablation["root"] / "runs" / "as__out.json").read_text())
+    assert run_json["sample_label"] == "out-of-sample" and run_json["config"]["quoting"]["model"] == "as"
+    assert run_json["net_pnl_usd"] == next(r["net_pnl_usd"] for r in res["rows"] if (r["variant"], r["window"]) == ("as", "out"))
 
 
 def test_rows_hold_the_backtests_own_figures(ablation):
