@@ -164,7 +164,9 @@ def plan_runs(
                 f"[{pd.Timestamp(lo, tz='UTC')}, {pd.Timestamp(hi, tz='UTC')}]",
             )
         for v in variants:
-            vc = loader.override(configs[v.name], source=f"{variants_source}: variant {v.name!r}", **{"backtest.sample_label": w.sample_label})
+            vc = loader.override(
+                configs[v.name], source=f"{variants_source}: variant {v.name!r}", **{"backtest.sample_label": w.sample_label},
+            )
             specs.append(RunSpec(
                 variant=v.name, window=w.name, config=msgspec.to_builtins(vc), catalog=str(catalog),
                 start_ns=w.start_ns, end_ns=w.end_ns, mode=mode, instrument=instrument,
@@ -208,7 +210,8 @@ def execute(specs: list[RunSpec], jobs: int, progress: Callable[[str], None] | N
                     s = rec["summary"]
                     progress(
                         f"[{len(records)}/{len(specs)}] {spec.variant} | {spec.window}: net {s['net_pnl_usd']:+,.2f} USD, "
-                        f"{s.get('venue_fills', 0)} fills, run {rec['wall_seconds']:.1f} s (elapsed {time.perf_counter() - t0:.1f} s)",
+                        f"{s.get('venue_fills', 0)} fills, run {rec['wall_seconds']:.1f} s "
+                        f"(elapsed {time.perf_counter() - t0:.1f} s)",
                     )
     return records
 
@@ -259,6 +262,8 @@ def run_ablation(
     result["wall_seconds"] = round(wall, 3)
     result["jobs"] = jobs
     # each run's own time and the worker process it ran in (one fresh process per run)
-    result["runs"] = [{"variant": r["variant"], "window": r["window"], "pid": r["pid"], "wall_seconds": round(r["wall_seconds"], 3)} for r in records]
+    result["runs"] = [
+        {"variant": r["variant"], "window": r["window"], "pid": r["pid"], "wall_seconds": round(r["wall_seconds"], 3)} for r in records
+    ]
     return result
 

@@ -44,7 +44,9 @@ def parse_variants(raw: Any, source: str) -> list[Variant]:
     """The variants of YAML data ``raw`` (read from ``source``, named in messages); shape checks only."""
     if not isinstance(raw, list) or not raw:
         got = "an empty file" if raw is None else ("an empty list" if raw == [] else type(raw).__name__)
-        raise ConfigError(f"{source}: must be a list of variants (- name: ..., strategy: ..., set: {{dotted.key: value}}), got {got}")
+        raise ConfigError(
+            f"{source}: must be a list of variants (- name: ..., strategy: ..., set: {{dotted.key: value}}), got {got}",
+        )
     out: list[Variant] = []
     seen: set[str] = set()
     for i, item in enumerate(raw):

@@ -112,7 +112,8 @@ def run_increments(run: dict, window: dict, bucket_ns: int) -> np.ndarray:
     """Per-bucket equity increments of one run record over its window (they sum to its net PnL)."""
     s = run["summary"]
     edges = bucket_edges_ns(int(window["start_ns"]), int(window["end_ns"]), bucket_ns)
-    return pnl_increments(run["sample_ts_ns"], run["equity_usd"], edges, float(s["starting_balance_usd"]), float(s["net_pnl_usd"]))
+    start_equity, net = float(s["starting_balance_usd"]), float(s["net_pnl_usd"])
+    return pnl_increments(run["sample_ts_ns"], run["equity_usd"], edges, start_equity, net)
 
 
 def build_ablation_table(
@@ -149,8 +150,10 @@ def build_ablation_table(
         for i, v in enumerate(variants):
             run = by_key[(v["name"], w["name"])]
             inc = base_inc if i == 0 else run_increments(run, w, bucket_ns)
-            ci = block_bootstrap_sum_ci(inc, resamples=resamples, seed=seed, level=level)
-            rows.append(_row(run, v, w, ci, None if i == 0 else block_bootstrap_sum_ci(inc - base_inc, resamples=resamples, seed=seed, level=level), bucket))
+            boot = {"resamples": resamples, "seed": seed, "level": level}
+            ci = block_bootstrap_sum_ci(inc, **boot)
+            diff = None if i == 0 else block_bootstrap_sum_ci(inc - base_inc, **boot)
+            rows.append(_row(run, v, w, ci, diff, bucket))
     return {
         "variants": [{"name": v["name"], "strategy": v.get("strategy"), "set": dict(v.get("set") or {})} for v in variants],
         "windows": [
@@ -229,8 +232,19 @@ def format_ablation_table(result: dict) -> str:
 # --------------------------------------------------------------------------------------------- HTML
 
 
+_CSS = (
+    "body{font-family:sans-serif;margin:1.5em} table{border-collapse:collapse} "
+    "td,th{border:1px solid #ccc;padding:3px 7px;font-size:13px} "
+    ".warn{background:#fff3cd;padding:.5em;border:1px solid #e0c060} .small{font-size:12px;color:#555}"
+)
+
+
 def _e(x) -> str:
     return _html.escape(str(x))
+
+
+def _tr(*cells) -> str:
+    return "<tr>" + "".join(f"<td>{_e(c)}</td>" for c in cells) + "</tr>"
 
 
 def _bar_figure(result: dict, value: str, low: str, high: str, title: str, ytitle: str, skip_baseline: bool = False):
@@ -261,13 +275,15 @@ def ablation_figures(result: dict) -> list[tuple[str, Any]]:
     """(title, plotly figure): net PnL with its CI, the difference vs the baseline with its CI, adverse
     selection per volume and the 10 s markout, each variant grouped by window."""
     base = result["baseline"]
-    figs = [
-        ("Net PnL (USD) with 95% CI", _bar_figure(result, "net_pnl_usd", "net_pnl_ci_low_usd", "net_pnl_ci_high_usd", "Net PnL per variant", "USD")),
-    ]
+    net = _bar_figure(result, "net_pnl_usd", "net_pnl_ci_low_usd", "net_pnl_ci_high_usd", "Net PnL per variant", "USD")
+    figs = [("Net PnL (USD) with 95% CI", net)]
     if len(result["variants"]) > 1:
-        figs.append((f"Difference vs {base} (USD) with paired 95% CI", _bar_figure(
-            result, "diff_vs_baseline_usd", "diff_ci_low_usd", "diff_ci_high_usd", f"Net PnL minus {base}", "USD", skip_baseline=True)))
-    figs.append(("Adverse selection per volume (bps)", _bar_figure(result, "adverse_selection_bps", None, None, "Adverse selection per traded volume", "bps")))
+        diff = _bar_figure(
+            result, "diff_vs_baseline_usd", "diff_ci_low_usd", "diff_ci_high_usd", f"Net PnL minus {base}", "USD", skip_baseline=True,
+        )
+        figs.append((f"Difference vs {base} (USD) with paired 95% CI", diff))
+    adverse = _bar_figure(result, "adverse_selection_bps", None, None, "Adverse selection per traded volume", "bps")
+    figs.append(("Adverse selection per volume (bps)", adverse))
     figs.append(("Markout 10 s (bps)", _bar_figure(result, "markout_10s_bps", None, None, "Markout 10 s after the fill", "bps")))
     return figs
 
@@ -281,24 +297,25 @@ def write_ablation_html(result: dict, path: str | Path, title: str = "Ablation")
     frame = pd.DataFrame([{h: f(r) for h, f in TABLE_COLUMNS} for r in result["rows"]])
     data = result.get("data") or {}
     warnings = sorted({w for r in result["rows"] for w in r["warnings"]})
-    warn_html = ("<div class='warn'><b>Warnings of the runs</b><ul>" + "".join(f"<li>{_e(w)}</li>" for w in warnings) + "</ul></div>") if warnings else ""
+    warn_items = "".join(f"<li>{_e(w)}</li>" for w in warnings)
+    warn_html = f"<div class='warn'><b>Warnings of the runs</b><ul>{warn_items}</ul></div>" if warnings else ""
     figs = "".join(
         f"<h2>{_e(t)}</h2>" + fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
         for t, fig in ablation_figures(result)
     )
     variants = "".join(
-        f"<tr><td>{_e(v['name'])}</td><td>{_e(v.get('strategy') or '(config)')}</td><td>{_e(', '.join(f'{k}={val}' for k, val in v['set'].items()) or '-')}</td></tr>"
+        _tr(v["name"], v.get("strategy") or "(config)", ", ".join(f"{k}={val}" for k, val in v["set"].items()) or "-")
         for v in result["variants"]
     )
-    windows = "".join(f"<tr><td>{_e(w['name'])}</td><td>{_e(w['sample_label'])}</td><td>{_e(w['start'])} .. {_e(w['end'])}</td></tr>" for w in result["windows"])
+    windows = "".join(_tr(w["name"], w["sample_label"], f"{w['start']} .. {w['end']}") for w in result["windows"])
     ci = result["ci"]
     page = f"""<!DOCTYPE html><html><head><meta charset='utf-8'><title>{_e(title)}</title>
-<style>body{{font-family:sans-serif;margin:1.5em}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:3px 7px;font-size:13px}}
-.warn{{background:#fff3cd;padding:.5em;border:1px solid #e0c060}} .small{{font-size:12px;color:#555}}</style>
+<style>{_CSS}</style>
 <script type='text/javascript'>{get_plotlyjs()}</script></head><body>
 <h1>{_e(title)}</h1>
-<p>Data: <b>{_e(data.get('catalog', '?'))}</b>, instrument <b>{_e(data.get('instrument', '?'))}</b>, config {_e(data.get('config', '?'))},
-mode {_e(data.get('mode', '?'))}, variants file {_e(data.get('variants_file', '?'))}. Baseline: <b>{_e(result['baseline'])}</b>.</p>
+<p>Data: <b>{_e(data.get('catalog', '?'))}</b>, instrument <b>{_e(data.get('instrument', '?'))}</b>,
+config {_e(data.get('config', '?'))}, mode {_e(data.get('mode', '?'))}, variants file {_e(data.get('variants_file', '?'))}.
+Baseline: <b>{_e(result['baseline'])}</b>.</p>
 <table><tr><th>window</th><th>sample</th><th>period (UTC)</th></tr>{windows}</table>
 <h2>Variants</h2><table><tr><th>name</th><th>strategy</th><th>settings on top of the config</th></tr>{variants}</table>
 <h2>Table</h2>{frame.to_html(index=False, escape=True)}

@@ -73,7 +73,8 @@ def test_rows_hold_the_backtests_own_figures(ablation):
     assert direct["venue_fills"] > 0, "the comparison needs fills"
     for key in ("net_pnl_usd", "venue_fills", "volume_usd", "markout_1s_bps", "markout_10s_bps"):
         assert row[key] == pytest.approx(direct[key], rel=1e-12, abs=1e-12), key
-    assert row["adverse_selection_bps"] == pytest.approx(direct["attribution"]["per_volume_bps"]["adverse_selection_bps_of_volume"], rel=1e-12)
+    direct_adverse = direct["attribution"]["per_volume_bps"]["adverse_selection_bps_of_volume"]
+    assert row["adverse_selection_bps"] == pytest.approx(direct_adverse, rel=1e-12)
     assert row["start"] >= OUT[0][:19] and row["end"] <= OUT[1]
 
 
@@ -104,7 +105,9 @@ def test_table_and_html(ablation):
     pages = list((ablation["root"] / "report").glob("ablation_*.html"))
     assert len(pages) == 1
     page = pages[0].read_text()
-    assert "BTC-USDC-PERP.HL" in page and "error_y" in page.replace('"error_y"', "error_y") and "out-of-sample" in page
+    assert "BTC-USDC-PERP.HL" in page and "out-of-sample" in page
+    # error bars on one trace per window in two charts: net PnL, and the difference against the baseline
+    assert page.count('"error_y":{"array"') == 2 * 2
 
 
 def test_a_failing_run_names_its_variant_and_window(tmp_path, project_root):

@@ -15,7 +15,8 @@ from botmm_nautilus.errors import ConfigError
 
 ADAPTIVE_KEYS = {
     "adaptive.use_regime", "adaptive.use_fill_rate", "adaptive.use_inventory_decay", "toxicity.enabled", "autotune.enabled",
-    "sizing.enabled", "fill_model.enabled", "signals.use_bias", "signals.use_imbalance", "signals.use_microprice", "signals.use_flow",
+    "sizing.enabled", "fill_model.enabled",
+    "signals.use_bias", "signals.use_imbalance", "signals.use_microprice", "signals.use_flow",
 }
 
 
