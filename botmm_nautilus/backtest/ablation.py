@@ -22,6 +22,7 @@ from concurrent.futures import FIRST_COMPLETED
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import wait
 from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -64,10 +65,20 @@ class Window:
     end: str
     start_ns: int
     end_ns: int
+    clipped: bool = False  # cut to the catalog's data range (``clipped_to``)
 
     def as_dict(self) -> dict:
         return {"name": self.name, "sample_label": self.sample_label, "start": self.start, "end": self.end,
-                "start_ns": self.start_ns, "end_ns": self.end_ns}
+                "start_ns": self.start_ns, "end_ns": self.end_ns, "clipped_to_data": self.clipped}
+
+    def clipped_to(self, lo_ns: int, hi_ns: int) -> Window:
+        """This window cut to the data range [lo_ns, hi_ns], so that the confidence interval's PnL
+        buckets cover only time with market data (a bucket without data would add a zero increment
+        and narrow the interval)."""
+        start, end = max(self.start_ns, lo_ns), min(self.end_ns, hi_ns)
+        if (start, end) == (self.start_ns, self.end_ns):
+            return self
+        return replace(self, start=_iso(start), end=_iso(end), start_ns=start, end_ns=end, clipped=True)
 
 
 def parse_window(text: str, option: str = "--window") -> Window:
@@ -84,8 +95,11 @@ def parse_window(text: str, option: str = "--window") -> Window:
     start_ns, end_ns = parse_period_ns(start.strip(), end.strip(), (f"{option} {name} start", f"{option} {name} end"))
     if start_ns is None or end_ns is None:
         raise ConfigError(f"{option} {text!r}: give both a start and an end")
-    iso = lambda ns: pd.Timestamp(ns, tz="UTC").isoformat().replace("+00:00", "Z")  # noqa: E731
-    return Window(name, SAMPLE_LABELS[kind], iso(start_ns), iso(end_ns), start_ns, end_ns)
+    return Window(name, SAMPLE_LABELS[kind], _iso(start_ns), _iso(end_ns), start_ns, end_ns)
+
+
+def _iso(ns: int) -> str:
+    return pd.Timestamp(ns, tz="UTC").isoformat().replace("+00:00", "Z")
 
 
 def parse_windows(texts: list[str], option: str = "--window") -> list[Window]:
@@ -148,9 +162,10 @@ def plan_runs(
     mode: str = "book",
     instrument: str | None = None,
     runs_dir: str | Path | None = None,
-) -> list[RunSpec]:
-    """Every (window, variant) run, each checked against the catalog before any starts; with
-    ``runs_dir`` each run also writes its backtest JSON there (``{variant}__{window}.json``)."""
+) -> tuple[list[RunSpec], list[Window]]:
+    """Every (window, variant) run, each checked against the catalog before any starts, and the
+    windows cut to the catalog's data range (``Window.clipped_to``); with ``runs_dir`` each run
+    also writes its backtest JSON there (``{variant}__{window}.json``)."""
     from botmm_nautilus.backtest.runner import check_catalog
 
     specs = []
@@ -173,7 +188,7 @@ def plan_runs(
                 description=f"catalog {catalog}, ablation window {w.name} ({w.sample_label}), variant {v.name}",
                 json_path=None if runs_dir is None else str(Path(runs_dir) / f"{_file_name(v.name)}__{w.name}.json"),
             ))
-    return specs
+    return specs, [w.clipped_to(lo, hi) for w in windows]
 
 
 def _file_name(name: str) -> str:
@@ -241,13 +256,13 @@ def run_ablation(
         raise ConfigError("--window: give at least one window")
     cfg = load_config(config_path)
     variants = load_variants(variants_path, cfg)
-    specs = plan_runs(cfg, variants, wins, str(catalog), variants_source=str(variants_path), mode=mode, instrument=instrument,
+    specs, data_windows = plan_runs(cfg, variants, wins, str(catalog), variants_source=str(variants_path), mode=mode, instrument=instrument,
                       runs_dir=runs_dir)
     t0 = time.perf_counter()
     records = execute(specs, jobs, progress)
     wall = time.perf_counter() - t0
     result = build_ablation_table(
-        records, [v.as_dict() for v in variants], [w.as_dict() for w in wins],
+        records, [v.as_dict() for v in variants], [w.as_dict() for w in data_windows],
         bucket_s=bucket_s, resamples=resamples, seed=seed,
     )
     from botmm_nautilus.backtest.runner import resolve_instrument_id

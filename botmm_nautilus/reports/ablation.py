@@ -158,7 +158,7 @@ def build_ablation_table(
         "variants": [{"name": v["name"], "strategy": v.get("strategy"), "set": dict(v.get("set") or {})} for v in variants],
         "windows": [
             {"name": w["name"], "sample_label": w["sample_label"], "start": w["start"], "end": w["end"],
-             "start_ns": int(w["start_ns"]), "end_ns": int(w["end_ns"])}
+             "start_ns": int(w["start_ns"]), "end_ns": int(w["end_ns"]), "clipped_to_data": bool(w.get("clipped_to_data"))}
             for w in windows
         ],
         "baseline": baseline,
@@ -222,7 +222,8 @@ def format_ablation_table(result: dict) -> str:
     ci = result["ci"]
     out.append("")
     out.append(f"baseline: {result['baseline']}; windows: " + "; ".join(
-        f"{w['name']} = {w['sample_label']} {w['start']} .. {w['end']}" for w in result["windows"]))
+        f"{w['name']} = {w['sample_label']} {w['start']} .. {w['end']}{' (cut to the data)' if w.get('clipped_to_data') else ''}"
+        for w in result["windows"]))
     out.append(f"CI: {ci['method']}; buckets of {ci['bucket_s']:g} s, {ci['resamples']} resamples, seed {ci['seed']}.")
     out.append("AS bps/vol: adverse selection per traded volume at the markout horizon (negative = the mid moved against "
                "our fills); mk Ns: markout N s after the fill incl. the captured spread (bps); BE fee: break-even maker fee.")

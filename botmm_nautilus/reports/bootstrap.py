@@ -3,7 +3,8 @@
 Method (stated in every ablation result as ``CI_METHOD``):
 
 1. The run's mark-to-market equity tape (one sample per ``backtest.sample_interval_s``) is cut into
-   ``n`` equal buckets of the window (``bucket_s``; hourly on long windows). The equity at an inner
+   ``n`` equal buckets of the window (``bucket_s``; hourly on long windows; the ablation cuts its
+   windows to the catalog's data range first, so no bucket lies outside the data). The equity at an inner
    bucket edge is the last sample at or before it (the starting balance before the first sample);
    the equity at the window's end is ``starting balance + net_pnl_usd``. The ``n`` increments
    therefore sum exactly to the run's net PnL (funding and fees included, the final position marked

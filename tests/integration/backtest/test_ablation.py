@@ -88,9 +88,14 @@ def test_differences_are_paired_and_intervals_bracket_the_estimates(ablation):
         assert var["diff_ci_low_usd"] <= var["diff_vs_baseline_usd"] <= var["diff_ci_high_usd"]
         for r in (base, var):
             assert r["net_pnl_ci_low_usd"] <= r["net_pnl_usd"] <= r["net_pnl_ci_high_usd"]
-    # automatic buckets: the 17-minute out window gives 17 one-minute buckets (120 s would give only 8)
+    # the in window is cut to the data, which starts at 19:46:56.649 (the recording's first book):
+    # 20:04:00 - 19:46:56.649 = 1023.35 s; automatic buckets: 60 s (the shortest window, out, is 1020 s:
+    # 17 buckets of 60 s, 8 of 120 s); in: 17 full buckets, the 3.35 s tail merged into the last one
+    windows = ablation["result"]["windows"]
+    assert windows[0]["clipped_to_data"] and windows[0]["start"].startswith("2025-09-04T19:46:56.649")
+    assert not windows[1]["clipped_to_data"] and windows[1]["start"] == OUT[0]
     assert ablation["result"]["ci"]["bucket_s"] == 60
-    assert rows[("glft", "in")]["ci_buckets"] == 18 and rows[("glft", "out")]["ci_buckets"] == 17
+    assert rows[("glft", "in")]["ci_buckets"] == 17 and rows[("glft", "out")]["ci_buckets"] == 17
     fills = [rows[k]["venue_fills"] for k in rows]
     assert all(f > 0 for f in fills), fills
     widths = [rows[k]["net_pnl_ci_high_usd"] - rows[k]["net_pnl_ci_low_usd"] for k in rows]
