@@ -132,3 +132,11 @@ def test_cli_refuses_a_bad_variants_key_before_any_run(tmp_path, project_root, c
     err = capsys.readouterr().err
     assert rc == 2
     assert err.strip() == f"error: {p}: variant 'typo': risk.max_position_usdd: no such setting"
+
+
+def test_a_window_is_cut_to_the_data_range():
+    w = parse_window("in=2025-09-04T19:00:00Z..2025-09-04T20:00:00Z")
+    lo = w.start_ns + 30 * 60 * 1_000_000_000  # data from 19:30
+    cut = w.clipped_to(lo, w.end_ns + 1)
+    assert (cut.start, cut.end, cut.clipped, cut.sample_label) == ("2025-09-04T19:30:00Z", "2025-09-04T20:00:00Z", True, "in-sample")
+    assert w.clipped_to(w.start_ns - 1, w.end_ns + 1) is w
