@@ -24,7 +24,9 @@ Per instrument with order-book data (times are exchange times, ``ts_event``):
   ``adverse_bps_<h>s`` (the HEADLINE) is the plain mean over taker orders: what a fixed-size maker
   at the touch suffered per fill; ``adverse_vw_bps_<h>s`` is the notional-weighted mean over prints.
   An order whose t+h lies past the last book message is left out at that horizon
-  (``n_orders_<h>s`` counts those used);
+  (``n_orders_<h>s`` counts those used). ``adverse_se_bps_<h>s``: standard error of the headline
+  mean, cluster-robust over time blocks of max(2h, 1 s) (the markouts of orders close in time share
+  one mid path, so a plain standard error would be far too small);
 * ``captured_half_spread_bps``: mean over taker orders of the half-spread just before the order,
   ``(ask - bid) / 2 / mid_before * 1e4`` = what the touch maker's fill price was away from
   ``mid_before``; ``realised_half_spread_vw_bps``: notional-weighted
@@ -36,7 +38,8 @@ Per instrument with order-book data (times are exchange times, ``ts_event``):
   told otherwise: for StandX that is an assumption, not its published schedule);
 * ``edge_bps = captured_half_spread_bps - adverse_bps_<H>s - maker_fee_bps`` and
   ``breakeven_maker_fee_bps = captured_half_spread_bps - adverse_bps_<H>s`` at the edge horizon H
-  (``edge_horizon_s``, default ``DEFAULT_EDGE_HORIZON_S``).
+  (``edge_horizon_s``, default ``DEFAULT_EDGE_HORIZON_S``); ``edge_se_bps`` is the adverse term's
+  standard error at H (the captured half-spread's own scatter is small and not in it).
 
 What this is not: it ignores queue position (a real maker at the touch is filled only after the
 queue ahead of it), inventory risk and the fills a maker would get away from the touch. It says
@@ -144,6 +147,18 @@ def _mean(x: np.ndarray, w: np.ndarray | None = None) -> float:
     return float(np.sum(x * w) / total) if total > 0 else math.nan
 
 
+def cluster_se(x: np.ndarray, block: np.ndarray) -> float:
+    """Standard error of ``mean(x)`` robust to correlation inside blocks (cluster-robust):
+    ``sqrt(G / (G - 1) * sum_b (sum_{i in b} (x_i - mean))^2) / N`` over G blocks; NaN below 2 blocks."""
+    x = np.asarray(x, dtype=float)
+    _, inverse = np.unique(np.asarray(block), return_inverse=True)
+    groups = int(inverse.max()) + 1 if len(x) else 0
+    if groups < 2:
+        return math.nan
+    sums = np.bincount(inverse, weights=x - x.mean(), minlength=groups)
+    return float(math.sqrt(groups / (groups - 1) * np.sum(sums**2)) / len(x))
+
+
 def taker_orders(trades: TradeSeries) -> tuple[np.ndarray, np.ndarray]:
     """``(first print index, order notional)`` of each taker order: consecutive prints with the same
     exchange time and aggressor side."""
@@ -195,22 +210,25 @@ def flow_figures(
     o_ts = t.ts[starts]
     out["captured_half_spread_bps"] = _mean((touch.ask[o_before] - touch.bid[o_before]) / 2 / o_mid_b * 1e4)
 
-    def adverse_at(h: float) -> tuple[float, float, int]:
+    def adverse_at(h: float) -> tuple[float, float, int, float]:
         t_h = o_ts + int(round(h * NANOS_PER_SECOND))
         use = t_h <= touch.ts[-1]
         idx = np.searchsorted(touch.ts, t_h[use], side="right") - 1
         adv = o_side[use] * (mid[idx] - o_mid_b[use]) / o_mid_b[use] * 1e4
-        return _mean(adv), _mean(adv, order_notional[use]), int(use.sum())
+        block_ns = int(max(2.0 * h, 1.0) * NANOS_PER_SECOND)
+        se = cluster_se(adv, (o_ts[use] - o_ts[0]) // block_ns) if len(adv) else math.nan
+        return _mean(adv), _mean(adv, order_notional[use]), int(use.sum()), se
 
     for h in horizons_s:
-        plain, vw, n = adverse_at(h)
+        plain, vw, n, se = adverse_at(h)
         key = horizon_key(h)
         out[f"adverse_bps_{key}"] = plain
+        out[f"adverse_se_bps_{key}"] = se
         out[f"adverse_vw_bps_{key}"] = vw
         out[f"n_orders_{key}"] = n
     curve = []
     for h in sorted(set(curve_horizons_s) | set(horizons_s)):
-        plain, vw, n = adverse_at(h)
+        plain, vw, n, _se = adverse_at(h)
         curve.append({"horizon_s": float(h), "adverse_bps": plain, "adverse_vw_bps": vw, "n_orders": n})
     out["adverse_curve"] = curve
     return out
@@ -223,6 +241,7 @@ def edge_figures(row: dict, edge_horizon_s: float, maker_fee_bps: float) -> dict
     breakeven = row["captured_half_spread_bps"] - adverse
     return {
         "edge_horizon_s": float(edge_horizon_s),
+        "edge_se_bps": row[f"adverse_se_bps_{horizon_key(edge_horizon_s)}"],
         "maker_fee_bps": float(maker_fee_bps),
         "breakeven_maker_fee_bps": breakeven,
         "edge_bps": breakeven - maker_fee_bps,
@@ -272,6 +291,7 @@ def format_screen_table(result: dict) -> str:
     cols += [
         ("maker_fee_bps", "fee_bps", "{:.2f}"),
         ("edge_bps", "edge_bps", "{:.3f}"),
+        ("edge_se_bps", "+-se", "{:.3f}"),
         ("breakeven_maker_fee_bps", "be_fee_bps", "{:.3f}"),
         ("n_trades", "n_trades", "{:,}"),
         ("span_h", "span_h", "{:.2f}"),
@@ -298,7 +318,8 @@ def format_screen_table(result: dict) -> str:
                  "which the touch breaks even)")
     lines.append("adv_<h>: adverse selection of a maker at the touch, mid move h seconds after a taker order against "
                  "the maker (+ = the maker lost), plain mean over taker orders (adverse_vw_bps_<h>s in the JSON: "
-                 "notional-weighted)")
+                 "notional-weighted); +-se: standard error of adv at the edge horizon, cluster-robust over time blocks "
+                 "of twice the horizon")
     for row in result["instruments"]:
         if row.get("maker_fee_source", "").startswith("assumed"):
             lines.append(f"{row['instrument_id']}: maker fee {row['maker_fee_bps']:g} bps {row['maker_fee_source']}")

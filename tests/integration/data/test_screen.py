@@ -110,6 +110,7 @@ def test_hand_computed_row(catalog):
     assert row["adverse_bps_30s"] == pytest.approx((-18 * A + 10 * B) / 3, rel=1e-12)
     assert row["adverse_bps_60s"] == pytest.approx(-19 * A / 2, rel=1e-12)
     assert row["n_orders_60s"] == 2 and row["n_orders_30s"] == 3
+    assert np.isnan(row["edge_se_bps"])  # orders at 5, 10, 25 s: one 60 s block, no standard error
     # notional-weighted: T1 50001 USD, T3 10000.2 USD, T2 1.5 x 99990 = 149985 USD
     w = np.array([0.5 * 100002, 0.1 * 100002, 1.5 * 99990])
     assert row["adverse_vw_bps_30s"] == pytest.approx(np.dot(w, [-9 * A, -9 * A, 10 * B]) / w.sum(), rel=1e-12)
@@ -188,3 +189,12 @@ def test_other_venue_fee_is_marked_assumed():
     fee, source = maker_fee_for(inst, None)
     assert fee == pytest.approx(2.0) and source.startswith("assumed")
     assert maker_fee_for(inst, -0.5) == (-0.5, "--maker-fee-bps")
+
+
+def test_cluster_standard_error_by_hand():
+    from botmm_nautilus.data.screen import cluster_se
+
+    # x = 1, 3 | 2, 6: mean 3, residual sums per block -2 and +2; sqrt(2/1 * 8) / 4 = 1
+    assert cluster_se(np.array([1.0, 3.0, 2.0, 6.0]), np.array([0, 0, 1, 1])) == pytest.approx(1.0)
+    # one block: no standard error (the hand recording's orders at 5, 10, 25 s all fall in one 60 s block)
+    assert np.isnan(cluster_se(np.array([1.0, 2.0]), np.array([4, 4])))
