@@ -172,6 +172,7 @@ def test_sort_puts_nan_edges_last():
         (["--catalog", "{cat}", "--instruments", "XRP-USDC-PERP.HL"], "--instruments XRP-USDC-PERP.HL: no order book data"),
         (["--catalog", "{cat}", "--horizons", "-5"], "--horizons must be >= 0"),
         (["--catalog", "{cat}", "--start", "2025-01-02", "--end", "2025-01-01"], "--start 2025-01-02 is after --end"),
+        (["--catalog", "{cat}", "--start", "2030-01-01"], "nothing to screen in the period"),
     ],
 )
 def test_cli_errors_name_the_input(catalog, tmp_path, capsys, argv, message):
