@@ -34,7 +34,9 @@ def fig_edge(result: dict) -> go.Figure:
     rows = result["instruments"]
     names = [r["instrument_id"] for r in rows]
     fig = go.Figure()
-    fig.add_bar(x=names, y=[r["edge_bps"] for r in rows], name="edge_bps (after the maker fee)",
+    se = [r.get("edge_se_bps") for r in rows]
+    fig.add_bar(x=names, y=[r["edge_bps"] for r in rows], name="edge_bps (after the maker fee) +- standard error",
+                error_y={"type": "data", "array": [v if v is not None and math.isfinite(v) else 0.0 for v in se]},
                 marker_color=["#1a9850" if (r["edge_bps"] or -1) > 0 else "#d73027" for r in rows])
     fig.add_bar(x=names, y=[r["breakeven_maker_fee_bps"] for r in rows], name="break-even maker fee (bps)", marker_color="#777")
     h = f"{result['edge_horizon_s']:g}"
@@ -57,7 +59,7 @@ def fig_markout_curves(result: dict) -> go.Figure:
             fig.add_scatter(x=[min(xs), max(xs)], y=[half, half], mode="lines", line={"color": color, "dash": "dot"},
                             name=f"{row['instrument_id']} captured half-spread", showlegend=True)
     fig = _layout(fig, "Markout of a passive fill at the touch (+ = against the maker)", _label(result), "bps", date_x=False)
-    fig.update_xaxes(title_text="horizon (s)")
+    fig.update_xaxes(title_text="horizon (s), evenly spaced", type="category")
     return fig
 
 
