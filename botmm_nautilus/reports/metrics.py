@@ -50,7 +50,7 @@ Definitions (all USD unless the name says otherwise):
   zero, every fill and position unchanged: ``maker_fee_bps + net_pnl_usd / maker_volume_usd * 1e4``
   (taker fills keep their fee, funding stays). ``maker_fee_bps`` is the simulated venue's
   (``BacktestArtifacts.maker_fee_frac``), else the tape's maker fees over maker volume
-  (``maker_fee_bps_source`` says which); NaN without maker volume. What the strategy would have done at
+  (``maker_fee_source`` says which); NaN without maker volume. What the strategy would have done at
   another fee (its fee gates quote from ``venue.maker_fee_bps``) is not in it.
 - ``avg_captured_spread_bps``: qty-weighted mean of ``side * (mid_at_fill - price) / mid_at_fill * 1e4``.
 """
@@ -448,7 +448,7 @@ def breakeven_fee_figures(fa: FillArrays, net_pnl_usd: float, maker_fee_frac: fl
     return {
         "maker_volume_usd": maker_volume,
         "maker_fee_bps": fee_bps,
-        "maker_fee_bps_source": source,
+        "maker_fee_source": source,
         "breakeven_maker_fee_bps": breakeven,
     }
 

@@ -23,7 +23,7 @@ TABLE_SECTIONS: list[tuple[str, tuple[str, ...]]] = [
     ),
     (
         "break-even maker fee (net = 0; taker fees and funding unchanged)",
-        ("breakeven_maker_fee_bps", "maker_fee_bps", "maker_fee_bps_source", "maker_volume_usd"),
+        ("breakeven_maker_fee_bps", "maker_fee_bps", "maker_fee_source", "maker_volume_usd"),
     ),
     (
         "open position at the end (closed at the touch as a taker)",

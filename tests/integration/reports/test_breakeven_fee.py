@@ -82,7 +82,7 @@ def test_taker_fees_stay_and_fee_falls_back_to_the_tape():
     for frac, source in ((0.00015, "simulated venue"), (math.nan, "fills tape (maker fees / maker volume)")):
         s = compute_summary(artifacts(True, frac))
         assert s["net_pnl_usd"] == pytest.approx(2.86885, abs=1e-9)
-        assert s["maker_fee_bps_source"] == source
+        assert s["maker_fee_source"] == source
         assert s["breakeven_maker_fee_bps"] == pytest.approx((3 - 0.0101 - 0.0909) / 201 * 1e4, rel=1e-9)
 
 
