@@ -47,7 +47,7 @@ whether the touch paid for its adverse selection and fee in the data, not what a
 
 The measuring functions (``touch_figures``, ``flow_figures``, ``screen_instrument``) take numpy
 arrays; ``screen_catalog`` reads a Nautilus catalog (books replayed through a Nautilus
-``OrderBook``, one Parquet file at a time).
+``OrderBook`` by ``market_stats.BookReplay``, one Parquet file at a time).
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ from typing import Callable
 import numpy as np
 
 from botmm_nautilus.data.market_stats import NANOS_PER_SECOND
+from botmm_nautilus.data.market_stats import BookReplay
 from botmm_nautilus.data.market_stats import mid_vol_bps
 from botmm_nautilus.errors import ConfigError
 from botmm_nautilus.errors import DataError
@@ -357,43 +358,20 @@ def resolve_instruments(catalog_path: str | os.PathLike, instruments: list[str] 
 
 def read_touch_series(catalog, catalog_path: Path, instrument_id: str, start_ns: int | None, end_ns: int | None,
                       log: Callable[[str], None] | None = None) -> TouchSeries:
-    """The touch at every message boundary (``F_LAST``) of the instrument's books, replayed through a
-    Nautilus ``OrderBook`` one Parquet file at a time (from the first file, so the book is whole at
-    ``start_ns``; only messages in [start_ns, end_ns] are kept)."""
-    from nautilus_trader.model.book import OrderBook
-    from nautilus_trader.model.enums import BookType
-    from nautilus_trader.model.enums import RecordFlag
-    from nautilus_trader.model.identifiers import InstrumentId
-
-    from botmm_nautilus.data.catalog_io import file_interval
-
-    iid = InstrumentId.from_str(instrument_id)
-    files = sorted((file_interval(p), p) for p in (catalog_path / "data" / "order_book_deltas" / instrument_id).glob("*.parquet"))
-    files = [(iv, p) for iv, p in files if iv is not None and (end_ns is None or iv[0] <= end_ns)]
-    book = OrderBook(iid, BookType.L2_MBP)
-    f_last = int(RecordFlag.F_LAST)
-    lo = start_ns if start_ns is not None else -1
-    hi = end_ns if end_ns is not None else 2**63 - 1
+    """The touch at every book message boundary in [start_ns, end_ns] (``market_stats.BookReplay``:
+    replayed from the first file, so the book is whole at ``start_ns``)."""
+    replay = BookReplay(catalog, catalog_path, instrument_id, start_ns, end_ns, log)
     ts: list[int] = []
     cols: list[list[float]] = [[], [], [], []]
     nan = math.nan
-    n_deltas = 0
-    for k, ((f_start, f_end), _path) in enumerate(files, 1):
-        deltas = catalog.order_book_deltas(instrument_ids=[instrument_id], start=f_start, end=f_end)
-        n_deltas += len(deltas)
-        for delta in deltas:
-            book.apply_delta(delta)
-            if not delta.flags & f_last or not lo <= delta.ts_event <= hi:
-                continue
-            bid = book.best_bid_price()
-            ask = book.best_ask_price()
-            ts.append(delta.ts_event)
-            cols[0].append(bid.as_double() if bid is not None else nan)
-            cols[1].append(ask.as_double() if ask is not None else nan)
-            cols[2].append(book.best_bid_size().as_double() if bid is not None else nan)
-            cols[3].append(book.best_ask_size().as_double() if ask is not None else nan)
-        if log is not None and len(files) > 1:
-            log(f"screen {instrument_id}: book file {k}/{len(files)} read ({n_deltas:,} deltas, {len(ts):,} messages kept)")
+    for ts_event, book in replay.messages():
+        bid = book.best_bid_price()
+        ask = book.best_ask_price()
+        ts.append(ts_event)
+        cols[0].append(bid.as_double() if bid is not None else nan)
+        cols[1].append(ask.as_double() if ask is not None else nan)
+        cols[2].append(book.best_bid_size().as_double() if bid is not None else nan)
+        cols[3].append(book.best_ask_size().as_double() if ask is not None else nan)
     order = np.argsort(np.asarray(ts, dtype=np.int64), kind="stable")
     arrays = [np.asarray(c, dtype=float)[order] for c in cols]
     return TouchSeries(np.asarray(ts, dtype=np.int64)[order], *arrays)
