@@ -58,7 +58,8 @@ TRADES = [  # t s, side, price, size
 ]
 
 
-def write_recording(folder, coin="BTC", price_shift=0):
+def write_recording(folder, coin="BTC", price_shift=0, books=BOOKS, trades=TRADES):
+    BOOKS, TRADES = books, trades  # noqa: N806 - the module's recording unless given
     folder.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(
         {
@@ -157,6 +158,20 @@ def test_rows_sorted_best_edge_first_and_cli_json(catalog, tmp_path, capsys):
     assert printed.index("ETH-USDC-PERP.HL") < printed.index("BTC-USDC-PERP.HL")
     page = (tmp_path / "rep" / "screen.html").read_text()
     assert "fig-edge" in page and "fig-markouts" in page
+
+
+def test_period_start_replays_the_book_from_its_first_snapshot(tmp_path):
+    # the bid 100000 is sent once (the 0 s snapshot) and stays: the 10 s and 20 s messages only move the ask
+    books = [(0, 100000, 100002), (10, 100000, 100004), (20, 100000, 100002)]
+    write_recording(tmp_path / "rec", books=books, trades=[(15, "B", 100004, 0.1)])
+    import_hyperliquid_ws(tmp_path / "rec", tmp_path / "cat", progress=False, feed_delay_ms=0)
+    result = screen_catalog(tmp_path / "cat", start_ns=(T0_MS + 5_000) * 1_000_000, progress=False)
+    (row,) = result["instruments"]
+    # messages kept: 10 s (spread 4 USD at mid 100002) and 20 s (2 USD at 100001), both with the 0 s bid
+    assert row["book_messages"] == 2
+    assert row["median_spread_bps"] == pytest.approx((4e4 / 100002 + 2e4 / 100001) / 2, rel=1e-12)
+    # the trade at 15 s: mid before = 100002 (10 s book), half-spread 2 USD
+    assert row["captured_half_spread_bps"] == pytest.approx(2e4 / 100002, rel=1e-12)
 
 
 def test_sort_puts_nan_edges_last():
