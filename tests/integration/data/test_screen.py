@@ -59,27 +59,28 @@ TRADES = [  # t s, side, price, size
 
 
 def write_recording(folder, coin="BTC", price_shift=0, books=BOOKS, trades=TRADES):
-    BOOKS, TRADES = books, trades  # noqa: N806 - the module's recording unless given
+    """``orderbooks_{coin}.csv.gz`` and ``trades_{coin}.csv.gz`` in the recorder's format (receive time 50 ms
+    after exchange time)."""
     folder.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(
         {
-            "timestamp": [(T0_MS + t * 1000) / 1000 + 0.05 for t, _, _ in BOOKS],
-            "sequence": range(len(BOOKS)),
-            "exchange_timestamp": [T0_MS + t * 1000 for t, _, _ in BOOKS],
-            "bid_price_0": [b + price_shift for _, b, _ in BOOKS],
-            "bid_size_0": [1.0] * len(BOOKS),
-            "ask_price_0": [a + price_shift for _, _, a in BOOKS],
-            "ask_size_0": [2.0] * len(BOOKS),
+            "timestamp": [(T0_MS + t * 1000) / 1000 + 0.05 for t, _, _ in books],
+            "sequence": range(len(books)),
+            "exchange_timestamp": [T0_MS + t * 1000 for t, _, _ in books],
+            "bid_price_0": [b + price_shift for _, b, _ in books],
+            "bid_size_0": [1.0] * len(books),
+            "ask_price_0": [a + price_shift for _, _, a in books],
+            "ask_size_0": [2.0] * len(books),
         },
     ).to_csv(folder / f"orderbooks_{coin}.csv.gz", index=False)
     pd.DataFrame(
         {
-            "timestamp": [(T0_MS + t * 1000) / 1000 + 0.05 for t, *_ in TRADES],
-            "price": [p + price_shift for _, _, p, _ in TRADES],
-            "size": [s for *_, s in TRADES],
-            "side": [side for _, side, _, _ in TRADES],
-            "trade_id": range(1, len(TRADES) + 1),
-            "exchange_timestamp": [T0_MS + t * 1000 for t, *_ in TRADES],
+            "timestamp": [(T0_MS + t * 1000) / 1000 + 0.05 for t, *_ in trades],
+            "price": [p + price_shift for _, _, p, _ in trades],
+            "size": [s for *_, s in trades],
+            "side": [side for _, side, _, _ in trades],
+            "trade_id": range(1, len(trades) + 1),
+            "exchange_timestamp": [T0_MS + t * 1000 for t, *_ in trades],
         },
     ).to_csv(folder / f"trades_{coin}.csv.gz", index=False)
 
