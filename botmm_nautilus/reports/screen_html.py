@@ -22,7 +22,9 @@ TABLE_KEYS = (
     "median_spread_bps", "touch_depth_usd", "volatility_bps_per_sqrt_s", "volatility_bps_per_hour", "trades_per_min",
     "taker_orders_per_min", "captured_half_spread_bps", "realised_half_spread_vw_bps",
 )
-TAIL_KEYS = ("maker_fee_bps", "edge_bps", "edge_se_bps", "breakeven_maker_fee_bps", "n_trades", "n_taker_orders", "span_h", "start", "end")
+TAIL_KEYS = (
+    "maker_fee_bps", "edge_bps", "edge_se_bps", "breakeven_maker_fee_bps", "n_trades", "n_taker_orders", "span_h", "start", "end",
+)
 
 
 def _label(result: dict) -> str:
