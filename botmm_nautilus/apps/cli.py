@@ -14,6 +14,8 @@
     botmm data info --catalog CAT
     botmm backtest --config configs/btc.yaml [--catalog CAT] [--start ISO] [--end ISO]
                    [--mode book|candles] [--json FILE] [--report DIR] [--fills CSV]
+    botmm screen --catalog CAT [--instruments ID ...] [--start ISO] [--end ISO] [--horizons 1 5 30 60]
+                 [--edge-horizon 30] [--maker-fee-bps X] [--json FILE] [--report DIR]
     botmm ablate --config configs/btc.yaml --catalog CAT --variants configs/ablation_basic.yaml
                  --window in=START..END --window out=START..END [--instrument ID] [--mode book|candles]
                  [--jobs 2] [--json FILE] [--report DIR] [--runs-dir DIR] [--bucket-s S] [--resamples N] [--seed N]
@@ -233,15 +235,48 @@ def cmd_backtest(args) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------------------- screen
+
+
+def cmd_screen(args) -> int:
+    from botmm_nautilus.data.screen import format_screen_table
+    from botmm_nautilus.data.screen import screen_catalog
+    from botmm_nautilus.reports import write_json
+    from botmm_nautilus.times import parse_period_ns
+
+    start_ns, end_ns = parse_period_ns(args.start, args.end, ("--start", "--end"))
+    for h in args.horizons:
+        options.non_negative(h, "--horizons")
+    options.non_negative(args.edge_horizon, "--edge-horizon")
+    options.output_file(args.json, "--json")
+    options.output_dir(args.report, "--report")
+    result = screen_catalog(
+        args.catalog, instruments=args.instruments, start_ns=start_ns, end_ns=end_ns, horizons_s=args.horizons,
+        edge_horizon_s=args.edge_horizon, maker_fee_bps=args.maker_fee_bps, progress=not args.quiet,
+    )
+    print(format_screen_table(result))
+    for note in result["notes"]:
+        print(f"note: {note}", file=sys.stderr)
+    if args.json:
+        print(f"JSON result: {write_json(result, args.json)}")
+    if args.report:
+        from botmm_nautilus.reports.screen_html import write_screen_report
+
+        print(f"HTML report: {write_screen_report(result, Path(args.report) / 'screen.html')}")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------- ablate
+
+
 def cmd_ablate(args) -> int:
-    import json
     import time
 
     from botmm_nautilus.backtest.ablation import parse_windows
     from botmm_nautilus.backtest.ablation import run_ablation
     from botmm_nautilus.reports.ablation import format_ablation_table
+    from botmm_nautilus.reports import write_json
     from botmm_nautilus.reports.ablation import write_ablation_html
-    from botmm_nautilus.reports.output import to_jsonable
 
     windows = parse_windows(args.window)
     options.input_file(args.variants, "--variants")
@@ -258,9 +293,7 @@ def cmd_ablate(args) -> int:
     print(format_ablation_table(result))
     print(f"{len(result['rows'])} backtests in {result['wall_seconds']:.1f} s wall with --jobs {args.jobs}")
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(to_jsonable(result), indent=2))
-        print(f"JSON result: {args.json}")
+        print(f"JSON result: {write_json(result, args.json)}")
     if args.report:
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
         path = write_ablation_html(result, Path(args.report) / f"ablation_{stamp}.html",
@@ -527,6 +560,27 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--data-description", default=None, help="what the data is, for the report header")
     bt.add_argument("--quiet", action="store_true")
     bt.set_defaults(func=cmd_backtest)
+
+    from botmm_nautilus.data.screen import DEFAULT_EDGE_HORIZON_S
+    from botmm_nautilus.data.screen import DEFAULT_HORIZONS_S
+
+    sp = sub.add_parser("screen", help="where a maker can earn: per instrument of a catalog the touch spread, depth, "
+                        "volatility, trade rate, adverse selection of touch fills, edge and break-even maker fee")
+    sp.add_argument("--catalog", required=True, help="catalog with order book deltas and trade ticks")
+    sp.add_argument("--instruments", nargs="+", default=None, help="instrument ids (default: every one with book data)")
+    sp.add_argument("--start", default=None, help="ISO time (default: the first book message)")
+    sp.add_argument("--end", default=None, help="ISO time (default: the last book message)")
+    sp.add_argument("--horizons", nargs="+", type=float, default=list(DEFAULT_HORIZONS_S),
+                    help=f"markout horizons in seconds (default: {' '.join(f'{h:g}' for h in DEFAULT_HORIZONS_S)})")
+    sp.add_argument("--edge-horizon", type=float, default=DEFAULT_EDGE_HORIZON_S,
+                    help=f"the horizon whose adverse selection edge_bps subtracts (default {DEFAULT_EDGE_HORIZON_S:g} s)")
+    sp.add_argument("--maker-fee-bps", type=float, default=None,
+                    help="maker fee for every instrument, + = a cost (default: Hyperliquid's base tier for HL, else the "
+                    "catalog instrument's maker fee, marked as assumed)")
+    sp.add_argument("--json", default=None, help="write the result JSON here")
+    sp.add_argument("--report", default=None, help="write the HTML page (screen.html) into this directory")
+    sp.add_argument("--quiet", action="store_true", help="no progress lines")
+    sp.set_defaults(func=cmd_screen)
 
     ab = sub.add_parser("ablate", help="one backtest per (variant, window) in worker processes, and the ablation table with CIs")
     ab.add_argument("--config", required=True, help="per-asset YAML the variants are applied to, e.g. configs/btc.yaml")

@@ -489,6 +489,7 @@ def collect_artifacts(engine, cfg: AssetConfig, info: dict, mode: str, funding_r
         events_processed=int(getattr(result, "iterations", 0) or 0),
         final_market_spread=final_spread,
         taker_fee_frac=fee_fraction(cfg.venue.taker_fee_bps),
+        maker_fee_frac=fee_fraction(cfg.venue.maker_fee_bps),
         final_best_bid=bid.as_double() if bid is not None else math.nan,
         final_best_ask=ask.as_double() if ask is not None else math.nan,
         has_trades=info.get("has_trades"),

@@ -368,6 +368,55 @@ def format_comparison(rows: list[tuple], title: str = "") -> str:
 # ------------------------------------------------------------------- catalog (imports Nautilus)
 
 
+class BookReplay:
+    """An instrument's order book in a catalog, replayed through a Nautilus ``OrderBook`` (L2_MBP) one
+    Parquet file at a time (memory stays flat for long catalogs).
+
+    ``messages()`` yields ``(ts_event, book)`` at every message boundary (a delta with ``F_LAST``)
+    whose ``ts_event`` is in [start_ns, end_ns]. The replay starts at the first file whatever
+    ``start_ns`` is, so the book is whole at ``start_ns`` (an importer writes a snapshot only at the
+    start and after gaps). ``deltas_in_period`` counts the deltas with ``ts_event`` in the period;
+    ``log``, when given, gets one progress line per file of a multi-file book.
+    """
+
+    def __init__(self, catalog, catalog_path, instrument_id: str, start_ns: int | None = None,
+                 end_ns: int | None = None, log=None) -> None:
+        from botmm_nautilus.data.catalog_io import file_interval
+
+        self.catalog = catalog
+        self.instrument_id = str(instrument_id)
+        folder = Path(catalog_path) / "data" / "order_book_deltas" / self.instrument_id
+        files = sorted((iv, p) for p in folder.glob("*.parquet") if (iv := file_interval(p)) is not None)
+        self.intervals = [iv for iv, _ in files if end_ns is None or iv[0] <= end_ns]
+        self.start_ns = start_ns if start_ns is not None else -1
+        self.end_ns = end_ns if end_ns is not None else 2**63 - 1
+        self.log = log
+        self.deltas_in_period = 0
+
+    def messages(self):
+        from nautilus_trader.model.book import OrderBook
+        from nautilus_trader.model.enums import BookType
+        from nautilus_trader.model.enums import RecordFlag
+        from nautilus_trader.model.identifiers import InstrumentId
+
+        book = OrderBook(InstrumentId.from_str(self.instrument_id), BookType.L2_MBP)
+        f_last = int(RecordFlag.F_LAST)
+        lo, hi = self.start_ns, self.end_ns
+        read = 0
+        for k, (f_start, f_end) in enumerate(self.intervals, 1):
+            deltas = self.catalog.order_book_deltas(instrument_ids=[self.instrument_id], start=f_start, end=f_end)
+            read += len(deltas)
+            for delta in deltas:
+                book.apply_delta(delta)
+                ts = delta.ts_event
+                if lo <= ts <= hi:
+                    self.deltas_in_period += 1
+                    if delta.flags & f_last:
+                        yield ts, book
+            if self.log is not None and len(self.intervals) > 1:
+                self.log(f"{self.instrument_id}: book file {k}/{len(self.intervals)} read ({read:,} deltas)")
+
+
 def stats_from_catalog(
     catalog_path: str | os.PathLike,
     instrument_id: str,
@@ -384,11 +433,8 @@ def stats_from_catalog(
     counts boundaries with best bid >= best ask. Trades, 5-minute and 1-hour bars and funding are
     read when present.
     """
-    from nautilus_trader.model.book import OrderBook
     from nautilus_trader.model.data import FundingRateUpdate
     from nautilus_trader.model.enums import AggressorSide
-    from nautilus_trader.model.enums import BookType
-    from nautilus_trader.model.enums import RecordFlag
     from nautilus_trader.model.identifiers import InstrumentId
     from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
@@ -398,43 +444,38 @@ def stats_from_catalog(
     sz_decimals = int(instrument.size_precision)
     out: dict = {"coin": str(iid).split("-")[0], "source": f"catalog {Path(catalog_path).name}", "sz_decimals": sz_decimals}
 
-    deltas = catalog.order_book_deltas(instrument_ids=[str(iid)], start=start_ns, end=end_ns)
-    if deltas:
-        f_last = int(RecordFlag.F_LAST)
-        book = OrderBook(iid, BookType.L2_MBP)
-        top_ts: list[int] = []
-        top_bid: list[float] = []
-        top_ask: list[float] = []
-        crossed = 0
-        samples_ts: list[int] = []
-        rows: list[list[float]] = []
-        messages = 0
-        nan_row = [np.nan] * BOOK_LEVELS
-        for delta in deltas:
-            book.apply_delta(delta)
-            if not delta.flags & f_last:
-                continue
-            messages += 1
-            bid = book.best_bid_price()
-            ask = book.best_ask_price()
-            if bid is None or ask is None:
-                continue
-            bid_f, ask_f = bid.as_double(), ask.as_double()
-            if bid_f >= ask_f:
-                crossed += 1
-            top_ts.append(delta.ts_event)
-            top_bid.append(bid_f)
-            top_ask.append(ask_f)
-            if messages % sample_every == 0:
-                row = []
-                for levels in (book.bids(), book.asks()):
-                    px = [lv.price.as_double() for lv in levels[:BOOK_LEVELS]]
-                    sz = [lv.size() for lv in levels[:BOOK_LEVELS]]
-                    pad = BOOK_LEVELS - len(px)
-                    row.append(px + nan_row[:pad])
-                    row.append(sz + nan_row[:pad])
-                samples_ts.append(delta.ts_event)
-                rows.append(row)
+    replay = BookReplay(catalog, catalog_path, str(iid), start_ns, end_ns)
+    top_ts: list[int] = []
+    top_bid: list[float] = []
+    top_ask: list[float] = []
+    crossed = 0
+    samples_ts: list[int] = []
+    rows: list[list[float]] = []
+    messages = 0
+    nan_row = [np.nan] * BOOK_LEVELS
+    for ts_event, book in replay.messages():
+        messages += 1
+        bid = book.best_bid_price()
+        ask = book.best_ask_price()
+        if bid is None or ask is None:
+            continue
+        bid_f, ask_f = bid.as_double(), ask.as_double()
+        if bid_f >= ask_f:
+            crossed += 1
+        top_ts.append(ts_event)
+        top_bid.append(bid_f)
+        top_ask.append(ask_f)
+        if messages % sample_every == 0:
+            row = []
+            for levels in (book.bids(), book.asks()):
+                px = [lv.price.as_double() for lv in levels[:BOOK_LEVELS]]
+                sz = [lv.size() for lv in levels[:BOOK_LEVELS]]
+                pad = BOOK_LEVELS - len(px)
+                row.append(px + nan_row[:pad])
+                row.append(sz + nan_row[:pad])
+            samples_ts.append(ts_event)
+            rows.append(row)
+    if rows:
         arr = np.asarray(rows, dtype=float)  # samples x 4 x levels (bid px, bid sz, ask px, ask sz)
         top_ts_arr = np.asarray(top_ts, dtype=np.int64)
         mid = (np.asarray(top_bid) + np.asarray(top_ask)) / 2
@@ -449,8 +490,8 @@ def stats_from_catalog(
         out["book_messages"] = messages
         out["book_interval_s"] = float(np.mean(np.diff(top_ts_arr)) / NANOS_PER_SECOND)
         out["book_span_s"] = float((top_ts_arr[-1] - top_ts_arr[0]) / NANOS_PER_SECOND)
-        out["deltas"] = len(deltas)
-        out["deltas_per_message"] = len(deltas) / max(messages, 1)
+        out["deltas"] = replay.deltas_in_period
+        out["deltas_per_message"] = replay.deltas_in_period / max(messages, 1)
         out["book_crossed_messages"] = crossed
 
     trades = catalog.trade_ticks(instrument_ids=[str(iid)], start=start_ns, end=end_ns)

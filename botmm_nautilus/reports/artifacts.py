@@ -97,6 +97,7 @@ class BacktestArtifacts:
     events_processed: int = 0
     final_market_spread: float = float("nan")  # best ask - best bid of the book at the end; NaN when unknown (candles)
     taker_fee_frac: float = float("nan")  # the simulated venue's taker fee (fraction of notional); NaN when unknown
+    maker_fee_frac: float = float("nan")  # the simulated venue's maker fee (fraction, + = a cost); NaN when unknown
     final_best_bid: float = float("nan")  # the book's touch at the end (book mode); NaN when unknown (candles)
     final_best_ask: float = float("nan")
     has_trades: bool | None = None  # book mode: whether the catalog holds trade ticks for the instrument; None = unknown

@@ -352,6 +352,9 @@ def write_html_report(art: BacktestArtifacts, summary: dict, attribution: dict, 
 <tr><td>Mode</td><td>{_e(art.mode)} {'(order-book replay with queue position and latency)' if art.mode == 'book' else '(bars only: coarse, see notes)'}</td></tr>
 <tr><td>Net PnL</td><td><b>{_e(format_value('net_pnl_usd', summary.get('net_pnl_usd')))} USD</b>
  (after fees and funding; starting balance {_e(format_value('x_usd', summary.get('starting_balance_usd')))} USD)</td></tr>
+<tr><td>Break-even maker fee</td><td><b>{_e(format_value('breakeven_maker_fee_bps', summary.get('breakeven_maker_fee_bps')))} bps</b>
+ (net PnL would have been zero at this maker fee, fills unchanged; this run: {_e(format_value('maker_fee_bps', summary.get('maker_fee_bps')))} bps
+ on {_e(format_value('maker_volume_usd', summary.get('maker_volume_usd')))} USD maker volume)</td></tr>
 {_open_position_row(summary)}
 </table></div>
 <h2>Where money is and is not made</h2>

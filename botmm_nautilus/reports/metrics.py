@@ -46,6 +46,12 @@ Definitions (all USD unless the name says otherwise):
   horizon runs past the data end are excluded and counted in ``markout_{h}s_order_filled_events_excluded``.
 - ``max_drawdown_usd`` / ``max_drawdown_pct``: largest fall of the sampled equity from its running
   peak (the starting balance counts as the first point), in USD and in percent of that peak.
+- ``breakeven_maker_fee_bps``: the maker fee (bps, + = a cost) at which the run's net PnL would have been
+  zero, every fill and position unchanged: ``maker_fee_bps + net_pnl_usd / maker_volume_usd * 1e4``
+  (taker fills keep their fee, funding stays). ``maker_fee_bps`` is the simulated venue's
+  (``BacktestArtifacts.maker_fee_frac``), else the tape's maker fees over maker volume
+  (``maker_fee_source`` says which); NaN without maker volume. What the strategy would have done at
+  another fee (its fee gates quote from ``venue.maker_fee_bps``) is not in it.
 - ``avg_captured_spread_bps``: qty-weighted mean of ``side * (mid_at_fill - price) / mid_at_fill * 1e4``.
 """
 
@@ -428,6 +434,25 @@ def volume_figures(fa: FillArrays, n_venue_fills: int, starting_balance_usd: flo
     return figures, notes
 
 
+def breakeven_fee_figures(fa: FillArrays, net_pnl_usd: float, maker_fee_frac: float) -> dict:
+    """The maker fee at which net PnL would have been zero (module docstring), with its inputs."""
+    notional = fa.qty * fa.price
+    maker_volume = float(notional[fa.maker].sum())
+    if math.isfinite(maker_fee_frac):
+        fee_bps, source = float(maker_fee_frac) * 1e4, "simulated venue"
+    elif maker_volume > 0:
+        fee_bps, source = float(fa.fee[fa.maker].sum()) / maker_volume * 1e4, "fills tape (maker fees / maker volume)"
+    else:
+        fee_bps, source = math.nan, "unknown"
+    breakeven = fee_bps + net_pnl_usd / maker_volume * 1e4 if maker_volume > 0 else math.nan
+    return {
+        "maker_volume_usd": maker_volume,
+        "maker_fee_bps": fee_bps,
+        "maker_fee_source": source,
+        "breakeven_maker_fee_bps": breakeven,
+    }
+
+
 def captured_spread_bps(fa: FillArrays) -> float:
     """Qty-weighted edge of the fill price against the mid at the fill, in bps of that mid."""
     ok = np.isfinite(fa.mid_fill) & (fa.mid_fill > 0)
@@ -590,6 +615,7 @@ def compute_summary(art: BacktestArtifacts) -> dict:
     volume, n = volume_figures(fa, counts["venue_fills"], start_bal, period.duration_h)
     notes += n
     out.update(volume)
+    out.update(breakeven_fee_figures(fa, pnl["net_pnl_usd"], float(art.maker_fee_frac)))
     out["n_funding_payments"] = int(len(art.funding))
     out["avg_captured_spread_bps"] = captured_spread_bps(fa)
     out.update(markout_figures(art.fills, art.mids, period.data_end_ns))

@@ -22,6 +22,10 @@ TABLE_SECTIONS: list[tuple[str, tuple[str, ...]]] = [
         ),
     ),
     (
+        "break-even maker fee (net = 0; taker fees and funding unchanged)",
+        ("breakeven_maker_fee_bps", "maker_fee_bps", "maker_fee_source", "maker_volume_usd"),
+    ),
+    (
         "open position at the end (closed at the touch as a taker)",
         (
             "final_position_open", "final_market_spread", "liquidation_price", "liquidation_spread_cost_usd",
