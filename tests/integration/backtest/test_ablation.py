@@ -71,7 +71,7 @@ def test_rows_hold_the_backtests_own_figures(ablation):
     direct = run_backtest(cfg, str(ablation["catalog"]), OUT[0], OUT[1], progress=False).summary
     row = next(r for r in ablation["result"]["rows"] if (r["variant"], r["window"]) == ("as", "out"))
     assert direct["venue_fills"] > 0, "the comparison needs fills"
-    for key in ("net_pnl_usd", "venue_fills", "volume_usd", "markout_1s_bps", "markout_10s_bps"):
+    for key in ("net_pnl_usd", "venue_fills", "volume_usd", "markout_1s_bps", "markout_10s_bps", "breakeven_maker_fee_bps"):
         assert row[key] == pytest.approx(direct[key], rel=1e-12, abs=1e-12), key
     direct_adverse = direct["attribution"]["per_volume_bps"]["adverse_selection_bps_of_volume"]
     assert row["adverse_selection_bps"] == pytest.approx(direct_adverse, rel=1e-12)
