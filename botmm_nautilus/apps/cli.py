@@ -385,6 +385,12 @@ def cmd_config_show(args) -> int:
     from botmm_nautilus.config.schema import load_any
 
     kind, cfg = load_any(args.file, args.kind)
+    if kind == "variants":
+        from botmm_nautilus.config.variants import format_variants
+
+        print(f"# {args.file}: {len(cfg)} ablation variants, each applied on top of a per-asset file (the first is the baseline)")
+        print(format_variants(cfg), end="")
+        return 0
     print(f"# {args.file}: every {kind} setting with its effective value (defaults included)")
     print(dump_yaml(cfg), end="")
     return 0
@@ -421,16 +427,17 @@ def cmd_config_docs(args) -> int:
 
 def add_config_parser(sub) -> None:
     """``botmm config show|check|docs``: the YAML configuration, its effective values and its reference."""
-    kinds = ["asset", "live"]
-    cfg = sub.add_parser("config", help="show, check and document the YAML configuration (per-asset files, live.yaml)")
+    kinds = ["asset", "live", "variants"]  # config.schema.KINDS (not imported here: it loads Nautilus)
+    cfg = sub.add_parser("config", help="show, check and document the YAML configuration (per-asset files, live.yaml, "
+                         "ablation variants)")
     csub = cfg.add_subparsers(dest="config_command", required=True)
     sp = csub.add_parser("show", help="every setting of a file with its effective value (defaults included), as YAML")
     sp.add_argument("file")
-    sp.add_argument("--kind", choices=kinds, default=None, help="per-asset file or live.yaml (default: from its keys)")
+    sp.add_argument("--kind", choices=kinds, default=None, help="per-asset file, live.yaml or a variants file (default: from its keys)")
     sp.set_defaults(func=cmd_config_show)
     sp = csub.add_parser("check", help="validate files: exit 0 if all are valid, 2 naming the file and field otherwise")
     sp.add_argument("files", nargs="+")
-    sp.add_argument("--kind", choices=kinds, default=None, help="per-asset file or live.yaml (default: from its keys)")
+    sp.add_argument("--kind", choices=kinds, default=None, help="per-asset file, live.yaml or a variants file (default: from its keys)")
     sp.set_defaults(func=cmd_config_check)
     sp = csub.add_parser("docs", help="the configuration reference (docs/CONFIG.md) generated from the schema")
     sp.add_argument("--out", default=None, help="write it here (default: print it)")

@@ -92,6 +92,31 @@ def apply_variant(cfg: AssetConfig, variant: Variant, source: str) -> AssetConfi
     return loader.override(cfg, source=f"{source}: variant {variant.name!r}", **changes)
 
 
+def check_variants(raw: Any, source: str, coin: str = "BTC") -> list[Variant]:
+    """The variants of YAML data ``raw``, each validated against a per-asset config of schema
+    defaults for ``coin`` (what ``botmm config check`` does with a variants file)."""
+    from botmm_nautilus.config.asset import config_from_dict
+
+    variants = parse_variants(raw, source)
+    base = config_from_dict({"coin": coin}, source)
+    for v in variants:
+        apply_variant(base, v, source)
+    return variants
+
+
+def format_variants(variants: list[Variant]) -> str:
+    """The variants as YAML (one line per setting), as ``parse_variants`` reads them back."""
+    lines = []
+    for v in variants:
+        lines.append(f"- name: {loader.yaml_scalar(v.name)}")
+        if v.strategy is not None:
+            lines.append(f"  strategy: {v.strategy}")
+        if v.set:
+            lines.append("  set:")
+            lines.extend(f"    {key}: {loader.yaml_scalar(value)}" for key, value in v.set.items())
+    return "\n".join(lines) + "\n"
+
+
 def load_variants(path: str | Path, base: AssetConfig | None = None) -> list[Variant]:
     """Read and check a variants file; with ``base`` every variant is also applied to it (so every
     key and value is validated before any backtest starts)."""

@@ -140,3 +140,16 @@ def test_a_window_is_cut_to_the_data_range():
     cut = w.clipped_to(lo, w.end_ns + 1)
     assert (cut.start, cut.end, cut.clipped, cut.sample_label) == ("2025-09-04T19:30:00Z", "2025-09-04T20:00:00Z", True, "in-sample")
     assert w.clipped_to(w.start_ns - 1, w.end_ns + 1) is w
+
+
+def test_config_check_and_show_know_variants_files(project_root, tmp_path, capsys):
+    basic = project_root / "configs" / "ablation_basic.yaml"
+    assert cli_main(["config", "check", str(basic)]) == 0
+    assert capsys.readouterr().out.strip() == f"ok: {basic} (variants config)"
+    assert cli_main(["config", "show", str(basic)]) == 0
+    shown = capsys.readouterr().out
+    p = _write(tmp_path, shown)
+    assert load_variants(p) == load_variants(basic)  # show's output reads back as the same variants
+    bad = _write(tmp_path, "- name: a\n  set: {quoting.levels: 0}\n")
+    assert cli_main(["config", "check", str(bad)]) == 2
+    assert f"error: {bad}: variant 'a': quoting.levels: must be" in capsys.readouterr().err
