@@ -429,12 +429,13 @@ class TradeFlowImbalance:
 def microprice(best_bid: float, best_ask: float, bid_size: float, ask_size: float) -> float:
     """Size-weighted mid (Stoikov's 'weighted mid'): (bid·ask_size + ask·bid_size)/(bid_size + ask_size).
 
-    Leans toward the ask when the bid queue is larger. Falls back to the mid with no size.
+    Leans toward the ask when the bid queue is larger. Falls back to the mid with no size. Held
+    inside [bid, ask] against rounding (a convex combination of the two, up to the last bit).
     """
     tot = bid_size + ask_size
     if not tot > 0:
         return 0.5 * (best_bid + best_ask)
-    return (best_bid * ask_size + best_ask * bid_size) / tot
+    return min(best_ask, max(best_bid, (best_bid * ask_size + best_ask * bid_size) / tot))
 
 
 # ---------------------------------------------------------------------------------------- the set
