@@ -1,7 +1,7 @@
 """Information coefficients of the signals on a recorded book: which ones say anything about the next mid move.
 
     python bench/signal_ic.py [--catalog /work/cats/hl] [--instrument BTC-USDC-PERP.HL]
-        [--horizon-s 5] [--grid-s 1] [--bias-bar-s 10]
+        [--horizon-s 5] [--grid-s 1] [--bias-bar-s 10] [--start ISO] [--end ISO]
 
 The catalog's deltas and trades are replayed in ``ts_init`` order (what the engine would deliver,
 book before trade at equal times) through the core's own signal classes (core/signals.py):
@@ -39,13 +39,13 @@ from botmm_nautilus.core.signals import microprice  # noqa: E402
 S = 1_000_000_000
 
 
-def load(catalog: str, instrument: str):
+def load(catalog: str, instrument: str, start=None, end=None):
     from nautilus_trader.model.enums import AggressorSide
     from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
     cat = ParquetDataCatalog(catalog)
-    deltas = cat.order_book_deltas(instrument_ids=[instrument])
-    trades = cat.trade_ticks(instrument_ids=[instrument])
+    deltas = cat.order_book_deltas(instrument_ids=[instrument], start=start, end=end)
+    trades = cat.trade_ticks(instrument_ids=[instrument], start=start, end=end)
     if not deltas:
         raise SystemExit(f"{catalog}: no order book deltas for {instrument}")
     trade_rows = [(t.ts_init, 1, t.size.as_double(), t.aggressor_side == AggressorSide.BUYER) for t in trades]
@@ -128,8 +128,10 @@ def main(argv=None) -> None:
     ap.add_argument("--horizon-s", type=float, default=5.0)
     ap.add_argument("--grid-s", type=float, default=1.0)
     ap.add_argument("--bias-bar-s", type=float, default=10.0)
+    ap.add_argument("--start", default=None, help="first time read (ISO, UTC), default the catalog's start")
+    ap.add_argument("--end", default=None, help="last time read (ISO, UTC), default the catalog's end")
     a = ap.parse_args(argv)
-    deltas, trades = load(a.catalog, a.instrument)
+    deltas, trades = load(a.catalog, a.instrument, a.start, a.end)
     ts, mid, rows = replay(deltas, trades, a.bias_bar_s)
     grid = np.arange(ts[0] + int(60 * S), ts[-1] - int(a.horizon_s * S), int(a.grid_s * S))
     at = np.searchsorted(ts, grid, side="right") - 1  # last event at or before the grid time
