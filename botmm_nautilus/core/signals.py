@@ -429,7 +429,10 @@ class TradeFlowImbalance:
 def microprice(best_bid: float, best_ask: float, bid_size: float, ask_size: float) -> float:
     """Size-weighted mid (Stoikov's 'weighted mid'): (bid·ask_size + ask·bid_size)/(bid_size + ask_size).
 
-    Leans toward the ask when the bid queue is larger. Falls back to the mid with no size. Held
+    Leans toward the ask when the bid queue is larger. This is the weighted mid, not Stoikov's
+    (2018) "micro-price", which is a fitted expectation of future mids given the imbalance and the
+    spread; the weighted mid over-reacts to a one-lot touch (it jumps to the far side), which
+    ``microprice_weight`` < 1 tempers. Falls back to the mid with no size. Held
     inside [bid, ask] against rounding (a convex combination of the two, up to the last bit).
     """
     tot = bid_size + ask_size
