@@ -12,8 +12,11 @@ the mid (Kalman 'level' and 'trend' variants, plus the trend filter's slope alon
 On a grid every ``--grid-s`` seconds each signal is read as it stood after the last event stamped
 at or before the grid time (previous-tick: causal), and paired with the mid's log change over the
 next ``--horizon-s`` seconds, in bps. Printed per signal: the number of grid points where the
-signal is defined, the Pearson and Spearman correlation (the IC), and a rough t = IC·√(N·grid/H)
-(overlapping windows: only about N·grid/H of them are independent). In-sample only: nothing is
+signal is defined, the Pearson and Spearman correlation (the IC), a rough t = IC·√(N·grid/H)
+(overlapping windows: only about N·grid/H of them are independent; a slow signal such as the
+bias is autocorrelated well beyond H, so its t is overstated) and beta_bps, the least-squares
+slope of the forward move on the signal (bps per unit of signal: what a ``*_weight_bps`` would
+be if the fair value were to price in the expected move over H, before any fee or latency). In-sample only: nothing is
 fitted, the weights are fixed choices; a 35-minute recording is one short period of one day.
 """
 
@@ -141,7 +144,7 @@ def main(argv=None) -> None:
     print(f"{a.instrument} in {a.catalog}: {span_min:.1f} min, {len(deltas)} deltas, {len(trades)} trades; "
           f"grid {a.grid_s:g} s from +60 s, forward mid change over {a.horizon_s:g} s "
           f"(mean |move| {np.mean(np.abs(fwd_bps)):.2f} bps, {np.mean(fwd_bps == 0):.0%} zero); bias bars {a.bias_bar_s:g} s")
-    print(f"{'signal':<22}{'N':>6}{'mean':>9}{'std':>9}{'pearson':>9}{'spearman':>10}{'t~':>7}")
+    print(f"{'signal':<22}{'N':>6}{'mean':>9}{'std':>9}{'pearson':>9}{'spearman':>10}{'t~':>7}{'beta_bps':>10}")
     indep = a.grid_s / a.horizon_s
     for name in rows[0]:
         x = np.array([rows[i][name] for i in at])
@@ -153,7 +156,8 @@ def main(argv=None) -> None:
         p = float(np.corrcoef(x[ok], fwd_bps[ok])[0, 1])
         s = spearman(x[ok], fwd_bps[ok])
         t = p * math.sqrt(n * indep)
-        print(f"{name:<22}{n:>6}{np.mean(x[ok]):>9.3g}{np.std(x[ok]):>9.3g}{p:>9.3f}{s:>10.3f}{t:>7.1f}")
+        beta = float(np.cov(x[ok], fwd_bps[ok])[0, 1] / np.var(x[ok], ddof=1))
+        print(f"{name:<22}{n:>6}{np.mean(x[ok]):>9.3g}{np.std(x[ok]):>9.3g}{p:>9.3f}{s:>10.3f}{t:>7.1f}{beta:>10.3g}")
 
 
 if __name__ == "__main__":
