@@ -321,7 +321,7 @@ class SignalsParams(Section, frozen=True, kw_only=True):
     use_bias: Annotated[bool, setting("-", "compute the directional bias in [-1, 1] (four votes of 0.25: Kalman slope, price vs Kalman, QQE trend, QQE level) and shift the fair value by it")] = False
     bias_weight_bps: Annotated[float, setting("bps", "fixed fair-value shift per unit of directional bias (a bias of +1 moves both quotes up by this many bps of the mid), added to the volatility-scaled bias_strength term", ge=-1_000, le=1_000)] = 0.0
     bias_strength: Annotated[float, setting("x σ over bias_horizon_s", "volatility-scaled fair-value shift per unit of bias: a bias of +1 moves both quotes up by bias_strength·σ·√bias_horizon_s (BotMM's bias_strength default 0.2); 0 = only bias_weight_bps", ge=-10, le=10)] = 0.2
-    bias_horizon_s: Annotated[float, setting("s", "horizon of the bias's expected move (σ·√horizon scales bias_strength); about one bias bar", gt=0, le=604_800)] = 3600.0
+    bias_horizon_s: Annotated[float, setting("s", "horizon of the bias's expected move (σ·√horizon scales bias_strength): how long a quote stays exposed to the predicted drift, about the A-S horizon (quoting.horizon_s, 300 s) and at most one bias bar", gt=0, le=604_800)] = 300.0
     bias_bar_interval_s: Annotated[float, setting("s", "book mode: the mid is sampled into bars of this length, a bar's close being the last mid before its end (candle mode uses the candles)", ge=1, le=604_800)] = 3600.0
     bias_rsi_period: Annotated[int, setting("bars", "RSI period n of the QQE; the RSI's ATR is smoothed twice with Wilder's period 2n - 1", ge=2, le=1_000)] = 14
     bias_rsi_smoothing: Annotated[

@@ -115,7 +115,7 @@ BTC_EFFECTIVE = {
     "signals.use_bias": False,
     "signals.bias_weight_bps": 0.0,  # was quoting.bias_weight_bps
     "signals.bias_strength": 0.2,  # new (issue 10), acts only with use_bias
-    "signals.bias_horizon_s": 3600.0,  # new (issue 10)
+    "signals.bias_horizon_s": 300.0,  # new (issue 10)
     "signals.bias_bar_interval_s": 3600.0,
     "signals.bias_rsi_period": 14,
     "signals.bias_rsi_smoothing": "wilder",  # new (issue 10)
