@@ -49,7 +49,9 @@ sizes = st.lists(st.one_of(st.just(0.0), st.floats(0.0, 1e9, allow_nan=False)), 
 event = st.one_of(
     st.tuples(st.just("mid"), st.integers(0, 3 * S), log_move),
     st.tuples(st.just("levels"), st.integers(0, 2 * S), sizes, sizes),
-    st.tuples(st.just("trade"), st.integers(0, 2 * S), st.one_of(st.just(0.0), st.floats(0.0, 1e6, allow_nan=False)), st.booleans()),
+    st.tuples(
+        st.just("trade"), st.integers(0, 2 * S), st.one_of(st.just(0.0), st.floats(0.0, 1e6, allow_nan=False)), st.booleans(),
+    ),
 )
 path = st.tuples(
     st.floats(-18.0, 18.0),  # ln of the first price: 1.5e-8 .. 6.6e7
@@ -122,7 +124,9 @@ def test_every_signal_stays_finite_and_bounded_on_any_path(p):
     st.sampled_from(["wilder", "simple"]),
 )
 def test_the_bias_on_closed_bars_stays_in_its_quarters_on_any_close_path(log_p0, moves, kalman, rsi):
-    p = SignalsParams(bias_rsi_period=3, bias_qqe_smoothing=2, bias_slope_window=3, bias_kalman_model=kalman, bias_rsi_smoothing=rsi)
+    p = SignalsParams(
+        bias_rsi_period=3, bias_qqe_smoothing=2, bias_slope_window=3, bias_kalman_model=kalman, bias_rsi_smoothing=rsi,
+    )
     db = DirectionalBias(p)
     lp = log_p0
     for i, m in enumerate(moves):
@@ -162,7 +166,9 @@ def test_the_bias_reads_only_closed_bars(steps, open_bar_mids, kalman):
     """The bias after a stream of mids equals the bias of the bars that closed (each bar's close
     being the last mid strictly before its end), and mids inside the still-open bar, however wild,
     do not move it."""
-    p = SignalsParams(bias_bar_interval_s=1.0, bias_rsi_period=3, bias_qqe_smoothing=2, bias_slope_window=3, bias_kalman_model=kalman)
+    p = SignalsParams(
+        bias_bar_interval_s=1.0, bias_rsi_period=3, bias_qqe_smoothing=2, bias_slope_window=3, bias_kalman_model=kalman,
+    )
     live = DirectionalBias(p)
     t, price = T0, 100.0
     stream = []
