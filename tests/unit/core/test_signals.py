@@ -176,6 +176,25 @@ def test_directional_bias_scale_free_warmup_and_sign(kalman):
     assert max(ra) == 1.0 and min(ra) == -1.0
 
 
+def test_directional_bias_votes_on_a_steady_drift_by_hand():
+    # closes 100·e^{0.001·i}, 60 bars: a log drift of exactly 0.001 per bar
+    #   slope vote: the level filter's level moves 0.001 a bar at steady state, over 4 bars 0.004 > 1e-4: +0.25;
+    #     the trend filter's slope state is 0.001, x 4 = 0.004: +0.25
+    #   price vs Kalman: the random-walk level lags by drift·(1 - K)/K = 0.001·0.8/0.2 ≈ 0.004 > ln 1.0001: +0.25;
+    #     the trend filter's level is on the line (lag ~0): 0
+    #   QQE: every change a gain: RSI 100, s = 100 > 55: +0.25; s never moves, so ATR 0, bands = s,
+    #     and s never crosses above the previous short band (equal to it): trend 0
+    # bias: level filter 0.75, trend filter 0.5
+    expected = {"level": 0.75, "trend": 0.5}
+    for kalman, bias in expected.items():
+        db = DirectionalBias(SignalsParams(bias_kalman_model=kalman))
+        for i in range(60):
+            db.on_bar_close((i + 1) * 3600 * S, 100.0 * math.exp(0.001 * i))
+        assert db.slope == pytest.approx(0.004, rel=1e-4)
+        assert db.qqe.value == 100.0 and db.qqe.trend == 0
+        assert db.bias == bias, kalman
+
+
 def test_directional_bias_updates_only_on_closed_bars():
     # mids every minute, hourly bars: the bias can change only at bar boundaries, and a bar's close is
     # the last mid strictly before its end (a mid stamped exactly at the boundary opens the next bar)

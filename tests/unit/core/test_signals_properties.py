@@ -196,3 +196,19 @@ def test_the_bias_reads_only_closed_bars(steps, open_bar_mids, kalman):
         last_t = ts
         live.on_mid(ts, price * math.exp(r))
         assert (live.bias, live.bar_count, live.qqe.value) == before
+
+
+@SETTINGS
+@given(
+    st.floats(0.0, 1e-2), st.floats(0.0, 1e-2), st.floats(1e-9, 1.0),
+    st.lists(st.tuples(st.floats(0.0, 1e3), st.floats(-60.0, 60.0)), min_size=1, max_size=60),
+)
+def test_kalman_trend_stays_finite_with_any_gaps_and_jumps(q_level, q_slope, r, steps):
+    """Any Δt (0 to 1000 units, repeated times included) and any log-price jumps: the state stays
+    finite, the variances non-negative and the covariance a covariance (|P01|² ≤ P00·P11)."""
+    kf = KalmanTrend(q_level, q_slope, r)
+    for dt, z in steps:
+        kf.update(z, dt)
+        assert math.isfinite(kf.level) and math.isfinite(kf.slope)
+        assert kf.p00 >= 0 and kf.p11 >= -1e-12 * max(1.0, kf.p11)
+        assert kf.p01 * kf.p01 <= kf.p00 * kf.p11 * (1 + 1e-6) + 1e-18
