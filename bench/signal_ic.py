@@ -73,7 +73,7 @@ def replay(deltas, trade_rows, bias_bar_s: float):
         "imb_L5_ema2s": BookImbalance(5, 2.0),
     }
     flows = {f"flow_h{h:g}s": TradeFlowImbalance(h) for h in (1.0, 5.0, 30.0)}
-    common = dict(bias_bar_interval_s=bias_bar_s)
+    common = {"bias_bar_interval_s": bias_bar_s}
     biases = {
         "bias_level": DirectionalBias(SignalsParams(**common, bias_kalman_model="level")),
         "bias_trend": DirectionalBias(SignalsParams(**common, bias_kalman_model="trend")),

@@ -91,7 +91,7 @@ ALL_SIGNALS = {
 
 def test_book_mode_with_every_signal_on_is_causal(btc_cfg, book_catalogs, book_plain):
     cfg = override(btc_cfg, **ALL_SIGNALS)
-    full, cut, diffs = _compare(cfg, book_catalogs, "book", BOOK_CUT)
+    full, _, diffs = _compare(cfg, book_catalogs, "book", BOOK_CUT)
     assert diffs == []
     assert len(full.fills[full.fills["ts_ns"] < BOOK_CUT]) >= 10
     # the signals acted before T: the run differs there from the run with them off

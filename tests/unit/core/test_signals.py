@@ -15,8 +15,8 @@ from botmm_nautilus.core.signals import BookImbalance
 from botmm_nautilus.core.signals import DirectionalBias
 from botmm_nautilus.core.signals import Kalman1D
 from botmm_nautilus.core.signals import KalmanTrend
-from botmm_nautilus.core.signals import TradeFlowImbalance
 from botmm_nautilus.core.signals import Signals
+from botmm_nautilus.core.signals import TradeFlowImbalance
 from botmm_nautilus.core.signals import microprice
 
 S = 1_000_000_000  # ns per second
