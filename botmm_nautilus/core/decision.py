@@ -110,6 +110,7 @@ class MarketMakerCore:
     def on_trade(self, ts_ns: int, price: float, size: float, aggressor_is_buyer: bool) -> None:
         if self.mid == self.mid:  # not NaN
             self.intensity.on_trade(ts_ns, price, aggressor_is_buyer, self.mid)
+        self.signals.on_trade(ts_ns, price, size, aggressor_is_buyer)
 
     def on_bar(self, ts_ns: int, open_: float, high: float, low: float, close: float) -> None:
         """Candle mode: the bar is complete at ``ts_ns`` (its close time); quotes use only its close."""
@@ -173,7 +174,7 @@ class MarketMakerCore:
         active = signals.active
         inputs = QuoteInputs(
             mid=mid,
-            fair_value=signals.fair_value(mid) if active else None,
+            fair_value=signals.fair_value(mid, sigma) if active else None,
             position_usd=position_base * mid,
             sigma=sigma,
             A=A,

@@ -305,26 +305,49 @@ def candle_calibration(calibration: CalibrationParams, bar_seconds: float) -> Ca
 class SignalsParams(Section, frozen=True, kw_only=True):
     """Signals that move the fair value the A-S and GLFT quotes are centred on (core/signals.py); each is off by default.
 
-    fair = base·(1 + (imbalance·imbalance_weight_bps + bias·bias_weight_bps)·1e-4), where base is
-    the mid, or with ``use_microprice`` mid + microprice_weight·(microprice − mid). A signal that is
-    off reads 0 (the microprice: the mid). The classic model reads the imbalance and the bias in
-    its own (BotMM's) formula and ignores the weights. In candle mode there is no book: only the
-    bias (on the candles' closes) can act.
+    fair = base·(1 + shift_bps·1e-4), where base is the mid, or with ``use_microprice``
+    mid + microprice_weight·(microprice − mid), and
+    shift_bps = imbalance·imbalance_weight_bps + flow·flow_weight_bps
+                + bias·(bias_weight_bps + bias_strength·σ_bps·√bias_horizon_s)
+    (σ_bps: the decision core's volatility in bps of the mid per √s). The σ term is the
+    Cartea-Jaimungal-Ricci short-term alpha read as "the bias's expected move over its horizon":
+    a bias of +1 believed at strength 0.2 lifts the fair value by 0.2 of one horizon's σ. A signal
+    that is off reads 0 (the microprice: the mid). The classic model reads the imbalance and the
+    bias in its own (BotMM's) formula and ignores the weights. In candle mode there is no book and
+    no trade tape: only the bias (on the candles' closes) can act.
     """
 
     # --- directional bias: Kalman filter + QQE votes on closed bars
     use_bias: Annotated[bool, setting("-", "compute the directional bias in [-1, 1] (four votes of 0.25: Kalman slope, price vs Kalman, QQE trend, QQE level) and shift the fair value by it")] = False
-    bias_weight_bps: Annotated[float, setting("bps", "fair-value shift per unit of directional bias (a bias of +1 moves both quotes up by this many bps of the mid)", ge=-1_000, le=1_000)] = 0.0
+    bias_weight_bps: Annotated[float, setting("bps", "fixed fair-value shift per unit of directional bias (a bias of +1 moves both quotes up by this many bps of the mid), added to the volatility-scaled bias_strength term", ge=-1_000, le=1_000)] = 0.0
+    bias_strength: Annotated[float, setting("x σ over bias_horizon_s", "volatility-scaled fair-value shift per unit of bias: a bias of +1 moves both quotes up by bias_strength·σ·√bias_horizon_s (BotMM's bias_strength default 0.2); 0 = only bias_weight_bps", ge=-10, le=10)] = 0.2
+    bias_horizon_s: Annotated[float, setting("s", "horizon of the bias's expected move (σ·√horizon scales bias_strength): how long a quote stays exposed to the predicted drift, about the A-S horizon (quoting.horizon_s, 300 s) and at most one bias bar", gt=0, le=604_800)] = 300.0
     bias_bar_interval_s: Annotated[float, setting("s", "book mode: the mid is sampled into bars of this length, a bar's close being the last mid before its end (candle mode uses the candles)", ge=1, le=604_800)] = 3600.0
-    bias_rsi_period: Annotated[int, setting("bars", "RSI period of the QQE (simple averages of gains and losses)", ge=2, le=1_000)] = 14
+    bias_rsi_period: Annotated[int, setting("bars", "RSI period n of the QQE; the RSI's ATR is smoothed twice with Wilder's period 2n - 1", ge=2, le=1_000)] = 14
+    bias_rsi_smoothing: Annotated[
+        Literal["wilder", "simple"],
+        setting("-", "RSI averages of gains and losses: 'wilder' (the standard QQE: Wilder's running average, seeded by the simple mean) or 'simple' (BotMM's: plain means of the last n)"),
+    ] = "wilder"
     bias_qqe_smoothing: Annotated[int, setting("bars", "EMA span smoothing the RSI in the QQE", ge=1, le=1_000)] = 5
     bias_qqe_factor: Annotated[float, setting("x RSI ATR", "width of the QQE bands around the smoothed RSI", gt=0, le=100)] = 3.5
-    bias_slope_window: Annotated[int, setting("bars", "bars spanned by the Kalman slope vote (the filtered log price now minus its value bias_slope_window - 1 bars earlier)", ge=2, le=1_000)] = 5
+    bias_slope_window: Annotated[int, setting("bars", "bars spanned by the Kalman slope vote (the filtered log price now minus its value bias_slope_window - 1 bars earlier; with the trend filter: its slope x (bias_slope_window - 1))", ge=2, le=1_000)] = 5
+    bias_kalman_model: Annotated[
+        Literal["level", "trend"],
+        setting("-", "Kalman filter of the bias's two Kalman votes: 'level' (BotMM's random-walk level on log price, slope = change of the level over the window) or 'trend' (local linear trend: level and slope states, slope read from the filter)"),
+    ] = "level"
+    bias_kalman_level_var: Annotated[float, setting("(log price)²/bar", "trend filter: process variance of the level per bar", ge=0, le=1)] = 5e-8
+    bias_kalman_slope_var: Annotated[float, setting("(log price/bar)²/bar", "trend filter: process variance of the slope per bar (1e-8 with the other defaults: the slope reaches 90 % of a new steady drift in about 9 bars)", ge=0, le=1)] = 1e-8
+    bias_kalman_measurement_var: Annotated[float, setting("(log price)²", "trend filter: measurement variance of a bar's log close", gt=0, le=1)] = 1e-6
     # --- book imbalance
-    use_imbalance: Annotated[bool, setting("-", "compute the book imbalance (Σ bid − Σ ask)/(Σ bid + Σ ask) of the sizes on the first imbalance_depth_levels levels, at each decision, and shift the fair value by it")] = False
+    use_imbalance: Annotated[bool, setting("-", "compute the book imbalance (Σ w_i·bid_i − Σ w_i·ask_i)/(Σ w_i·bid_i + Σ w_i·ask_i) of the sizes on the first imbalance_depth_levels levels (w_i = exp(-imbalance_level_decay·i), i = 0 at the touch), at each decision, and shift the fair value by it")] = False
     imbalance_weight_bps: Annotated[float, setting("bps", "fair-value shift per unit of book imbalance in [-1, 1] (+ = more size on the bid)", ge=-1_000, le=1_000)] = 0.0
     imbalance_depth_levels: Annotated[int, setting("book levels", "book levels per side summed into the imbalance", ge=1, le=1_000)] = 5
     imbalance_half_life_s: Annotated[float, setting("s", "half-life of the EMA smoothing the imbalance over time; 0 = the raw reading", ge=0, le=86_400)] = 0.0
+    imbalance_level_decay: Annotated[float, setting("1/level", "depth weighting of the imbalance: level i (0 = touch) weighs exp(-imbalance_level_decay·i); 0 = every level alike", ge=0, le=100)] = 0.0
+    # --- trade-flow imbalance
+    use_flow: Annotated[bool, setting("-", "compute the trade-flow imbalance (EMA over time of aggressor-signed traded size / EMA of traded size, in [-1, 1], + = buyers lifting the ask) and shift the fair value by it")] = False
+    flow_weight_bps: Annotated[float, setting("bps", "fair-value shift per unit of trade-flow imbalance in [-1, 1]", ge=-1_000, le=1_000)] = 0.0
+    flow_half_life_s: Annotated[float, setting("s", "half-life of the time EMAs of the trade-flow imbalance", gt=0, le=86_400)] = 5.0
     # --- microprice
     use_microprice: Annotated[bool, setting("-", "base the fair value on the microprice (bid·ask_size + ask·bid_size)/(bid_size + ask_size) of the touch instead of the mid")] = False
     microprice_weight: Annotated[float, setting("fraction", "how far from the mid toward the microprice the base moves (1 = the microprice)", ge=0, le=1)] = 1.0

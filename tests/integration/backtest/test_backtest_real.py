@@ -153,10 +153,12 @@ def test_rebate_is_credited_when_configured(real_catalog, project_root):
 
 
 def test_book_signals_switched_on_move_the_quotes(real_catalog, project_root, btc_outcome):
-    """The strategy hands the book's level sizes to the core: imbalance and microprice change the run."""
+    """The strategy hands the book's level sizes and the trades to the core: imbalance, microprice and
+    trade flow change the run."""
     base = btc_outcome.summary
     for signals in ({"signals.use_imbalance": True, "signals.imbalance_weight_bps": 1.0},
-                    {"signals.use_microprice": True}):
+                    {"signals.use_microprice": True},
+                    {"signals.use_flow": True, "signals.flow_weight_bps": 1.0}):
         cfg = override(load_config(project_root / "configs" / "btc.yaml"), **signals)
         out = run_backtest(cfg, str(real_catalog), progress=False)
         s = out.summary

@@ -20,6 +20,7 @@ from support.causality import run_and_record
 from support.causality import truncated_catalog_copy
 
 from botmm_nautilus.config.asset import load_config
+from botmm_nautilus.config.loader import override
 from botmm_nautilus.data.candles import import_candles
 from botmm_nautilus.data.hl_ws import import_hyperliquid_ws
 
@@ -63,12 +64,38 @@ def _compare(cfg, catalogs, mode, cut_ns, strategy_path=None):
     return full, cut, differences_before(full, cut, cut_ns)
 
 
-def test_book_mode_fills_before_t_do_not_depend_on_data_after_t(btc_cfg, book_catalogs):
-    full, cut, diffs = _compare(btc_cfg, book_catalogs, "book", BOOK_CUT)
+@pytest.fixture(scope="module")
+def book_plain(btc_cfg, book_catalogs):
+    """The shipped BTC config (signals off) on the full and the cut book catalogs, and their differences before T."""
+    return _compare(btc_cfg, book_catalogs, "book", BOOK_CUT)
+
+
+def test_book_mode_fills_before_t_do_not_depend_on_data_after_t(book_plain):
+    full, cut, diffs = book_plain
     assert diffs == []
     before = full.fills[full.fills["ts_ns"] < BOOK_CUT]
     assert len(before) >= 10 and len(full.fills) > len(before), "the comparison needs fills on both sides of T"
     assert sum(1 for e in full.events if e[0] < BOOK_CUT) > 100
+
+
+# every signal on: the bias on 30 s bars of the mid (the Kalman trend filter, σ-scaled strength),
+# the depth-weighted imbalance, the microprice and the trade flow
+ALL_SIGNALS = {
+    "signals.use_bias": True, "signals.bias_bar_interval_s": 30.0, "signals.bias_kalman_model": "trend",
+    "signals.bias_strength": 0.2, "signals.bias_horizon_s": 30.0, "signals.bias_weight_bps": 0.5,
+    "signals.use_imbalance": True, "signals.imbalance_weight_bps": 1.0, "signals.imbalance_level_decay": 0.5,
+    "signals.use_microprice": True, "signals.microprice_weight": 0.5,
+    "signals.use_flow": True, "signals.flow_weight_bps": 1.0,
+}
+
+
+def test_book_mode_with_every_signal_on_is_causal(btc_cfg, book_catalogs, book_plain):
+    cfg = override(btc_cfg, **ALL_SIGNALS)
+    full, _, diffs = _compare(cfg, book_catalogs, "book", BOOK_CUT)
+    assert diffs == []
+    assert len(full.fills[full.fills["ts_ns"] < BOOK_CUT]) >= 10
+    # the signals acted before T: the run differs there from the run with them off
+    assert differences_before(full, book_plain[0], BOOK_CUT)
 
 
 def test_book_mode_comparison_catches_a_strategy_reading_the_future(btc_cfg, book_catalogs):

@@ -114,15 +114,26 @@ BTC_EFFECTIVE = {
     "calibration.default_k_per_bps": 0.5,
     "signals.use_bias": False,
     "signals.bias_weight_bps": 0.0,  # was quoting.bias_weight_bps
+    "signals.bias_strength": 0.2,  # new (issue 10), acts only with use_bias
+    "signals.bias_horizon_s": 300.0,  # new (issue 10)
     "signals.bias_bar_interval_s": 3600.0,
     "signals.bias_rsi_period": 14,
+    "signals.bias_rsi_smoothing": "wilder",  # new (issue 10)
     "signals.bias_qqe_smoothing": 5,
     "signals.bias_qqe_factor": 3.5,
     "signals.bias_slope_window": 5,
+    "signals.bias_kalman_model": "level",  # new (issue 10)
+    "signals.bias_kalman_level_var": 5e-8,
+    "signals.bias_kalman_slope_var": 1e-8,
+    "signals.bias_kalman_measurement_var": 1e-6,
     "signals.use_imbalance": False,
     "signals.imbalance_weight_bps": 0.0,  # was quoting.imbalance_weight_bps
     "signals.imbalance_depth_levels": 5,  # was quoting.imbalance_depth_levels
     "signals.imbalance_half_life_s": 0.0,
+    "signals.imbalance_level_decay": 0.0,  # new (issue 10): every level alike, as before
+    "signals.use_flow": False,  # new (issue 10)
+    "signals.flow_weight_bps": 0.0,
+    "signals.flow_half_life_s": 5.0,
     "signals.use_microprice": False,  # was quoting.use_microprice: true, without effect (no microprice was computed)
     "signals.microprice_weight": 1.0,
     "risk.max_position_usd": 500.0,

@@ -223,7 +223,8 @@ def _trend_then_10000(c: MarketMakerCore) -> int:
 
 def test_bias_shifts_both_quotes_by_its_weight():
     q = QuotingParams(fee_gate="off")
-    with_bias = core(q, SignalsParams(use_bias=True, bias_weight_bps=2.0, bias_bar_interval_s=60.0))
+    # bias_strength 0: only the fixed bps weight (the σ-scaled term has its own test below)
+    with_bias = core(q, SignalsParams(use_bias=True, bias_weight_bps=2.0, bias_strength=0.0, bias_bar_interval_s=60.0))
     without = core(q)
     t = _trend_then_10000(with_bias)
     _trend_then_10000(without)
@@ -237,9 +238,43 @@ def test_bias_shifts_both_quotes_by_its_weight():
         assert p1 - p0 == pytest.approx(2.0, abs=0.011) and s1 == s0
     assert d1.bids[0][0] - d0.bids[0][0] == pytest.approx(2.0, abs=1e-9)
     # a weight of 0 leaves the quotes alone even with the bias computed
-    zero = core(q, SignalsParams(use_bias=True, bias_weight_bps=0.0, bias_bar_interval_s=60.0))
+    zero = core(q, SignalsParams(use_bias=True, bias_weight_bps=0.0, bias_strength=0.0, bias_bar_interval_s=60.0))
     _trend_then_10000(zero)
     assert zero.signals.bias == 1.0 and zero.decide(t, 0.0, 10_000.0).bids == d0.bids
+
+
+def test_bias_strength_scales_the_shift_by_sigma_over_the_horizon():
+    # bias +1, strength 0.2, horizon 4 s, plus a fixed 0.5 bp: shift = 1·(0.5 + 0.2·σ_bps·√4) bps of the mid.
+    # σ_bps is the decision's own σ (the estimator's once ready, else the 1 bp/√s default), read back
+    # from the estimator here (about 8.4 bp/√s on this path: shift about 3.9 bps, which keeps the
+    # bid below the 10000.5 ask touch, where the ladder would hold it); at σ = 1 bp/√s it would be
+    # 0.5 + 0.4 = 0.9 bps = 0.90 at a mid of 10,000.
+    q = QuotingParams(fee_gate="off")
+    sig = SignalsParams(use_bias=True, bias_weight_bps=0.5, bias_strength=0.2, bias_horizon_s=4.0, bias_bar_interval_s=60.0)
+    with_bias, without = core(q, sig), core(q)
+    t = _trend_then_10000(with_bias)
+    _trend_then_10000(without)
+    assert with_bias.signals.bias == 1.0
+    vol = with_bias.vol
+    sigma_bps = vol.sigma_price / 10_000.0 * 1e4 if vol.ready and vol.sigma_price > 0 else 1.0
+    expected = 10_000.0 * (0.5 + 0.2 * sigma_bps * 2.0) * 1e-4
+    assert expected > 0.5 + 1e-6  # the σ term is there
+    d1 = with_bias.decide(t, 0.0, 10_000.0)
+    d0 = without.decide(t, 0.0, 10_000.0)
+    for (p1, _), (p0, _) in zip(d1.bids + d1.asks, d0.bids + d0.asks):
+        assert p1 - p0 == pytest.approx(expected, abs=0.011)  # 0.01 ticks of rounding
+
+
+def test_trades_feed_the_flow_imbalance_and_shift_the_fair_value():
+    # three buys of 1 and one sell of 1 at the same instant: flow (3 - 1)/4 = 0.5 x 4 bps = 2 bps: fair 10002,
+    # bid 10002 - 2.0950526 -> 9999.90 ; ask 10004.0950526 -> 10004.10 (as the imbalance test above)
+    c = at_10000(core(QuotingParams(fee_gate="off"), SignalsParams(use_flow=True, flow_weight_bps=4.0)))
+    assert c.book_levels == 0
+    for buy in (True, True, True, False):
+        c.on_trade(T0, 10_000.0, 1.0, buy)
+    assert c.signals.flow == 0.5
+    d = c.decide(T0, 0.0, 10_000.0)
+    assert d.bids[0] == (9999.90, 0.0093) and d.asks[0] == (10004.10, 0.0093)
 
 
 def test_bias_in_candle_mode_follows_the_bar_closes():
@@ -257,7 +292,8 @@ def test_bias_in_candle_mode_follows_the_bar_closes():
 
 ALL_SIGNALS = SignalsParams(
     use_bias=True, bias_weight_bps=1.5, bias_bar_interval_s=30.0, bias_rsi_period=5, bias_qqe_smoothing=3,
-    use_imbalance=True, imbalance_weight_bps=1.0, imbalance_half_life_s=5.0, use_microprice=True,
+    use_imbalance=True, imbalance_weight_bps=1.0, imbalance_half_life_s=5.0, imbalance_level_decay=0.5, use_microprice=True,
+    use_flow=True, flow_weight_bps=1.0, flow_half_life_s=3.0, bias_kalman_model="trend",
 )
 
 
