@@ -10,9 +10,10 @@ Layout (every key optional except ``coin``; unknown keys are errors)::
     calibration: ...          # core CalibrationParams
     signals:     ...          # core SignalsParams (all off by default)
     risk:        ...          # core RiskParams
+    adaptive:    ...          # core AdaptiveParams (read by AdaptiveMarketMaker only)
     backtest:    ...          # BacktestParams: catalog, queue model, report sampling
 
-``quoting``, ``calibration``, ``signals`` and ``risk`` are the core's own sections (core/params.py): the strategy
+``quoting``, ``calibration``, ``signals``, ``risk`` and ``adaptive`` are the core's own sections (core/params.py): the strategy
 config carries them as they are and the core reads them, so each default exists once.
 ``AssetConfig.strategy_config`` builds the Nautilus config of the chosen strategy. Errors name the
 file and the dotted field::
@@ -32,6 +33,7 @@ from typing import Literal
 import msgspec
 
 from botmm_nautilus.config import loader
+from botmm_nautilus.core.params import AdaptiveParams
 from botmm_nautilus.core.params import CalibrationParams
 from botmm_nautilus.core.params import FeeBps
 from botmm_nautilus.core.params import QuotingParams
@@ -41,6 +43,7 @@ from botmm_nautilus.core.params import SignalsParams
 from botmm_nautilus.core.params import candle_calibration
 from botmm_nautilus.core.params import setting
 from botmm_nautilus.strategies import STRATEGIES
+from botmm_nautilus.strategies import AdaptiveMarketMakerConfig
 from botmm_nautilus.strategies import MarketMakerConfig
 from botmm_nautilus.strategies import strategy_classes
 from botmm_nautilus.strategies.config import DEFAULT_SAMPLE_INTERVAL_S
@@ -110,6 +113,7 @@ class AssetConfig(Section, frozen=True, kw_only=True):
     calibration: CalibrationParams = CalibrationParams()
     signals: SignalsParams = SignalsParams()
     risk: RiskParams = RiskParams()
+    adaptive: AdaptiveParams = AdaptiveParams()
     backtest: BacktestParams = BacktestParams()
 
     def _check(self) -> None:
@@ -132,7 +136,8 @@ class AssetConfig(Section, frozen=True, kw_only=True):
         """The Nautilus config of ``strategy`` (default: this file's) for ``instrument_id``.
 
         ``nautilus``: fields of Nautilus's ``StrategyConfig`` (``order_id_tag``, ``log_events``, ...).
-        Candle mode runs with ``candle_calibration`` (estimator windows of at least 20 bars).
+        Candle mode runs with ``candle_calibration`` (estimator windows of at least 20 bars). The
+        ``adaptive`` section goes only to an adaptive strategy's config (``AdaptiveMarketMakerConfig``).
         """
         _, config_cls = strategy_classes(strategy or self.strategy)
         fields: dict[str, Any] = {
@@ -150,6 +155,8 @@ class AssetConfig(Section, frozen=True, kw_only=True):
                 signals=self.signals,
                 risk=self.risk,
             )
+        if issubclass(config_cls, AdaptiveMarketMakerConfig):
+            fields["adaptive"] = self.adaptive
         return config_cls(**fields, **nautilus)
 
 
