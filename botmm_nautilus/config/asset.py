@@ -39,6 +39,7 @@ from botmm_nautilus.core.params import FeeBps
 from botmm_nautilus.core.params import QuotingParams
 from botmm_nautilus.core.params import RiskParams
 from botmm_nautilus.core.params import Section
+from botmm_nautilus.core.params import candle_adaptive
 from botmm_nautilus.core.params import SignalsParams
 from botmm_nautilus.core.params import candle_calibration
 from botmm_nautilus.core.params import setting
@@ -137,7 +138,8 @@ class AssetConfig(Section, frozen=True, kw_only=True):
 
         ``nautilus``: fields of Nautilus's ``StrategyConfig`` (``order_id_tag``, ``log_events``, ...).
         Candle mode runs with ``candle_calibration`` (estimator windows of at least 20 bars). The
-        ``adaptive`` section goes only to an adaptive strategy's config (``AdaptiveMarketMakerConfig``).
+        ``adaptive`` section goes only to an adaptive strategy's config (``AdaptiveMarketMakerConfig``);
+        candle mode runs it with ``candle_adaptive`` (regime sampled once a bar, windows of bars).
         """
         _, config_cls = strategy_classes(strategy or self.strategy)
         fields: dict[str, Any] = {
@@ -156,7 +158,7 @@ class AssetConfig(Section, frozen=True, kw_only=True):
                 risk=self.risk,
             )
         if issubclass(config_cls, AdaptiveMarketMakerConfig):
-            fields["adaptive"] = self.adaptive
+            fields["adaptive"] = candle_adaptive(self.adaptive, BAR_SECONDS[self.backtest.bar_interval]) if mode == "candles" else self.adaptive
         return config_cls(**fields, **nautilus)
 
 

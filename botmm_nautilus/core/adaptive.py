@@ -153,8 +153,10 @@ class FillRateAdjuster(Adjuster):
         self.bid = _SideRate()
         self.ask = _SideRate()
         self.steps = 0
+        self.fills_seen = 0
 
     def on_fill(self, fill: OwnFill) -> None:
+        self.fills_seen += 1
         (self.bid if fill.is_buy else self.ask).fills.append(fill.ts_ns)
 
     def on_decision(self, ts_ns: int, quoted_bid: bool, quoted_ask: bool) -> None:
@@ -194,7 +196,8 @@ class FillRateAdjuster(Adjuster):
         return Adjustment(bid_spread_mult=b, ask_spread_mult=a, reason=f"fill rate: bid x{b:.3f}, ask x{a:.3f}")
 
     def state(self) -> dict:
-        return {"bid_spread_mult": round(self.bid.mult, 6), "ask_spread_mult": round(self.ask.mult, 6), "steps": self.steps}
+        return {"bid_spread_mult": round(self.bid.mult, 6), "ask_spread_mult": round(self.ask.mult, 6), "steps": self.steps,
+                "fills_seen": self.fills_seen}
 
 
 class InventoryDecay(Adjuster):

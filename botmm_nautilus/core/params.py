@@ -472,3 +472,27 @@ class AdaptiveParams(Section, frozen=True, kw_only=True):
             )
         if self.decay_max_bps < self.decay_base_bps:
             raise ValueError(f"decay_max_bps: must be >= decay_base_bps ({self.decay_base_bps:g}), got {self.decay_max_bps:g}")
+
+
+# Candle mode: the fewest bars the regime's fast half-life spans (its slow one: CANDLE_MIN_WINDOW_BARS).
+CANDLE_MIN_REGIME_FAST_BARS = 4
+
+
+def candle_adaptive(adaptive: AdaptiveParams, bar_seconds: float) -> AdaptiveParams:
+    """The adaptive features candle mode runs with: the mid moves once a bar, so the regime samples
+    once a bar (``regime_sample_interval_s`` raised to the bar; a finer grid would read the bar's
+    flat stretch as zero returns), its fast half-life spans at least ``CANDLE_MIN_REGIME_FAST_BARS``
+    bars and its slow one at least ``CANDLE_MIN_WINDOW_BARS``; the fill rate's window spans at least
+    ``CANDLE_MIN_WINDOW_BARS`` bars and it steps at most once a bar. Each raised only when shorter
+    (capped at the fields' maxima); every other field as configured."""
+    bar = float(bar_seconds)
+    fast = min(max(adaptive.regime_fast_half_life_s, CANDLE_MIN_REGIME_FAST_BARS * bar), 86_400.0)
+    slow = min(max(adaptive.regime_slow_half_life_s, CANDLE_MIN_WINDOW_BARS * bar, 2.0 * fast), 604_800.0)
+    return msgspec.structs.replace(
+        adaptive,
+        regime_sample_interval_s=min(max(adaptive.regime_sample_interval_s, bar), 3_600.0),
+        regime_fast_half_life_s=fast,
+        regime_slow_half_life_s=slow,
+        fill_rate_window_s=min(max(adaptive.fill_rate_window_s, CANDLE_MIN_WINDOW_BARS * bar), 86_400.0),
+        fill_rate_interval_s=min(max(adaptive.fill_rate_interval_s, bar), 86_400.0),
+    )

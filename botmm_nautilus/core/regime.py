@@ -1,9 +1,9 @@
 """The volatility regime: is the market quieter or busier than usual, right now?
 
-``VolRegime`` samples the mid on a time grid (at the end of each interval of ``sample_interval_s``:
-the last mid stamped within or before it; a sample is taken once a later mid shows the interval
-is over), takes the log return between consecutive samples and keeps two EWMA
-variances of them, a fast and a slow one:
+``VolRegime`` samples the mid on a time grid of step ``sample_interval_s``: each grid point's sample
+is the last mid stamped at or before it, taken once a mid of a later point shows it complete (or
+at once when a mid is stamped exactly on the point: a bar's close in candle mode). It keeps two
+EWMA variances of the log returns between consecutive samples, a fast and a slow one:
 
     a = 1 − 2^(−Δ/half_life)          (Δ = sample_interval_s)
     var ← (1 − a)·var + a·r²          (both seeded with the first r²)
@@ -37,7 +37,7 @@ class VolRegime:
     """Fast/slow volatility ratio and its regime (module docstring)."""
 
     __slots__ = (
-        "_a_fast", "_a_slow", "_interval_ns", "_last_k", "_last_mid", "_sample_mid", "fast_var", "high_ratio",
+        "_a_fast", "_a_slow", "_interval_ns", "_last_mid", "_open_k", "_sample_mid", "fast_var", "high_ratio",
         "hysteresis", "low_ratio", "min_samples", "regime_value", "samples", "slow_var",
     )
 
@@ -63,7 +63,7 @@ class VolRegime:
         self.high_ratio = float(high_ratio)
         self.low_ratio = float(low_ratio)
         self.hysteresis = float(hysteresis)
-        self._last_k = -1  # grid index of the last sample taken
+        self._open_k: int | None = None  # grid index of the sample being collected
         self._last_mid = math.nan  # the last mid seen
         self._sample_mid = math.nan  # the mid of the last grid sample
         self.fast_var = math.nan
@@ -72,25 +72,33 @@ class VolRegime:
         self.regime_value = 0
 
     def update(self, ts_ns: int, mid: float) -> None:
-        """A mid at ``ts_ns`` (time order). Grid points passed since the last call are sampled
-        with the mid known before this one."""
+        """A mid at ``ts_ns`` (time order). It belongs to the sample of the first grid point at or
+        after it; a sample is complete when a mid of a later point arrives (the points between saw
+        no mid: zero returns) or at once when a mid is stamped exactly on its point (candle mode:
+        a bar's close at its close time)."""
         if not (mid > 0 and math.isfinite(mid)):
             return
-        k = ts_ns // self._interval_ns
-        if self._last_k < 0:
-            self._last_k = k
-        elif k > self._last_k:
-            # the grid point ending interval last_k samples the last mid seen (stamped before ts);
-            # the k - last_k - 1 points after it saw no new mid: zero returns
-            prev = self._last_mid
-            if self._sample_mid == self._sample_mid:
-                self._add_return(math.log(prev / self._sample_mid))
-            self._sample_mid = prev
-            zeros = k - self._last_k - 1
-            if zeros and self.samples:
+        interval = self._interval_ns
+        k = -(-ts_ns // interval)  # the grid point at or after ts
+        open_k = self._open_k
+        if open_k is None:
+            self._open_k = open_k = k
+        elif k > open_k:
+            self._take_sample(self._last_mid)
+            zeros = k - open_k - 1
+            if zeros:
                 self._add_zero_returns(zeros)
-            self._last_k = k
+            self._open_k = open_k = k
         self._last_mid = mid
+        if k == open_k and ts_ns == k * interval:
+            self._take_sample(mid)
+            self._open_k = k + 1
+
+    def _take_sample(self, mid: float) -> None:
+        prev = self._sample_mid
+        self._sample_mid = mid
+        if prev == prev:  # not the first sample
+            self._add_return(math.log(mid / prev))
 
     def _add_return(self, r: float) -> None:
         r2 = r * r
@@ -104,10 +112,14 @@ class VolRegime:
         self._classify()
 
     def _add_zero_returns(self, n: int) -> None:
-        self.fast_var *= (1.0 - self._a_fast) ** n
-        self.slow_var *= (1.0 - self._a_slow) ** n
-        self.samples += n
-        self._classify()
+        if self.samples == 0:
+            self._add_return(0.0)
+            n -= 1
+        if n:
+            self.fast_var *= (1.0 - self._a_fast) ** n
+            self.slow_var *= (1.0 - self._a_slow) ** n
+            self.samples += n
+            self._classify()
 
     @property
     def ratio(self) -> float:

@@ -3,12 +3,12 @@
 Hand-computed case (sample interval 1 s, fast half-life 1 s -> a_f = 1 - 2^-1 = 0.5, slow
 half-life 2 s -> a_s = 1 - 2^-0.5 = 0.29289321881):
 
-  t = 0.5 s mid 100; t = 1.5 s mid 101 -> interval 0 is over: first sample 100 (no return yet)
-  t = 2.5 s mid 99  -> interval 1 sample 101: r1 = ln(101/100); fast = slow = r1²; ratio 1
-  t = 3.5 s mid 99  -> interval 2 sample 99:  r2 = ln(99/101)
+  t = 0.5 s mid 100; t = 1.5 s mid 101 -> point 1 s complete: first sample 100 (no return yet)
+  t = 2.5 s mid 99  -> point 2 s sample 101: r1 = ln(101/100); fast = slow = r1²; ratio 1
+  t = 3.5 s mid 99  -> point 3 s sample 99:  r2 = ln(99/101)
                        fast = r1² + 0.5·(r2² − r1²), slow = r1² + a_s·(r2² − r1²)
-  t = 5.5 s mid 100 -> interval 3 sample 99: r3 = 0 -> fast·0.5, slow·(1 − a_s);
-                       interval 4 saw no mid: one zero return more -> fast·0.5, slow·(1 − a_s)
+  t = 5.5 s mid 100 -> point 4 s sample 99: r3 = 0 -> fast·0.5, slow·(1 − a_s);
+                       point 5 s saw no mid: one zero return more -> fast·0.5, slow·(1 − a_s)
 """
 
 from __future__ import annotations
@@ -71,6 +71,21 @@ def test_several_mids_in_one_interval_sample_the_last():
     v.update(T0 + S + 1, 101.0)
     v.update(T0 + 2 * S + 1, 101.0)  # interval 1's sample 101: r = ln(101/101) = 0
     assert v.samples == 1 and v.fast_var == 0.0
+
+
+def test_a_mid_exactly_on_a_grid_point_completes_its_sample_at_once():
+    """Candle mode: bar closes stamped on the grid; each is a sample when it arrives (no one-bar lag)."""
+    B = 5_000_000 * 300 * S  # on the 300 s grid
+    v = regime(sample_interval_s=300.0, fast_half_life_s=600.0, slow_half_life_s=1200.0)
+    v.update(B + 300 * S, 100.0)  # first sample
+    assert v.samples == 0
+    v.update(B + 600 * S, 102.0)  # r = ln 1.02 at once
+    assert v.samples == 1 and v.fast_var == pytest.approx(math.log(1.02) ** 2)
+    v.update(B + 600 * S, 103.0)  # same stamp after the sample: belongs to the next point
+    v.update(B + 900 * S, 101.0)  # next point's sample is 101: r = ln(101/102)
+    assert v.samples == 2
+    a_f = 1 - 2 ** -0.5  # 300 s step, 600 s half-life
+    assert v.fast_var == pytest.approx(math.log(1.02) ** 2 + a_f * (math.log(101 / 102) ** 2 - math.log(1.02) ** 2))
 
 
 def _drive(v: VolRegime, ts: int, mids) -> int:
