@@ -15,6 +15,7 @@ import pytest
 from botmm_nautilus.backtest.runner import run_backtest
 from botmm_nautilus.config.asset import config_from_dict
 from botmm_nautilus.data.synth import write_synthetic_catalog
+from botmm_nautilus.reports import format_summary_table
 
 ALL_ON = {"use_regime": True, "use_fill_rate": True, "use_inventory_decay": True,
           "regime_min_samples": 30, "fill_rate_min_quoting_s": 30, "fill_rate_window_s": 300}
@@ -69,6 +70,9 @@ def test_features_on_book_mode(book_runs):
     assert s["net_pnl_usd"] != book_runs["off"].summary["net_pnl_usd"]  # the features changed the quotes
     written = json.loads(on.json_path.read_text())
     assert written["adaptive"]["changes_logged"] == a["changes_logged"]
+    table = format_summary_table(s)
+    assert "[adaptive features]" in table
+    assert "  fill_rate" in table and f"{a['changes_logged'].get('fill_rate', 0):,} changes logged" in table
 
 
 def test_features_on_candle_mode(synth_catalog):
