@@ -12,6 +12,7 @@ import json
 
 import pytest
 
+from botmm_nautilus.apps.cli import main as cli_main
 from botmm_nautilus.backtest.runner import run_backtest
 from botmm_nautilus.config.asset import config_from_dict
 from botmm_nautilus.data.synth import write_synthetic_catalog
@@ -75,13 +76,20 @@ def test_features_on_book_mode(book_runs):
     assert "  fill_rate" in table and f"{a['changes_logged'].get('fill_rate', 0):,} changes logged" in table
 
 
-def test_features_on_candle_mode(synth_catalog):
-    out = _run(synth_catalog, "AdaptiveMarketMaker", mode="candles", adaptive=ALL_ON)
-    s = out.summary
+def test_features_on_candle_mode_through_the_cli(synth_catalog, tmp_path, capsys):
+    """``botmm backtest --strategy AdaptiveMarketMaker`` overrides the YAML's ``strategy: MarketMaker``."""
+    cfg = tmp_path / "btc.yaml"
+    cfg.write_text("coin: BTC\nstrategy: MarketMaker\nadaptive:\n" + "".join(f"  {k}: {str(v).lower()}\n" for k, v in ALL_ON.items()))
+    out = tmp_path / "candles.json"
+    rc = cli_main(["backtest", "--config", str(cfg), "--catalog", synth_catalog, "--mode", "candles",
+                   "--strategy", "AdaptiveMarketMaker", "--json", str(out), "--quiet"])
+    assert rc == 0
+    assert "[adaptive features]" in capsys.readouterr().out
+    s = json.loads(out.read_text())
     a = s["adaptive"]
-    bars = len(out.artifacts.mids)  # one mid per bar
-    assert bars > 200
-    # candle mode samples the regime once a bar (candle_adaptive): one return per bar after the first
-    assert a["state"]["regime"]["samples"] == bars - 1
+    assert s["strategy"] == "AdaptiveMarketMaker" and a["features"] == ["regime", "fill_rate", "inventory_decay"]
+    # one day of 5-minute bars = 24 * 12 = 288 closes; candle mode samples the regime once a bar
+    # (candle_adaptive): the first close is the first sample, each later one a return -> 287
+    assert a["state"]["regime"]["samples"] == 24 * 12 - 1
     assert a["state"]["fill_rate"]["fills_seen"] == s["order_filled_events"] > 0
     assert s["reconciliation"]["ok"]
