@@ -359,7 +359,8 @@ class AdaptiveCore(MarketMakerCore):
             capital_usd=self.risk.capital_usd, order_size_usd=self.quoting.order_size_usd,
             tick_size=self.grid.tick_size(mid), bid_sizes=bid_sizes, ask_sizes=ask_sizes,
         )
-        adj = combine([a.adjust(ctx) for a in adjusters])
+        said = [adj for a in adjusters if (adj := a.adjust(ctx)) is not NEUTRAL]
+        adj = NEUTRAL if not said else said[0] if len(said) == 1 else combine(said)
         self.last_adjustment = adj
         fair = self._signal_fair_value()
         if adj.fair_shift_bps and self.quoting.model != "classic":
@@ -399,7 +400,10 @@ class AdaptiveCore(MarketMakerCore):
                 # a level at or beyond the mid (a fair value moved past it) has no distance to scale: kept
                 if is_bid:
                     if p < mid:
-                        p = self._bid_price(mid - (mid - p) * spread_mult)
+                        scaled = mid - (mid - p) * spread_mult
+                        if not scaled > 0:  # widened below zero: no such bid
+                            break
+                        p = self._bid_price(scaled)
                     if prev == prev and p >= prev:
                         p = self._bid_price(prev - grid.tick_size(prev))
                 else:
@@ -418,7 +422,7 @@ class AdaptiveCore(MarketMakerCore):
     def _bid_price(self, price: float) -> float:
         """``price`` rounded down on the grid and kept strictly below the best ask (post-only)."""
         grid = self.grid
-        p = grid.round_price(max(price, grid.tick_size(price)), "down")
+        p = grid.round_price(price, "down")
         ask = self.best_ask
         if ask == ask and p >= ask:
             p = grid.round_price(ask - grid.tick_size(ask), "down")
