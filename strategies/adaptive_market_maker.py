@@ -21,7 +21,6 @@ from botmm_nautilus.core.adjust import OwnFill
 
 from .config import AdaptiveMarketMakerConfig
 from .market_maker import MarketMaker
-from .market_maker import grid_for
 
 MAX_KEPT_CHANGES = 1_000
 
@@ -33,17 +32,7 @@ class AdaptiveMarketMaker(MarketMaker):
         self.change_counts: dict[str, int] = {}
 
     def _make_core(self) -> AdaptiveCore:
-        c = self.config
-        return AdaptiveCore(
-            c.quoting,
-            c.calibration,
-            c.risk,
-            c.signals,
-            grid=grid_for(self.instrument),
-            capital_usd=c.capital_usd,
-            maker_fee_bps=c.maker_fee_bps,
-            adjusters=build_adjusters(c.adaptive),
-        )
+        return super()._make_core(AdaptiveCore, adjusters=build_adjusters(self.config.adaptive))
 
     def _on_own_fill(self, event: OrderFilled, is_buy: bool, price: float, qty: float) -> None:
         core = self.core
@@ -51,7 +40,11 @@ class AdaptiveMarketMaker(MarketMaker):
 
     def _requote(self, ts: int) -> None:
         super()._requote(ts)
-        changes = self.core.drain_changes()
+        self._drain_changes()
+
+    def _drain_changes(self) -> None:
+        core = self.core
+        changes = core.drain_changes() if core is not None else None
         if changes:
             counts = self.change_counts
             for ch in changes:
@@ -61,7 +54,8 @@ class AdaptiveMarketMaker(MarketMaker):
 
     def adaptive_report(self) -> dict:
         """For the backtest JSON: each feature's state, the number of logged changes per feature,
-        and the last logged changes (at most ``MAX_KEPT_CHANGES``)."""
+        and the last 20 logged changes (changes not yet logged are logged first)."""
+        self._drain_changes()
         core = self.core
         return {
             "features": [a.name for a in core.adjusters] if core is not None else [],

@@ -208,10 +208,11 @@ class MarketMaker(Strategy):
                 callback=self._on_sample_timer,
             )
 
-    def _make_core(self) -> MarketMakerCore:
-        """The decision core for the instrument (a subclass may build a richer one)."""
+    def _make_core(self, core_cls: type[MarketMakerCore] = MarketMakerCore, **extra: Any) -> MarketMakerCore:
+        """The decision core for the instrument: ``core_cls`` (a subclass of ``MarketMakerCore``)
+        built from the config's sections, with ``extra`` keyword arguments of that subclass."""
         c = self.config
-        return MarketMakerCore(
+        return core_cls(
             c.quoting,
             c.calibration,
             c.risk,
@@ -219,6 +220,7 @@ class MarketMaker(Strategy):
             grid=grid_for(self.instrument),
             capital_usd=c.capital_usd,
             maker_fee_bps=c.maker_fee_bps,
+            **extra,
         )
 
     def on_stop(self) -> None:
