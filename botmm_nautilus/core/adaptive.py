@@ -258,8 +258,10 @@ class InventoryDecay(Adjuster):
 
 
 def build_adjusters(adaptive: AdaptiveParams) -> list[Adjuster]:
-    """The adjusters the configuration switches on, in the order they are applied. Adding a
-    feature is one line here."""
+    """The adjusters the configuration switches on, in the order they are applied (their
+    adjustments combine: multipliers multiply, shifts add, so the order matters only for
+    ``review``). Adding a feature is one line here (a feature with a section of its own gets that
+    section as one more argument)."""
     p = adaptive
     out: list[Adjuster] = []
     if p.use_regime:
