@@ -250,6 +250,9 @@ def summarize(node, strategies, start_balance: float | None) -> dict:
     for st in strategies:
         iid = st.config.instrument_id
         out["positions"][str(iid)] = float(node.portfolio.net_position(iid))
+        report = getattr(st, "adaptive_report", None)
+        if report is not None:  # an AdaptiveMarketMaker: its features' state and changes logged
+            out.setdefault("adaptive", {})[str(iid)] = report()
         u = node.portfolio.unrealized_pnl(iid)
         upnl += u.as_double() if u is not None else 0.0
     account = node.cache.account_for_venue(VENUE)

@@ -55,3 +55,7 @@ def test_adaptive_market_maker_live_quotes_fills_and_agrees_with_venue(twin, tmp
     log = all_output(text, tmp_path)
     assert "AdaptiveMarketMaker" in log  # the YAML's strategy ran (its id is in every log line)
     assert "adaptive fill_rate:" in log  # a feature's logged change reached the node's log
+    adaptive = res["adaptive"][IID]  # the --json summary: the features' state and changes per coin
+    assert adaptive["features"] == ["regime", "fill_rate", "inventory_decay"]
+    assert adaptive["changes_logged"]["fill_rate"] >= 1
+    assert adaptive["state"]["fill_rate"]["fills_seen"] >= 1
