@@ -1,6 +1,8 @@
-"""Throughput and memory of the full MarketMaker backtest versus a do-nothing strategy.
+"""Throughput and memory of the full MarketMaker backtest, and of the AdaptiveMarketMaker with all of
+its own features on (regime, fill rate, inventory decay) and the book-imbalance and microprice
+signals on, versus a do-nothing strategy.
 
-Both run in the same invocation, each in its own fresh process (so peak RSS is its own), over the
+All run in the same invocation, each in its own fresh process (so peak RSS is its own), over the
 same catalog of at least 1,000,000 synthetic L2 deltas (BTC, diffed Hyperliquid-style snapshots
 plus trades), with the same engine settings (L2_MBP, queue position, latency, buffer_deltas).
 
@@ -8,7 +10,7 @@ plus trades), with the same engine settings (L2_MBP, queue position, latency, bu
 
 Prints per run: wall time, data events/s, peak RSS, orders, fills, orders left in the cache (closed
 orders are purged periodically, so this stays bounded however long the run), and as its last
-line: ``full/do-nothing throughput ratio: X``.
+lines: ``full/do-nothing throughput ratio: X`` and ``adaptive/do-nothing throughput ratio: Y``.
 """
 
 from __future__ import annotations
@@ -73,6 +75,15 @@ def child(kind: str, catalog: str) -> None:
     kwargs = {}
     if kind == "null":
         kwargs = {"strategy": "DoNothing"}
+    elif kind == "adaptive":
+        import msgspec
+
+        cfg = msgspec.structs.replace(
+            cfg,
+            adaptive=msgspec.structs.replace(cfg.adaptive, use_regime=True, use_fill_rate=True, use_inventory_decay=True),
+            signals=msgspec.structs.replace(cfg.signals, use_imbalance=True, imbalance_weight_bps=1.0, use_microprice=True),
+        )
+        kwargs = {"strategy": "AdaptiveMarketMaker"}
     run_cfg = build_run_config(cfg, catalog, mode="book", **kwargs)
     node = build_node(run_cfg)
     t0 = time.perf_counter()
@@ -100,7 +111,7 @@ def main() -> None:
     ap.add_argument("--deltas", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--catalog", default=str(ROOT / "bench" / "out" / "catalog"))
-    ap.add_argument("--child", choices=["null", "full"], default=None)
+    ap.add_argument("--child", choices=["null", "full", "adaptive"], default=None)
     args = ap.parse_args()
     if args.child:
         child(args.child, args.catalog)
@@ -111,7 +122,7 @@ def main() -> None:
     print(f"catalog: {meta['deltas']:,} deltas + {meta['trades']:,} trades ({meta['hours']:.1f} h synthetic BTC) "
           f"ready in {time.perf_counter() - t0:.1f} s at {cat}")
     runs = {}
-    for kind in ("null", "full"):
+    for kind in ("null", "full", "adaptive"):
         proc = subprocess.run([sys.executable, __file__, "--child", kind, "--catalog", str(cat)],
                               capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
         line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
@@ -123,8 +134,10 @@ def main() -> None:
         print(f"{kind:>10}: {r['wall_s']:7.1f} s  {r['events'] / r['wall_s']:>10,.0f} events/s  peak RSS {r['peak_rss_mb']:,.0f} MB  "
               f"orders submitted {r['orders_total']:,} (left in the cache at the end {r['orders_in_cache']:,}: closed orders are purged)  fills {r['fills']:,}  "
               f"modifies {r['modifies']:,}  book updates {r['book_updates']:,}")
-    ratio = (runs["full"]["events"] / runs["full"]["wall_s"]) / (runs["null"]["events"] / runs["null"]["wall_s"])
-    print(f"full/do-nothing throughput ratio: {ratio:.2f}")
+    null_rate = runs["null"]["events"] / runs["null"]["wall_s"]
+    for kind in ("full", "adaptive"):
+        ratio = (runs[kind]["events"] / runs[kind]["wall_s"]) / null_rate
+        print(f"{kind}/do-nothing throughput ratio: {ratio:.2f}")
 
 
 if __name__ == "__main__":

@@ -4,9 +4,11 @@ A synthetic BTC book (a random-walk mid, a book every 0.1 s, trades on both side
 built from configs/btc.yaml on Hyperliquid's BTC grid; ``decide`` is called on every other book
 with a position that wanders inside the limits, and only those calls are timed.
 
-    python bench/decide_latency.py [--config configs/btc.yaml] [--books 60000] [--signals]
+    python bench/decide_latency.py [--config configs/btc.yaml] [--books 60000] [--signals] [--adaptive]
 
-``--signals`` switches every signal on (bias, imbalance with level sizes, microprice). Prints the
+``--signals`` switches every signal on (bias, imbalance with level sizes, microprice).
+``--adaptive`` times ``AdaptiveCore.decide`` with its features on (regime, fill rate, inventory
+decay; ``core/adaptive.py``) instead; every 20th decision is followed by a fill of its best bid or ask. Prints the
 mean, median and 90th percentile in microseconds, and a digest of every decision (equal digests:
 equal decisions, e.g. before and after a refactoring).
 """
@@ -33,6 +35,7 @@ def main() -> None:
     ap.add_argument("--config", default=str(ROOT / "configs" / "btc.yaml"))
     ap.add_argument("--books", type=int, default=60_000)
     ap.add_argument("--signals", action="store_true")
+    ap.add_argument("--adaptive", action="store_true")
     args = ap.parse_args()
 
     import msgspec
@@ -49,8 +52,18 @@ def main() -> None:
             signals, use_bias=True, bias_weight_bps=1.0, bias_bar_interval_s=60.0,
             use_imbalance=True, imbalance_weight_bps=1.0, use_microprice=True,
         )
-    core = MarketMakerCore(cfg.quoting, cfg.calibration, cfg.risk, signals, grid=HyperliquidGrid(sz_decimals_for(cfg.coin)),
-                           capital_usd=cfg.capital_usd, maker_fee_bps=cfg.venue.maker_fee_bps)
+    grid = HyperliquidGrid(sz_decimals_for(cfg.coin))
+    if args.adaptive:
+        from botmm_nautilus.core.adaptive import AdaptiveCore
+        from botmm_nautilus.core.adaptive import build_adjusters
+        from botmm_nautilus.core.adjust import OwnFill
+
+        adaptive = msgspec.structs.replace(cfg.adaptive, use_regime=True, use_fill_rate=True, use_inventory_decay=True)
+        core = AdaptiveCore(cfg.quoting, cfg.calibration, cfg.risk, signals, grid=grid, capital_usd=cfg.capital_usd,
+                            maker_fee_bps=cfg.venue.maker_fee_bps, adjusters=build_adjusters(adaptive))
+    else:
+        core = MarketMakerCore(cfg.quoting, cfg.calibration, cfg.risk, signals, grid=grid,
+                               capital_usd=cfg.capital_usd, maker_fee_bps=cfg.venue.maker_fee_bps)
     rng = random.Random(7)
     digest = hashlib.sha256()
     times: list[int] = []
@@ -77,6 +90,10 @@ def main() -> None:
         times.append(time.perf_counter_ns() - t)
         if d is not None:
             digest.update(repr((d.bids, d.asks, d.risk.state.value)).encode())
+            if args.adaptive and i % 40 == 0 and (d.bids or d.asks):
+                is_buy = bool(d.bids) and (not d.asks or rng.random() < 0.5)
+                price, qty = (d.bids if is_buy else d.asks)[0]
+                core.on_fill(OwnFill(ts, is_buy, price, qty, core.mid))
     warm = times[len(times) // 10:]
     print(
         f"decide(): {len(warm)} calls, mean {statistics.fmean(warm) / 1e3:.2f} us, median {statistics.median(warm) / 1e3:.2f} us, "

@@ -7,6 +7,8 @@ orders. ``STRATEGIES`` names the strategies a per-asset YAML or ``--strategy`` m
 
 from botmm_nautilus.errors import ConfigError
 
+from .adaptive_market_maker import AdaptiveMarketMaker
+from .config import AdaptiveMarketMakerConfig
 from .config import BotmmStrategyConfig
 from .config import DoNothingConfig
 from .config import FixedQuoterConfig
@@ -18,6 +20,7 @@ from .market_maker import MarketMaker
 # name -> (strategy class, its config class)
 STRATEGIES: dict[str, tuple[type, type]] = {
     "MarketMaker": (MarketMaker, MarketMakerConfig),
+    "AdaptiveMarketMaker": (AdaptiveMarketMaker, AdaptiveMarketMakerConfig),
     "DoNothing": (DoNothing, DoNothingConfig),
     "FixedQuoter": (FixedQuoter, FixedQuoterConfig),
 }
@@ -37,5 +40,5 @@ def importable_path(cls: type) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
-__all__ = ["STRATEGIES", "BotmmStrategyConfig", "DoNothing", "DoNothingConfig", "FixedQuoter", "FixedQuoterConfig", "MarketMaker", "MarketMakerConfig", "importable_path",
+__all__ = ["STRATEGIES", "AdaptiveMarketMaker", "AdaptiveMarketMakerConfig", "BotmmStrategyConfig", "DoNothing", "DoNothingConfig", "FixedQuoter", "FixedQuoterConfig", "MarketMaker", "MarketMakerConfig", "importable_path",
            "strategy_classes"]

@@ -16,6 +16,7 @@ from msgspec import Meta
 from nautilus_trader.config import StrategyConfig
 from nautilus_trader.model.identifiers import InstrumentId
 
+from botmm_nautilus.core.params import AdaptiveParams
 from botmm_nautilus.core.params import CalibrationParams
 from botmm_nautilus.core.params import FeeBps
 from botmm_nautilus.core.params import QuotingParams
@@ -78,3 +79,10 @@ class FixedQuoterConfig(BotmmStrategyConfig, frozen=True, kw_only=True):
     half_spread_bps: Annotated[float, Meta(ge=0, le=10_000)] = 2.0
     requote_interval_s: Annotated[float, Meta(gt=0, le=86_400)] = 1.0
     order_size: Annotated[float, Meta(gt=0)] | None = None
+
+
+class AdaptiveMarketMakerConfig(MarketMakerConfig, frozen=True, kw_only=True):
+    """``AdaptiveMarketMaker``: ``MarketMaker``'s config plus the adaptive features (``AdaptiveParams``,
+    the per-asset YAML's ``adaptive:`` section; every feature off by default)."""
+
+    adaptive: AdaptiveParams = AdaptiveParams()

@@ -173,15 +173,7 @@ class MarketMaker(Strategy):
             return
         self._half_lot = self.instrument.size_increment.as_double() / 2
         c = self.config
-        self.core = MarketMakerCore(
-            c.quoting,
-            c.calibration,
-            c.risk,
-            c.signals,
-            grid=grid_for(self.instrument),
-            capital_usd=c.capital_usd,
-            maker_fee_bps=c.maker_fee_bps,
-        )
+        self.core = self._make_core()
         if self.risk_restore is not None:
             state = self.core.risk.restore(self.clock.timestamp_ns(), self.risk_restore)
             if state.value in ("KILLED", "HALTED"):
@@ -215,6 +207,21 @@ class MarketMaker(Strategy):
                 interval=timedelta(seconds=self.config.sample_interval_s),
                 callback=self._on_sample_timer,
             )
+
+    def _make_core(self, core_cls: type[MarketMakerCore] = MarketMakerCore, **extra: Any) -> MarketMakerCore:
+        """The decision core for the instrument: ``core_cls`` (a subclass of ``MarketMakerCore``)
+        built from the config's sections, with ``extra`` keyword arguments of that subclass."""
+        c = self.config
+        return core_cls(
+            c.quoting,
+            c.calibration,
+            c.risk,
+            c.signals,
+            grid=grid_for(self.instrument),
+            capital_usd=c.capital_usd,
+            maker_fee_bps=c.maker_fee_bps,
+            **extra,
+        )
 
     def on_stop(self) -> None:
         self.cancel_all_orders(self._iid)
@@ -599,7 +606,12 @@ class MarketMaker(Strategy):
                  event.client_order_id.value, event.venue_order_id.value if event.venue_order_id is not None else "",
                  event.trade_id.value),
             )
+        self._on_own_fill(event, side > 0, px, qty)
         self._refresh_account()
+
+    def _on_own_fill(self, event: OrderFilled, is_buy: bool, price: float, qty: float) -> None:
+        """Hook: one of our fills, before the account is re-read (``core.mid`` is still the mid
+        before the fill moved the book). No-op here."""
 
     def on_order_rejected(self, event: OrderRejected) -> None:
         if event.client_order_id in self.flatten_orders:

@@ -12,7 +12,7 @@
     botmm data derive-snapshots FILE --catalog CAT [--levels 20] [--interval-ms 500] [--replace]
     botmm data synth --catalog CAT [--coins ...] [--days N] [--bar-days N] [--seed S]
     botmm data info --catalog CAT
-    botmm backtest --config configs/btc.yaml [--catalog CAT] [--start ISO] [--end ISO]
+    botmm backtest --config configs/btc.yaml [--catalog CAT] [--start ISO] [--end ISO] [--strategy NAME]
                    [--mode book|candles] [--json FILE] [--report DIR] [--fills CSV]
     botmm screen --catalog CAT [--instruments ID ...] [--start ISO] [--end ISO] [--horizons 1 5 30 60]
                  [--edge-horizon 30] [--maker-fee-bps X] [--json FILE] [--report DIR]
@@ -218,6 +218,7 @@ def cmd_backtest(args) -> int:
         data_description=args.data_description,
         progress=not args.quiet,
         instrument=args.instrument,
+        strategy=args.strategy,
     )
     print(format_summary_table(outcome.summary))
     if args.fills:
@@ -548,12 +549,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--catalog", required=True)
     sp.set_defaults(func=cmd_info)
 
-    bt = sub.add_parser("backtest", help="run the MarketMaker strategy over a catalog")
+    bt = sub.add_parser("backtest", help="run the config's strategy (MarketMaker by default) over a catalog")
     bt.add_argument("--config", required=True, help="per-asset YAML, e.g. configs/btc.yaml")
     bt.add_argument("--catalog", default=None, help="catalog directory (default: backtest.catalog in the config)")
     bt.add_argument("--start", default=None, help="ISO time, e.g. 2025-01-01T00:00:00Z")
     bt.add_argument("--end", default=None)
     bt.add_argument("--mode", choices=["book", "candles"], default="book")
+    bt.add_argument("--strategy", default=None,
+                    help="strategy to run instead of the config's `strategy:` (MarketMaker, AdaptiveMarketMaker, FixedQuoter, DoNothing)")
     bt.add_argument(
         "--instrument",
         default=None,

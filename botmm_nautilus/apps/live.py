@@ -5,7 +5,8 @@
         [--mainnet [--yes-i-mean-mainnet]]
 
 The node is a Nautilus ``TradingNode`` with the adapters in ``adapters/hyperliquid`` and one
-``MarketMaker`` per coin (the same strategy class and per-asset YAML as the backtest).
+strategy per coin: the per-asset YAML's ``strategy:`` (``MarketMaker`` or ``AdaptiveMarketMaker``,
+the same class and YAML as the backtest).
 
 Safety: mainnet needs ``--mainnet`` (or ``venue: mainnet`` in the YAML *and* ``--mainnet``) and an
 interactive "yes" on a TTY; without a TTY it is refused unless ``--yes-i-mean-mainnet``. Before the
@@ -61,6 +62,7 @@ from botmm_nautilus.engine.portfolio_fix import make_trade_recording_cheap
 from botmm_nautilus.errors import BotmmError
 from botmm_nautilus.errors import ConfigError
 from botmm_nautilus.strategies import MarketMaker
+from botmm_nautilus.strategies import strategy_classes
 
 
 class LiveError(BotmmError):
@@ -110,8 +112,8 @@ def asset_config(s: LiveConfig, coin: str):
     cfg = load_config(path)
     if cfg.coin != coin:
         raise ConfigError(f"{path}: coin: {cfg.coin!r}, but the file is read for {coin}")
-    if cfg.strategy != "MarketMaker":
-        raise ConfigError(f"{path}: strategy: botmm live runs the MarketMaker, got {cfg.strategy!r}")
+    if not issubclass(strategy_classes(cfg.strategy)[0], MarketMaker):
+        raise ConfigError(f"{path}: strategy: botmm live runs MarketMaker or AdaptiveMarketMaker, got {cfg.strategy!r}")
     return cfg
 
 
@@ -194,7 +196,7 @@ def exec_engine_config(s: LiveConfig) -> LiveExecEngineConfig:
 
 
 def build_node(s: LiveConfig):
-    """A built TradingNode and the list of MarketMaker strategies (one per coin)."""
+    """A built TradingNode and the list of strategies (one per coin: its YAML's ``strategy:``, a MarketMaker)."""
     data_cfg, exec_cfg = client_configs(s)
     data_cfg = msgspec.structs.replace(data_cfg, stale_book_secs=stale_book_limits(s))
     logging = logging_config(s)
@@ -216,11 +218,12 @@ def build_node(s: LiveConfig):
     strategies = []
     for i, coin in enumerate(s.coins):
         iid = instrument_id_for(coin)
-        config = asset_config(s, coin).strategy_config(
+        asset = asset_config(s, coin)
+        config = asset.strategy_config(
             iid, mode="book", order_id_tag=f"{i + 1:03d}", external_order_claims=[iid],
             book_includes_own_orders=True,  # the venue's l2Book shows our resting orders
         )
-        strat = MarketMaker(config)
+        strat = strategy_classes(asset.strategy)[0](config)
         node.trader.add_strategy(strat)
         strategies.append(strat)
     node.add_data_client_factory(HL, HLLiveDataClientFactory)
@@ -247,6 +250,9 @@ def summarize(node, strategies, start_balance: float | None) -> dict:
     for st in strategies:
         iid = st.config.instrument_id
         out["positions"][str(iid)] = float(node.portfolio.net_position(iid))
+        report = getattr(st, "adaptive_report", None)
+        if report is not None:  # an AdaptiveMarketMaker: its features' state and changes logged
+            out.setdefault("adaptive", {})[str(iid)] = report()
         u = node.portfolio.unrealized_pnl(iid)
         upnl += u.as_double() if u is not None else 0.0
     account = node.cache.account_for_venue(VENUE)

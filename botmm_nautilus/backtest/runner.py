@@ -326,11 +326,13 @@ def run_backtest(
     data_description: str | None = None,
     progress: bool = True,
     instrument: str | None = None,
+    strategy: str | None = None,
 ) -> BacktestOutcome:
     """Run one backtest and build its summary, attribution, JSON and HTML report.
 
     ``instrument``: trade this instrument id of the catalog (any venue's, e.g. one imported with
-    ``botmm data import-binance-raw``) instead of the config coin's Hyperliquid perp."""
+    ``botmm data import-binance-raw``) instead of the config coin's Hyperliquid perp.
+    ``strategy``: a name of ``STRATEGIES`` run instead of the config's ``strategy``."""
     start_ns, end_ns = parse_period_ns(start, end)
     catalog_path = str(catalog_path or cfg.backtest.catalog)
     info = check_catalog(catalog_path, cfg, mode, instrument)
@@ -341,7 +343,7 @@ def run_backtest(
             f"for {info['instrument_id']} "
             f"[{pd.Timestamp(data_start, tz='UTC')}, {pd.Timestamp(data_end, tz='UTC')}]",
         )
-    run_cfg = build_run_config(cfg, catalog_path, mode, start_ns, end_ns, instrument=instrument)
+    run_cfg = build_run_config(cfg, catalog_path, mode, start_ns, end_ns, strategy=strategy, instrument=instrument)
     node = build_node(run_cfg)
     funding_records: list[dict] = []  # published by PerpFundingModule, one per payment
     queue_stats: list[dict] = []  # QueueFillModule's live counters (book mode)
@@ -369,6 +371,7 @@ def run_backtest(
         timing = order_entry_timing(engine)
         latency_ms = timing.latency_summary() if timing is not None else None
         estimators = estimator_summary(engine.trader.strategies()[0])
+        adaptive = adaptive_summary(engine.trader.strategies()[0])
     finally:
         node.dispose()
     summary = compute_summary(art)
@@ -380,6 +383,9 @@ def run_backtest(
         summary["fill_rules"] = {"rules": "botmm_nautilus/venue/fill_rules.py", **queue_stats[0]}
     summary["latency_ms"] = latency_ms
     summary["estimators"] = estimators
+    if adaptive is not None:
+        summary["strategy"] = strategy or cfg.strategy
+        summary["adaptive"] = adaptive
     summary["wall_seconds"] = round(wall, 3)
     # again, now that every field is in (fields added above or by the runner may raise warnings)
     summary["warnings"] = report_warnings(summary, art)
@@ -395,6 +401,13 @@ def run_backtest(
         stamp = pd.Timestamp(art.start_ns, tz="UTC").strftime("%Y%m%dT%H%M")
         report_out = write_html_report(art, summary, attribution, rd / f"backtest_{cfg.coin}_{mode}_{stamp}.html")
     return BacktestOutcome(summary, attribution, art, json_out, report_out)
+
+
+def adaptive_summary(strategy) -> dict | None:
+    """An adaptive strategy's features: their end-of-run ``state()``, the number of changes each
+    logged and the last ones (``AdaptiveMarketMaker.adaptive_report``); None for another strategy."""
+    report = getattr(strategy, "adaptive_report", None)
+    return report() if report is not None else None
 
 
 def estimator_summary(strategy) -> dict | None:

@@ -10,9 +10,10 @@ Layout (every key optional except ``coin``; unknown keys are errors)::
     calibration: ...          # core CalibrationParams
     signals:     ...          # core SignalsParams (all off by default)
     risk:        ...          # core RiskParams
+    adaptive:    ...          # core AdaptiveParams (read by AdaptiveMarketMaker only)
     backtest:    ...          # BacktestParams: catalog, queue model, report sampling
 
-``quoting``, ``calibration``, ``signals`` and ``risk`` are the core's own sections (core/params.py): the strategy
+``quoting``, ``calibration``, ``signals``, ``risk`` and ``adaptive`` are the core's own sections (core/params.py): the strategy
 config carries them as they are and the core reads them, so each default exists once.
 ``AssetConfig.strategy_config`` builds the Nautilus config of the chosen strategy. Errors name the
 file and the dotted field::
@@ -32,15 +33,18 @@ from typing import Literal
 import msgspec
 
 from botmm_nautilus.config import loader
+from botmm_nautilus.core.params import AdaptiveParams
 from botmm_nautilus.core.params import CalibrationParams
 from botmm_nautilus.core.params import FeeBps
 from botmm_nautilus.core.params import QuotingParams
 from botmm_nautilus.core.params import RiskParams
 from botmm_nautilus.core.params import Section
+from botmm_nautilus.core.params import candle_adaptive
 from botmm_nautilus.core.params import SignalsParams
 from botmm_nautilus.core.params import candle_calibration
 from botmm_nautilus.core.params import setting
 from botmm_nautilus.strategies import STRATEGIES
+from botmm_nautilus.strategies import AdaptiveMarketMakerConfig
 from botmm_nautilus.strategies import MarketMakerConfig
 from botmm_nautilus.strategies import strategy_classes
 from botmm_nautilus.strategies.config import DEFAULT_SAMPLE_INTERVAL_S
@@ -110,6 +114,7 @@ class AssetConfig(Section, frozen=True, kw_only=True):
     calibration: CalibrationParams = CalibrationParams()
     signals: SignalsParams = SignalsParams()
     risk: RiskParams = RiskParams()
+    adaptive: AdaptiveParams = AdaptiveParams()
     backtest: BacktestParams = BacktestParams()
 
     def _check(self) -> None:
@@ -132,7 +137,9 @@ class AssetConfig(Section, frozen=True, kw_only=True):
         """The Nautilus config of ``strategy`` (default: this file's) for ``instrument_id``.
 
         ``nautilus``: fields of Nautilus's ``StrategyConfig`` (``order_id_tag``, ``log_events``, ...).
-        Candle mode runs with ``candle_calibration`` (estimator windows of at least 20 bars).
+        Candle mode runs with ``candle_calibration`` (estimator windows of at least 20 bars). The
+        ``adaptive`` section goes only to an adaptive strategy's config (``AdaptiveMarketMakerConfig``);
+        candle mode runs it with ``candle_adaptive`` (regime sampled once a bar, windows of bars).
         """
         _, config_cls = strategy_classes(strategy or self.strategy)
         fields: dict[str, Any] = {
@@ -150,6 +157,8 @@ class AssetConfig(Section, frozen=True, kw_only=True):
                 signals=self.signals,
                 risk=self.risk,
             )
+        if issubclass(config_cls, AdaptiveMarketMakerConfig):
+            fields["adaptive"] = candle_adaptive(self.adaptive, BAR_SECONDS[self.backtest.bar_interval]) if mode == "candles" else self.adaptive
         return config_cls(**fields, **nautilus)
 
 

@@ -145,10 +145,27 @@ class MarketMakerCore:
 
         σ is the estimator's once it is ready, else ``default_sigma_bps_per_sqrt_s`` of the mid; the
         classic model's volatility is that σ over an hour, as a fraction of the mid.
+
+        The steps (each a method, so that ``AdaptiveCore`` inserts its own between them without a
+        second copy): ``_risk_step`` (risk rules, σ), ``_base_ladder`` (the quote model around the
+        fair value), ``_risk_scaling`` (level limit, the risk rules' spread and size multipliers),
+        ``_cap_position`` (the position limit with in-flight orders counted).
         """
         mid = self.mid
         if not mid > 0:
             return None
+        decision, sigma = self._risk_step(ts_ns, position_base, equity_usd, open_buy_qty, open_sell_qty)
+        if sigma is None:
+            return QuoteDecision([], [], decision, mid)
+        bids, asks = self._base_ladder(decision, sigma, position_base, self._signal_fair_value(sigma))
+        bids, asks = self._risk_scaling(bids, asks, decision)
+        bids, asks = self._cap_position(bids, asks, position_base, open_buy_qty, open_sell_qty)
+        return QuoteDecision(bids, asks, decision, mid)
+
+    def _risk_step(self, ts_ns: int, position_base: float, equity_usd: float, open_buy_qty: float, open_sell_qty: float):
+        """The risk rules' decision and the σ to quote with; σ is None when no side may quote
+        (cancel all, or both sides stopped). Counts the quoting decision and its estimator use."""
+        mid = self.mid
         vol = self.vol
         sigma = vol.sigma_price
         sigma_ready = vol.ready and sigma > 0
@@ -162,19 +179,29 @@ class MarketMakerCore:
             worst_case_short_usd=(position_base - open_sell_qty) * mid,
         )
         if decision.cancel_all or not (decision.can_quote_bid or decision.can_quote_ask):
-            return QuoteDecision([], [], decision, mid)
+            return decision, None
         self.quotes_built += 1
         if sigma_ready:
             self.quotes_sigma_fitted += 1
         else:
             sigma = self.calibration.default_sigma_bps_per_sqrt_s * 1e-4 * mid
+        return decision, sigma
+
+    def _signal_fair_value(self, sigma: float) -> float | None:
+        """The signals' fair value (None while every signal is off: the quote model uses the mid);
+        ``sigma``: the volatility quoted with (price per √s; the bias's shift scales with it)."""
+        return self.signals.fair_value(self.mid, sigma) if self.signals.active else None
+
+    def _base_ladder(self, decision: RiskDecision, sigma: float, position_base: float, fair_value: float | None):
+        """The quote model's ladder around ``fair_value`` (None: the mid), sides the risk rules stop left empty."""
+        mid = self.mid
         A, k = self.arrival_params()
         self.quotes_intensity_fitted += self.intensity_fitted
         signals = self.signals
         active = signals.active
         inputs = QuoteInputs(
             mid=mid,
-            fair_value=signals.fair_value(mid, sigma) if active else None,
+            fair_value=fair_value,
             position_usd=position_base * mid,
             sigma=sigma,
             A=A,
@@ -188,24 +215,31 @@ class MarketMakerCore:
             skip_buy=not decision.can_quote_bid,
             skip_sell=not decision.can_quote_ask,
         )
-        max_pos_usd = self.risk.max_position_usd  # the effective limit (absolute cap and capital multiple)
-        ladder = compute_ladder(inputs, self.quoting, grid=self.grid, maker_fee=self.maker_fee, max_position_usd=max_pos_usd)
+        ladder = compute_ladder(inputs, self.quoting, grid=self.grid, maker_fee=self.maker_fee, max_position_usd=self.risk.max_position_usd)
         bids = [(q.price, q.size) for q in ladder.bids] if decision.can_quote_bid else []
         asks = [(q.price, q.size) for q in ladder.asks] if decision.can_quote_ask else []
+        return bids, asks
+
+    def _risk_scaling(self, bids, asks, decision: RiskDecision):
+        """At most ``max_levels`` levels a side, then the risk rules' spread and size multipliers."""
         n = self.max_levels
         if n is not None:  # the innermost levels: they earn the spread, the outer ones cost the same actions
             bids = bids[:n]
             asks = asks[:n]
         if decision.spread_multiplier != 1.0:
-            bids, asks = self._widen(bids, asks, mid, decision.spread_multiplier)
+            bids, asks = self._widen(bids, asks, self.mid, decision.spread_multiplier)
         if decision.size_multiplier != 1.0:
             bids = self._scale(bids, decision.size_multiplier)
             asks = self._scale(asks, decision.size_multiplier)
-        # Worst-case exposure: in-flight orders count toward the position limit.
-        max_pos_base = max_pos_usd / mid
+        return bids, asks
+
+    def _cap_position(self, bids, asks, position_base: float, open_buy_qty: float, open_sell_qty: float):
+        """Worst-case exposure: in-flight orders count toward the position limit (the effective
+        limit: absolute cap and capital multiple)."""
+        max_pos_base = self.risk.max_position_usd / self.mid
         bids = self._cap(bids, max_pos_base - position_base - open_buy_qty)
         asks = self._cap(asks, max_pos_base + position_base - open_sell_qty)
-        return QuoteDecision(bids, asks, decision, mid)
+        return bids, asks
 
     def _widen(self, bids, asks, mid: float, mult: float):
         round_price = self.grid.round_price

@@ -430,3 +430,92 @@ class RiskParams(Section, frozen=True, kw_only=True):
         if self.vol_widen_start_ratio is not None:
             return self.vol_widen_start_ratio
         return max(1.0, self.vol_spike_ratio * 0.5)
+
+
+# --------------------------------------------------------------------------------------- adaptive
+
+
+class AdaptiveParams(Section, frozen=True, kw_only=True):
+    """The adaptive features of ``AdaptiveMarketMaker`` (core/adaptive.py, core/regime.py); each is off by default.
+
+    Every feature is an ``Adjuster`` (core/adjust.py) that scales each side's distance from the mid
+    and its sizes, or shifts the fair value; their multipliers multiply and their shifts add.
+    ``use_regime``: the volatility regime (fast vs slow EWMA variance of the mid's log returns on a
+    time grid) picks a spread and size multiplier. ``use_fill_rate``: each side's fills per minute of
+    quoting over a rolling window, kept in a target band by tightening or widening that side.
+    ``use_inventory_decay``: the longer and larger the position, the further the fair value moves
+    against it, and the side that adds to it is quoted smaller.
+    """
+
+    # --- volatility regime
+    use_regime: Annotated[bool, setting("-", "quote wider and smaller in a high-volatility regime, tighter in a low one (core/regime.py)")] = False
+    regime_sample_interval_s: Annotated[float, setting("s", "the regime samples the mid (the last one before each point) on a grid of this step; candle mode: at least the bar", gt=0, le=3_600)] = 1.0
+    regime_fast_half_life_s: Annotated[float, setting("s", "half-life of the fast EWMA variance of the sampled log returns", gt=0, le=86_400)] = 60.0
+    regime_slow_half_life_s: Annotated[float, setting("s", "half-life of the slow EWMA variance (the baseline); must exceed the fast one", gt=0, le=604_800)] = 1800.0
+    regime_min_samples: Annotated[int, setting("samples", "grid samples before a regime is declared (warm-up: no adjustment)", ge=2, le=10_000_000)] = 300
+    regime_high_ratio: Annotated[float, setting("x", "sqrt(fast/slow) at or above which the regime is high", gt=1, le=1_000)] = 1.5
+    regime_low_ratio: Annotated[float, setting("x", "sqrt(fast/slow) at or below which the regime is low", gt=0, lt=1)] = 0.7
+    regime_hysteresis: Annotated[float, setting("x", "a regime is left only when the ratio is this far back inside its threshold", ge=0, le=10)] = 0.1
+    regime_high_spread_mult: Annotated[float, setting("x", "spread multiplier of both sides in the high regime", gt=0, le=20)] = 1.5
+    regime_low_spread_mult: Annotated[float, setting("x", "spread multiplier of both sides in the low regime", gt=0, le=20)] = 0.85
+    regime_high_size_mult: Annotated[float, setting("x", "size multiplier of both sides in the high regime", gt=0, le=10)] = 0.6
+    regime_low_size_mult: Annotated[float, setting("x", "size multiplier of both sides in the low regime", gt=0, le=10)] = 1.0
+    # --- fill rate
+    use_fill_rate: Annotated[bool, setting("-", "keep each side's fills per minute of quoting within [fill_rate_target_low, fill_rate_target_high] by tightening or widening that side")] = False
+    fill_rate_window_s: Annotated[float, setting("s", "rolling window of fills and quoting time", ge=10, le=86_400)] = 900.0
+    fill_rate_min_quoting_s: Annotated[float, setting("s", "a side is judged only after it was quoted this long within the window", ge=1, le=86_400)] = 120.0
+    fill_rate_target_low: Annotated[float, setting("fills/min", "below this a side's spread tightens one step", ge=0, le=10_000)] = 0.2
+    fill_rate_target_high: Annotated[float, setting("fills/min", "above this a side's spread widens one step", gt=0, le=10_000)] = 2.0
+    fill_rate_step: Annotated[float, setting("fraction", "one step multiplies a side's spread multiplier by 1 - step (tighten) or 1 + step (widen)", gt=0, lt=1)] = 0.05
+    fill_rate_interval_s: Annotated[float, setting("s", "at most one step per side per this interval", ge=0.1, le=86_400)] = 30.0
+    fill_rate_min_mult: Annotated[float, setting("x", "floor of a side's spread multiplier (tightest)", gt=0, le=1)] = 0.6
+    fill_rate_max_mult: Annotated[float, setting("x", "cap of a side's spread multiplier (widest)", ge=1, le=20)] = 2.0
+    # --- inventory decay
+    use_inventory_decay: Annotated[bool, setting("-", "shift the fair value against the position, more the older it is, and quote the side that adds to it smaller")] = False
+    decay_base_bps: Annotated[float, setting("bps per unit of inventory_frac", "fair-value shift per unit of position / max position when the position is new", ge=0, le=1_000)] = 1.0
+    decay_growth_bps_per_min: Annotated[float, setting("bps per unit of inventory_frac per minute", "growth of that shift per minute the position has kept its sign", ge=0, le=1_000)] = 0.5
+    decay_max_bps: Annotated[float, setting("bps per unit of inventory_frac", "cap of the shift per unit of inventory_frac", ge=0, le=1_000)] = 5.0
+    decay_size_tilt: Annotated[float, setting("fraction per unit of inventory_frac", "the adding side's size multiplier is 1 - tilt x |inventory_frac|", ge=0, le=10)] = 0.5
+    decay_min_size_mult: Annotated[float, setting("x", "floor of the adding side's size multiplier", gt=0, le=1)] = 0.3
+    decay_flat_frac: Annotated[float, setting("fraction of max position", "a position below this |inventory_frac| counts as flat (its age restarts)", ge=0, lt=1)] = 0.02
+
+    def _check(self) -> None:
+        if self.regime_slow_half_life_s <= self.regime_fast_half_life_s:
+            raise ValueError(
+                f"regime_slow_half_life_s: must be > regime_fast_half_life_s ({self.regime_fast_half_life_s:g}), got {self.regime_slow_half_life_s:g}",
+            )
+        if self.regime_high_ratio - self.regime_hysteresis <= self.regime_low_ratio + self.regime_hysteresis:
+            raise ValueError(
+                f"regime_hysteresis: the bands overlap: regime_high_ratio - hysteresis ({self.regime_high_ratio - self.regime_hysteresis:g}) "
+                f"must exceed regime_low_ratio + hysteresis ({self.regime_low_ratio + self.regime_hysteresis:g})",
+            )
+        if self.fill_rate_target_high <= self.fill_rate_target_low:
+            raise ValueError(
+                f"fill_rate_target_high: must be > fill_rate_target_low ({self.fill_rate_target_low:g}), got {self.fill_rate_target_high:g}",
+            )
+        if self.decay_max_bps < self.decay_base_bps:
+            raise ValueError(f"decay_max_bps: must be >= decay_base_bps ({self.decay_base_bps:g}), got {self.decay_max_bps:g}")
+
+
+# Candle mode: the fewest bars the regime's fast half-life spans (its slow one: CANDLE_MIN_WINDOW_BARS).
+CANDLE_MIN_REGIME_FAST_BARS = 4
+
+
+def candle_adaptive(adaptive: AdaptiveParams, bar_seconds: float) -> AdaptiveParams:
+    """The adaptive features candle mode runs with: the mid moves once a bar, so the regime samples
+    once a bar (``regime_sample_interval_s`` raised to the bar; a finer grid would read the bar's
+    flat stretch as zero returns), its fast half-life spans at least ``CANDLE_MIN_REGIME_FAST_BARS``
+    bars and its slow one at least ``CANDLE_MIN_WINDOW_BARS``; the fill rate's window spans at least
+    ``CANDLE_MIN_WINDOW_BARS`` bars and it steps at most once a bar. Each raised only when shorter
+    (capped at the fields' maxima); every other field as configured."""
+    bar = float(bar_seconds)
+    fast = min(max(adaptive.regime_fast_half_life_s, CANDLE_MIN_REGIME_FAST_BARS * bar), 86_400.0)
+    slow = min(max(adaptive.regime_slow_half_life_s, CANDLE_MIN_WINDOW_BARS * bar, 2.0 * fast), 604_800.0)
+    return msgspec.structs.replace(
+        adaptive,
+        regime_sample_interval_s=min(max(adaptive.regime_sample_interval_s, bar), 3_600.0),
+        regime_fast_half_life_s=fast,
+        regime_slow_half_life_s=slow,
+        fill_rate_window_s=min(max(adaptive.fill_rate_window_s, CANDLE_MIN_WINDOW_BARS * bar), 86_400.0),
+        fill_rate_interval_s=min(max(adaptive.fill_rate_interval_s, bar), 86_400.0),
+    )

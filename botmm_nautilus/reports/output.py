@@ -123,6 +123,7 @@ def format_summary_table(summary: dict) -> str:
         rows.append(("[other]", ""))
         rows.extend((f"  {k}", format_value(k, summary[k])) for k in rest)
     rows += _attribution_rows(summary.get("attribution"))
+    rows += _adaptive_rows(summary.get("adaptive"))
     rows += _reconciliation_rows(summary.get("reconciliation"))
     for i, msg in enumerate(summary.get("notes") or []):
         rows.append(("[notes]" if i == 0 else "", str(msg)))
@@ -144,6 +145,19 @@ def _attribution_rows(attribution: Any) -> list[tuple[str, str]]:
     rows = [(f"[attribution, H={attribution.get('markout_horizon_s', float('nan')):g}s]", "")]
     rows += [(f"  {k}", format_value(k, v)) for k, v in attribution["components"].items()]
     rows.append(("  total_usd", format_value("total_usd", attribution.get("total_usd"))))
+    return rows
+
+
+def _adaptive_rows(adaptive: Any) -> list[tuple[str, str]]:
+    """An adaptive strategy's features: changes logged and end state, one row each."""
+    if not isinstance(adaptive, dict):
+        return []
+    counts = adaptive.get("changes_logged") or {}
+    states = adaptive.get("state") or {}
+    rows = [("[adaptive features]", "" if adaptive.get("features") else "none on")]
+    for name in adaptive.get("features") or []:
+        state = ", ".join(f"{k} {v}" for k, v in (states.get(name) or {}).items())
+        rows.append((f"  {name}", f"{counts.get(name, 0):,} changes logged; end: {state}"))
     return rows
 
 

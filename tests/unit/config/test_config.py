@@ -15,6 +15,7 @@ from botmm_nautilus.config.asset import load_config
 from botmm_nautilus.config.live import load_live_config
 from botmm_nautilus.config.loader import override
 from botmm_nautilus.core.decision import MarketMakerCore
+from botmm_nautilus.core.params import AdaptiveParams
 from botmm_nautilus.core.params import QuotingParams
 from botmm_nautilus.core.params import RiskParams
 from botmm_nautilus.core.params import SignalsParams
@@ -176,6 +177,8 @@ BTC_EFFECTIVE = {
     "backtest.bar_interval": "5-MINUTE",
     "backtest.candle_fill": "through",
     "backtest.sample_label": "n/a",
+    # configs/btc.yaml has its adaptive: section commented out: every adaptive key at its default
+    **{f"adaptive.{k}": v for k, v in msgspec.to_builtins(AdaptiveParams()).items()},
 }
 
 
@@ -259,7 +262,7 @@ def test_bad_choice_names_allowed_values():
     assert error_of({"coin": "BTC", "quoting": {"model": "avellaneda"}}) == (
         "x.yaml: quoting.model: 'avellaneda' is not one of 'as', 'classic', 'glft'"
     )
-    assert "strategy: 'Nope' is not one of 'MarketMaker', 'DoNothing'" in error_of({"coin": "BTC", "strategy": "Nope"})
+    assert "strategy: 'Nope' is not one of 'MarketMaker', 'AdaptiveMarketMaker', 'DoNothing'" in error_of({"coin": "BTC", "strategy": "Nope"})
 
 
 def test_range_violations_are_named():
