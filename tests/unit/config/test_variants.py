@@ -53,7 +53,7 @@ def test_variants_apply_on_top_of_the_asset_file(tmp_path, btc):
     ("text", "expected"),
     [
         ("- name: a\n  set: {quoting.gamma_typo: 1}\n", "variant 'a': quoting.gamma_typo: no such setting"),
-        ("- name: a\n  set: {adaptive.use_regime: true}\n", "variant 'a': adaptive.use_regime: no such section 'adaptive'"),
+        ("- name: a\n  set: {adaptiv.use_regime: true}\n", "variant 'a': adaptiv.use_regime: no such section 'adaptiv'"),
         ("- name: a\n  set: {quoting.gamma: -1}\n", "variant 'a': quoting.gamma: must be a number > 0"),
         ("- name: a\n  set: {quoting.model: avellaneda}\n", "variant 'a': quoting.model: 'avellaneda' is not one of"),
         ("- name: a\n  strategy: Nope\n", "variant 'a': strategy: 'Nope' is not one of"),
