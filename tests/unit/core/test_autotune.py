@@ -146,3 +146,16 @@ def test_future_mids_do_not_change_past_adjustments():
     b = run([(360, 90.0), (420, 80.0)])
     assert [x for t, x in a if t < 360] == [x for t, x in b if t < 360]
     assert a[-1][1] != b[-1][1]
+
+
+def test_a_losing_book_is_widened_not_tightened_even_with_a_low_fill_rate():
+    tuner = AutoTuner(AutoTuneParams(window_s=300, eval_interval_s=60, min_intervals=2, min_quoted_decisions=100))
+    tuner.on_fill(fill(0, True, 100.0))  # long 1; then no fill in 300 quoted decisions (fill rate 1/n < 15 %)
+    mid = 100.0
+    for i in range(300):
+        if i % 60 == 0:
+            mid -= 0.1 if i % 120 else 0.2
+        tuner.adjust(ctx(i, mid, position_base=1.0))
+        tuner.on_decision(i * S, True, True)
+    assert tuner.fired["sharpe"] >= 2 and tuner.fired["fill_rate"] == 0
+    assert tuner.spread_mult > 1.0 and all("Sharpe" in c.text for c in tuner.changes)

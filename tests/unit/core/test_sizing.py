@@ -192,3 +192,16 @@ def test_fills_after_a_decision_do_not_change_it():
     a = run([(13, fill(13, True, 100.0)), (14, None)])
     b = run([(13, fill(13, False, 100.0)), (13.5, fill(13.5, True, 110.0)), (14, None)])  # a losing round trip
     assert a[:3] == b[:3] and a[3] != b[3]
+
+
+def test_every_setting_of_the_three_sections_has_unit_meaning_and_enabled_first():
+    from botmm_nautilus.core.params import AutoTuneParams
+    from botmm_nautilus.core.params import field_specs
+
+    for cls in (ToxicityParams, AutoTuneParams, SizingParams):
+        specs = field_specs(cls)
+        assert specs[0].name == "enabled" and specs[0].default is False
+        for spec in specs:
+            assert spec.unit and spec.description, f"{cls.__name__}.{spec.name} lacks a unit or a meaning"
+    with pytest.raises(ValueError, match="total_max: must be >= total_min"):
+        SizingParams(total_min=1.5, total_max=1.0)
