@@ -15,7 +15,8 @@ Score of a markout (signed against us: a buy followed by a falling mid is advers
 per √s) *at the fill time* (so the move being scored does not inflate its own yardstick), floored at
 ``min_sigma_bps_per_sqrt_s`` × mid so that σ = 0 or an unready estimator never divides by zero;
 ``elapsed`` is the real time from the fill to the mid used (≥ h). Horizons of one fill reached on
-the same mid update count as one observation (in candle mode 1 s and 5 s both land on the next bar).
+the same mid update count as one observation (in candle mode 1 s and 5 s both land on the next bar),
+and fills of one side at the same timestamp (the parts of one fill) count as one fill.
 
 Each observation updates its side's EMA (``ema_alpha``); between observations the score decays
 toward ``initial_score`` with ``decay_half_life_s`` (no fills, no evidence). The side's spread is
@@ -114,6 +115,9 @@ class Toxicity(Adjuster):
         sigma = self._vol.sigma_price if self._vol.n_samples else math.nan
         floor = self.params.min_sigma_bps_per_sqrt_s / BPS_PER_UNIT * mid
         sigma = max(sigma, floor) if sigma == sigma else floor
+        last = self._pending[-1] if self._pending else None
+        if last is not None and last.ts_ns == fill.ts_ns and last.is_buy == fill.is_buy and last.k == 0:
+            return  # another part of the same fill (one trade filling several of our orders or one in parts)
         if len(self._pending) == self._pending.maxlen:
             self.dropped += 1
         p = _Pending(fill.ts_ns, fill.is_buy, mid, sigma, tuple(fill.ts_ns + h for h in self.horizons_ns))

@@ -186,3 +186,13 @@ def test_params_check_bands():
         ToxicityParams(horizons_s=())
     with pytest.raises(ValueError, match="horizons_s"):
         ToxicityParams(horizons_s=(0.0,))
+
+
+def test_parts_of_one_fill_at_the_same_timestamp_count_once():
+    tox = Toxicity(ToxicityParams(horizons_s=(1.0,), ema_alpha=0.5, decay_half_life_s=0, min_sigma_bps_per_sqrt_s=1.0))
+    for _ in range(8):  # one trade filling our bid in 8 OrderFilled events
+        tox.on_fill(buy(0.0, 100.0))
+    tox.on_fill(sell(0.0, 100.0))  # the other side at the same time is its own fill
+    tox.on_mid(1 * S, 99.995)  # bid: one observation of 0.5 -> 0.3 + 0.5·0.2 = 0.4; ask: score 0 -> 0.15
+    assert tox.state()["bid"]["markouts"] == 1 and tox.score("bid", S) == pytest.approx(0.4)
+    assert tox.state()["ask"]["markouts"] == 1 and tox.score("ask", S) == pytest.approx(0.15)
