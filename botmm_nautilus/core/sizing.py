@@ -8,7 +8,8 @@ Per side::
 Factors, each clamped to its own [min, max] (``SizingParams``):
 
 * volatility: baseline / σ, σ the relative volatility ``sigma_price / mid`` at the decision and the
-  baseline its slow time-decayed EWMA over earlier decisions (high σ -> smaller); 1 while σ is unknown;
+  baseline its slow time-decayed EWMA over earlier decisions (weight at least 1/(n+1) for the n-th
+  reading while warming up: a running mean at first); high σ -> smaller; 1 while σ is unknown;
 * fill rate: target / observed fills per minute over ``fill_window_s`` (fills arriving faster than
   the target build inventory faster than it is worked off -> smaller); 1 until one window has passed;
 * inventory: the side adding to the position 1 − strength·|inventory_frac|, the side reducing it
@@ -76,6 +77,7 @@ class DynamicSizer(Adjuster):
         self._first_ts: int | None = None
         self._vol_base = math.nan
         self._vol_ts = 0
+        self._vol_n = 0
         self._vol_decay_per_ns = LN2 / (params.vol_baseline_half_life_s * NS_PER_S)
         self.peak_equity = -math.inf
         self._rt_anchor = 0.0
@@ -123,12 +125,16 @@ class DynamicSizer(Adjuster):
         if not (rel > 0 and math.isfinite(rel)):
             return 1.0
         if self._vol_base != self._vol_base:
-            self._vol_base, self._vol_ts = rel, ctx.ts_ns
+            self._vol_base, self._vol_ts, self._vol_n = rel, ctx.ts_ns, 1
             return 1.0
         f = _clamp(self._vol_base / rel, p.vol_factor_min, p.vol_factor_max)
         dt = ctx.ts_ns - self._vol_ts
         if dt > 0:
-            self._vol_base += (1.0 - math.exp(-self._vol_decay_per_ns * dt)) * (rel - self._vol_base)
+            # time-weighted EWMA; while warming up at least the running-mean weight 1/(n+1), so the
+            # first reading does not stand for the baseline for a whole half-life (as RiskManager's)
+            self._vol_n += 1
+            alpha = max(1.0 - math.exp(-self._vol_decay_per_ns * dt), 1.0 / self._vol_n)
+            self._vol_base += alpha * (rel - self._vol_base)
             self._vol_ts = ctx.ts_ns
         return f
 

@@ -47,14 +47,13 @@ def test_volatility_factor_is_baseline_over_sigma_clamped():
     sizer.adjust(ctx(0, sigma=0.01))  # baseline 1e-4 (relative)
     sizer.adjust(ctx(1, sigma=0.016))  # 1e-4 / 1.6e-4 = 0.625
     assert sizer.factors["vol"] == pytest.approx(0.625)
-    w = 1 - math.exp(-math.log(2) / 3600)  # the baseline moved one second toward 1.6e-4
-    base = 1e-4 + w * 0.6e-4
-    sizer.adjust(ctx(2, sigma=0.03))  # base / 3e-4 = 0.33 -> clamp 0.5
+    # the baseline then takes the reading with weight max(1 − 2^(−1 s/3600 s), 1/2) = 1/2 (warm-up): 1.3e-4
+    sizer.adjust(ctx(2, sigma=0.03))  # 1.3e-4 / 3e-4 = 0.43 -> clamp 0.5; baseline += (3e-4 − 1.3e-4)/3 = 1.8667e-4
     assert sizer.factors["vol"] == 0.5
-    sizer.adjust(ctx(3, sigma=0.005))  # -> 2.0 -> clamp 1.25
+    sizer.adjust(ctx(3, sigma=0.005))  # 1.8667e-4 / 0.5e-4 = 3.7 -> clamp 1.25; baseline += (0.5e-4 − base)/4
     assert sizer.factors["vol"] == 1.25
-    base += w * (3e-4 - base)
-    base += w * (0.5e-4 - base)
+    base = 1.3e-4 + (3e-4 - 1.3e-4) / 3
+    base += (0.5e-4 - base) / 4  # 1.525e-4
     sizer.adjust(ctx(4, sigma=base * 100 / 0.8))  # sigma_price = base / 0.8 x mid: factor 0.8
     assert sizer.factors["vol"] == pytest.approx(0.8)
     assert sizer.adjust(ctx(5, sigma=0.0)).bid_size_mult == pytest.approx(1.0)  # σ unknown: factor 1
