@@ -204,11 +204,7 @@ class DynamicSizer(Adjuster):
         }
         return Adjustment(
             bid_size_mult=mult["bid"], ask_size_mult=mult["ask"],
-            reason=(
-                f"size bid {self.target_usd['bid']:.0f} USD (x{mult['bid']:.2f}) ask {self.target_usd['ask']:.0f} USD "
-                f"(x{mult['ask']:.2f}): vol {vol:.2f} fill {fill:.2f} inv {inv_bid:.2f}/{inv_ask:.2f} "
-                f"tox {tox_bid:.2f}/{tox_ask:.2f} dd {dd:.2f} streak {streak:.2f}"
-            ),
+            reason=f"sizing bid x{mult['bid']:.2f} ask x{mult['ask']:.2f}",  # the factors: state()
         )
 
     def state(self) -> dict:

@@ -204,3 +204,26 @@ def test_every_setting_of_the_three_sections_has_unit_meaning_and_enabled_first(
             assert spec.unit and spec.description, f"{cls.__name__}.{spec.name} lacks a unit or a meaning"
     with pytest.raises(ValueError, match="total_max: must be >= total_min"):
         SizingParams(total_min=1.5, total_max=1.0)
+
+
+def test_states_are_plain_json():
+    import json
+
+    from botmm_nautilus.core.autotune import AutoTuner
+    from botmm_nautilus.core.params import AutoTuneParams
+
+    tox = Toxicity(ToxicityParams())
+    tuner = AutoTuner(AutoTuneParams(window_s=300, eval_interval_s=60, min_intervals=2))
+    sizer = DynamicSizer(SizingParams(), toxicity=tox)
+    for f in (tox, tuner, sizer):
+        json.dumps(f.state(), allow_nan=False)  # before any event
+    tuner.on_fill(fill(0, True, 100.0))
+    tox.on_fill(fill(0, True, 100.0))
+    for i in range(4):  # a constant loss per interval: Sharpe −inf, reported as null
+        c = ctx(60 * i, mid=100.0 - 0.1 * i)
+        tox.on_mid(c.ts_ns, c.mid)
+        tuner.adjust(c)
+        sizer.adjust(c)
+    assert tuner.fired["sharpe"] >= 1 and tuner.last["sharpe"] == -math.inf
+    for f in (tox, tuner, sizer):
+        json.dumps(f.state(), allow_nan=False)
