@@ -106,7 +106,8 @@ def main(argv=None) -> int:
         )
         print(f"{s}: score {st[s]['score']:.3f}  markouts {st[s]['markouts']}  pauses {st[s]['pauses']}  mean markout: {mk}")
     print(f"logged changes: {r['changes']}; markouts + = in our favour (per fill, parts of one fill at one "
-          f"timestamp merged); the backtest's own adverse_1s_bps (mid to mid, qty-weighted, both sides, previous-tick mid at t+1 s): "
+          f"timestamp merged); the backtest's own adverse_1s_bps (mid to mid, qty-weighted, both sides, "
+          f"previous-tick mid at t+1 s): "
           f"{out.summary.get('adverse_1s_bps')}")
     print(f"fills by the band their side was in when they happened, markout at {args.check_horizon:g} s:")
     print(r["bands"].to_string(index=False, float_format=lambda x: f"{x:+.3f}"))

@@ -75,6 +75,13 @@ def _sharpe(pnls: list[float]) -> float:
     return mean / sd
 
 
+def _plain(v):
+    """A JSON-able value: floats rounded, non-finite ones as None."""
+    if not isinstance(v, float):
+        return v
+    return round(v, 6) if math.isfinite(v) else None
+
+
 class AutoTuner(Adjuster):
     """Rolling-window rules that tune spread, skew and size (see the module doc)."""
 
@@ -222,7 +229,7 @@ class AutoTuner(Adjuster):
             "spread_mult": self.spread_mult, "skew_bps": self.skew_bps, "size_mult": self.size_mult,
             "pnl_usd": self.pnl.equity(self._mid) if self._mid == self._mid else self.pnl.cash,
             "evaluations": self.evaluations, "fired": dict(self.fired),
-            "last": {k: (v if not isinstance(v, float) else round(v, 6) if math.isfinite(v) else None) for k, v in self.last.items()},
+            "last": {k: _plain(v) for k, v in self.last.items()},
         }
 
 

@@ -5,6 +5,7 @@ the volatility at that moment are kept. For each horizon h (``ToxicityParams.hor
 markout is read at the first mid observed at or after fill + h: in book mode a mid update, in candle
 mode a bar close (so h is reached after N bars). Only mids stamped strictly after the fill are ever
 used, and only mids already fed (so at or before any decision that follows): the feature is causal.
+(In candle mode a fill stamped at a bar's close is therefore measured from the next close on.)
 
 Score of a markout (signed against us: a buy followed by a falling mid is adverse)::
 
@@ -109,15 +110,15 @@ class Toxicity(Adjuster):
         self._last_mid = mid
 
     def on_fill(self, fill: OwnFill) -> None:
+        last = self._pending[-1] if self._pending else None
+        if last is not None and last.ts_ns == fill.ts_ns and last.is_buy == fill.is_buy and last.k == 0:
+            return  # another part of the same fill (one trade filling several of our orders or one in parts)
         mid = fill.mid if fill.mid > 0.0 and math.isfinite(fill.mid) else self._last_mid
         if not mid > 0.0:
             return  # no mid known yet: nothing to measure against
         sigma = self._vol.sigma_price if self._vol.n_samples else math.nan
         floor = self.params.min_sigma_bps_per_sqrt_s / BPS_PER_UNIT * mid
         sigma = max(sigma, floor) if sigma == sigma else floor
-        last = self._pending[-1] if self._pending else None
-        if last is not None and last.ts_ns == fill.ts_ns and last.is_buy == fill.is_buy and last.k == 0:
-            return  # another part of the same fill (one trade filling several of our orders or one in parts)
         if len(self._pending) == self._pending.maxlen:
             self.dropped += 1
         p = _Pending(fill.ts_ns, fill.is_buy, mid, sigma, tuple(fill.ts_ns + h for h in self.horizons_ns))
@@ -168,7 +169,8 @@ class Toxicity(Adjuster):
         for side, s in self._sides.items():
             if s.pause_active and ts_ns >= s.paused_until_ns:
                 s.pause_active = False
-                self.log_change(s.paused_until_ns, f"{side} toxicity pause ended (score {self.score(side, s.paused_until_ns):.2f})")
+                score = self.score(side, s.paused_until_ns)
+                self.log_change(s.paused_until_ns, f"{side} toxicity pause ended (score {score:.2f})")
 
     # ------------------------------------------------------------------------------------ output
 

@@ -49,7 +49,7 @@ def test_markouts_on_a_scripted_path_hand_computed():
     assert tox.score("ask", 40 * S) == 0.3  # no sells
     # markouts in bps of the fill mid, + = in our favour: (99.995 − 100)/100·1e4 = −0.5, −2, +5
     m = tox.markout_bps()
-    assert m["1s"]["bid"] == pytest.approx(-0.5) and m["5s"]["bid"] == pytest.approx(-2.0) and m["30s"]["bid"] == pytest.approx(5.0)
+    assert (m["1s"]["bid"], m["5s"]["bid"], m["30s"]["bid"]) == (pytest.approx(-0.5), pytest.approx(-2.0), pytest.approx(5.0))
     assert m["1s"]["ask"] is None
     st = tox.state()
     assert st["bid"]["markouts"] == 3 and st["pending"] == 0
