@@ -499,15 +499,15 @@ class SizingParams(Section, frozen=True, kw_only=True):
     """Order size per side from equity and bounded factors (core/sizing.py ``DynamicSizer``).
 
     target_usd(side) = equity_usd × equity_fraction × clamp(vol × fill × inventory(side) ×
-    toxicity(side) × drawdown × streak, total_min, total_max), at least ``min_side_usd``; given to
-    the core as a size multiplier target_usd / order_size_usd. Each factor is clamped to its own
-    [min, max]. The ladder builder keeps every level on the lot and at or above the venue's minimum
-    order value (levels below it are merged), so the sizer never produces an invalid order.
+    toxicity(side) × drawdown × streak, total_min, total_max), at least ``min_side_usd`` / the best
+    level's share of the side; given to the core as a size multiplier target_usd / order_size_usd.
+    Each factor is clamped to its own [min, max]. The core keeps every level on the lot and drops a
+    level below the venue's minimum order value, so the sizer never produces an invalid order.
     """
 
     enabled: Annotated[bool, setting("-", "switch the dynamic sizer on")] = False
     equity_fraction: Annotated[float, setting("fraction of equity", "base size per side before the factors", gt=0, le=100)] = 0.1
-    min_side_usd: Annotated[float, setting("USD", "floor of a side's target size (keeps a side above the venue's 10 USD minimum after lot rounding)", ge=0, le=1e9)] = 11.0
+    min_side_usd: Annotated[float, setting("USD", "floor of the best level's size: a side's target is at least this / the best level's share of the side (keeps the best level above the venue's 10 USD minimum after lot rounding)", ge=0, le=1e9)] = 11.0
     total_min: Annotated[float, setting("x", "lower clamp of the product of the factors", gt=0, le=100)] = 0.25
     total_max: Annotated[float, setting("x", "upper clamp of the product of the factors", gt=0, le=100)] = 2.0
     # volatility: baseline / sigma

@@ -2,7 +2,7 @@
 
 Per side::
 
-    target_usd = max(equity_usd × equity_fraction × clamp(Π factors, total_min, total_max), min_side_usd)
+    target_usd = max(equity_usd × equity_fraction × clamp(Π factors, total_min, total_max), floor_usd)
     size_mult  = target_usd / order_size_usd          (the core scales the configured size by it)
 
 Factors, each clamped to its own [min, max] (``SizingParams``):
@@ -19,11 +19,15 @@ Factors, each clamped to its own [min, max] (``SizingParams``):
 * streak of round trips (position flat -> flat, or through zero; PnL from our own fills at their
   prices, less the maker fee): 1 + streak_step × streak, streak +n after n wins in a row, −n after n losses.
 
-Venue rules: the adaptive core scales each side's total size by ``size_mult`` and rebuilds the
-ladder on the instrument's ``PriceGrid`` (core/quoting.py ``build_ladder``): sizes in whole lots,
-a level below the minimum order value merged into its better neighbour, a side below it emptied.
-``min_side_usd`` (default 11 USD) keeps a side at Hyperliquid's 10 USD minimum after lot rounding.
-``round_order_size`` is the single-order form of that rule for callers outside the ladder.
+Venue rules: the ladder is built at ``order_size_usd`` on the instrument's ``PriceGrid``
+(core/quoting.py ``build_ladder``: whole lots, a level below the minimum order value merged into
+its better neighbour); the adaptive core (core/adaptive.py) then scales each level's size by
+``size_mult``, rounds it down to the lot and *drops* a level that falls below the minimum. So the
+sizer floors a side at ``floor_usd = min_side_usd / best_level_share`` (the best level's share of
+the side, from the quoting section's weights): the best level then stays at least ``min_side_usd``
+(default 11 USD: Hyperliquid's 10 USD minimum after lot rounding) and a side is never emptied by
+the sizer; deeper, smaller levels may drop. ``round_order_size`` is the single-order form of the
+rule for callers outside the ladder.
 """
 
 from __future__ import annotations
@@ -39,7 +43,9 @@ from botmm_nautilus.core.autotune import OwnPnL
 from botmm_nautilus.core.estimators import LN2
 from botmm_nautilus.core.estimators import NS_PER_S
 from botmm_nautilus.core.grid import PriceGrid
+from botmm_nautilus.core.params import QuotingParams
 from botmm_nautilus.core.params import SizingParams
+from botmm_nautilus.core.quoting import best_level_share
 from botmm_nautilus.core.toxicity import Toxicity
 
 
@@ -67,9 +73,13 @@ class DynamicSizer(Adjuster):
 
     name = "sizing"
 
-    def __init__(self, params: SizingParams, toxicity: Toxicity | None = None, maker_fee_bps: float = 0.0) -> None:
+    def __init__(self, params: SizingParams, toxicity: Toxicity | None = None, maker_fee_bps: float = 0.0,
+                 best_level_share: float = 1.0) -> None:
         super().__init__()
+        if not 0.0 < best_level_share <= 1.0:
+            raise ValueError(f"best_level_share must be in (0, 1], got {best_level_share!r}")
         self.params = params
+        self.floor_usd = params.min_side_usd / best_level_share
         self.toxicity = toxicity
         self.pnl = OwnPnL(maker_fee_bps)
         self._fill_ts: deque[int] = deque()
@@ -87,10 +97,12 @@ class DynamicSizer(Adjuster):
         self.target_usd = {"bid": math.nan, "ask": math.nan}
 
     @classmethod
-    def from_params(cls, params: SizingParams, toxicity: Toxicity | None = None, maker_fee_bps: float = 0.0) -> DynamicSizer:
+    def from_params(cls, params: SizingParams, toxicity: Toxicity | None = None, maker_fee_bps: float = 0.0,
+                    quoting: QuotingParams | None = None) -> DynamicSizer:
         """``toxicity``: the Toxicity feature whose side scores scale the sizes (None: factor 1);
-        ``maker_fee_bps``: charged in the round trips' PnL."""
-        return cls(params, toxicity, maker_fee_bps)
+        ``maker_fee_bps``: charged in the round trips' PnL; ``quoting``: the strategy's quoting
+        section, whose level weights set the floor (None: one level)."""
+        return cls(params, toxicity, maker_fee_bps, best_level_share(quoting) if quoting is not None else 1.0)
 
     # ------------------------------------------------------------------------------------ events
 
@@ -195,7 +207,7 @@ class DynamicSizer(Adjuster):
         mult = {}
         for side, inv, tox in (("bid", inv_bid, tox_bid), ("ask", inv_ask, tox_ask)):
             total = _clamp(common * inv * tox, p.total_min, p.total_max)
-            usd = max(base * total, p.min_side_usd) if base > 0 else p.min_side_usd
+            usd = max(base * total, self.floor_usd) if base > 0 else self.floor_usd
             self.target_usd[side] = usd
             mult[side] = usd / ctx.order_size_usd
         self.factors = {
@@ -211,7 +223,7 @@ class DynamicSizer(Adjuster):
         return {
             "target_usd": {k: (round(v, 4) if v == v else None) for k, v in self.target_usd.items()},
             "factors": {k: round(v, 6) for k, v in self.factors.items()},
-            "streak": self.streak, "round_trips": dict(self.round_trips),
+            "floor_usd": self.floor_usd, "streak": self.streak, "round_trips": dict(self.round_trips),
             "peak_equity_usd": self.peak_equity if math.isfinite(self.peak_equity) else None,
         }
 

@@ -8,8 +8,10 @@ import pytest
 
 from botmm_nautilus.core.adjust import OwnFill
 from botmm_nautilus.core.adjust import QuoteContext
+from botmm_nautilus.core.params import QuotingParams
 from botmm_nautilus.core.params import SizingParams
 from botmm_nautilus.core.params import ToxicityParams
+from botmm_nautilus.core.quoting import best_level_share
 from botmm_nautilus.core.quoting import build_ladder
 from botmm_nautilus.core.sizing import DynamicSizer
 from botmm_nautilus.core.sizing import round_order_size
@@ -157,24 +159,52 @@ def test_round_order_size_on_the_hyperliquid_grid():
     assert round_order_size(0.1, 100.0, sol, bump_to_min=True) == 0.1  # 10.00 USD exactly meets the minimum
 
 
+def test_floor_from_the_best_level_share_of_the_quoting_section():
+    two = QuotingParams(levels=2, size_weights=(0.625, 0.375))
+    assert best_level_share(two) == 0.625
+    assert best_level_share(QuotingParams(model="classic", levels=2)) == pytest.approx(0.5 / 0.8)  # BotMM's weights
+    sizer = DynamicSizer.from_params(SizingParams(equity_fraction=0.1, min_side_usd=11.0), quoting=two)
+    assert sizer.floor_usd == pytest.approx(17.6)  # 11 / 0.625
+    a = sizer.adjust(ctx(0, equity=50.0))  # 5 USD -> 17.6 USD: x0.11733
+    assert a.bid_size_mult == pytest.approx(17.6 / 150)
+    with pytest.raises(ValueError, match="best_level_share"):
+        DynamicSizer(SizingParams(), best_level_share=0.0)
+
+
+def _scaled_side(levels, mult: float, grid) -> list[tuple[float, float]]:
+    """The adaptive core's size scaling (core/adaptive.py ``_side_adjust``, on the lead's branch): each
+    level's size x mult rounded down to the lot, a level below the minimum order value dropped."""
+    out = []
+    for q in levels:
+        s = grid.round_size(q.size * mult)
+        if s > 0 and grid.meets_min_value(q.price, s):
+            out.append((q.price, s))
+    return out
+
+
 @pytest.mark.parametrize("equity", [50.0, 110.0, 180.0, 400.0, 1500.0, 12_345.0])
 @pytest.mark.parametrize("position_base", [-0.009, 0.0, 0.004])
-def test_sized_ladders_are_on_the_lot_and_above_the_minimum(equity, position_base):
-    """Scaled through the ladder builder the adaptive core uses, every level is whole lots and >= 10 USD,
-    and the min_side_usd floor keeps both sides quoted."""
+@pytest.mark.parametrize("weights", [(0.625, 0.375), (0.2, 0.8), (1.0,)])
+def test_sized_ladders_are_on_the_lot_above_the_minimum_and_never_empty(equity, position_base, weights):
+    """A ladder built at order_size_usd on the Hyperliquid BTC grid and scaled by the sizer's
+    multipliers as the adaptive core scales it: every level whole lots and >= 10 USD, and the floor
+    keeps the best level, so the sizer never empties a side."""
     g = HyperliquidGrid(5)
     mid = 93_012.0
-    sizer = DynamicSizer(SizingParams(equity_fraction=0.1))
+    quoting = QuotingParams(levels=len(weights), size_weights=weights)
+    sizer = DynamicSizer.from_params(SizingParams(equity_fraction=0.1), quoting=quoting)
     a = sizer.adjust(ctx(0, mid=mid, sigma=9.3, position_base=position_base, equity=equity))
-    for mult, price, is_bid in ((a.bid_size_mult, mid - 5.0, True), (a.ask_size_mult, mid + 5.0, False)):
-        total = 150.0 * mult / mid
-        ladder = build_ladder(price if is_bid else None, None if is_bid else price, total, 2, 1.0, (0.625, 0.375), g)
-        side = ladder.bids if is_bid else ladder.asks
+    base = build_ladder(mid - 5.0, mid + 5.0, 150.0 / mid, quoting.levels, 1.0, weights, g)
+    for mult, levels in ((a.bid_size_mult, base.bids), (a.ask_size_mult, base.asks)):
+        side = _scaled_side(levels, mult, g)
         assert side, (equity, mult)
-        for q in side:
-            lots = q.size * 1e5
-            assert abs(lots - round(lots)) < 1e-6 and q.price * q.size >= 10.0 - 1e-9
-        assert sum(q.size for q in side) <= total + 1e-12  # never more than asked
+        for price, size in side:
+            lots = size * 1e5
+            assert abs(lots - round(lots)) < 1e-6 and price * size >= 10.0 - 1e-9
+    # without the best-level share in the floor (one level assumed) a small side can vanish
+    naive = DynamicSizer(SizingParams(equity_fraction=0.1)).adjust(ctx(0, mid=mid, sigma=9.3, equity=50.0))
+    if weights == (0.2, 0.8):
+        assert _scaled_side(base.bids, naive.bid_size_mult, g) == []
 
 
 def test_fills_after_a_decision_do_not_change_it():
