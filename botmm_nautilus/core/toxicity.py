@@ -161,7 +161,7 @@ class Toxicity(Adjuster):
             s.paused_until_ns = ts_ns + int(round(p.pause_s * NS_PER_S))
             self.log_change(
                 ts_ns,
-                f"{side} paused {p.pause_s:g} s: toxicity {s.score:.2f} > {p.pause_threshold:.2f} "
+                f"{side} paused {p.pause_s:g} s: toxicity {s.score:.3f} > {p.pause_threshold:g} "
                 f"(EMA of {s.measured} markouts, last {score:.2f})",
             )
 

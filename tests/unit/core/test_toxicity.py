@@ -122,7 +122,7 @@ def test_pause_starts_and_ends_at_the_right_timestamps_and_is_logged():
     tox.on_mid(int(0.5 * S), 100.0)
     assert not tox.adjust(ctx(int(0.5 * S))).pull_bid
     tox.on_mid(1 * S, 99.99)  # score 1 > 0.8: bid paused from 1 s to 31 s
-    assert tox.changes[0].ts_ns == 1 * S and "bid paused 30 s: toxicity 1.00 > 0.80" in tox.changes[0].text
+    assert tox.changes[0].ts_ns == 1 * S and "bid paused 30 s: toxicity 1.000 > 0.8" in tox.changes[0].text
     a = tox.adjust(ctx(31 * S - 1))
     assert a.pull_bid and not a.pull_ask
     a = tox.adjust(ctx(31 * S))
