@@ -519,3 +519,139 @@ def candle_adaptive(adaptive: AdaptiveParams, bar_seconds: float) -> AdaptivePar
         fill_rate_window_s=min(max(adaptive.fill_rate_window_s, CANDLE_MIN_WINDOW_BARS * bar), 86_400.0),
         fill_rate_interval_s=min(max(adaptive.fill_rate_interval_s, bar), 86_400.0),
     )
+
+
+# ------------------------------------------------------------------------------------- toxicity
+
+
+class ToxicityParams(Section, frozen=True, kw_only=True):
+    """Per-side toxicity of our fills from their markouts (core/toxicity.py ``Toxicity``).
+
+    After each fill the mid at the fill is kept; at each horizon h the first mid observed at or after
+    fill + h (book mode: a mid update; candle mode: a bar close, so h is reached after N bars) gives
+    the adverse move (a buy followed by a falling mid is adverse), scored adverse / (σ·√elapsed)
+    clamped to [0, 1], σ being the feature's own EWMA volatility of the mid at the fill time (at least
+    ``min_sigma_bps_per_sqrt_s``). Each score updates the side's EMA; horizons of one fill reached on
+    the same mid update count once. The side's spread is multiplied by band; above
+    ``pause_threshold`` the side is pulled for ``pause_s``.
+    """
+
+    enabled: Annotated[bool, setting("-", "switch the toxicity feature on")] = False
+    horizons_s: Annotated[
+        tuple[Annotated[float, Meta(gt=0, le=86_400)], ...],
+        setting("s", "markout horizons after each fill (candle mode: use multiples of the bar length)"),
+    ] = (1.0, 5.0, 30.0)
+    ema_alpha: Annotated[float, setting("weight", "weight of a new markout score in the side's EMA", gt=0, le=1)] = 0.2
+    initial_score: Annotated[float, setting("score in [0, 1]", "a side's score before its first markout, and the level it decays back to", ge=0, le=1)] = 0.3
+    decay_half_life_s: Annotated[float, setting("s", "half-life of the decay of a side's score toward initial_score while no new markout comes in; 0 = no decay", ge=0, le=604_800)] = 600.0
+    min_markouts: Annotated[int, setting("markouts", "a side's bands and pause act only after this many markouts of that side", ge=0, le=1_000_000)] = 3
+    vol_half_life_s: Annotated[float, setting("s", "half-life of the EWMA volatility of the mid that scales the markouts", ge=1, le=86_400)] = 300.0
+    vol_sample_interval_s: Annotated[float, setting("s", "the volatility takes at most one mid sample per this interval", ge=0, le=3_600)] = 1.0
+    min_sigma_bps_per_sqrt_s: Annotated[float, setting("bps/√s", "floor of the volatility in the score (σ = 0 or unknown never divides by zero)", gt=0, le=1e4)] = 0.2
+    high_score: Annotated[float, setting("score", "above this score a side's spread is multiplied by high_mult", ge=0, le=1)] = 0.6
+    high_mult: Annotated[float, setting("x", "spread multiplier above high_score", ge=0.1, le=100)] = 1.5
+    mid_score: Annotated[float, setting("score", "above this score (up to high_score) the spread is multiplied by mid_mult", ge=0, le=1)] = 0.4
+    mid_mult: Annotated[float, setting("x", "spread multiplier above mid_score", ge=0.1, le=100)] = 1.25
+    low_score: Annotated[float, setting("score", "below this score the spread is multiplied by low_mult (between low_score and mid_score: 1)", ge=0, le=1)] = 0.2
+    low_mult: Annotated[float, setting("x", "spread multiplier below low_score", ge=0.1, le=100)] = 0.9
+    pause_threshold: Annotated[float, setting("score", "a markout that lifts a side's score above this pulls that side for pause_s", ge=0, le=1)] = 0.8
+    pause_s: Annotated[float, setting("s", "length of a one-sided toxicity pause; 0 = never pause", ge=0, le=86_400)] = 30.0
+    max_pending: Annotated[int, setting("fills", "fills awaiting markouts kept at most (the oldest is dropped beyond)", ge=1, le=1_000_000)] = 2_000
+
+    def _check(self) -> None:
+        if not self.horizons_s:
+            raise ValueError("horizons_s: needs at least one horizon")
+        if not self.low_score <= self.mid_score <= self.high_score:
+            raise ValueError(
+                f"mid_score: bands must satisfy low_score <= mid_score <= high_score, got "
+                f"{self.low_score:g}, {self.mid_score:g}, {self.high_score:g}",
+            )
+
+
+# ------------------------------------------------------------------------------------ auto-tuner
+
+
+class AutoTuneParams(Section, frozen=True, kw_only=True):
+    """Runtime rules over a rolling window (core/autotune.py ``AutoTuner``), evaluated every ``eval_interval_s``.
+
+    PnL is the feature's own mark-to-mid PnL of our fills (cash + position × mid, less the maker fee
+    it is given), sampled at each evaluation. Rules: the Sharpe ratio of the per-interval PnL over the
+    window below ``sharpe_threshold`` widens (spread_mult += spread_step); otherwise a fill rate
+    (fills / decisions with at least one side quoted, over the window) below ``min_fill_rate``
+    tightens (spread_mult -= spread_step); |inventory_frac| above ``inventory_threshold`` raises the
+    skew (fair shift of −skew_bps × inventory_frac); a drawdown over the window (peak − current
+    equity, fraction of capital) above ``drawdown_threshold_frac`` cuts size_mult by size_step. When
+    no rule has fired for ``reset_after_s`` each tuned value moves one step back to neutral per
+    evaluation. Every change is logged with its reason.
+    """
+
+    enabled: Annotated[bool, setting("-", "switch the auto-tuner on")] = False
+    window_s: Annotated[float, setting("s", "rolling window the rules read", gt=0, le=604_800)] = 600.0
+    eval_interval_s: Annotated[float, setting("s", "the rules are evaluated at most once per this interval (also the PnL sampling interval)", gt=0, le=86_400)] = 60.0
+    min_intervals: Annotated[int, setting("intervals", "PnL intervals in the window before the Sharpe rule acts", ge=2, le=100_000)] = 5
+    sharpe_threshold: Annotated[float, setting("Sharpe per interval", "rolling Sharpe (mean / std of the interval PnL) below this widens", ge=-100, le=100)] = 0.0
+    min_fill_rate: Annotated[float, setting("fills per quoted decision", "fill rate below this tightens (book mode decides often: set it per decision rate)", ge=0, le=100)] = 0.15
+    min_quoted_decisions: Annotated[int, setting("decisions", "quoted decisions in the window before the fill-rate rule acts", ge=1, le=10_000_000)] = 20
+    inventory_threshold: Annotated[float, setting("fraction of max position", "|inventory_frac| above this raises the skew", gt=0, le=1)] = 0.7
+    drawdown_threshold_frac: Annotated[float, setting("fraction of capital", "drawdown of our PnL over the window above this cuts size", gt=0, le=1)] = 0.01
+    spread_step: Annotated[float, setting("x", "change of spread_mult per rule firing", gt=0, le=10)] = 0.1
+    min_spread_mult: Annotated[float, setting("x", "lower bound of the tuned spread multiplier", gt=0, le=1)] = 0.8
+    max_spread_mult: Annotated[float, setting("x", "upper bound of the tuned spread multiplier", ge=1, le=100)] = 2.0
+    skew_step_bps: Annotated[float, setting("bps per unit inventory_frac", "raise of the skew per firing", gt=0, le=1_000)] = 0.5
+    max_skew_bps: Annotated[float, setting("bps per unit inventory_frac", "upper bound of the tuned skew", ge=0, le=10_000)] = 5.0
+    size_step: Annotated[float, setting("x", "cut of size_mult per firing", gt=0, le=1)] = 0.1
+    min_size_mult: Annotated[float, setting("x", "lower bound of the tuned size multiplier", gt=0, le=1)] = 0.5
+    reset_after_s: Annotated[float, setting("s", "after this long with no rule firing the tuned values step back to neutral (one step per evaluation)", gt=0, le=604_800)] = 1_800.0
+
+
+# ---------------------------------------------------------------------------------- dynamic sizer
+
+
+class SizingParams(Section, frozen=True, kw_only=True):
+    """Order size per side from equity and bounded factors (core/sizing.py ``DynamicSizer``).
+
+    target_usd(side) = equity_usd × equity_fraction × clamp(vol × fill × inventory(side) ×
+    toxicity(side) × drawdown × streak, total_min, total_max), at least ``min_side_usd`` / the best
+    level's share of the side; given to the core as a size multiplier target_usd / order_size_usd.
+    Each factor is clamped to its own [min, max]. The core keeps every level on the lot and drops a
+    level below the venue's minimum order value, so the sizer never produces an invalid order.
+    """
+
+    enabled: Annotated[bool, setting("-", "switch the dynamic sizer on")] = False
+    equity_fraction: Annotated[float, setting("fraction of equity", "base size per side before the factors", gt=0, le=100)] = 0.1
+    min_side_usd: Annotated[float, setting("USD", "floor of the best level's size: a side's target is at least this / the best level's share of the side (keeps the best level above the venue's 10 USD minimum after lot rounding)", ge=0, le=1e9)] = 11.0
+    total_min: Annotated[float, setting("x", "lower clamp of the product of the factors", gt=0, le=100)] = 0.25
+    total_max: Annotated[float, setting("x", "upper clamp of the product of the factors", gt=0, le=100)] = 2.0
+    # volatility: baseline / sigma
+    vol_baseline_half_life_s: Annotated[float, setting("s", "half-life of the slow baseline of sigma (of the relative volatility sigma_price / mid)", gt=0, le=31_536_000)] = 3_600.0
+    vol_factor_min: Annotated[float, setting("x", "lower clamp of the volatility factor baseline / sigma", gt=0, le=100)] = 0.5
+    vol_factor_max: Annotated[float, setting("x", "upper clamp of the volatility factor", gt=0, le=100)] = 1.25
+    # fill rate: target / observed fills per minute
+    fill_window_s: Annotated[float, setting("s", "window of the fill-rate count", gt=0, le=604_800)] = 600.0
+    target_fills_per_min: Annotated[float, setting("fills/min", "fill rate at which the fill factor is 1 (faster: smaller, slower: larger)", gt=0, le=1e6)] = 1.0
+    fill_factor_min: Annotated[float, setting("x", "lower clamp of the fill factor target / observed rate", gt=0, le=100)] = 0.5
+    fill_factor_max: Annotated[float, setting("x", "upper clamp of the fill factor", gt=0, le=100)] = 1.25
+    # inventory: 1 -/+ strength x |inventory_frac|
+    inventory_strength: Annotated[float, setting("x per unit inventory_frac", "the side adding to the position gets 1 − strength·|inv|, the side reducing it 1 + strength·|inv|", ge=0, le=100)] = 0.5
+    inventory_factor_min: Annotated[float, setting("x", "lower clamp of the inventory factor", gt=0, le=100)] = 0.25
+    inventory_factor_max: Annotated[float, setting("x", "upper clamp of the inventory factor", gt=0, le=100)] = 1.5
+    # toxicity: 1 - strength x (score - initial score), when a Toxicity feature is given
+    toxicity_strength: Annotated[float, setting("x per unit score", "a side's factor is 1 − strength·(score − the toxicity's initial_score)", ge=0, le=100)] = 1.0
+    toxicity_factor_min: Annotated[float, setting("x", "lower clamp of the toxicity factor", gt=0, le=100)] = 0.5
+    toxicity_factor_max: Annotated[float, setting("x", "upper clamp of the toxicity factor", gt=0, le=100)] = 1.2
+    # drawdown from peak equity: 1 - drawdown / drawdown_full_frac
+    drawdown_full_frac: Annotated[float, setting("fraction of peak equity", "drawdown at which the drawdown factor reaches its minimum (linear from 1 at no drawdown)", gt=0, le=1)] = 0.05
+    drawdown_factor_min: Annotated[float, setting("x", "lower clamp of the drawdown factor", gt=0, le=1)] = 0.25
+    # streaks of round trips (flat to flat): 1 + streak_step x streak (+n wins, -n losses)
+    streak_step: Annotated[float, setting("x per round trip", "factor change per round trip of the current win (+) or loss (−) streak", ge=0, le=10)] = 0.05
+    streak_factor_min: Annotated[float, setting("x", "lower clamp of the streak factor", gt=0, le=100)] = 0.5
+    streak_factor_max: Annotated[float, setting("x", "upper clamp of the streak factor", gt=0, le=100)] = 1.25
+
+    def _check(self) -> None:
+        for lo, hi in (
+            ("total_min", "total_max"), ("vol_factor_min", "vol_factor_max"), ("fill_factor_min", "fill_factor_max"),
+            ("inventory_factor_min", "inventory_factor_max"), ("toxicity_factor_min", "toxicity_factor_max"),
+            ("streak_factor_min", "streak_factor_max"),
+        ):
+            if getattr(self, hi) < getattr(self, lo):
+                raise ValueError(f"{hi}: must be >= {lo} ({getattr(self, lo):g}), got {getattr(self, hi):g}")

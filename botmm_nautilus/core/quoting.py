@@ -390,6 +390,13 @@ def build_ladder(
 CLASSIC_BASE_WEIGHTS = (0.50, 0.30, 0.15, 0.05)
 
 
+def best_level_share(params: QuotingParams) -> float:
+    """The share of a side's size the best level gets: ``size_weights`` (A-S, GLFT) or the classic
+    model's own weights, normalised over ``levels``."""
+    weights = CLASSIC_BASE_WEIGHTS if params.model == "classic" else params.size_weights
+    return _normalised_weights(weights, params.levels)[0]
+
+
 def classic_spread_bps(vol_frac: float, inventory_usd: float, max_position_usd: float, params: QuotingParams) -> float:
     """BotMM's total spread: clamp(base + vol·1e4·vol_multiplier + 2·|inv|/max(max_pos, 1), min, max) in bps
     (the ``classic_*`` fields of ``params``)."""
