@@ -32,7 +32,9 @@ class AdaptiveMarketMaker(MarketMaker):
         self.change_counts: dict[str, int] = {}
 
     def _make_core(self) -> AdaptiveCore:
-        return super()._make_core(AdaptiveCore, adjusters=build_adjusters(self.config.adaptive))
+        c = self.config
+        adjusters = build_adjusters(c.adaptive, c.toxicity, c.autotune, c.sizing, quoting=c.quoting, maker_fee_bps=c.maker_fee_bps)
+        return super()._make_core(AdaptiveCore, adjusters=adjusters)
 
     def _on_own_fill(self, event: OrderFilled, is_buy: bool, price: float, qty: float) -> None:
         core = self.core

@@ -17,11 +17,14 @@ from nautilus_trader.config import StrategyConfig
 from nautilus_trader.model.identifiers import InstrumentId
 
 from botmm_nautilus.core.params import AdaptiveParams
+from botmm_nautilus.core.params import AutoTuneParams
 from botmm_nautilus.core.params import CalibrationParams
 from botmm_nautilus.core.params import FeeBps
 from botmm_nautilus.core.params import QuotingParams
 from botmm_nautilus.core.params import RiskParams
 from botmm_nautilus.core.params import SignalsParams
+from botmm_nautilus.core.params import SizingParams
+from botmm_nautilus.core.params import ToxicityParams
 
 DEFAULT_SAMPLE_INTERVAL_S = 1.0
 
@@ -83,6 +86,10 @@ class FixedQuoterConfig(BotmmStrategyConfig, frozen=True, kw_only=True):
 
 class AdaptiveMarketMakerConfig(MarketMakerConfig, frozen=True, kw_only=True):
     """``AdaptiveMarketMaker``: ``MarketMaker``'s config plus the adaptive features (``AdaptiveParams``,
-    the per-asset YAML's ``adaptive:`` section; every feature off by default)."""
+    the per-asset YAML's ``adaptive:`` section; ``toxicity``, ``autotune``, ``sizing``: the sections of
+    those features; every feature off by default)."""
 
     adaptive: AdaptiveParams = AdaptiveParams()
+    toxicity: ToxicityParams = ToxicityParams()
+    autotune: AutoTuneParams = AutoTuneParams()
+    sizing: SizingParams = SizingParams()

@@ -11,6 +11,9 @@ Layout (every key optional except ``coin``; unknown keys are errors)::
     signals:     ...          # core SignalsParams (all off by default)
     risk:        ...          # core RiskParams
     adaptive:    ...          # core AdaptiveParams (read by AdaptiveMarketMaker only)
+    toxicity:    ...          # core ToxicityParams (AdaptiveMarketMaker only)
+    autotune:    ...          # core AutoTuneParams (AdaptiveMarketMaker only)
+    sizing:      ...          # core SizingParams (AdaptiveMarketMaker only)
     backtest:    ...          # BacktestParams: catalog, queue model, report sampling
 
 ``quoting``, ``calibration``, ``signals``, ``risk`` and ``adaptive`` are the core's own sections (core/params.py): the strategy
@@ -34,13 +37,16 @@ import msgspec
 
 from botmm_nautilus.config import loader
 from botmm_nautilus.core.params import AdaptiveParams
+from botmm_nautilus.core.params import AutoTuneParams
 from botmm_nautilus.core.params import CalibrationParams
 from botmm_nautilus.core.params import FeeBps
 from botmm_nautilus.core.params import QuotingParams
 from botmm_nautilus.core.params import RiskParams
 from botmm_nautilus.core.params import Section
-from botmm_nautilus.core.params import candle_adaptive
 from botmm_nautilus.core.params import SignalsParams
+from botmm_nautilus.core.params import SizingParams
+from botmm_nautilus.core.params import ToxicityParams
+from botmm_nautilus.core.params import candle_adaptive
 from botmm_nautilus.core.params import candle_calibration
 from botmm_nautilus.core.params import setting
 from botmm_nautilus.strategies import STRATEGIES
@@ -115,6 +121,9 @@ class AssetConfig(Section, frozen=True, kw_only=True):
     signals: SignalsParams = SignalsParams()
     risk: RiskParams = RiskParams()
     adaptive: AdaptiveParams = AdaptiveParams()
+    toxicity: ToxicityParams = ToxicityParams()
+    autotune: AutoTuneParams = AutoTuneParams()
+    sizing: SizingParams = SizingParams()
     backtest: BacktestParams = BacktestParams()
 
     def _check(self) -> None:
@@ -159,6 +168,7 @@ class AssetConfig(Section, frozen=True, kw_only=True):
             )
         if issubclass(config_cls, AdaptiveMarketMakerConfig):
             fields["adaptive"] = candle_adaptive(self.adaptive, BAR_SECONDS[self.backtest.bar_interval]) if mode == "candles" else self.adaptive
+            fields.update(toxicity=self.toxicity, autotune=self.autotune, sizing=self.sizing)
         return config_cls(**fields, **nautilus)
 
 

@@ -36,8 +36,15 @@ from botmm_nautilus.core.adjust import QuoteContext
 from botmm_nautilus.core.adjust import combine
 from botmm_nautilus.core.decision import MarketMakerCore
 from botmm_nautilus.core.decision import QuoteDecision
+from botmm_nautilus.core.autotune import AutoTuner
 from botmm_nautilus.core.params import AdaptiveParams
+from botmm_nautilus.core.params import AutoTuneParams
+from botmm_nautilus.core.params import QuotingParams
+from botmm_nautilus.core.params import SizingParams
+from botmm_nautilus.core.params import ToxicityParams
 from botmm_nautilus.core.regime import VolRegime
+from botmm_nautilus.core.sizing import DynamicSizer
+from botmm_nautilus.core.toxicity import Toxicity
 
 NS_PER_S = 1_000_000_000
 BPS = 1e-4
@@ -257,11 +264,19 @@ class InventoryDecay(Adjuster):
 # ------------------------------------------------------------------------------------ the list
 
 
-def build_adjusters(adaptive: AdaptiveParams) -> list[Adjuster]:
-    """The adjusters the configuration switches on, in the order they are applied (their
-    adjustments combine: multipliers multiply, shifts add, so the order matters only for
-    ``review``). Adding a feature is one line here (a feature with a section of its own gets that
-    section as one more argument)."""
+def build_adjusters(
+    adaptive: AdaptiveParams,
+    toxicity: ToxicityParams | None = None,
+    autotune: AutoTuneParams | None = None,
+    sizing: SizingParams | None = None,
+    *,
+    quoting: QuotingParams | None = None,
+    maker_fee_bps: float = 0.0,
+) -> list[Adjuster]:
+    """The adjusters the configuration switches on, in the order they are applied. Adding a
+    feature is one line here. ``quoting``: the strategy's quoting section (the sizer's floor keeps
+    its best level above the minimum order value); ``maker_fee_bps``: charged in the PnL the
+    auto-tuner and the sizer's streaks see."""
     p = adaptive
     out: list[Adjuster] = []
     if p.use_regime:
@@ -270,6 +285,13 @@ def build_adjusters(adaptive: AdaptiveParams) -> list[Adjuster]:
         out.append(FillRateAdjuster(p))
     if p.use_inventory_decay:
         out.append(InventoryDecay(p))
+    tox = Toxicity.from_params(toxicity) if toxicity is not None and toxicity.enabled else None
+    if tox is not None:
+        out.append(tox)
+    if autotune is not None and autotune.enabled:
+        out.append(AutoTuner.from_params(autotune, maker_fee_bps=maker_fee_bps))
+    if sizing is not None and sizing.enabled:
+        out.append(DynamicSizer.from_params(sizing, toxicity=tox, maker_fee_bps=maker_fee_bps, quoting=quoting))
     return out
 
 

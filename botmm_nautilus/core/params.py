@@ -590,7 +590,7 @@ class AutoTuneParams(Section, frozen=True, kw_only=True):
     eval_interval_s: Annotated[float, setting("s", "the rules are evaluated at most once per this interval (also the PnL sampling interval)", gt=0, le=86_400)] = 60.0
     min_intervals: Annotated[int, setting("intervals", "PnL intervals in the window before the Sharpe rule acts", ge=2, le=100_000)] = 5
     sharpe_threshold: Annotated[float, setting("Sharpe per interval", "rolling Sharpe (mean / std of the interval PnL) below this widens", ge=-100, le=100)] = 0.0
-    min_fill_rate: Annotated[float, setting("fills per quoted decision", "fill rate below this tightens (book mode decides often: set it per decision rate)", ge=0, le=100)] = 0.15
+    min_fill_rate: Annotated[float, setting("fills per quoted decision", "fill rate below this tightens; the seed's 0.15 was per 5-minute bar (candle mode), book mode decides every few hundred ms and fills 1.5-5 % of its quoted decisions (HL recording), hence 0.02", ge=0, le=100)] = 0.02
     min_quoted_decisions: Annotated[int, setting("decisions", "quoted decisions in the window before the fill-rate rule acts", ge=1, le=10_000_000)] = 20
     inventory_threshold: Annotated[float, setting("fraction of max position", "|inventory_frac| above this raises the skew", gt=0, le=1)] = 0.7
     drawdown_threshold_frac: Annotated[float, setting("fraction of capital", "drawdown of our PnL over the window above this cuts size", gt=0, le=1)] = 0.01
@@ -618,7 +618,7 @@ class SizingParams(Section, frozen=True, kw_only=True):
     """
 
     enabled: Annotated[bool, setting("-", "switch the dynamic sizer on")] = False
-    equity_fraction: Annotated[float, setting("fraction of equity", "base size per side before the factors", gt=0, le=100)] = 0.1
+    equity_fraction: Annotated[float, setting("fraction of equity", "base size per side before the factors (0.015 of the default 10,000 USD capital = the default order_size_usd of 150)", gt=0, le=100)] = 0.015
     min_side_usd: Annotated[float, setting("USD", "floor of the best level's size: a side's target is at least this / the best level's share of the side (keeps the best level above the venue's 10 USD minimum after lot rounding)", ge=0, le=1e9)] = 11.0
     total_min: Annotated[float, setting("x", "lower clamp of the product of the factors", gt=0, le=100)] = 0.25
     total_max: Annotated[float, setting("x", "upper clamp of the product of the factors", gt=0, le=100)] = 2.0

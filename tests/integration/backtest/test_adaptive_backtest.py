@@ -93,3 +93,35 @@ def test_features_on_candle_mode_through_the_cli(synth_catalog, tmp_path, capsys
     assert a["state"]["regime"]["samples"] == 24 * 12 - 1
     assert a["state"]["fill_rate"]["fills_seen"] == s["order_filled_events"] > 0
     assert s["reconciliation"]["ok"]
+
+
+def test_toxicity_autotune_and_sizing_from_the_yaml(synth_catalog, book_runs):
+    """The per-asset YAML's toxicity:, autotune: and sizing: sections reach the core: the features
+    run, see every fill, and every order the sizer shaped is on the lot and worth at least 10 USD."""
+    cfg = config_from_dict({
+        "coin": "BTC", "strategy": "AdaptiveMarketMaker",
+        "toxicity": {"enabled": True, "horizons_s": [1, 5, 30]},
+        "autotune": {"enabled": True, "window_s": 300, "eval_interval_s": 30, "min_intervals": 3},
+        # 0.03 of 10,000 USD = 300 USD a side: twice the configured 150, so the sizes visibly change
+        "sizing": {"enabled": True, "equity_fraction": 0.03},
+    })
+    run = run_backtest(cfg, synth_catalog, mode="book", progress=False)
+    s = run.summary
+    a = s["adaptive"]
+    assert a["features"] == ["toxicity", "autotune", "sizing"]
+    fills = s["order_filled_events"]
+    assert fills > 0
+    tox = a["state"]["toxicity"]
+    measured = tox["bid"]["markouts"] + tox["ask"]["markouts"]
+    assert 0 < measured <= 3 * fills  # each fill is scored at each of its 3 horizons once a mid after it is seen
+    for side in ("bid", "ask"):
+        assert 0.0 <= tox[side]["score"] <= 1.0
+    assert a["state"]["autotune"]["evaluations"] >= 18 * 60 // 30 - 2  # every 30 s over the 18 minutes
+    assert a["state"]["sizing"]["round_trips"] is not None
+    f = run.artifacts.fills
+    lots = f["qty"] / 1e-5  # BTC: 5 size decimals
+    assert ((lots - lots.round()).abs() < 1e-6).all()
+    # sizes grew with the equity fraction: the mean fill is larger than the basic maker's
+    mm = book_runs["mm"].artifacts.fills
+    assert (f["qty"] * f["price"]).mean() > (mm["qty"] * mm["price"]).mean()
+    assert s["reconciliation"]["ok"]

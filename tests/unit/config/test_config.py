@@ -16,6 +16,9 @@ from botmm_nautilus.config.live import load_live_config
 from botmm_nautilus.config.loader import override
 from botmm_nautilus.core.decision import MarketMakerCore
 from botmm_nautilus.core.params import AdaptiveParams
+from botmm_nautilus.core.params import AutoTuneParams
+from botmm_nautilus.core.params import SizingParams
+from botmm_nautilus.core.params import ToxicityParams
 from botmm_nautilus.core.params import QuotingParams
 from botmm_nautilus.core.params import RiskParams
 from botmm_nautilus.core.params import SignalsParams
@@ -179,6 +182,9 @@ BTC_EFFECTIVE = {
     "backtest.sample_label": "n/a",
     # configs/btc.yaml has its adaptive: section commented out: every adaptive key at its default
     **{f"adaptive.{k}": v for k, v in msgspec.to_builtins(AdaptiveParams()).items()},
+    # no toxicity:, autotune: or sizing: section either (AdaptiveMarketMaker's features)
+    **{f"{name}.{k}": v for name, section in (("toxicity", ToxicityParams()), ("autotune", AutoTuneParams()), ("sizing", SizingParams()))
+       for k, v in msgspec.to_builtins(section).items()},
 }
 
 

@@ -209,7 +209,7 @@ def test_sized_ladders_are_on_the_lot_above_the_minimum_and_never_empty(equity, 
 
 def test_fills_after_a_decision_do_not_change_it():
     def run(extra):
-        sizer = DynamicSizer(SizingParams(fill_window_s=10))
+        sizer = DynamicSizer(SizingParams(fill_window_s=10, equity_fraction=0.1))
         out = []
         events = [(0, None), (3, fill(3, True, 100.0)), (5, None), (8, fill(8, False, 101.0)), (12, None)] + extra
         for t, f in events:
