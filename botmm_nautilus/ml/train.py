@@ -1,0 +1,204 @@
+"""Training and out-of-sample evaluation of the fill and adverse-selection models.
+
+* Split (``time_split``): candidates ordered by decision time ``t``; the first ``train_frac`` of
+  the time span is train, the next ``val_frac`` validation, the rest test. An embargo of
+  ``embargo_s`` (at least the label span ``horizon_s + markout_s``) is cut before each boundary, so
+  no train candidate's label window ``(t, t + span]`` reaches a validation or test decision time,
+  and no validation label window reaches a test one.
+* Models: scikit-learn ``HistGradientBoostingClassifier`` with fixed settings (``MODEL_SETTINGS``;
+  no early stopping, whose random hold-out would mix times): ``p_fill`` on every candidate,
+  ``p_adverse`` (given a fill) on the filled candidates, label ``adverse``.
+* Report: base rates, AUC on train / validation / test, the test calibration table (deciles of the
+  predicted probability: mean predicted vs observed rate), and the guard: the same model trained
+  on shuffled train labels, scored on the true test labels (AUC near 0.5 when nothing leaks).
+* Export: ``export_ensemble`` turns the fitted trees into the node arrays ``core.fill_model``
+  evaluates without scikit-learn; ``model_document`` builds the model file.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from botmm_nautilus.core.fill_features import FEATURE_NAMES
+from botmm_nautilus.core.fill_model import FORMAT
+from botmm_nautilus.ml.dataset import NANOS_PER_SECOND
+from botmm_nautilus.ml.dataset import Dataset
+
+MODEL_SETTINGS = {
+    "max_iter": 150,
+    "learning_rate": 0.05,
+    "max_leaf_nodes": 15,
+    "max_depth": 6,
+    "min_samples_leaf": 100,
+    "l2_regularization": 1.0,
+    "early_stopping": False,
+    "random_state": 0,
+}
+
+
+@dataclass(frozen=True)
+class Split:
+    train: np.ndarray  # boolean masks over the dataset rows
+    val: np.ndarray
+    test: np.ndarray
+    boundaries_ns: tuple[int, int]
+    embargo_ns: int
+
+
+def time_split(ts_ns: np.ndarray, label_span_s: float, train_frac: float = 0.6, val_frac: float = 0.2,
+               embargo_s: float | None = None) -> Split:
+    """Time-ordered train / validation / test masks with an embargo (module doc)."""
+    if not (0 < train_frac < 1 and 0 <= val_frac < 1 and train_frac + val_frac < 1):
+        raise ValueError(f"train_frac {train_frac} and val_frac {val_frac}: need 0 < train, train + val < 1")
+    embargo_s = label_span_s if embargo_s is None else embargo_s
+    if embargo_s < label_span_s:
+        raise ValueError(f"embargo_s: must be >= the label span ({label_span_s:g} s), got {embargo_s:g}")
+    ts = np.asarray(ts_ns, dtype=np.int64)
+    lo, hi = int(ts.min()), int(ts.max())
+    b1 = lo + int((hi - lo) * train_frac)
+    b2 = lo + int((hi - lo) * (train_frac + val_frac))
+    emb = int(round(embargo_s * NANOS_PER_SECOND))
+    train = ts < b1 - emb
+    val = (ts >= b1) & (ts < b2 - emb)
+    test = ts >= b2
+    return Split(train, val, test, (b1, b2), emb)
+
+
+def _hgb():
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(**MODEL_SETTINGS)
+
+
+def _auc(y: np.ndarray, p: np.ndarray) -> float | None:
+    from sklearn.metrics import roc_auc_score
+
+    y = np.asarray(y, dtype=bool)
+    if y.all() or not y.any():
+        return None
+    return float(roc_auc_score(y, p))
+
+
+def calibration_table(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict]:
+    """Deciles of ``p`` (equal-count bins): count, mean predicted, observed rate."""
+    if len(p) == 0:
+        return []
+    order = np.argsort(p, kind="stable")
+    out = []
+    for k, idx in enumerate(np.array_split(order, bins)):
+        if len(idx) == 0:
+            continue
+        out.append({"bin": k + 1, "n": int(len(idx)), "p_min": float(p[idx].min()), "p_max": float(p[idx].max()),
+                    "predicted": float(p[idx].mean()), "observed": float(np.mean(y[idx]))})
+    return out
+
+
+def export_ensemble(model) -> dict:
+    """The fitted binary ``HistGradientBoostingClassifier`` as ``core.fill_model`` node arrays."""
+    if len(model.classes_) != 2:
+        raise ValueError("export_ensemble: a binary classifier is needed")
+    trees = []
+    for predictors in model._predictors:  # one tree per iteration for a binary model
+        nodes = predictors[0].nodes
+        if np.any(nodes["is_categorical"]):
+            raise ValueError("export_ensemble: categorical splits are not supported")
+        trees.append({
+            "feature": nodes["feature_idx"].astype(int).tolist(),
+            "threshold": nodes["num_threshold"].astype(float).tolist(),
+            "missing_left": nodes["missing_go_to_left"].astype(int).tolist(),
+            "left": nodes["left"].astype(int).tolist(),
+            "right": nodes["right"].astype(int).tolist(),
+            "leaf": nodes["is_leaf"].astype(int).tolist(),
+            "value": nodes["value"].astype(float).tolist(),
+        })
+    return {"baseline": float(np.ravel(model._baseline_prediction)[0]), "trees": trees}
+
+
+def _fit_eval(name: str, X: np.ndarray, y: np.ndarray, split: Split, rows: np.ndarray, say) -> tuple[object, dict]:
+    """Fit on the train rows (of ``rows``), score every part, fit the shuffled-label guard."""
+    tr, va, te = split.train & rows, split.val & rows, split.test & rows
+    say(f"{name}: fitting on {int(tr.sum()):,} train rows ({int(y[tr].sum()):,} positive)")
+    t0 = time.perf_counter()
+    model = _hgb().fit(X[tr], y[tr])
+    fit_s = time.perf_counter() - t0
+    p_te = model.predict_proba(X[te])[:, 1] if te.any() else np.zeros(0)
+    rep = {
+        "rows": {"train": int(tr.sum()), "val": int(va.sum()), "test": int(te.sum())},
+        "base_rate": {"train": _rate(y[tr]), "val": _rate(y[va]), "test": _rate(y[te])},
+        "auc": {"train": _auc(y[tr], model.predict_proba(X[tr])[:, 1]),
+                "val": _auc(y[va], model.predict_proba(X[va])[:, 1]) if va.any() else None,
+                "test": _auc(y[te], p_te) if te.any() else None},
+        "calibration_test": calibration_table(y[te], p_te),
+        "fit_s": round(fit_s, 2),
+    }
+    say(f"{name}: AUC train {_fmt(rep['auc']['train'])} val {_fmt(rep['auc']['val'])} test {_fmt(rep['auc']['test'])}; "
+        "fitting the shuffled-label guard")
+    rng = np.random.default_rng(12345)
+    shuffled = _hgb().fit(X[tr], rng.permutation(y[tr]))
+    rep["shuffled_label_auc_test"] = _auc(y[te], shuffled.predict_proba(X[te])[:, 1]) if te.any() else None
+    say(f"{name}: shuffled-label AUC on test {_fmt(rep['shuffled_label_auc_test'])}")
+    return model, rep
+
+
+def _rate(y) -> float | None:
+    return float(np.mean(y)) if len(y) else None
+
+
+def _fmt(x) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
+
+
+def train_models(ds: Dataset, train_frac: float = 0.6, val_frac: float = 0.2, embargo_s: float | None = None,
+                 say=None) -> tuple[dict, dict, dict]:
+    """``(models {"p_fill": clf, "p_adverse": clf}, report, split info)`` on ``ds`` (module doc)."""
+    say = say or (lambda _t: None)
+    if len(ds) == 0:
+        raise ValueError("the dataset is empty (no candidate had a complete label window)")
+    split = time_split(ds.ts_ns, ds.settings.label_span_s, train_frac, val_frac, embargo_s)
+    for part in ("train", "val", "test"):
+        if not getattr(split, part).any():
+            raise ValueError(f"the {part} part of the split is empty: the data span is too short for the embargo")
+    all_rows = np.ones(len(ds), dtype=bool)
+    fill_model, fill_rep = _fit_eval("p_fill", ds.X, ds.filled, split, all_rows, say)
+    filled = ds.filled & ~np.isnan(ds.markout_bps)
+    adv_model, adv_rep = _fit_eval("p_adverse|fill", ds.X, ds.adverse, split, filled, say)
+    # AUC of the fill label by distance (the distance alone is not the whole story)
+    te = split.test
+    p_fill_te = fill_model.predict_proba(ds.X[te])[:, 1]
+    by_dist = {}
+    for k in np.unique(ds.distance_ticks[te]):
+        m = ds.distance_ticks[te] == k
+        by_dist[str(int(k))] = {"n": int(m.sum()), "fill_rate": _rate(ds.filled[te][m]),
+                                "p_fill_mean": float(p_fill_te[m].mean()), "auc": _auc(ds.filled[te][m], p_fill_te[m])}
+    fill_rep["test_by_distance_ticks"] = by_dist
+    info = {
+        "boundaries_ns": list(split.boundaries_ns),
+        "embargo_s": split.embargo_ns / NANOS_PER_SECOND,
+        "label_span_s": ds.settings.label_span_s,
+        "train_span_ns": _span(ds.ts_ns[split.train]),
+        "val_span_ns": _span(ds.ts_ns[split.val]),
+        "test_span_ns": _span(ds.ts_ns[split.test]),
+    }
+    return {"p_fill": fill_model, "p_adverse": adv_model}, {"p_fill": fill_rep, "p_adverse_given_fill": adv_rep}, info
+
+
+def _span(ts: np.ndarray) -> list[int] | None:
+    return [int(ts.min()), int(ts.max())] if len(ts) else None
+
+
+def model_document(models: dict, ds: Dataset, meta: dict) -> dict:
+    """The model file (``core.fill_model`` format) of the fitted models."""
+    return {
+        "format": FORMAT,
+        "feature_names": list(FEATURE_NAMES),
+        "feature_settings": ds.settings.feature_settings(),
+        "book_levels": ds.settings.book_levels,
+        "models": {key: export_ensemble(m) for key, m in models.items()},
+        "meta": meta,
+    }
+
+
+__all__ = ["MODEL_SETTINGS", "Split", "calibration_table", "export_ensemble", "model_document", "time_split", "train_models"]
