@@ -67,10 +67,19 @@ def time_split(ts_ns: np.ndarray, label_span_s: float, train_frac: float = 0.6, 
     return Split(train, val, test, (b1, b2), emb)
 
 
-def _hgb():
+def _hgb(settings: dict | None = None):
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    return HistGradientBoostingClassifier(**MODEL_SETTINGS)
+    return HistGradientBoostingClassifier(**{**MODEL_SETTINGS, **(settings or {})})
+
+
+def _fit(X: np.ndarray, y: np.ndarray, settings: dict | None, threads: int):
+    """A fitted model, scikit-learn's OpenMP limited to ``threads`` (on a shared machine 1 thread is
+    many times faster than contended threads)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=threads):
+        return _hgb(settings).fit(X, y)
 
 
 def _auc(y: np.ndarray, p: np.ndarray) -> float | None:
@@ -117,12 +126,13 @@ def export_ensemble(model) -> dict:
     return {"baseline": float(np.ravel(model._baseline_prediction)[0]), "trees": trees}
 
 
-def _fit_eval(name: str, X: np.ndarray, y: np.ndarray, split: Split, rows: np.ndarray, say) -> tuple[object, dict]:
+def _fit_eval(name: str, X: np.ndarray, y: np.ndarray, split: Split, rows: np.ndarray, say,
+              settings: dict | None = None, threads: int = 1) -> tuple[object, dict]:
     """Fit on the train rows (of ``rows``), score every part, fit the shuffled-label guard."""
     tr, va, te = split.train & rows, split.val & rows, split.test & rows
     say(f"{name}: fitting on {int(tr.sum()):,} train rows ({int(y[tr].sum()):,} positive)")
     t0 = time.perf_counter()
-    model = _hgb().fit(X[tr], y[tr])
+    model = _fit(X[tr], y[tr], settings, threads)
     fit_s = time.perf_counter() - t0
     p_te = model.predict_proba(X[te])[:, 1] if te.any() else np.zeros(0)
     rep = {
@@ -137,7 +147,7 @@ def _fit_eval(name: str, X: np.ndarray, y: np.ndarray, split: Split, rows: np.nd
     say(f"{name}: AUC train {_fmt(rep['auc']['train'])} val {_fmt(rep['auc']['val'])} test {_fmt(rep['auc']['test'])}; "
         "fitting the shuffled-label guard")
     rng = np.random.default_rng(12345)
-    shuffled = _hgb().fit(X[tr], rng.permutation(y[tr]))
+    shuffled = _fit(X[tr], rng.permutation(y[tr]), settings, threads)
     rep["shuffled_label_auc_test"] = _auc(y[te], shuffled.predict_proba(X[te])[:, 1]) if te.any() else None
     say(f"{name}: shuffled-label AUC on test {_fmt(rep['shuffled_label_auc_test'])}")
     return model, rep
@@ -152,8 +162,9 @@ def _fmt(x) -> str:
 
 
 def train_models(ds: Dataset, train_frac: float = 0.6, val_frac: float = 0.2, embargo_s: float | None = None,
-                 say=None) -> tuple[dict, dict, dict]:
-    """``(models {"p_fill": clf, "p_adverse": clf}, report, split info)`` on ``ds`` (module doc)."""
+                 say=None, model_settings: dict | None = None, threads: int = 1) -> tuple[dict, dict, dict]:
+    """``(models {"p_fill": clf, "p_adverse": clf}, report, split info)`` on ``ds`` (module doc);
+    ``model_settings`` override ``MODEL_SETTINGS`` keys."""
     say = say or (lambda _t: None)
     if len(ds) == 0:
         raise ValueError("the dataset is empty (no candidate had a complete label window)")
@@ -161,18 +172,21 @@ def train_models(ds: Dataset, train_frac: float = 0.6, val_frac: float = 0.2, em
     for part in ("train", "val", "test"):
         if not getattr(split, part).any():
             raise ValueError(f"the {part} part of the split is empty: the data span is too short for the embargo")
-    all_rows = np.ones(len(ds), dtype=bool)
-    fill_model, fill_rep = _fit_eval("p_fill", ds.X, ds.filled, split, all_rows, say)
-    filled = ds.filled & ~np.isnan(ds.markout_bps)
-    adv_model, adv_rep = _fit_eval("p_adverse|fill", ds.X, ds.adverse, split, filled, say)
-    # AUC of the fill label by distance (the distance alone is not the whole story)
-    te = split.test
-    p_fill_te = fill_model.predict_proba(ds.X[te])[:, 1]
-    by_dist = {}
-    for k in np.unique(ds.distance_ticks[te]):
-        m = ds.distance_ticks[te] == k
-        by_dist[str(int(k))] = {"n": int(m.sum()), "fill_rate": _rate(ds.filled[te][m]),
-                                "p_fill_mean": float(p_fill_te[m].mean()), "auc": _auc(ds.filled[te][m], p_fill_te[m])}
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=threads):
+        all_rows = np.ones(len(ds), dtype=bool)
+        fill_model, fill_rep = _fit_eval("p_fill", ds.X, ds.filled, split, all_rows, say, model_settings, threads)
+        filled = ds.filled & ~np.isnan(ds.markout_bps)
+        adv_model, adv_rep = _fit_eval("p_adverse|fill", ds.X, ds.adverse, split, filled, say, model_settings, threads)
+        # AUC of the fill label by distance (the distance alone is not the whole story)
+        te = split.test
+        p_fill_te = fill_model.predict_proba(ds.X[te])[:, 1]
+        by_dist = {}
+        for k in np.unique(ds.distance_ticks[te]):
+            m = ds.distance_ticks[te] == k
+            by_dist[str(int(k))] = {"n": int(m.sum()), "fill_rate": _rate(ds.filled[te][m]),
+                                    "p_fill_mean": float(p_fill_te[m].mean()), "auc": _auc(ds.filled[te][m], p_fill_te[m])}
     fill_rep["test_by_distance_ticks"] = by_dist
     info = {
         "boundaries_ns": list(split.boundaries_ns),
@@ -202,3 +216,67 @@ def model_document(models: dict, ds: Dataset, meta: dict) -> dict:
 
 
 __all__ = ["MODEL_SETTINGS", "Split", "calibration_table", "export_ensemble", "model_document", "time_split", "train_models"]
+
+
+def train_fill_model(catalog, instrument_id: str, start_ns: int | None = None, end_ns: int | None = None,
+                     settings=None, out=None, json_path=None, train_frac: float = 0.6, val_frac: float = 0.2,
+                     embargo_s: float | None = None, progress: bool = False, say=None,
+                     model_settings: dict | None = None, threads: int = 1) -> dict:
+    """Read, build the dataset, train, export: the ``botmm train-fill-model`` command. Returns the
+    report (also written to ``json_path``); the model file goes to ``out`` when given."""
+    import json
+    import os
+
+    from botmm_nautilus.ml.dataset import DatasetSettings
+    from botmm_nautilus.ml.dataset import build_dataset
+    from botmm_nautilus.ml.dataset import read_market
+    from botmm_nautilus.ml.model_file import write_fill_model
+
+    say = say or (lambda _t: None)
+    settings = settings or DatasetSettings()
+    t0 = time.perf_counter()
+    say(f"reading {instrument_id} from {catalog}")
+    market = read_market(catalog, instrument_id, start_ns, end_ns)
+    say(f"{len(market.d_ts):,} book deltas, {len(market.t_ts):,} trades; tick {market.tick_size:g}; building candidates")
+    ds = build_dataset(market, settings, progress=progress)
+    build_s = time.perf_counter() - t0
+    say(f"{len(ds):,} candidates ({ds.filled.mean():.1%} filled) in {build_s:.1f} s; training")
+    models, rep, split_info = train_models(ds, train_frac, val_frac, embargo_s, say=say, model_settings=model_settings,
+                                            threads=threads)
+    used_settings = {**MODEL_SETTINGS, **(model_settings or {})}
+    meta = {
+        "instrument_id": instrument_id,
+        "catalog": os.fspath(catalog),
+        "data_span_ns": [ds.info["first_ns"], ds.info["last_ns"]],
+        "split": split_info,
+        "dataset_settings": {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.__dict__.items()},
+        "tick_size": ds.tick_size,
+        "model_settings": used_settings,
+        "auc_test": {"p_fill": rep["p_fill"]["auc"]["test"], "p_adverse_given_fill": rep["p_adverse_given_fill"]["auc"]["test"]},
+    }
+    report = {
+        "instrument_id": instrument_id,
+        "catalog": os.fspath(catalog),
+        "candidates": len(ds),
+        "dataset": {**ds.info, "build_s": round(build_s, 2), "fill_rate": float(ds.filled.mean()),
+                    "adverse_rate": float(ds.adverse.mean()),
+                    "adverse_given_fill": float(ds.adverse[ds.filled].mean()) if ds.filled.any() else None,
+                    "markout_bps_mean_filled": float(np.nanmean(ds.markout_bps)) if ds.filled.any() else None},
+        "split": split_info,
+        "models": rep,
+        "settings": meta["dataset_settings"],
+        "model_settings": used_settings,
+    }
+    if out:
+        doc = model_document(models, ds, meta)
+        write_fill_model(out, doc)
+        report["model_file"] = os.fspath(out)
+        say(f"model written to {out}")
+    if json_path:
+        from pathlib import Path
+
+        p = Path(json_path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(json.dumps(report, indent=1))
+        say(f"report written to {json_path}")
+    return report
