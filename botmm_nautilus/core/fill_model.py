@@ -87,20 +87,55 @@ class TreeEnsemble:
     def raw(self, X: np.ndarray) -> np.ndarray:
         """The decision function (log-odds) of each row of ``X``."""
         X = np.asarray(X, dtype=np.float64)
-        m = X.shape[0]
         if self.n_trees == 0:
-            return np.full(m, self.baseline)
-        node = np.broadcast_to(self.roots, (m, self.n_trees)).copy()
-        rows = np.arange(m)[:, None]
-        for _ in range(self.max_depth):
-            x = X[rows, self.feature[node]]
-            go_left = np.where(np.isnan(x), self.missing_left[node], x <= self.threshold[node])
-            node = np.where(go_left, self.left[node], self.right[node])
-        return self.baseline + self.value[node].sum(axis=1)
+            return np.full(X.shape[0], self.baseline)
+        return self.baseline + self.value[_walk(self, X)].sum(axis=1)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """P(label = 1) of each row of ``X``."""
         return 1.0 / (1.0 + np.exp(-self.raw(X)))
+
+
+def _walk(nodes, X: np.ndarray) -> np.ndarray:
+    """The leaf each row of ``X`` reaches in each tree: ``(rows, trees)`` node indices into ``nodes``'s
+    arrays (``feature``, ``threshold``, ``missing_left``, ``left``, ``right``, ``roots``, ``max_depth``)."""
+    m = X.shape[0]
+    node = np.broadcast_to(nodes.roots, (m, len(nodes.roots))).copy()
+    rows = np.arange(m)[:, None]
+    has_nan = bool(np.isnan(X).any())
+    for _ in range(nodes.max_depth):
+        x = X[rows, nodes.feature[node]]
+        go_left = x <= nodes.threshold[node]
+        if has_nan:
+            go_left = np.where(np.isnan(x), nodes.missing_left[node], go_left)
+        node = np.where(go_left, nodes.left[node], nodes.right[node])
+    return node
+
+
+class _Forest:
+    """Several ensembles' node arrays side by side, so one walk evaluates them all."""
+
+    def __init__(self, ensembles: list[TreeEnsemble]) -> None:
+        offsets = np.cumsum([0] + [len(e.feature) for e in ensembles])
+        self.feature = np.concatenate([e.feature for e in ensembles])
+        self.threshold = np.concatenate([e.threshold for e in ensembles])
+        self.missing_left = np.concatenate([e.missing_left for e in ensembles])
+        self.left = np.concatenate([e.left + o for e, o in zip(ensembles, offsets)])
+        self.right = np.concatenate([e.right + o for e, o in zip(ensembles, offsets)])
+        self.value = np.concatenate([e.value for e in ensembles])
+        self.roots = np.concatenate([e.roots + o for e, o in zip(ensembles, offsets)])
+        self.max_depth = max(e.max_depth for e in ensembles)
+        self.bounds = np.cumsum([0] + [e.n_trees for e in ensembles])
+        self.baselines = [e.baseline for e in ensembles]
+
+    def predict(self, X: np.ndarray) -> list[np.ndarray]:
+        """P(label = 1) of each row of ``X`` for each ensemble."""
+        vals = self.value[_walk(self, X)] if len(self.roots) else np.zeros((X.shape[0], 0))
+        out = []
+        for k, base in enumerate(self.baselines):
+            raw = base + vals[:, self.bounds[k]:self.bounds[k + 1]].sum(axis=1)
+            out.append(1.0 / (1.0 + np.exp(-raw)))
+        return out
 
 
 def _depth(cols: dict) -> int:
@@ -151,6 +186,7 @@ class FillModel:
             if ens.n_features > len(FEATURE_NAMES):
                 raise FillModelError(f"models.{key}: uses feature {ens.n_features - 1}, only {len(FEATURE_NAMES)} exist")
             self.ensembles[key] = ens
+        self._forest = _Forest([self.ensembles[k] for k in MODEL_KEYS])
 
     @classmethod
     def from_dict(cls, document: dict) -> FillModel:
@@ -173,7 +209,8 @@ class FillModel:
     def predict_many(self, X) -> tuple[np.ndarray, np.ndarray]:
         """``(p_fill, p_adverse)`` arrays for the rows of ``X`` (``FEATURE_NAMES`` columns)."""
         X = np.atleast_2d(np.asarray(X, dtype=np.float64))
-        return self.ensembles["p_fill"].predict(X), self.ensembles["p_adverse"].predict(X)
+        p_fill, p_adverse = self._forest.predict(X)
+        return p_fill, p_adverse
 
     def predict(self, features) -> tuple[float, float]:
         """``(p_fill, p_adverse)`` of one feature vector."""
