@@ -25,6 +25,7 @@
     botmm train-fill-model --instrument ID --catalog CAT [--start ISO] [--end ISO] [--out FILE] [--json FILE]
                    [--sample-interval-s 1] [--horizon-s 5] [--markout-s 5] [--distances 0,1,2,5]
                    [--adverse-threshold-bps 0] [--fill-rule queue|touch] [--max-iter 150] [--threads 1]
+    botmm train-fill-model --apply-model FILE --instrument ID --catalog CAT [--json FILE]   (score a saved model)
 
     botmm --version
 
@@ -543,6 +544,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--adverse-threshold-bps", type=float, default=0.0, help="a fill is adverse when its markout against us exceeds this")
     sp.add_argument("--fill-rule", default="queue", help="queue: through the price, or the size printed at it exceeds the "
                     "size displayed there at t; touch: any trade at or through the price")
+    sp.add_argument("--apply-model", default=None, metavar="FILE", help="do not train: score this saved model on the "
+                    "catalog's data (out of sample: another period or venue), with the model's own label settings")
     sp.add_argument("--max-iter", type=int, default=150, help="boosting iterations (trees) per model")
     sp.add_argument("--threads", type=int, default=1, help="threads scikit-learn may use (1 is fastest on a busy machine)")
     sp.add_argument("--quiet", action="store_true")
@@ -591,6 +594,23 @@ def cmd_train_fill_model(args) -> int:
     if start is not None and end is not None and end <= start:
         raise ConfigError(f"--end {args.end}: must be after --start {args.start}")
     say = (lambda _t: None) if args.quiet else (lambda t: print(t, file=sys.stderr, flush=True))
+    if args.apply_model:
+        from botmm_nautilus.ml.train import apply_fill_model
+
+        options.input_file(args.apply_model, "--apply-model")
+        if args.out:
+            raise ConfigError("--out: not with --apply-model (the model is only scored)")
+        try:
+            report = apply_fill_model(args.apply_model, args.catalog, args.instrument, start, end, args.sample_interval_s,
+                                      distances, json_path=args.json, progress=not args.quiet, say=say)
+        except ValueError as exc:
+            raise ConfigError(f"train-fill-model --apply-model {args.apply_model} --instrument {args.instrument}: {exc}") from None
+        print(json.dumps({"instrument_id": report["instrument_id"], "candidates": report["candidates"],
+                          "model_trained_on": report["model_trained_on"]["instrument_id"],
+                          "auc": {k: v["auc"] for k, v in report["models"].items()},
+                          "base_rate": {k: v["base_rate"] for k, v in report["models"].items()},
+                          "predicted_mean": {k: v["predicted_mean"] for k, v in report["models"].items()}}, indent=1))
+        return 0
     try:
         report = train_fill_model(args.catalog, args.instrument, start, end, settings, out=args.out, json_path=args.json,
                                   progress=not args.quiet, say=say, model_settings={"max_iter": args.max_iter}, threads=args.threads)

@@ -287,3 +287,67 @@ def train_fill_model(catalog, instrument_id: str, start_ns: int | None = None, e
         p.write_text(json.dumps(report, indent=1))
         say(f"report written to {json_path}")
     return report
+
+
+def evaluate_model(model, ds: Dataset) -> dict:
+    """A trained ``core.fill_model.FillModel`` scored on every candidate of ``ds`` (data it was not
+    trained on, e.g. another venue or a later period): AUC, base rates and calibration of ``p_fill``
+    (all candidates) and ``p_adverse`` given a fill (filled candidates)."""
+    p_fill, p_adv = model.predict_many(ds.X) if len(ds) else (np.zeros(0), np.zeros(0))
+    filled = ds.filled & ~np.isnan(ds.markout_bps)
+    out = {}
+    for key, y, p, rows in (("p_fill", ds.filled, p_fill, np.ones(len(ds), dtype=bool)),
+                            ("p_adverse_given_fill", ds.adverse, p_adv, filled)):
+        out[key] = {"rows": int(rows.sum()), "base_rate": _rate(y[rows]), "predicted_mean": _rate(p[rows]),
+                    "auc": _auc(y[rows], p[rows]), "calibration": calibration_table(y[rows], p[rows])}
+    return out
+
+
+def dataset_settings_of(model, sample_interval_s: float, distances_ticks: tuple[int, ...]):
+    """The ``DatasetSettings`` a model was trained with (features and labels), sampled as asked."""
+    from botmm_nautilus.ml.dataset import DatasetSettings
+
+    trained = dict(model.meta.get("dataset_settings", {}))
+    keep = {k: trained[k] for k in ("horizon_s", "markout_s", "adverse_threshold_bps", "fill_rule", "flow_window_s",
+                                    "vol_window_s", "depth_levels", "max_book_age_s") if k in trained}
+    keep.update({k: v for k, v in model.feature_settings.items() if k in ("horizon_s", "flow_window_s", "vol_window_s", "depth_levels")})
+    return DatasetSettings(sample_interval_s=sample_interval_s, distances_ticks=tuple(distances_ticks),
+                           book_levels=max(model.book_levels, max(distances_ticks) + 1), **keep)
+
+
+def apply_fill_model(model_path, catalog, instrument_id: str, start_ns: int | None = None, end_ns: int | None = None,
+                     sample_interval_s: float = 1.0, distances_ticks: tuple[int, ...] = (0, 1, 2, 5), json_path=None,
+                     progress: bool = False, say=None) -> dict:
+    """Score a saved model on a catalog's instrument (out of sample): the ``--apply-model`` command."""
+    import json
+    import os
+
+    from botmm_nautilus.ml.dataset import build_dataset
+    from botmm_nautilus.ml.dataset import read_market
+    from botmm_nautilus.ml.model_file import load_fill_model
+
+    say = say or (lambda _t: None)
+    model = load_fill_model(model_path)
+    settings = dataset_settings_of(model, sample_interval_s, distances_ticks)
+    say(f"reading {instrument_id} from {catalog}")
+    market = read_market(catalog, instrument_id, start_ns, end_ns)
+    ds = build_dataset(market, settings, progress=progress)
+    say(f"{len(ds):,} candidates; scoring the model of {model.meta.get('instrument_id', '?')}")
+    report = {
+        "model_file": os.fspath(model_path),
+        "model_trained_on": {k: model.meta.get(k) for k in ("instrument_id", "catalog", "data_span_ns", "split")},
+        "instrument_id": instrument_id,
+        "catalog": os.fspath(catalog),
+        "candidates": len(ds),
+        "tick_size": ds.tick_size,
+        "data_span_ns": [ds.info.get("first_ns"), ds.info.get("last_ns")],
+        "out_of_sample": True,
+        "models": evaluate_model(model, ds),
+    }
+    if json_path:
+        from pathlib import Path
+
+        p = Path(json_path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(json.dumps(report, indent=1))
+    return report

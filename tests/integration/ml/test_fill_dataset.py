@@ -163,6 +163,16 @@ def test_train_fill_model_command(hl_catalog, tmp_path, capsys):
     assert model.meta["instrument_id"] == BTC and model.book_levels == 10
     head = json.loads(capsys.readouterr().out)
     assert head["candidates"] == report["candidates"]
+    # the saved model scored on a later period it never saw
+    applied = tmp_path / "applied.json"
+    assert main(["train-fill-model", "--apply-model", str(out), "--instrument", BTC, "--catalog", str(hl_catalog),
+                 "--start", "2025-09-04T20:06:00Z", "--end", "2025-09-04T20:12:00Z", "--sample-interval-s", "2",
+                 "--json", str(applied), "--quiet"]) == 0
+    scored = json.loads(applied.read_text())
+    assert scored["model_trained_on"]["instrument_id"] == BTC and scored["data_span_ns"][0] > report["split"]["test_span_ns"][1]
+    assert scored["models"]["p_fill"]["rows"] == scored["candidates"] > 0
+    assert 0 < scored["models"]["p_fill"]["predicted_mean"] < 1
+    capsys.readouterr()
     # user errors name the option / value
     assert main(["train-fill-model", "--instrument", "ETH-USDC-PERP.HL", "--catalog", str(hl_catalog)]) == 2
     assert "ETH-USDC-PERP.HL" in capsys.readouterr().err
