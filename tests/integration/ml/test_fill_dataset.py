@@ -63,6 +63,13 @@ def _rows_upto(ds, t_ns: int):
     return ds.ts_ns <= t_ns
 
 
+def _same_candidates_upto(base, pert, cut: int) -> bool:
+    """The candidates decided at or before ``cut`` are the same rows with the same features in both."""
+    a, b = _rows_upto(base, cut), _rows_upto(pert, cut)
+    return bool(a.sum() == b.sum() > 0 and np.array_equal(base.ts_ns[a], pert.ts_ns[b])
+                and np.array_equal(base.price[a], pert.price[b]) and np.array_equal(base.X[a], pert.X[b]))
+
+
 def test_features_do_not_see_events_after_the_decision_time(market):
     """Leak test: events after each cut are perturbed; every candidate decided at or before the cut keeps
     its features exactly, while its labels (measured after the decision) change, and candidates decided
@@ -72,11 +79,8 @@ def test_features_do_not_see_events_after_the_decision_time(market):
     grid = np.unique(base.ts_ns)
     for k, cut in enumerate(grid[[60, 250, 400, 600]]):  # cuts ON sample times: events at t itself are known at t
         pert = build_dataset(_perturbed_after(m, int(cut), seed=k), SETTINGS)
+        assert _same_candidates_upto(base, pert, cut), f"a feature read data after its decision time (cut {cut})"
         a, b = _rows_upto(base, cut), _rows_upto(pert, cut)
-        assert a.sum() == b.sum() > 0
-        assert np.array_equal(base.ts_ns[a], pert.ts_ns[b])
-        assert np.array_equal(base.price[a], pert.price[b])
-        assert np.array_equal(base.X[a], pert.X[b]), f"a feature read data after its decision time (cut {cut})"
         # the labels of candidates whose window (t, t + 10 s] crosses the cut do change
         near = base.ts_ns[a] > cut - 10 * S
         changed = (base.filled[a] != pert.filled[b]) | ~np.isclose(np.nan_to_num(base.markout_bps[a], nan=-999),
@@ -84,9 +88,24 @@ def test_features_do_not_see_events_after_the_decision_time(market):
         assert changed[near].any(), "the perturbation did not reach the labels: the test could not fail"
         assert not changed[~near].any()  # labels ending before the cut are untouched
         # candidates decided within 3 s after the cut read perturbed events: a reader would notice
-        la, lb = _rows_upto(base, cut + 3 * S), _rows_upto(pert, cut + 3 * S)
-        same_rows = la.sum() == lb.sum() and np.array_equal(base.ts_ns[la], pert.ts_ns[lb])
-        assert not same_rows or not np.array_equal(base.X[la], pert.X[lb])
+        assert not _same_candidates_upto(base, pert, cut + 3 * S)
+
+
+def test_the_leak_test_catches_a_builder_that_reads_one_second_ahead(market):
+    """The same invariance check fails for a builder whose features at t read the events up to t + 1 s
+    (simulated by replaying every event 1 s early: an event of time e is seen by the candidates of
+    t >= e - 1 s): the test has teeth."""
+    m = market.window(None, int(market.d_ts[0] + 6 * 60 * S))
+
+    def leaky(mk):
+        return build_dataset(replace(mk, d_ts=mk.d_ts - S, t_ts=mk.t_ts - S), SETTINGS)
+
+    base = leaky(m)
+    cut = int(np.unique(base.ts_ns)[200])
+    pert = leaky(_perturbed_after(m, cut, seed=7))
+    assert not _same_candidates_upto(base, pert, cut)
+    # the honest builder on the same data and cut passes
+    assert _same_candidates_upto(build_dataset(m, SETTINGS), build_dataset(_perturbed_after(m, cut, seed=7), SETTINGS), cut)
 
 
 def test_labels_follow_the_fill_rule(dataset, market):
