@@ -199,3 +199,73 @@ def test_train_fill_model_command(hl_catalog, tmp_path, capsys):
     assert "--catalog" in capsys.readouterr().err
     assert main(["train-fill-model", "--instrument", BTC, "--catalog", str(hl_catalog), "--distances", "0,x"]) == 2
     assert "--distances" in capsys.readouterr().err
+
+
+def test_the_adjuster_serves_exactly_the_features_the_dataset_was_built_with(market, monkeypatch):
+    """One feature definition: the events the dataset builder fed its tracker, replayed into the
+    strategy's ``FillModelAdjuster`` (mids and trades as hooks, the book through ``QuoteContext``),
+    give the model the very rows of the dataset at every decision time."""
+    from dataclasses import dataclass
+
+    from botmm_nautilus.core.adjust import QuoteContext
+    from botmm_nautilus.core.fill_features import FillFeatures
+    from botmm_nautilus.core.fill_model import FORMAT
+    from botmm_nautilus.core.fill_model import FillModel
+    from botmm_nautilus.core.fill_model import FillModelAdjuster
+    from botmm_nautilus.core.params import FillModelParams
+    from botmm_nautilus.ml import dataset as dataset_module
+
+    calls = []
+
+    class Recording(FillFeatures):
+        def on_mid(self, ts_ns, mid):
+            calls.append(("mid", ts_ns, mid))
+            super().on_mid(ts_ns, mid)
+
+        def on_trade(self, ts_ns, price, size, aggressor_is_buyer):
+            calls.append(("trade", ts_ns, price, size, aggressor_is_buyer))
+            super().on_trade(ts_ns, price, size, aggressor_is_buyer)
+
+        def on_book(self, ts_ns, bids, asks):
+            calls.append(("book", ts_ns, list(bids), list(asks)))
+            super().on_book(ts_ns, bids, asks)
+
+    monkeypatch.setattr(dataset_module, "FillFeatures", Recording)
+    m = market.window(None, int(market.d_ts[0] + 4 * 60 * S))
+    ds = build_dataset(m, SETTINGS)
+
+    @dataclass(slots=True)
+    class PricedContext(QuoteContext):
+        bid_prices: tuple = ()
+        ask_prices: tuple = ()
+
+    leaf = {"feature": [0], "threshold": [0], "missing_left": [0], "left": [0], "right": [0], "leaf": [1], "value": [0.0]}
+    model = FillModel.from_dict({"format": FORMAT, "feature_names": list(FEATURE_NAMES),
+                                 "feature_settings": SETTINGS.feature_settings(), "book_levels": SETTINGS.book_levels,
+                                 "models": {"p_fill": {"baseline": 0.0, "trees": [leaf]},
+                                            "p_adverse": {"baseline": 0.0, "trees": [leaf]}}})
+    served = []
+    predict = model.predict_many
+    model.predict_many = lambda X: (served.append(np.asarray(X)), predict(X))[1]
+    adj = FillModelAdjuster(FillModelParams(enabled=True, path="m.json", widen_threshold=1.0, pull_threshold=1.0), model)
+    n_checked = 0
+    for call in calls:
+        if call[0] == "mid":
+            adj.on_mid(call[1], call[2])
+        elif call[0] == "trade":
+            adj.on_trade(*call[1:])
+        else:
+            _, t, bids, asks = call
+            rows = ds.ts_ns == t
+            bid_px, ask_px = ds.price[rows & ds.is_bid], ds.price[rows & ~ds.is_bid]
+            ctx = PricedContext(ts_ns=t, mid=0.5 * (bids[0][0] + asks[0][0]), best_bid=bids[0][0], best_ask=asks[0][0],
+                                sigma_price=0.0, position_base=0.0, max_position_usd=1e4, equity_usd=1e4, capital_usd=1e4,
+                                order_size_usd=100.0, tick_size=m.tick_size, bid_sizes=tuple(s for _, s in bids),
+                                ask_sizes=tuple(s for _, s in asks), bid_prices=tuple(p for p, _ in bids),
+                                ask_prices=tuple(p for p, _ in asks))
+            adj.review(ctx, [(p, 1.0) for p in bid_px], [(p, 1.0) for p in ask_px])
+            expected = np.vstack([ds.X[rows & ds.is_bid], ds.X[rows & ~ds.is_bid]])
+            assert np.array_equal(served[-1], expected), f"served features differ from the dataset's at t={t}"
+            n_checked += 1
+    assert n_checked == len(np.unique(ds.ts_ns)) > 200
+    assert adj.state()["levels_assumed_contiguous"] == 0
