@@ -4,7 +4,8 @@
 
 Without ``--model`` a model of ``ml.train.MODEL_SETTINGS`` size (150 trees per ensemble) is fitted on
 random data first. Prints microseconds per ``FillModel.predict_many`` of one ladder (2 x levels rows)
-and per ``FillModelAdjuster.review`` (features of every level + prediction + widen/pull); the
+per ``predict_adverse`` (the one the adjuster uses) and per ``FillModelAdjuster.review``
+(features of every level + p_adverse + widen/pull); the
 adjuster runs once per requote decision, not per market event.
 """
 
@@ -82,10 +83,15 @@ def main() -> int:
     predict_us = (time.perf_counter() - t0) / args.n * 1e6
     t0 = time.perf_counter()
     for _ in range(args.n):
+        model.predict_adverse(rows)
+    adverse_us = (time.perf_counter() - t0) / args.n * 1e6
+    t0 = time.perf_counter()
+    for _ in range(args.n):
         adj.review(ctx, bids, asks)
     review_us = (time.perf_counter() - t0) / args.n * 1e6
     print(f"model: trees {trees}, max depth {depth}; ladder {args.levels} levels per side")
     print(f"predict_many({len(rows)} rows, both models): {predict_us:.0f} us")
+    print(f"predict_adverse({len(rows)} rows, p_adverse only): {adverse_us:.0f} us")
     print(f"FillModelAdjuster.review (features + predict + widen/pull): {review_us:.0f} us per requote decision")
     return 0
 

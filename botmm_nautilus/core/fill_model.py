@@ -81,6 +81,7 @@ class TreeEnsemble:
         self.right = np.asarray(right, dtype=np.intp)
         self.value = np.asarray(value, dtype=np.float64)
         self.roots = np.asarray(roots, dtype=np.intp)
+        self.child = np.stack([self.right, self.left], axis=1).ravel()  # child[2·node + went_left]
         self.max_depth = depth
         self.n_features = int(self.feature.max()) + 1 if len(self.feature) else 0
 
@@ -98,17 +99,21 @@ class TreeEnsemble:
 
 def _walk(nodes, X: np.ndarray) -> np.ndarray:
     """The leaf each row of ``X`` reaches in each tree: ``(rows, trees)`` node indices into ``nodes``'s
-    arrays (``feature``, ``threshold``, ``missing_left``, ``left``, ``right``, ``roots``, ``max_depth``)."""
-    m = X.shape[0]
-    node = np.broadcast_to(nodes.roots, (m, len(nodes.roots))).copy()
-    rows = np.arange(m)[:, None]
-    has_nan = bool(np.isnan(X).any())
+    arrays (``feature``, ``threshold``, ``missing_left``, ``child`` = (right, left) per node, ``roots``,
+    ``max_depth``). Numeric split: left when ``x <= threshold``; NaN: left when ``missing_left``."""
+    m, n_features = X.shape
+    flat = np.ascontiguousarray(X).ravel()
+    base = (np.arange(m) * n_features)[:, None]
+    node = np.broadcast_to(nodes.roots, (m, len(nodes.roots)))
+    feature, threshold, child = nodes.feature, nodes.threshold, nodes.child
+    if not np.isnan(flat).any():
+        for _ in range(nodes.max_depth):
+            node = child[2 * node + (flat[base + feature[node]] <= threshold[node])]
+        return node
     for _ in range(nodes.max_depth):
-        x = X[rows, nodes.feature[node]]
-        go_left = x <= nodes.threshold[node]
-        if has_nan:
-            go_left = np.where(np.isnan(x), nodes.missing_left[node], go_left)
-        node = np.where(go_left, nodes.left[node], nodes.right[node])
+        x = flat[base + feature[node]]
+        go_left = np.where(np.isnan(x), nodes.missing_left[node], x <= threshold[node])
+        node = child[2 * node + go_left]
     return node
 
 
@@ -124,6 +129,7 @@ class _Forest:
         self.right = np.concatenate([e.right + o for e, o in zip(ensembles, offsets)])
         self.value = np.concatenate([e.value for e in ensembles])
         self.roots = np.concatenate([e.roots + o for e, o in zip(ensembles, offsets)])
+        self.child = np.stack([self.right, self.left], axis=1).ravel()
         self.max_depth = max(e.max_depth for e in ensembles)
         self.bounds = np.cumsum([0] + [e.n_trees for e in ensembles])
         self.baselines = [e.baseline for e in ensembles]
@@ -212,6 +218,10 @@ class FillModel:
         p_fill, p_adverse = self._forest.predict(X)
         return p_fill, p_adverse
 
+    def predict_adverse(self, X) -> np.ndarray:
+        """``p_adverse`` (given a fill) only, for the rows of ``X``."""
+        return self.ensembles["p_adverse"].predict(np.atleast_2d(np.asarray(X, dtype=np.float64)))
+
     def predict(self, features) -> tuple[float, float]:
         """``(p_fill, p_adverse)`` of one feature vector."""
         pf, pa = self.predict_many([features])
@@ -246,7 +256,6 @@ class FillModelAdjuster(Adjuster):
         self.pulled = 0
         self.assumed_contiguous = 0
         self.last_p_adverse: dict[str, list[float]] = {"bids": [], "asks": []}
-        self.last_p_fill: dict[str, list[float]] = {"bids": [], "asks": []}
 
     def _tracker(self, tick_size: float | None = None) -> FillFeatures | None:
         if self._features is None and tick_size:
@@ -285,10 +294,9 @@ class FillModelAdjuster(Adjuster):
             return bids, asks
         f.on_book(ctx.ts_ns, self._levels(ctx, True), self._levels(ctx, False))
         rows = [f.features(ctx.ts_ns, True, p) for p, _ in bids] + [f.features(ctx.ts_ns, False, p) for p, _ in asks]
-        p_fill, p_adv = self.model.predict_many(rows)
+        p_adv = self.model.predict_adverse(rows)  # p_fill is not needed for the decision: half the trees
         self.reviews += 1
         nb = len(bids)
-        self.last_p_fill = {"bids": p_fill[:nb].round(4).tolist(), "asks": p_fill[nb:].round(4).tolist()}
         self.last_p_adverse = {"bids": p_adv[:nb].round(4).tolist(), "asks": p_adv[nb:].round(4).tolist()}
         mid = 0.5 * (ctx.best_bid + ctx.best_ask)
         return (self._apply(bids, p_adv[:nb], mid, tick, True), self._apply(asks, p_adv[nb:], mid, tick, False))
@@ -328,7 +336,6 @@ class FillModelAdjuster(Adjuster):
             "levels_pulled": self.pulled,
             "levels_assumed_contiguous": self.assumed_contiguous,
             "last_p_adverse": self.last_p_adverse,
-            "last_p_fill": self.last_p_fill,
         }
 
 

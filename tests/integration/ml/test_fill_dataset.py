@@ -245,8 +245,8 @@ def test_the_adjuster_serves_exactly_the_features_the_dataset_was_built_with(mar
                                  "models": {"p_fill": {"baseline": 0.0, "trees": [leaf]},
                                             "p_adverse": {"baseline": 0.0, "trees": [leaf]}}})
     served = []
-    predict = model.predict_many
-    model.predict_many = lambda X: (served.append(np.asarray(X)), predict(X))[1]
+    predict = model.predict_adverse
+    model.predict_adverse = lambda X: (served.append(np.asarray(X)), predict(X))[1]
     adj = FillModelAdjuster(FillModelParams(enabled=True, path="m.json", widen_threshold=1.0, pull_threshold=1.0), model)
     n_checked = 0
     for call in calls:

@@ -111,6 +111,8 @@ def test_exported_trees_equal_sklearn_predict_proba():
     with threadpool_limits(limits=1):
         assert np.max(np.abs(pf - m1.predict_proba(Xt)[:, 1])) < 1e-9
         assert np.max(np.abs(pa - m2.predict_proba(Xt)[:, 1])) < 1e-9
+        full = np.nan_to_num(Xt)  # the walk without missing values takes its own path
+        assert np.max(np.abs(model.predict_adverse(full) - m2.predict_proba(full)[:, 1])) < 1e-9
     assert model.predict(Xt[0]) == pytest.approx((pf[0], pa[0]), abs=1e-12)
 
 
