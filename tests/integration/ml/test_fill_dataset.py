@@ -157,6 +157,7 @@ def test_training_guards_and_sklearn_free_predictions(dataset):
     # the real labels do carry some (the candidates at the touch fill more often than 5 ticks away)
     assert fill["auc"]["test"] > 0.6
     assert sum(b["n"] for b in fill["calibration_test"]) == fill["rows"]["test"]
+    assert set(fill["importance_test"]) == set(FEATURE_NAMES)
     doc = json.loads(json.dumps(model_document(models, dataset, {})))  # through JSON, as in the file
     model = FillModel.from_dict(doc)
     sp = time_split(dataset.ts_ns, SETTINGS.label_span_s)
