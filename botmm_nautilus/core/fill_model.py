@@ -238,7 +238,10 @@ class FillModelAdjuster(Adjuster):
 
     The book levels come from ``QuoteContext``: ``bid_sizes``/``ask_sizes`` with, when the caller
     provides them, ``bid_prices``/``ask_prices``; without prices the levels are taken one tick apart
-    from the touch (counted in ``state()["levels_assumed_contiguous"]``).
+    from the touch (counted in ``state()["levels_assumed_contiguous"]``). ``ctx.tick_size`` must be
+    the price grid's tick at the mid (Hyperliquid: the 5-significant-figure tick), as in the dataset.
+    The mids and trades reach the tracker through ``on_mid``/``on_trade``; those before the first
+    review (the tick is not known yet) are kept and replayed into it then.
     """
 
     name = "fill_model"
@@ -321,10 +324,10 @@ class FillModelAdjuster(Adjuster):
             if pa >= p.widen_threshold:
                 self.widened += 1
                 dist = abs(mid - price) * p.widen_mult
-                if is_bid:  # rounded away from the mid, never closer than it was
-                    price = min(price, math.floor((mid - dist) / tick + 1e-9) * tick)
+                if is_bid:  # rounded away from the mid to the tick (12 decimals: no float residue), never closer
+                    price = min(price, round(math.floor((mid - dist) / tick + 1e-9) * tick, 12))
                 else:
-                    price = max(price, math.ceil((mid + dist) / tick - 1e-9) * tick)
+                    price = max(price, round(math.ceil((mid + dist) / tick - 1e-9) * tick, 12))
             out[price] = out.get(price, 0.0) + size
         return sorted(out.items(), key=lambda kv: -kv[0] if is_bid else kv[0])
 
