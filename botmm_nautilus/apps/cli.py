@@ -27,6 +27,10 @@
     botmm config show FILE [--kind asset|live]
     botmm config check FILE... [--kind asset|live]
     botmm config docs [--out docs/CONFIG.md]
+    botmm train-fill-model --instrument ID --catalog CAT [--start ISO] [--end ISO] [--out FILE] [--json FILE]
+                   [--sample-interval-s 1] [--horizon-s 5] [--markout-s 5] [--distances 0,1,2,5]
+                   [--adverse-threshold-bps 0] [--fill-rule queue|touch] [--max-iter 150] [--threads 1]
+    botmm train-fill-model --apply-model FILE --instrument ID --catalog CAT [--json FILE]   (score a saved model)
 
     botmm --version
 
@@ -649,6 +653,28 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--quiet", action="store_true", help="no status lines")
     sp.set_defaults(func=cmd_record)
 
+    sp = sub.add_parser("train-fill-model", help="train the fill / adverse-selection model on a catalog's book and trades "
+                        "(time split with embargo, out-of-sample AUC, calibration, shuffled-label guard)")
+    sp.add_argument("--instrument", required=True, help="instrument id in the catalog, e.g. BTC-USD-PERP.STANDX")
+    sp.add_argument("--catalog", required=True)
+    sp.add_argument("--start", default=None, help="ISO time (default: the first data)")
+    sp.add_argument("--end", default=None, help="ISO time (default: the last data)")
+    sp.add_argument("--out", default=None, help="write the model file (JSON) here")
+    sp.add_argument("--json", default=None, help="write the training report (AUCs, calibration, base rates) here")
+    sp.add_argument("--sample-interval-s", type=float, default=1.0, help="a set of candidates every N s of replay time")
+    sp.add_argument("--horizon-s", type=float, default=5.0, help="a candidate is filled when the fill rule holds within N s")
+    sp.add_argument("--markout-s", type=float, default=5.0, help="markout of a fill: the mid N s after it")
+    sp.add_argument("--distances", default="0,1,2,5", help="candidate distances behind the touch, in ticks (comma list)")
+    sp.add_argument("--adverse-threshold-bps", type=float, default=0.0, help="a fill is adverse when its markout against us exceeds this")
+    sp.add_argument("--fill-rule", default="queue", help="queue: through the price, or the size printed at it exceeds the "
+                    "size displayed there at t; touch: any trade at or through the price")
+    sp.add_argument("--apply-model", default=None, metavar="FILE", help="do not train: score this saved model on the "
+                    "catalog's data (out of sample: another period or venue), with the model's own label settings")
+    sp.add_argument("--max-iter", type=int, default=150, help="boosting iterations (trees) per model")
+    sp.add_argument("--threads", type=int, default=1, help="threads scikit-learn may use (1 is fastest on a busy machine)")
+    sp.add_argument("--quiet", action="store_true")
+    sp.set_defaults(func=cmd_train_fill_model)
+
     from botmm_nautilus.apps.live import add_live_parser
 
     add_live_parser(sub)
@@ -657,6 +683,72 @@ def build_parser() -> argparse.ArgumentParser:
     add_kill_parser(sub)
     add_config_parser(sub)
     return p
+
+
+def cmd_train_fill_model(args) -> int:
+    import json
+
+    from botmm_nautilus.ml.dataset import FILL_RULES
+    from botmm_nautilus.ml.dataset import DatasetSettings
+    from botmm_nautilus.ml.train import train_fill_model
+    from botmm_nautilus.times import parse_time_ns
+
+    if not Path(args.catalog).is_dir():
+        raise ConfigError(f"--catalog {args.catalog}: no such folder")
+    options.output_file(args.out, "--out")
+    options.output_file(args.json, "--json")
+    options.positive(args.max_iter, "--max-iter")
+    options.positive(args.threads, "--threads")
+    for value, name in ((args.sample_interval_s, "--sample-interval-s"), (args.horizon_s, "--horizon-s"),
+                        (args.markout_s, "--markout-s")):
+        options.positive(value, name)
+    try:
+        distances = tuple(int(x) for x in args.distances.split(",") if x.strip())
+    except ValueError:
+        raise ConfigError(f"--distances {args.distances!r}: expected whole numbers of ticks separated by commas, e.g. 0,1,2,5") from None
+    if not distances or min(distances) < 0:
+        raise ConfigError(f"--distances {args.distances!r}: expected whole numbers >= 0, e.g. 0,1,2,5")
+    if args.fill_rule not in FILL_RULES:
+        raise ConfigError(f"--fill-rule {args.fill_rule!r}: expected one of {', '.join(FILL_RULES)}")
+    settings = DatasetSettings(sample_interval_s=args.sample_interval_s, distances_ticks=distances, horizon_s=args.horizon_s,
+                               markout_s=args.markout_s, adverse_threshold_bps=args.adverse_threshold_bps,
+                               fill_rule=args.fill_rule, book_levels=max(10, max(distances) + 1))
+    start = parse_time_ns(args.start, "--start")
+    end = parse_time_ns(args.end, "--end")
+    if start is not None and end is not None and end <= start:
+        raise ConfigError(f"--end {args.end}: must be after --start {args.start}")
+    say = (lambda _t: None) if args.quiet else (lambda t: print(t, file=sys.stderr, flush=True))
+    if args.apply_model:
+        from botmm_nautilus.ml.train import apply_fill_model
+
+        options.input_file(args.apply_model, "--apply-model")
+        if args.out:
+            raise ConfigError("--out: not with --apply-model (the model is only scored)")
+        try:
+            report = apply_fill_model(args.apply_model, args.catalog, args.instrument, start, end, args.sample_interval_s,
+                                      distances, json_path=args.json, progress=not args.quiet, say=say)
+        except ValueError as exc:
+            raise ConfigError(f"train-fill-model --apply-model {args.apply_model} --instrument {args.instrument}: {exc}") from None
+        print(json.dumps({"instrument_id": report["instrument_id"], "candidates": report["candidates"],
+                          "model_trained_on": report["model_trained_on"]["instrument_id"],
+                          "auc": {k: v["auc"] for k, v in report["models"].items()},
+                          "base_rate": {k: v["base_rate"] for k, v in report["models"].items()},
+                          "predicted_mean": {k: v["predicted_mean"] for k, v in report["models"].items()}}, indent=1))
+        return 0
+    try:
+        report = train_fill_model(args.catalog, args.instrument, start, end, settings, out=args.out, json_path=args.json,
+                                  progress=not args.quiet, say=say, model_settings={"max_iter": args.max_iter}, threads=args.threads)
+    except ValueError as exc:
+        raise ConfigError(f"train-fill-model --instrument {args.instrument} --catalog {args.catalog}: {exc}") from None
+    head = {
+        "instrument_id": report["instrument_id"],
+        "candidates": report["candidates"],
+        "fill_rate": round(report["dataset"]["fill_rate"], 4),
+        "auc_test": {k: report["models"][k]["auc"]["test"] for k in report["models"]},
+        "shuffled_label_auc_test": {k: report["models"][k]["shuffled_label_auc_test"] for k in report["models"]},
+    }
+    print(json.dumps(head, indent=1))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

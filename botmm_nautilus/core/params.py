@@ -655,3 +655,30 @@ class SizingParams(Section, frozen=True, kw_only=True):
         ):
             if getattr(self, hi) < getattr(self, lo):
                 raise ValueError(f"{hi}: must be >= {lo} ({getattr(self, lo):g}), got {getattr(self, hi):g}")
+
+
+# ------------------------------------------------------------------------------------- fill model
+
+
+class FillModelParams(Section, frozen=True, kw_only=True):
+    """The adverse-selection model's say on the ladder (core/fill_model.py ``FillModelAdjuster``).
+
+    The model file is written by ``botmm train-fill-model``; at each quoting decision every level's
+    probability that a fill there is adverse (``p_adverse``, given a fill) is predicted: at or above
+    ``widen_threshold`` the level's distance from the mid is multiplied by ``widen_mult``, at or
+    above ``pull_threshold`` the level is removed.
+    """
+
+    enabled: Annotated[bool, setting("-", "use the fill / adverse-selection model to widen or pull levels")] = False
+    path: Annotated[str, setting("path", "model file written by `botmm train-fill-model --out` (JSON); required when enabled")] = ""
+    widen_threshold: Annotated[float, setting("probability", "p_adverse (given a fill) at or above which a level is widened", ge=0, le=1)] = 0.8
+    pull_threshold: Annotated[float, setting("probability", "p_adverse (given a fill) at or above which a level is pulled (>= widen_threshold)", ge=0, le=1)] = 0.95
+    widen_mult: Annotated[float, setting("x distance", "a widened level's distance from the mid is multiplied by this", ge=1, le=100)] = 1.5
+
+    def _check(self) -> None:
+        if self.pull_threshold < self.widen_threshold:
+            raise ValueError(
+                f"pull_threshold: must be >= widen_threshold ({self.widen_threshold:g}), got {self.pull_threshold:g}",
+            )
+        if self.enabled and not self.path:
+            raise ValueError("path: the model file is required when enabled is true")
