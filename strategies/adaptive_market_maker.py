@@ -21,6 +21,7 @@ from botmm_nautilus.core.adjust import OwnFill
 
 from .config import AdaptiveMarketMakerConfig
 from .market_maker import MarketMaker
+from .model_files import load_fill_model
 
 MAX_KEPT_CHANGES = 1_000
 
@@ -33,7 +34,9 @@ class AdaptiveMarketMaker(MarketMaker):
 
     def _make_core(self) -> AdaptiveCore:
         c = self.config
-        adjusters = build_adjusters(c.adaptive, c.toxicity, c.autotune, c.sizing, quoting=c.quoting, maker_fee_bps=c.maker_fee_bps)
+        model = load_fill_model(c.fill_model.path) if c.fill_model.enabled else None
+        adjusters = build_adjusters(c.adaptive, c.toxicity, c.autotune, c.sizing, c.fill_model, model=model,
+                                    quoting=c.quoting, maker_fee_bps=c.maker_fee_bps)
         return super()._make_core(AdaptiveCore, adjusters=adjusters)
 
     def _on_own_fill(self, event: OrderFilled, is_buy: bool, price: float, qty: float) -> None:

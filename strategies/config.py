@@ -20,6 +20,7 @@ from botmm_nautilus.core.params import AdaptiveParams
 from botmm_nautilus.core.params import AutoTuneParams
 from botmm_nautilus.core.params import CalibrationParams
 from botmm_nautilus.core.params import FeeBps
+from botmm_nautilus.core.params import FillModelParams
 from botmm_nautilus.core.params import QuotingParams
 from botmm_nautilus.core.params import RiskParams
 from botmm_nautilus.core.params import SignalsParams
@@ -86,10 +87,11 @@ class FixedQuoterConfig(BotmmStrategyConfig, frozen=True, kw_only=True):
 
 class AdaptiveMarketMakerConfig(MarketMakerConfig, frozen=True, kw_only=True):
     """``AdaptiveMarketMaker``: ``MarketMaker``'s config plus the adaptive features (``AdaptiveParams``,
-    the per-asset YAML's ``adaptive:`` section; ``toxicity``, ``autotune``, ``sizing``: the sections of
-    those features; every feature off by default)."""
+    the per-asset YAML's ``adaptive:`` section; ``toxicity``, ``autotune``, ``sizing``, ``fill_model``:
+    the sections of those features; every feature off by default)."""
 
     adaptive: AdaptiveParams = AdaptiveParams()
     toxicity: ToxicityParams = ToxicityParams()
     autotune: AutoTuneParams = AutoTuneParams()
     sizing: SizingParams = SizingParams()
+    fill_model: FillModelParams = FillModelParams()

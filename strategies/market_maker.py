@@ -479,7 +479,13 @@ class MarketMaker(Strategy):
         ):
             n = core.book_levels
             if n:  # a book signal (imbalance, microprice) is on
-                core.on_book_levels(ts, [lv.size() for lv in book.bids()[:n]], [lv.size() for lv in book.asks()[:n]])
+                bids = book.bids()[:n]
+                asks = book.asks()[:n]
+                if core.wants_level_prices:
+                    core.on_book_levels(ts, [lv.size() for lv in bids], [lv.size() for lv in asks],
+                                        [lv.price.as_double() for lv in bids], [lv.price.as_double() for lv in asks])
+                else:
+                    core.on_book_levels(ts, [lv.size() for lv in bids], [lv.size() for lv in asks])
             self._requote(ts)
 
     def _market_touch(self, book, bid: float, ask: float) -> tuple[float, float]:

@@ -14,6 +14,7 @@ Layout (every key optional except ``coin``; unknown keys are errors)::
     toxicity:    ...          # core ToxicityParams (AdaptiveMarketMaker only)
     autotune:    ...          # core AutoTuneParams (AdaptiveMarketMaker only)
     sizing:      ...          # core SizingParams (AdaptiveMarketMaker only)
+    fill_model:  ...          # core FillModelParams (AdaptiveMarketMaker only; the model file of botmm train-fill-model)
     backtest:    ...          # BacktestParams: catalog, queue model, report sampling
 
 ``quoting``, ``calibration``, ``signals``, ``risk`` and ``adaptive`` are the core's own sections (core/params.py): the strategy
@@ -40,6 +41,7 @@ from botmm_nautilus.core.params import AdaptiveParams
 from botmm_nautilus.core.params import AutoTuneParams
 from botmm_nautilus.core.params import CalibrationParams
 from botmm_nautilus.core.params import FeeBps
+from botmm_nautilus.core.params import FillModelParams
 from botmm_nautilus.core.params import QuotingParams
 from botmm_nautilus.core.params import RiskParams
 from botmm_nautilus.core.params import Section
@@ -124,6 +126,7 @@ class AssetConfig(Section, frozen=True, kw_only=True):
     toxicity: ToxicityParams = ToxicityParams()
     autotune: AutoTuneParams = AutoTuneParams()
     sizing: SizingParams = SizingParams()
+    fill_model: FillModelParams = FillModelParams()
     backtest: BacktestParams = BacktestParams()
 
     def _check(self) -> None:
@@ -168,7 +171,7 @@ class AssetConfig(Section, frozen=True, kw_only=True):
             )
         if issubclass(config_cls, AdaptiveMarketMakerConfig):
             fields["adaptive"] = candle_adaptive(self.adaptive, BAR_SECONDS[self.backtest.bar_interval]) if mode == "candles" else self.adaptive
-            fields.update(toxicity=self.toxicity, autotune=self.autotune, sizing=self.sizing)
+            fields.update(toxicity=self.toxicity, autotune=self.autotune, sizing=self.sizing, fill_model=self.fill_model)
         return config_cls(**fields, **nautilus)
 
 

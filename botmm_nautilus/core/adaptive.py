@@ -34,11 +34,14 @@ from botmm_nautilus.core.adjust import Change
 from botmm_nautilus.core.adjust import OwnFill
 from botmm_nautilus.core.adjust import QuoteContext
 from botmm_nautilus.core.adjust import combine
+from botmm_nautilus.core.autotune import AutoTuner
 from botmm_nautilus.core.decision import MarketMakerCore
 from botmm_nautilus.core.decision import QuoteDecision
-from botmm_nautilus.core.autotune import AutoTuner
+from botmm_nautilus.core.fill_model import FillModel
+from botmm_nautilus.core.fill_model import FillModelAdjuster
 from botmm_nautilus.core.params import AdaptiveParams
 from botmm_nautilus.core.params import AutoTuneParams
+from botmm_nautilus.core.params import FillModelParams
 from botmm_nautilus.core.params import QuotingParams
 from botmm_nautilus.core.params import SizingParams
 from botmm_nautilus.core.params import ToxicityParams
@@ -269,14 +272,17 @@ def build_adjusters(
     toxicity: ToxicityParams | None = None,
     autotune: AutoTuneParams | None = None,
     sizing: SizingParams | None = None,
+    fill_model: FillModelParams | None = None,
     *,
+    model: FillModel | None = None,
     quoting: QuotingParams | None = None,
     maker_fee_bps: float = 0.0,
 ) -> list[Adjuster]:
     """The adjusters the configuration switches on, in the order they are applied. Adding a
     feature is one line here. ``quoting``: the strategy's quoting section (the sizer's floor keeps
     its best level above the minimum order value); ``maker_fee_bps``: charged in the PnL the
-    auto-tuner and the sizer's streaks see."""
+    auto-tuner and the sizer's streaks see; ``model``: the fill model ``fill_model.path`` holds, read
+    by the caller (the core does no I/O), required when ``fill_model.enabled``."""
     p = adaptive
     out: list[Adjuster] = []
     if p.use_regime:
@@ -292,6 +298,10 @@ def build_adjusters(
         out.append(AutoTuner.from_params(autotune, maker_fee_bps=maker_fee_bps))
     if sizing is not None and sizing.enabled:
         out.append(DynamicSizer.from_params(sizing, toxicity=tox, maker_fee_bps=maker_fee_bps, quoting=quoting))
+    if fill_model is not None and fill_model.enabled:
+        if model is None:
+            raise ValueError("fill_model.enabled: the model file fill_model.path must be read and given as model")
+        out.append(FillModelAdjuster(fill_model, model))
     return out
 
 
@@ -314,6 +324,8 @@ class AdaptiveCore(MarketMakerCore):
         self.last_adjustment = NEUTRAL
         self._level_sizes: tuple[tuple, tuple] = ((), ())
         self._adj_levels = max((a.book_levels for a in self.adjusters), default=0)
+        self._level_prices: tuple[tuple, tuple] = ((), ())
+        self.wants_level_prices = self._adj_levels > 0
 
     @property
     def book_levels(self) -> int:
@@ -328,12 +340,13 @@ class AdaptiveCore(MarketMakerCore):
             for a in self.adjusters:
                 a.on_mid(ts_ns, mid)
 
-    def on_book_levels(self, ts_ns: int, bid_sizes, ask_sizes) -> None:
+    def on_book_levels(self, ts_ns: int, bid_sizes, ask_sizes, bid_prices=(), ask_prices=()) -> None:
         n = self.signals.book_levels
         if n:
             super().on_book_levels(ts_ns, bid_sizes[:n], ask_sizes[:n])
         m = self._adj_levels
         self._level_sizes = (tuple(bid_sizes[:m]), tuple(ask_sizes[:m])) if m else ((), ())
+        self._level_prices = (tuple(bid_prices[:m]), tuple(ask_prices[:m])) if m else ((), ())
 
     def on_trade(self, ts_ns: int, price: float, size: float, aggressor_is_buyer: bool) -> None:
         super().on_trade(ts_ns, price, size, aggressor_is_buyer)
@@ -377,11 +390,13 @@ class AdaptiveCore(MarketMakerCore):
                 a.on_decision(ts_ns, False, False)
             return QuoteDecision([], [], decision, mid)
         bid_sizes, ask_sizes = self._level_sizes
+        bid_prices, ask_prices = self._level_prices
         ctx = QuoteContext(
             ts_ns=ts_ns, mid=mid, best_bid=self.best_bid, best_ask=self.best_ask, sigma_price=sigma,
             position_base=position_base, max_position_usd=self.risk.max_position_usd, equity_usd=equity_usd,
             capital_usd=self.risk.capital_usd, order_size_usd=self.quoting.order_size_usd,
             tick_size=self.grid.tick_size(mid), bid_sizes=bid_sizes, ask_sizes=ask_sizes,
+            bid_prices=bid_prices, ask_prices=ask_prices,
         )
         said = [adj for a in adjusters if (adj := a.adjust(ctx)) is not NEUTRAL]
         adj = NEUTRAL if not said else said[0] if len(said) == 1 else combine(said)

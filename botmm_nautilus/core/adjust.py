@@ -83,7 +83,8 @@ class QuoteContext:
 
     ``sigma_price``: volatility of the mid in price units per √s; ``bid_sizes``/``ask_sizes``: sizes
     of the first levels of each side, best first (as many as the adjusters asked for with
-    ``book_levels``; empty in candle mode); ``order_size_usd``: the configured size per side.
+    ``book_levels``; empty in candle mode), ``bid_prices``/``ask_prices`` their prices (same length, or
+empty when the caller gave none); ``order_size_usd``: the configured size per side.
     """
 
     ts_ns: int
@@ -99,6 +100,8 @@ class QuoteContext:
     tick_size: float
     bid_sizes: tuple = ()
     ask_sizes: tuple = ()
+    bid_prices: tuple = ()
+    ask_prices: tuple = ()
 
     @property
     def inventory_frac(self) -> float:

@@ -102,9 +102,13 @@ class MarketMakerCore:
             if self.signals.bias_model is not None:
                 self.signals.on_mid(ts_ns, mid)
 
-    def on_book_levels(self, ts_ns: int, bid_sizes, ask_sizes) -> None:
+    # whether ``on_book_levels`` should also be given the levels' prices (an adaptive feature reads them)
+    wants_level_prices = False
+
+    def on_book_levels(self, ts_ns: int, bid_sizes, ask_sizes, bid_prices=(), ask_prices=()) -> None:
         """Sizes of the first ``book_levels`` levels of each side, best first, of the book whose touch
-        ``on_book`` reported last (book imbalance and microprice)."""
+        ``on_book`` reported last (book imbalance and microprice); their prices when
+        ``wants_level_prices`` (this core does not read them)."""
         self.signals.on_levels(ts_ns, self.best_bid, self.best_ask, bid_sizes, ask_sizes)
 
     def on_trade(self, ts_ns: int, price: float, size: float, aggressor_is_buyer: bool) -> None:

@@ -306,7 +306,7 @@ class FillModelAdjuster(Adjuster):
 
     def _levels(self, ctx: QuoteContext, is_bid: bool) -> list[tuple[float, float]]:
         sizes = ctx.bid_sizes if is_bid else ctx.ask_sizes
-        prices = getattr(ctx, "bid_prices" if is_bid else "ask_prices", ()) or ()
+        prices = ctx.bid_prices if is_bid else ctx.ask_prices
         if len(prices) >= len(sizes):
             return list(zip(prices, sizes))
         self.assumed_contiguous += 1

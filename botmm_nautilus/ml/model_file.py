@@ -1,4 +1,5 @@
-"""Reading and writing fill-model files (JSON, ``core.fill_model`` format); errors name the file."""
+"""Writing fill-model files (JSON, ``core.fill_model`` format); reading them is the strategies' job
+(strategies/model_files.py ``load_fill_model``, re-exported here), since a strategy loads its model at start."""
 
 from __future__ import annotations
 
@@ -7,21 +8,7 @@ import os
 from pathlib import Path
 
 from botmm_nautilus.core.fill_model import FillModel
-from botmm_nautilus.core.fill_model import FillModelError
-from botmm_nautilus.errors import DataError
-
-
-def load_fill_model(path: str | os.PathLike) -> FillModel:
-    """The model in ``path`` (``DataError`` naming the file when it is missing or not a model file)."""
-    p = Path(path)
-    try:
-        text = p.read_text()
-    except OSError as exc:
-        raise DataError(f"fill model file {p}: cannot be read ({type(exc).__name__}: {exc})") from None
-    try:
-        return FillModel.from_json(text)
-    except FillModelError as exc:
-        raise DataError(f"fill model file {p}: {exc}") from None
+from botmm_nautilus.strategies.model_files import load_fill_model
 
 
 def write_fill_model(path: str | os.PathLike, document: dict) -> Path:

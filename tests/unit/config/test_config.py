@@ -17,6 +17,7 @@ from botmm_nautilus.config.loader import override
 from botmm_nautilus.core.decision import MarketMakerCore
 from botmm_nautilus.core.params import AdaptiveParams
 from botmm_nautilus.core.params import AutoTuneParams
+from botmm_nautilus.core.params import FillModelParams
 from botmm_nautilus.core.params import SizingParams
 from botmm_nautilus.core.params import ToxicityParams
 from botmm_nautilus.core.params import QuotingParams
@@ -183,7 +184,7 @@ BTC_EFFECTIVE = {
     # configs/btc.yaml has its adaptive: section commented out: every adaptive key at its default
     **{f"adaptive.{k}": v for k, v in msgspec.to_builtins(AdaptiveParams()).items()},
     # no toxicity:, autotune: or sizing: section either (AdaptiveMarketMaker's features)
-    **{f"{name}.{k}": v for name, section in (("toxicity", ToxicityParams()), ("autotune", AutoTuneParams()), ("sizing", SizingParams()))
+    **{f"{name}.{k}": v for name, section in (("toxicity", ToxicityParams()), ("autotune", AutoTuneParams()), ("sizing", SizingParams()), ("fill_model", FillModelParams()))
        for k, v in msgspec.to_builtins(section).items()},
 }
 

@@ -84,15 +84,20 @@ def test_shipped_basic_variants_are_valid_and_differ(project_root, btc):
 
 def test_shipped_adaptive_variants_switch_each_feature_off_in_turn(project_root):
     """configs/ablation.yaml: basic, adaptive with every feature on, then each feature off alone
-    (the keys are built on other branches; here only the file's shape is checked)."""
+    (switches are booleans; the other keys, the signals' weights and the model file, are equal in
+    every adaptive variant)."""
     variants = load_variants(project_root / "configs" / "ablation.yaml")
     assert variants[0].name == "basic" and variants[0].strategy == "MarketMaker"
     adaptive = variants[1]
-    assert adaptive.strategy == "AdaptiveMarketMaker" and adaptive.set == dict.fromkeys(ADAPTIVE_KEYS, True)
+    switches = {k: v for k, v in adaptive.set.items() if k in ADAPTIVE_KEYS}
+    settings = {k: v for k, v in adaptive.set.items() if k not in ADAPTIVE_KEYS}
+    assert adaptive.strategy == "AdaptiveMarketMaker" and switches == dict.fromkeys(ADAPTIVE_KEYS, True)
+    assert all(not isinstance(v, bool) for v in settings.values())
     off = {}
     for v in variants[2:]:
-        assert v.strategy == "AdaptiveMarketMaker" and set(v.set) == ADAPTIVE_KEYS
-        switched = [k for k, on in v.set.items() if on is not True]
+        assert v.strategy == "AdaptiveMarketMaker" and set(v.set) == set(adaptive.set)
+        assert {k: x for k, x in v.set.items() if k not in ADAPTIVE_KEYS} == settings
+        switched = [k for k, on in v.set.items() if k in ADAPTIVE_KEYS and on is not True]
         assert len(switched) == 1 and v.set[switched[0]] is False, v
         off[switched[0]] = v.name
     assert set(off) == ADAPTIVE_KEYS, "every feature is switched off exactly once"
