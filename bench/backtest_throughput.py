@@ -1,6 +1,7 @@
-"""Throughput and memory of the full MarketMaker backtest, and of the AdaptiveMarketMaker with all of
-its own features on (regime, fill rate, inventory decay) and the book-imbalance and microprice
-signals on, versus a do-nothing strategy.
+"""Throughput and memory of the full MarketMaker backtest, and of the full AdaptiveMarketMaker (the
+"adaptive" variant of configs/ablation.yaml: regime, fill rate, inventory decay, toxicity, auto-tuner,
+dynamic sizer, the fill model of configs/models/, bias, book imbalance, microprice and trade flow),
+versus a do-nothing strategy.
 
 All run in the same invocation, each in its own fresh process (so peak RSS is its own), over the
 same catalog of at least 1,000,000 synthetic L2 deltas (BTC, diffed Hyperliquid-style snapshots
@@ -76,14 +77,16 @@ def child(kind: str, catalog: str) -> None:
     if kind == "null":
         kwargs = {"strategy": "DoNothing"}
     elif kind == "adaptive":
-        import msgspec
+        # the ablation's "adaptive" variant: every feature on (regime, fill rate, inventory decay,
+        # toxicity, auto-tuner, sizer, fill model, bias, imbalance, microprice, flow)
+        from botmm_nautilus.config.variants import apply_variant
+        from botmm_nautilus.config.variants import load_variants
 
-        cfg = msgspec.structs.replace(
-            cfg,
-            adaptive=msgspec.structs.replace(cfg.adaptive, use_regime=True, use_fill_rate=True, use_inventory_decay=True),
-            signals=msgspec.structs.replace(cfg.signals, use_imbalance=True, imbalance_weight_bps=1.0, use_microprice=True),
-        )
-        kwargs = {"strategy": "AdaptiveMarketMaker"}
+        variants_path = ROOT / "configs" / "ablation.yaml"
+        variant = next(v for v in load_variants(variants_path, cfg) if v.name == "adaptive")
+        os.chdir(ROOT)  # fill_model.path is relative to the project root
+        cfg = apply_variant(cfg, variant, str(variants_path))
+        kwargs = {"strategy": variant.strategy}
     run_cfg = build_run_config(cfg, catalog, mode="book", **kwargs)
     node = build_node(run_cfg)
     t0 = time.perf_counter()

@@ -99,3 +99,14 @@ def twin_position(twin) -> Decimal:
 
 
 MAX_LADDER = 4  # configs/btc.yaml: 2 levels per side
+
+
+def ensure_a_fill(twin) -> None:
+    """Quoting at the venue: if no market trade has filled one of our resting quotes yet, a market
+    trade at the venue fills one (a quote may be replaced, new oid, between the read and the fill:
+    retried for 5 s), so the fill path is always exercised."""
+    from support.twin_client import wait_until
+
+    if not twin.fills(WALLET.address):
+        wait_until(lambda: any(twin.fill_at_venue(WALLET.address, o["oid"]) for o in twin.open_orders(WALLET.address)),
+                   timeout_s=5)

@@ -18,6 +18,7 @@ from support.live_node import MAX_LADDER
 from support.live_node import WALLET
 from support.live_node import OpenOrderSampler
 from support.live_node import all_output
+from support.live_node import ensure_a_fill
 from support.live_node import finish
 from support.live_node import start_node
 from support.live_node import twin_position
@@ -35,9 +36,7 @@ def test_node_quotes_fills_modifies_cancels_and_agrees_with_venue(twin, tmp_path
     # the venue would), so the fill path is always exercised
     wait_until(lambda: len(twin.open_orders(WALLET.address)) > 0, timeout_s=30)
     time.sleep(6.0)
-    if not twin.fills(WALLET.address):  # a quote may be replaced (new oid) between the read and the fill
-        wait_until(lambda: any(twin.fill_at_venue(WALLET.address, o["oid"]) for o in twin.open_orders(WALLET.address)),
-                   timeout_s=5)
+    ensure_a_fill(twin)
     rc, text = finish(proc)
     sampler.close()
     assert rc == 0, text[-3000:]

@@ -16,6 +16,7 @@ from support.live_node import MAX_LADDER
 from support.live_node import WALLET
 from support.live_node import OpenOrderSampler
 from support.live_node import all_output
+from support.live_node import ensure_a_fill
 from support.live_node import finish
 from support.live_node import start_node
 from support.live_node import twin_position
@@ -39,9 +40,7 @@ def test_adaptive_market_maker_live_quotes_fills_and_agrees_with_venue(twin, tmp
     proc = start_node(cfg, 12, tmp_path / "out.json")
     wait_until(lambda: len(twin.open_orders(WALLET.address)) > 0, timeout_s=30)  # quoting at the venue
     time.sleep(4.0)
-    if not twin.fills(WALLET.address):  # as test_live_adapter: a market trade fills one resting quote at the venue
-        wait_until(lambda: any(twin.fill_at_venue(WALLET.address, o["oid"]) for o in twin.open_orders(WALLET.address)),
-                   timeout_s=5)
+    ensure_a_fill(twin)
     rc, text = finish(proc)
     sampler.close()
     assert rc == 0, text[-3000:]
