@@ -481,11 +481,8 @@ class MarketMaker(Strategy):
             if n:  # a book signal (imbalance, microprice) is on
                 bids = book.bids()[:n]
                 asks = book.asks()[:n]
-                if core.wants_level_prices:
-                    core.on_book_levels(ts, [lv.size() for lv in bids], [lv.size() for lv in asks],
-                                        [lv.price.as_double() for lv in bids], [lv.price.as_double() for lv in asks])
-                else:
-                    core.on_book_levels(ts, [lv.size() for lv in bids], [lv.size() for lv in asks])
+                prices = ([lv.price.as_double() for lv in bids], [lv.price.as_double() for lv in asks]) if core.wants_level_prices else ()
+                core.on_book_levels(ts, [lv.size() for lv in bids], [lv.size() for lv in asks], *prices)
             self._requote(ts)
 
     def _market_touch(self, book, bid: float, ask: float) -> tuple[float, float]:

@@ -430,12 +430,12 @@ class AdaptiveCore(MarketMakerCore):
         is dropped). A level at or beyond the mid keeps its price."""
         if not levels or (spread_mult == 1.0 and size_mult == 1.0):
             return levels
-        grid = self.grid
-        mid = self.mid
-        out = []
-        prev = math.nan
-        for p, s in levels:
-            if spread_mult != 1.0:
+        if spread_mult != 1.0:
+            grid = self.grid
+            mid = self.mid
+            out = []
+            prev = math.nan
+            for p, s in levels:
                 # a level at or beyond the mid (a fair value moved past it) has no distance to scale: kept
                 if is_bid:
                     if p < mid:
@@ -451,12 +451,9 @@ class AdaptiveCore(MarketMakerCore):
                     if prev == prev and p <= prev:
                         p = self._ask_price(prev + grid.tick_size(prev))
                 prev = p
-            if size_mult != 1.0:
-                s = grid.round_size(s * size_mult)
-                if not (s > 0 and grid.meets_min_value(p, s)):
-                    continue
-            out.append((p, s))
-        return out
+                out.append((p, s))
+            levels = out
+        return self._scale(levels, size_mult) if size_mult != 1.0 else levels
 
     def _bid_price(self, price: float) -> float:
         """``price`` rounded down on the grid and kept strictly below the best ask (post-only)."""

@@ -23,7 +23,7 @@ from nautilus_trader.live.node import TradingNode
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.trading.strategy import Strategy
 
-from support.live_node import WALLET
+from support.live_node import twin_position
 
 from botmm_nautilus.adapters.hyperliquid import HL
 from botmm_nautilus.adapters.hyperliquid import HLDataClientConfig
@@ -103,8 +103,4 @@ def node_position(n: TradingNode) -> Decimal:
     return sum((p.signed_decimal_qty() for p in n.cache.positions(instrument_id=IID)), Decimal(0))
 
 
-def venue_position(twin, address: str = WALLET.address) -> Decimal:
-    for p in twin.account_state(address)["assetPositions"]:
-        if p["position"]["coin"] == "BTC":
-            return Decimal(p["position"]["szi"])
-    return Decimal(0)
+venue_position = twin_position  # the BTC position of an address as the twin (the venue) reports it

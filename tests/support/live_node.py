@@ -91,8 +91,9 @@ class OpenOrderSampler:
         self.thread.join(2)
 
 
-def twin_position(twin) -> Decimal:
-    for p in twin.account_state(WALLET.address)["assetPositions"]:
+def twin_position(twin, address: str = WALLET.address) -> Decimal:
+    """The BTC position of ``address`` as the twin (the venue) reports it."""
+    for p in twin.account_state(address)["assetPositions"]:
         if p["position"]["coin"] == "BTC":
             return Decimal(p["position"]["szi"])
     return Decimal(0)

@@ -21,7 +21,6 @@ from botmm_nautilus.backtest.ablation import execute
 from botmm_nautilus.backtest.runner import run_backtest
 from botmm_nautilus.config.asset import load_config
 from botmm_nautilus.config.loader import override
-from botmm_nautilus.data.hl_ws import import_hyperliquid_ws
 from botmm_nautilus.errors import BotmmError
 from botmm_nautilus.reports.ablation import format_ablation_table
 
@@ -35,10 +34,9 @@ VARIANTS = """
 
 
 @pytest.fixture(scope="module")
-def ablation(shared_data, project_root, tmp_path_factory):
+def ablation(btc_catalog, project_root, tmp_path_factory):
     root = tmp_path_factory.mktemp("ablation")
-    cat = root / "cat"
-    import_hyperliquid_ws(shared_data / "hyperliquid" / "ws_2025-09-04", str(cat), coins=["BTC"], progress=False)
+    cat = btc_catalog
     variants = root / "variants.yaml"
     variants.write_text(VARIANTS)
     config = project_root / "configs" / "btc.yaml"

@@ -24,17 +24,8 @@ SETTINGS = DatasetSettings(sample_interval_s=1.0, distances_ticks=(0, 1, 2, 5), 
 
 
 @pytest.fixture(scope="module")
-def hl_catalog(shared_data, tmp_path_factory):
-    from botmm_nautilus.data.hl_ws import import_hyperliquid_ws
-
-    path = tmp_path_factory.mktemp("hl_catalog")
-    import_hyperliquid_ws(shared_data / "hyperliquid" / "ws_2025-09-04", path, coins=["BTC"], progress=False)
-    return path
-
-
-@pytest.fixture(scope="module")
-def market(hl_catalog):
-    return read_market(hl_catalog, BTC)
+def market(btc_catalog):
+    return read_market(btc_catalog, BTC)
 
 
 @pytest.fixture(scope="module")
@@ -168,12 +159,12 @@ def test_training_guards_and_sklearn_free_predictions(dataset):
         assert np.max(np.abs(pa - models["p_adverse"].predict_proba(X)[:, 1])) < 1e-9
 
 
-def test_train_fill_model_command(hl_catalog, tmp_path, capsys):
+def test_train_fill_model_command(btc_catalog, tmp_path, capsys):
     from botmm_nautilus.apps.cli import main
     from botmm_nautilus.ml.model_file import load_fill_model
 
     out, js = tmp_path / "m.json", tmp_path / "r.json"
-    rc = main(["train-fill-model", "--instrument", BTC, "--catalog", str(hl_catalog), "--end", "2025-09-04T20:05:00Z",
+    rc = main(["train-fill-model", "--instrument", BTC, "--catalog", str(btc_catalog), "--end", "2025-09-04T20:05:00Z",
                "--sample-interval-s", "2", "--max-iter", "15", "--out", str(out), "--json", str(js), "--quiet"])
     assert rc == 0
     report = json.loads(js.read_text())
@@ -185,7 +176,7 @@ def test_train_fill_model_command(hl_catalog, tmp_path, capsys):
     assert head["candidates"] == report["candidates"]
     # the saved model scored on a later period it never saw
     applied = tmp_path / "applied.json"
-    assert main(["train-fill-model", "--apply-model", str(out), "--instrument", BTC, "--catalog", str(hl_catalog),
+    assert main(["train-fill-model", "--apply-model", str(out), "--instrument", BTC, "--catalog", str(btc_catalog),
                  "--start", "2025-09-04T20:06:00Z", "--end", "2025-09-04T20:12:00Z", "--sample-interval-s", "2",
                  "--json", str(applied), "--quiet"]) == 0
     scored = json.loads(applied.read_text())
@@ -194,11 +185,11 @@ def test_train_fill_model_command(hl_catalog, tmp_path, capsys):
     assert 0 < scored["models"]["p_fill"]["predicted_mean"] < 1
     capsys.readouterr()
     # user errors name the option / value
-    assert main(["train-fill-model", "--instrument", "ETH-USDC-PERP.HL", "--catalog", str(hl_catalog)]) == 2
+    assert main(["train-fill-model", "--instrument", "ETH-USDC-PERP.HL", "--catalog", str(btc_catalog)]) == 2
     assert "ETH-USDC-PERP.HL" in capsys.readouterr().err
     assert main(["train-fill-model", "--instrument", BTC, "--catalog", str(tmp_path / "nope")]) == 2
     assert "--catalog" in capsys.readouterr().err
-    assert main(["train-fill-model", "--instrument", BTC, "--catalog", str(hl_catalog), "--distances", "0,x"]) == 2
+    assert main(["train-fill-model", "--instrument", BTC, "--catalog", str(btc_catalog), "--distances", "0,x"]) == 2
     assert "--distances" in capsys.readouterr().err
 
 

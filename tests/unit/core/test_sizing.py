@@ -8,7 +8,11 @@ import pytest
 
 from botmm_nautilus.core.adjust import OwnFill
 from botmm_nautilus.core.adjust import QuoteContext
+from botmm_nautilus.core.decision import MarketMakerCore
+from botmm_nautilus.core.params import CalibrationParams
 from botmm_nautilus.core.params import QuotingParams
+from botmm_nautilus.core.params import RiskParams
+from botmm_nautilus.core.params import SignalsParams
 from botmm_nautilus.core.params import SizingParams
 from botmm_nautilus.core.params import ToxicityParams
 from botmm_nautilus.core.quoting import best_level_share
@@ -172,14 +176,11 @@ def test_floor_from_the_best_level_share_of_the_quoting_section():
 
 
 def _scaled_side(levels, mult: float, grid) -> list[tuple[float, float]]:
-    """The adaptive core's size scaling (core/adaptive.py ``_side_adjust``, on the lead's branch): each
-    level's size x mult rounded down to the lot, a level below the minimum order value dropped."""
-    out = []
-    for q in levels:
-        s = grid.round_size(q.size * mult)
-        if s > 0 and grid.meets_min_value(q.price, s):
-            out.append((q.price, s))
-    return out
+    """The adaptive core's size scaling (``AdaptiveCore._side_adjust`` calls ``MarketMakerCore._scale``):
+    each level's size x mult rounded down to the lot, a level below the minimum order value dropped."""
+    core = MarketMakerCore(QuotingParams(), CalibrationParams(), RiskParams(), SignalsParams(), grid=grid,
+                           capital_usd=10_000.0, maker_fee_bps=1.5)
+    return core._scale([(q.price, q.size) for q in levels], mult)
 
 
 @pytest.mark.parametrize("equity", [50.0, 110.0, 180.0, 400.0, 1500.0, 12_345.0])
