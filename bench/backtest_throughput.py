@@ -83,10 +83,9 @@ def child(kind: str, catalog: str) -> None:
         from botmm_nautilus.config.variants import load_variants
 
         variants_path = ROOT / "configs" / "ablation.yaml"
-        variant = next(v for v in load_variants(variants_path, cfg) if v.name == "adaptive")
+        variant = next(v for v in load_variants(variants_path) if v.name == "adaptive")
         os.chdir(ROOT)  # fill_model.path is relative to the project root
-        cfg = apply_variant(cfg, variant, str(variants_path))
-        kwargs = {"strategy": variant.strategy}
+        cfg = apply_variant(cfg, variant, str(variants_path))  # sets cfg.strategy too
     run_cfg = build_run_config(cfg, catalog, mode="book", **kwargs)
     node = build_node(run_cfg)
     t0 = time.perf_counter()

@@ -8,6 +8,7 @@ orders. ``STRATEGIES`` names the strategies a per-asset YAML or ``--strategy`` m
 from botmm_nautilus.errors import ConfigError
 
 from .adaptive_market_maker import AdaptiveMarketMaker
+from .adaptive_market_maker import adaptive_summary
 from .config import AdaptiveMarketMakerConfig
 from .config import BotmmStrategyConfig
 from .config import DoNothingConfig
@@ -40,5 +41,5 @@ def importable_path(cls: type) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
-__all__ = ["STRATEGIES", "AdaptiveMarketMaker", "AdaptiveMarketMakerConfig", "BotmmStrategyConfig", "DoNothing", "DoNothingConfig", "FixedQuoter", "FixedQuoterConfig", "MarketMaker", "MarketMakerConfig", "importable_path",
+__all__ = ["STRATEGIES", "adaptive_summary", "AdaptiveMarketMaker", "AdaptiveMarketMakerConfig", "BotmmStrategyConfig", "DoNothing", "DoNothingConfig", "FixedQuoter", "FixedQuoterConfig", "MarketMaker", "MarketMakerConfig", "importable_path",
            "strategy_classes"]

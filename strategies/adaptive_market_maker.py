@@ -68,3 +68,11 @@ class AdaptiveMarketMaker(MarketMaker):
             "changes_logged": dict(self.change_counts),
             "last_changes": [{"ts_ns": ch.ts_ns, "source": ch.source, "text": ch.text} for ch in list(self.changes)[-20:]],
         }
+
+
+def adaptive_summary(strategy) -> dict | None:
+    """An adaptive strategy's features (``AdaptiveMarketMaker.adaptive_report``: their state, the
+    number of changes each logged and the last ones) for the backtest and live summaries; None for
+    another strategy."""
+    report = getattr(strategy, "adaptive_report", None)
+    return report() if report is not None else None

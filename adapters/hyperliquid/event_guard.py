@@ -33,7 +33,7 @@ from collections import OrderedDict
 from nautilus_trader.model.enums import OrderStatus
 from nautilus_trader.model.events import OrderCanceled
 
-_WAITING = (OrderStatus.INITIALIZED, OrderStatus.SUBMITTED)
+WAITING = (OrderStatus.INITIALIZED, OrderStatus.SUBMITTED)  # orders not yet answered by the venue
 
 
 def applied_cancels(order) -> int:
@@ -81,7 +81,7 @@ class EmitOnce:
         t = self._accepts.get(order.client_order_id)
         if t is None:
             return False
-        if order.status not in _WAITING or time.monotonic() - t > self.ttl_s:
+        if order.status not in WAITING or time.monotonic() - t > self.ttl_s:
             del self._accepts[order.client_order_id]
             return False
         return True

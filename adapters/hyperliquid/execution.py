@@ -142,6 +142,7 @@ from . import parsing
 from .config import HLExecClientConfig
 from .constants import ACCOUNT_ID
 from .constants import HL_VENUE
+from .event_guard import WAITING as _WAITING
 from .event_guard import EmitOnce
 from .http import HLHttpClient
 from .http import HttpError
@@ -156,7 +157,6 @@ from .ws import HLWebSocketClient
 
 EXEC_WS = "exec_ws"  # venue health key: the execution WebSocket is dead
 _EXEC_WS_REPEAT_S = 2.0
-_WAITING = (OrderStatus.INITIALIZED, OrderStatus.SUBMITTED)
 _MAX_BATCH = EXCHANGE_ITEMS_PER_WEIGHT - 1  # /exchange weight is 1 + n // 40: up to 39 items cost one unit
 _MAX_STATUS_QUERIES = 10  # orderStatus look-ups (weight 2 each) of orders missing at the venue, per open-order check
 
@@ -622,27 +622,31 @@ class HLExecutionClient(LiveExecutionClient):
         if len(self.errors) < 1000:
             self.errors.append(text)
 
+    def _first_report(self, kind: str, order, what: str = "") -> bool:
+        """Whether this is the first report of ``kind`` ("accepted" or "rejected": the order's answer;
+        "canceled") for ``order`` (the cache's): False, counted in ``duplicate_events_skipped``, when
+        one is already queued in the engine (the HTTP answer, ``orderUpdates`` and ``userFills`` all
+        report one change; see event_guard), else noted as reported now."""
+        g = self._emitted
+        cancel = kind == "canceled"
+        if (g.cancel_outstanding if cancel else g.accept_outstanding)(order):
+            self.duplicate_events_skipped[kind] += 1
+            self._log.debug(f"{order.client_order_id}: answered already (queued in the engine); {what or kind} not reported again")
+            return False
+        (g.note_cancel if cancel else g.note_accept)(order)
+        return True
+
     def _emit_accepted(self, order, venue_order_id, ts: int) -> None:
-        """``OrderAccepted`` for ``order`` (the cache's), unless an accept of it is already queued
-        in the engine (the HTTP answer, ``orderUpdates`` and ``userFills`` all report it)."""
-        if self._emitted.accept_outstanding(order):
-            self.duplicate_events_skipped["accepted"] += 1
-            self._log.debug(f"{order.client_order_id}: accepted already (queued in the engine); not reported again")
-            return
-        self._emitted.note_accept(order)
-        self.generate_order_accepted(order.strategy_id, order.instrument_id, order.client_order_id,
-                                     venue_order_id, ts)
+        """``OrderAccepted`` for ``order`` (the cache's), unless one is already queued in the engine."""
+        if self._first_report("accepted", order):
+            self.generate_order_accepted(order.strategy_id, order.instrument_id, order.client_order_id,
+                                         venue_order_id, ts)
 
     def _emit_canceled(self, order, venue_order_id, ts: int) -> None:
-        """``OrderCanceled`` for ``order`` (the cache's), unless a cancel of it is already queued in
-        the engine (the cancel's answer and the ``orderUpdates`` push both report it; see event_guard)."""
-        if self._emitted.cancel_outstanding(order):
-            self.duplicate_events_skipped["canceled"] += 1
-            self._log.debug(f"{order.client_order_id}: canceled already (queued in the engine); not reported again")
-            return
-        self._emitted.note_cancel(order)
-        self.generate_order_canceled(order.strategy_id, order.instrument_id, order.client_order_id,
-                                     venue_order_id, ts)
+        """``OrderCanceled`` for ``order`` (the cache's), unless one is already queued in the engine."""
+        if self._first_report("canceled", order):
+            self.generate_order_canceled(order.strategy_id, order.instrument_id, order.client_order_id,
+                                         venue_order_id, ts)
 
     def _accept_if_waiting(self, order, oid) -> None:
         order = self._cache.order(order.client_order_id)
@@ -674,12 +678,8 @@ class HLExecutionClient(LiveExecutionClient):
     def _reject(self, order, text: str) -> None:
         current = self._cache.order(order.client_order_id)
         if current is not None and current.status in _WAITING:
-            if self._emitted.accept_outstanding(current):  # accepted or rejected already (queued in the engine)
-                self.duplicate_events_skipped["rejected"] += 1
-                self._log.debug(f"{order.client_order_id}: answered already (queued in the engine); "
-                                f"'{text}' not reported as a rejection")
+            if not self._first_report("rejected", current, f"'{text}' as a rejection"):
                 return
-            self._emitted.note_accept(current)
             post_only = actions.is_post_only_reject(text)
             if not post_only:
                 self._record_error(f"order rejected: {text}")

@@ -62,6 +62,7 @@ from botmm_nautilus.engine.portfolio_fix import make_trade_recording_cheap
 from botmm_nautilus.errors import BotmmError
 from botmm_nautilus.errors import ConfigError
 from botmm_nautilus.strategies import MarketMaker
+from botmm_nautilus.strategies import adaptive_summary
 from botmm_nautilus.strategies import strategy_classes
 
 
@@ -250,9 +251,9 @@ def summarize(node, strategies, start_balance: float | None) -> dict:
     for st in strategies:
         iid = st.config.instrument_id
         out["positions"][str(iid)] = float(node.portfolio.net_position(iid))
-        report = getattr(st, "adaptive_report", None)
-        if report is not None:  # an AdaptiveMarketMaker: its features' state and changes logged
-            out.setdefault("adaptive", {})[str(iid)] = report()
+        adaptive = adaptive_summary(st)
+        if adaptive is not None:  # an AdaptiveMarketMaker: its features' state and changes logged
+            out.setdefault("adaptive", {})[str(iid)] = adaptive
         u = node.portfolio.unrealized_pnl(iid)
         upnl += u.as_double() if u is not None else 0.0
     account = node.cache.account_for_venue(VENUE)

@@ -39,7 +39,6 @@ from botmm_nautilus.config.variants import load_variants
 from botmm_nautilus.data.catalog_io import CatalogError
 from botmm_nautilus.errors import BotmmError
 from botmm_nautilus.errors import ConfigError
-from botmm_nautilus.reports.ablation import BREAKEVEN_KEYS
 from botmm_nautilus.reports.ablation import build_ablation_table
 from botmm_nautilus.reports.bootstrap import DEFAULT_RESAMPLES
 from botmm_nautilus.reports.bootstrap import DEFAULT_SEED
@@ -53,7 +52,7 @@ _RECORD_SUMMARY_KEYS = (
     "venue_fills", "order_filled_events", "volume_usd", "avg_captured_spread_bps",
     "markout_1s_bps", "markout_10s_bps", "markout_60s_bps", "adverse_1s_bps", "adverse_10s_bps", "adverse_60s_bps",
     "max_drawdown_usd", "final_position_base", "time_quoted_both_frac", "orders_submitted", "wall_seconds",
-    *BREAKEVEN_KEYS, "warnings", "attribution",
+    "breakeven_maker_fee_bps", "warnings", "attribution",
 )
 
 
@@ -255,7 +254,7 @@ def run_ablation(
     if not wins:
         raise ConfigError("--window: give at least one window")
     cfg = load_config(config_path)
-    variants = load_variants(variants_path, cfg)
+    variants = load_variants(variants_path)  # plan_runs applies (and so checks) each one before any run
     specs, data_windows = plan_runs(cfg, variants, wins, str(catalog), variants_source=str(variants_path), mode=mode, instrument=instrument,
                       runs_dir=runs_dir)
     t0 = time.perf_counter()

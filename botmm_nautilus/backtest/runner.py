@@ -58,6 +58,7 @@ from botmm_nautilus.reports import compute_summary
 from botmm_nautilus.reports import report_warnings
 from botmm_nautilus.reports import write_html_report
 from botmm_nautilus.reports import write_json
+from botmm_nautilus.strategies import adaptive_summary
 from botmm_nautilus.strategies import importable_path
 from botmm_nautilus.strategies import strategy_classes
 from botmm_nautilus.times import parse_period_ns
@@ -401,13 +402,6 @@ def run_backtest(
         stamp = pd.Timestamp(art.start_ns, tz="UTC").strftime("%Y%m%dT%H%M")
         report_out = write_html_report(art, summary, attribution, rd / f"backtest_{cfg.coin}_{mode}_{stamp}.html")
     return BacktestOutcome(summary, attribution, art, json_out, report_out)
-
-
-def adaptive_summary(strategy) -> dict | None:
-    """An adaptive strategy's features: their end-of-run ``state()``, the number of changes each
-    logged and the last ones (``AdaptiveMarketMaker.adaptive_report``); None for another strategy."""
-    report = getattr(strategy, "adaptive_report", None)
-    return report() if report is not None else None
 
 
 def estimator_summary(strategy) -> dict | None:

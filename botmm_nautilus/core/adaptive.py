@@ -291,7 +291,7 @@ def build_adjusters(
         out.append(FillRateAdjuster(p))
     if p.use_inventory_decay:
         out.append(InventoryDecay(p))
-    tox = Toxicity.from_params(toxicity) if toxicity is not None and toxicity.enabled else None
+    tox = Toxicity(toxicity) if toxicity is not None and toxicity.enabled else None
     if tox is not None:
         out.append(tox)
     if autotune is not None and autotune.enabled:
@@ -314,14 +314,16 @@ class AdaptiveCore(MarketMakerCore):
     ``adjusters``: the features, normally ``build_adjusters(adaptive)``. Events are passed on to
     them after the base core has taken them: ``on_mid`` only when the mid changes (book) or a bar
     closes (its close), ``on_trade``, ``on_fill`` (our fills, from the strategy). Each decision
-    ends with every adjuster's ``on_decision``. ``last_adjustment``: the combined adjustment of the
-    last decision that built quotes.
+    ends with every adjuster's ``on_decision``. Only the adjusters that override ``on_mid`` /
+    ``on_trade`` are called on those per-event hooks.
     """
 
     def __init__(self, *args, adjusters: list[Adjuster], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.adjusters = list(adjusters)
-        self.last_adjustment = NEUTRAL
+        # the per-event hooks (the hottest path) go only to the adjusters that use them
+        self._mid_listeners = [a for a in self.adjusters if type(a).on_mid is not Adjuster.on_mid]
+        self._trade_listeners = [a for a in self.adjusters if type(a).on_trade is not Adjuster.on_trade]
         self._level_sizes: tuple[tuple, tuple] = ((), ())
         self._adj_levels = max((a.book_levels for a in self.adjusters), default=0)
         self._level_prices: tuple[tuple, tuple] = ((), ())
@@ -337,7 +339,7 @@ class AdaptiveCore(MarketMakerCore):
         super().on_book(ts_ns, best_bid, best_ask)
         mid = self.mid
         if mid != old:
-            for a in self.adjusters:
+            for a in self._mid_listeners:
                 a.on_mid(ts_ns, mid)
 
     def on_book_levels(self, ts_ns: int, bid_sizes, ask_sizes, bid_prices=(), ask_prices=()) -> None:
@@ -350,12 +352,12 @@ class AdaptiveCore(MarketMakerCore):
 
     def on_trade(self, ts_ns: int, price: float, size: float, aggressor_is_buyer: bool) -> None:
         super().on_trade(ts_ns, price, size, aggressor_is_buyer)
-        for a in self.adjusters:
+        for a in self._trade_listeners:
             a.on_trade(ts_ns, price, size, aggressor_is_buyer)
 
     def on_bar(self, ts_ns: int, open_: float, high: float, low: float, close: float) -> None:
         super().on_bar(ts_ns, open_, high, low, close)
-        for a in self.adjusters:
+        for a in self._mid_listeners:
             a.on_mid(ts_ns, close)
 
     def on_fill(self, fill: OwnFill) -> None:
@@ -400,7 +402,6 @@ class AdaptiveCore(MarketMakerCore):
         )
         said = [adj for a in adjusters if (adj := a.adjust(ctx)) is not NEUTRAL]
         adj = NEUTRAL if not said else said[0] if len(said) == 1 else combine(said)
-        self.last_adjustment = adj
         fair = self._signal_fair_value(sigma)
         if adj.fair_shift_bps and self.quoting.model != "classic":
             fair = (mid if fair is None else fair) * (1.0 + adj.fair_shift_bps * BPS)

@@ -14,7 +14,6 @@ Pure Python: no Nautilus, no I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from dataclasses import field
 
 
 @dataclass(slots=True)

@@ -147,7 +147,7 @@ class AutoTuner(Adjuster):
         if self._last_fired_ns is None:
             self._last_fired_ns = ts
         self.evaluations += 1
-        mid = ctx.mid if ctx.mid > 0 else self._mid
+        mid = ctx.mid  # > 0: the adaptive core asks only with a mid
         start = ts - self._window_ns
         samples = self._samples
         samples.append((ts, self.pnl.equity(mid)))

@@ -114,7 +114,8 @@ class MarketMakerCore:
     def on_trade(self, ts_ns: int, price: float, size: float, aggressor_is_buyer: bool) -> None:
         if self.mid == self.mid:  # not NaN
             self.intensity.on_trade(ts_ns, price, aggressor_is_buyer, self.mid)
-        self.signals.on_trade(ts_ns, price, size, aggressor_is_buyer)
+        if self.signals.flow_model is not None:
+            self.signals.on_trade(ts_ns, price, size, aggressor_is_buyer)
 
     def on_bar(self, ts_ns: int, open_: float, high: float, low: float, close: float) -> None:
         """Candle mode: the bar is complete at ``ts_ns`` (its close time); quotes use only its close."""

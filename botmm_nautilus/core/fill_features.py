@@ -56,7 +56,6 @@ FEATURE_NAMES = (
     "spread_bps",
     "since_trade_s",
 )
-N_FEATURES = len(FEATURE_NAMES)
 
 DIST_VOL_CAP = 1_000.0
 QUEUE_FLOW_CAP_S = 3_600.0
@@ -216,4 +215,4 @@ class FillFeatures:
         ]
 
 
-__all__ = ["FEATURE_NAMES", "N_FEATURES", "FillFeatures"]
+__all__ = ["FEATURE_NAMES", "FillFeatures"]

@@ -205,9 +205,6 @@ class FillModel:
         except json.JSONDecodeError as exc:
             raise FillModelError(f"not valid JSON ({exc})") from None
 
-    def to_dict(self) -> dict:
-        return self.document
-
     def new_features(self, tick_size: float) -> FillFeatures:
         """A ``FillFeatures`` with the settings the model was trained with."""
         return FillFeatures(tick_size, **self.feature_settings)

@@ -93,10 +93,6 @@ class Toxicity(Adjuster):
         # per horizon and side: [count, sum of markout bps (+ = in our favour)]
         self._markouts = {lab: {s: [0, 0.0] for s in SIDES} for lab in self._labels}
 
-    @classmethod
-    def from_params(cls, params: ToxicityParams) -> Toxicity:
-        return cls(params)
-
     # ------------------------------------------------------------------------------------ events
 
     def on_mid(self, ts_ns: int, mid: float) -> None:

@@ -220,16 +220,16 @@ def flow_figures(
         se = cluster_se(adv, (o_ts[use] - o_ts[0]) // block_ns) if len(adv) else math.nan
         return _mean(adv), _mean(adv, order_notional[use]), int(use.sum()), se
 
+    at = {h: adverse_at(h) for h in sorted(set(curve_horizons_s) | set(horizons_s))}
     for h in horizons_s:
-        plain, vw, n, se = adverse_at(h)
+        plain, vw, n, se = at[h]
         key = horizon_key(h)
         out[f"adverse_bps_{key}"] = plain
         out[f"adverse_se_bps_{key}"] = se
         out[f"adverse_vw_bps_{key}"] = vw
         out[f"n_orders_{key}"] = n
     curve = []
-    for h in sorted(set(curve_horizons_s) | set(horizons_s)):
-        plain, vw, n, _se = adverse_at(h)
+    for h, (plain, vw, n, _se) in at.items():
         curve.append({"horizon_s": float(h), "adverse_bps": plain, "adverse_vw_bps": vw, "n_orders": n})
     out["adverse_curve"] = curve
     return out

@@ -148,12 +148,6 @@ class Dataset:
     def __len__(self) -> int:
         return len(self.ts_ns)
 
-    def subset(self, mask) -> Dataset:
-        return Dataset(self.instrument_id, self.tick_size, self.settings, self.ts_ns[mask], self.is_bid[mask],
-                       self.distance_ticks[mask], self.price[mask], self.X[mask], self.filled[mask],
-                       self.fill_ts_ns[mask], self.markout_bps[mask], self.adverse[mask], self.feature_names,
-                       dict(self.info))
-
 
 # ------------------------------------------------------------------------------------ reading
 

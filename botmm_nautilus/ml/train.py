@@ -75,13 +75,9 @@ def _hgb(settings: dict | None = None):
     return HistGradientBoostingClassifier(**{**MODEL_SETTINGS, **(settings or {})})
 
 
-def _fit(X: np.ndarray, y: np.ndarray, settings: dict | None, threads: int):
-    """A fitted model, scikit-learn's OpenMP limited to ``threads`` (on a shared machine 1 thread is
-    many times faster than contended threads)."""
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=threads):
-        return _hgb(settings).fit(X, y)
+def _fit(X: np.ndarray, y: np.ndarray, settings: dict | None):
+    """A fitted model (the caller limits scikit-learn's threads: ``train_models``)."""
+    return _hgb(settings).fit(X, y)
 
 
 def _auc(y: np.ndarray, p: np.ndarray) -> float | None:
@@ -129,13 +125,13 @@ def export_ensemble(model) -> dict:
 
 
 def _fit_eval(name: str, X: np.ndarray, y: np.ndarray, split: Split, rows: np.ndarray, say,
-              settings: dict | None = None, threads: int = 1, shuffles: int = 3) -> tuple[object, dict]:
+              settings: dict | None = None, shuffles: int = 3) -> tuple[object, dict]:
     """Fit on the train rows (of ``rows``), score every part, fit the shuffled-label guard (``shuffles``
     permutations of the train labels; the mean of their test AUCs, and each)."""
     tr, va, te = split.train & rows, split.val & rows, split.test & rows
     say(f"{name}: fitting on {int(tr.sum()):,} train rows ({int(y[tr].sum()):,} positive)")
     t0 = time.perf_counter()
-    model = _fit(X[tr], y[tr], settings, threads)
+    model = _fit(X[tr], y[tr], settings)
     fit_s = time.perf_counter() - t0
     p_te = model.predict_proba(X[te])[:, 1] if te.any() else np.zeros(0)
     rep = {
@@ -153,7 +149,7 @@ def _fit_eval(name: str, X: np.ndarray, y: np.ndarray, split: Split, rows: np.nd
     rng = np.random.default_rng(12345)
     aucs = []
     for _ in range(shuffles):
-        shuffled = _fit(X[tr], rng.permutation(y[tr]), settings, threads)
+        shuffled = _fit(X[tr], rng.permutation(y[tr]), settings)
         aucs.append(_auc(y[te], shuffled.predict_proba(X[te])[:, 1]) if te.any() else None)
     good = [a for a in aucs if a is not None]
     rep["shuffled_label_auc_test"] = float(np.mean(good)) if good else None
@@ -205,9 +201,9 @@ def train_models(ds: Dataset, train_frac: float = 0.6, val_frac: float = 0.2, em
 
     with threadpool_limits(limits=threads):
         all_rows = np.ones(len(ds), dtype=bool)
-        fill_model, fill_rep = _fit_eval("p_fill", ds.X, ds.filled, split, all_rows, say, model_settings, threads)
+        fill_model, fill_rep = _fit_eval("p_fill", ds.X, ds.filled, split, all_rows, say, model_settings)
         filled = ds.filled & ~np.isnan(ds.markout_bps)
-        adv_model, adv_rep = _fit_eval("p_adverse|fill", ds.X, ds.adverse, split, filled, say, model_settings, threads)
+        adv_model, adv_rep = _fit_eval("p_adverse|fill", ds.X, ds.adverse, split, filled, say, model_settings)
         # AUC of the fill label by distance (the distance alone is not the whole story)
         te = split.test
         p_fill_te = fill_model.predict_proba(ds.X[te])[:, 1]

@@ -50,8 +50,6 @@ SUMMARY_KEYS = (
     "final_position_base",
     "time_quoted_both_frac",
 )
-# where a run's break-even maker fee may be (section 6 of the issue; not every backtest has it)
-BREAKEVEN_KEYS = ("breakeven_maker_fee_bps", "break_even_maker_fee_bps")
 
 def _ci_text(v, lo, hi) -> str:
     if v is None:
@@ -90,14 +88,6 @@ def _finite_or_none(v: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return f if math.isfinite(f) else None
-
-
-def _breakeven(summary: dict) -> float | None:
-    for key in BREAKEVEN_KEYS:
-        for where in (summary, summary.get("attribution") or {}):
-            if key in where:
-                return _finite_or_none(where[key])
-    return None
 
 
 def resolve_bucket_s(windows: list[dict], bucket_s: float | None) -> float:
@@ -170,7 +160,7 @@ def build_ablation_table(
 
 def _row(run: dict, variant: dict, window: dict, ci, diff, bucket_s: float) -> dict:
     s = run["summary"]
-    attribution = s.get("attribution") or run.get("attribution") or {}
+    attribution = s.get("attribution") or {}
     per_vol = attribution.get("per_volume_bps") or {}
     row: dict[str, Any] = {
         "variant": variant["name"],
@@ -192,7 +182,7 @@ def _row(run: dict, variant: dict, window: dict, ci, diff, bucket_s: float) -> d
     row["adverse_selection_horizon_s"] = attribution.get("markout_horizon_s")
     row["spread_capture_bps"] = _finite_or_none(per_vol.get("spread_capture_bps_of_volume"))
     row["fees_bps"] = _finite_or_none(per_vol.get("fees_bps_of_volume"))
-    row["breakeven_maker_fee_bps"] = _breakeven(s)
+    row["breakeven_maker_fee_bps"] = _finite_or_none(s.get("breakeven_maker_fee_bps"))
     row["ci_buckets"] = ci.n
     row["ci_bucket_s"] = bucket_s
     row["ci_block_len"] = ci.block_len
